@@ -1,0 +1,114 @@
+/* cmd_fold.c - csampler fold: folded stacks for flamegraph.pl and friends. */
+#include "cli.h"
+#include "render/render.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: csampler fold [-i FILE] [-o OUT] [--per-thread] [perf-script options]\n"
+	"\n"
+	"Write one line per unique stack, root first: 'main;work;spin 42'.\n"
+	"FILE is a csampler recording (default csampler.data), folded stacks, or the text of\n"
+	"'perf script'; the format is detected from the content. '-' reads standard input.\n"
+	"\n"
+	"  -i, --input FILE   profile to read (default csampler.data)\n"
+	"  -o, --output OUT   write here instead of standard output\n"
+	"      --per-thread   start every stack with a NAME-TID frame for its thread\n"
+	"\n"
+	"For perf script input, as FlameGraph's stackcollapse-perf.pl:\n"
+	"      --pid          start every stack with COMM-PID\n"
+	"      --tid          start every stack with COMM-PID/TID\n"
+	"      --kernel       suffix kernel frames with _[k]\n"
+	"      --jit          suffix JIT frames with _[j]\n"
+	"      --all          both --kernel and --jit\n"
+	"      --addrs        name frames without a symbol by their address\n"
+	"\n"
+	"Kernel frames of csampler recordings always carry _[k].\n"
+	"\n"
+	"examples:\n"
+	"  csampler fold > out.folded && flamegraph.pl out.folded > out.svg\n"
+	"  csampler fold --per-thread -i app.data -o app.folded\n"
+	"  perf script | csampler fold -i - --pid\n";
+
+int cmd_fold(int argc, char **argv)
+{
+	enum { O_PER_THREAD = 256, O_PID, O_TID, O_KERNEL, O_JIT, O_ALL, O_ADDRS };
+	static const struct option longopts[] = {
+		{"input", required_argument, 0, 'i'},
+		{"output", required_argument, 0, 'o'},
+		{"per-thread", no_argument, 0, O_PER_THREAD},
+		{"pid", no_argument, 0, O_PID},
+		{"tid", no_argument, 0, O_TID},
+		{"kernel", no_argument, 0, O_KERNEL},
+		{"jit", no_argument, 0, O_JIT},
+		{"all", no_argument, 0, O_ALL},
+		{"addrs", no_argument, 0, O_ADDRS},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *input = NULL, *output = NULL;
+	struct cs_import_opts io = {0};
+	struct cs_fold_opts fo = {0};
+	int per_thread = 0, c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "i:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': input = optarg; break;
+		case 'o': output = optarg; break;
+		case O_PER_THREAD: per_thread = 1; break;
+		case O_PID: io.pid = 1; break;
+		case O_TID: io.tid = 1; break;
+		case O_KERNEL: io.kernel = 1; break;
+		case O_JIT: io.jit = 1; break;
+		case O_ALL: io.kernel = io.jit = 1; break;
+		case O_ADDRS: io.addrs = 1; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default:
+			return cs_usage_error("fold", "unknown option or missing value: '%s'",
+					      argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cs_usage_error("fold", "unexpected argument '%s'", argv[optind]);
+
+	struct cs_profile p;
+	cs_profile_init(&p);
+	int ret = 1;
+	if (cs_cli_load(&p, input, &io) < 0)
+		goto out;
+	switch (p.meta.source) {
+	case CS_SOURCE_RECORDING:
+		fo.annotate_kernel = 1;
+		break;
+	case CS_SOURCE_FOLDED: /* give back what was read */
+		fo.annotate_kernel = fo.annotate_jit = fo.annotate_inline = 1;
+		break;
+	default:
+		fo.annotate_kernel = io.kernel;
+		fo.annotate_jit = io.jit;
+		break;
+	}
+	if (per_thread)
+		fo.thread_root = CS_ROOT_THREAD;
+	else if (io.tid)
+		fo.thread_root = CS_ROOT_TID;
+	else if (io.pid)
+		fo.thread_root = CS_ROOT_PID;
+
+	struct cs_out out;
+	if (cs_out_open(&out, output) < 0)
+		goto out;
+	if (cs_render_folded(&p, &fo, out.f) < 0) {
+		cs_out_abort(&out);
+		goto out;
+	}
+	if (cs_out_commit(&out) < 0)
+		goto out;
+	ret = 0;
+out:
+	cs_profile_release(&p);
+	return ret;
+}

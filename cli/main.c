@@ -1,0 +1,54 @@
+/* main.c - the command table. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct cmd commands[] = {
+	//{"record", cmd_record, "sample a running process or a command; write csampler.data"},
+	{"fold", cmd_fold, "write folded stacks (flamegraph.pl input)"},
+	{"report", cmd_report, "hotspot list: self/total by function, line, module, thread"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: csampler COMMAND [OPTIONS]\n\n"
+		     "A sampling profiler for Linux: attach to any process, see where its time "
+		     "goes.\n\ncommands:\n");
+	for (size_t i = 0; i < CS_ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\nexamples:\n"
+		     "  csampler record --pid 4242 -F 999 -d 30\n"
+		     "  csampler record -- ./server --port 8080\n"
+		     "  csampler report --top 20\n"
+		     "  csampler fold > out.folded\n\n"
+		     "'csampler COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+		printf("csampler %s\n", CS_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < CS_ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "csampler: '%s' is not a command (see 'csampler --help')\n", name);
+	return 2;
+}

@@ -1,0 +1,124 @@
+/* folded.c - import folded stacks: one line per stack, root first, frames separated by
+ * ';', then a space and a sample count ("main;work;spin 42"). This is what
+ * stackcollapse-*.pl write and flamegraph.pl reads. */
+#include "import.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t cs_folded_annotation(const char *name, size_t *len)
+{
+	static const struct {
+		const char *suffix;
+		uint32_t flag;
+	} ann[] = {
+		{"_[k]", CS_FRAME_KERNEL},
+		{"_[j]", CS_FRAME_JIT},
+		{"_[i]", CS_FRAME_INLINE},
+	};
+	for (size_t i = 0; i < CS_ARRAY_SIZE(ann); i++) {
+		if (*len > 4 && !memcmp(name + *len - 4, ann[i].suffix, 4)) {
+			*len -= 4;
+			return ann[i].flag;
+		}
+	}
+	return 0;
+}
+
+/* Parse the count at the end of a line: digits, optionally a fraction (rounded), after
+ * the last space. Returns the index of that space or -1. */
+static long split_count(const char *line, size_t len, uint64_t *count)
+{
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+		len--;
+	size_t end = len, i = len;
+	while (i && (isdigit((unsigned char)line[i - 1]) || line[i - 1] == '.'))
+		i--;
+	if (i == end || i == 0 || (line[i - 1] != ' ' && line[i - 1] != '\t'))
+		return -1;
+	char num[32];
+	if (end - i >= sizeof(num))
+		return -1;
+	memcpy(num, line + i, end - i);
+	num[end - i] = 0;
+	char *e;
+	double v = strtod(num, &e);
+	if (*e || v < 0 || v > 1e18)
+		return -1;
+	*count = (uint64_t)(v + 0.5);
+	return (long)i - 1;
+}
+
+int cs_looks_folded(const char *text, size_t n)
+{
+	/* Look at the first few non-empty lines: each must end in a count. */
+	size_t pos = 0;
+	int seen = 0;
+	while (pos < n && seen < 5) {
+		const char *nl = memchr(text + pos, '\n', n - pos);
+		size_t len = nl ? (size_t)(nl - (text + pos)) : n - pos;
+		const char *line = text + pos;
+		pos += len + 1;
+		if (len == 0 || (len == 1 && line[0] == '\r'))
+			continue;
+		uint64_t c;
+		if (split_count(line, len, &c) <= 0)
+			return 0;
+		seen++;
+	}
+	return seen > 0;
+}
+
+int cs_import_folded(struct cs_profile *p, const char *text, size_t n, const char *name)
+{
+	CS_VEC(uint32_t) frames = {0};
+	size_t pos = 0, lineno = 0;
+	int ret = -1;
+
+	p->meta.source = CS_SOURCE_FOLDED;
+	while (pos < n) {
+		const char *nl = memchr(text + pos, '\n', n - pos);
+		size_t len = nl ? (size_t)(nl - (text + pos)) : n - pos;
+		const char *line = text + pos;
+		pos += len + 1;
+		lineno++;
+		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+			len--;
+		if (len == 0)
+			continue;
+		uint64_t count;
+		long sp = split_count(line, len, &count);
+		if (sp < 0) {
+			cs_error("'%s' line %zu: expected 'frame;frame;... COUNT'", name, lineno);
+			goto out;
+		}
+		frames.n = 0;
+		size_t start = 0, stop = (size_t)sp;
+		while (start <= stop) {
+			const char *semi = memchr(line + start, ';', stop - start);
+			size_t seglen = semi ? (size_t)(semi - (line + start)) : stop - start;
+			size_t flen = seglen;
+			if (flen) {
+				struct cs_frame f = {0};
+				f.module = CS_NONE;
+				f.flags = cs_folded_annotation(line + start, &flen);
+				f.func = cs_profile_str(p, line + start, flen);
+				uint32_t fi = cs_profile_frame(p, &f);
+				CS_VEC_PUSH(frames, fi);
+			}
+			start += seglen + 1;
+			if (!semi)
+				break;
+		}
+		if (!count)
+			continue;
+		uint32_t stack = cs_profile_stack(p, frames.v, frames.n);
+		cs_profile_add(p, stack, CS_NONE, count);
+		p->stats.samples += count;
+	}
+	ret = 0;
+out:
+	CS_VEC_FREE(frames);
+	return ret;
+}

@@ -1,0 +1,76 @@
+/* load.c - read any supported profile into the model, detecting the format from the
+ * content: a csampler recording, `perf script` text, or folded stacks. */
+#include "import.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_INPUT (16ull << 30)
+
+static char *read_stdin(size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = cs_xmalloc(cap + 1);
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			buf = cs_xrealloc(buf, cap + 1);
+		}
+		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+int cs_profile_load(struct cs_profile *p, const char *path, const struct cs_import_opts *o)
+{
+	size_t n = 0;
+	char *data;
+	const char *name = strcmp(path, "-") ? path : "standard input";
+	(void)o;
+
+	if (!strcmp(path, "-")) {
+		data = read_stdin(&n);
+	} else {
+		struct stat st;
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			return cs_error("cannot read '%s': Is a directory", path);
+		data = cs_read_file(path, MAX_INPUT, &n);
+	}
+	if (!data) {
+		if (errno == ENOENT && !strcmp(path, "csampler.data"))
+			return cs_error("cannot open 'csampler.data': No such file or directory "
+					"(record one with 'csampler record', or pass -i FILE)");
+		return cs_error("cannot open '%s': %s", name, strerror(errno));
+	}
+	int ret;
+	if (cs_profile_is_recording(data, n))
+		ret = cs_profile_decode(p, data, n, name);
+	else if (n == 0)
+		ret = cs_error("'%s' is empty: no samples to show", name);
+	else if (memchr(data, 0, n))
+		ret = cs_error("'%s' is neither a csampler recording, folded stacks nor perf script "
+			       "output",
+			       name);
+	else if (cs_looks_folded(data, n))
+		ret = cs_import_folded(p, data, n, name);
+	else
+		ret = cs_error("'%s' is neither a csampler recording, folded stacks nor perf script "
+			       "output",
+			       name);
+	free(data);
+	return ret;
+}

@@ -1,0 +1,218 @@
+/* profile.h - the in-memory profile model shared by every command.
+ *
+ * Everything is interned: strings -> frames -> stack nodes {frame, parent}, so a stack
+ * is one index and renderers are walks over the same arrays. Samples are aggregated
+ * per (stack, thread). The recorder fills a model and writes it; every reader loads a
+ * recording, folded text or `perf script` text into the same model.
+ *
+ * Ownership: a cs_profile owns all its arrays; strings returned by cs_str() live as
+ * long as the profile. Indices are stable: nothing is ever removed.
+ */
+#ifndef CS_PROFILE_H
+#define CS_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/hash.h"
+#include "util/util.h"
+
+#define CS_NONE UINT32_MAX
+
+enum cs_frame_flags {
+	CS_FRAME_INLINE = 1u << 0,  /* inlined into the next frame toward the root */
+	CS_FRAME_KERNEL = 1u << 1,  /* kernel code */
+	CS_FRAME_UNKNOWN = 1u << 2, /* no symbol: func reads "module+0xOFFSET" or "[unknown]" */
+	CS_FRAME_JIT = 1u << 3,	    /* JIT-compiled code (perf map / perf script "[JIT]") */
+};
+
+struct cs_frame {
+	uint32_t func;	 /* string id of the (demangled) function name */
+	uint32_t file;	 /* string id of the source file; 0 = unknown */
+	uint32_t line;	 /* source line; 0 = unknown */
+	uint32_t module; /* index into modules, CS_NONE = unknown */
+	uint32_t flags;	 /* enum cs_frame_flags */
+	uint64_t addr;	 /* module-relative address (return addresses minus one); 0 = unknown */
+};
+
+enum cs_module_flags {
+	CS_MODULE_KERNEL = 1u << 0,
+	CS_MODULE_VDSO = 1u << 1,
+	CS_MODULE_MAIN = 1u << 2, /* the main executable of a process */
+};
+
+struct cs_module {
+	uint32_t path;	/* string id: the path mapped in the target */
+	uint32_t name;	/* string id: what users see (basename) */
+	uint32_t flags; /* enum cs_module_flags */
+	uint32_t build_id_len;
+	uint8_t build_id[40];
+};
+
+/* Stack node 0 is the empty stack (the root): frame = CS_NONE, parent = 0, depth = 0. */
+struct cs_node {
+	uint32_t frame;
+	uint32_t parent;
+	uint32_t depth; /* number of frames from the root to this node, inclusive */
+};
+
+struct cs_thread {
+	uint32_t pid, tid;
+	uint32_t name;	  /* string id: thread name (comm) */
+	uint32_t process; /* string id: process name */
+};
+
+struct cs_sample {
+	uint32_t stack;	 /* stack node of the leaf frame */
+	uint32_t thread; /* index into threads */
+	uint64_t count;
+};
+
+/* One point of the once-a-second process timeline. */
+struct cs_tick {
+	uint64_t t_ms;	/* since the start of recording */
+	uint64_t rss;	/* bytes */
+	uint32_t threads;
+	uint32_t fds;
+	double cpu_pct; /* 100 = one core busy */
+	uint64_t samples; /* samples taken during this second */
+};
+
+/* Outstanding allocations of one call stack at one snapshot. */
+struct cs_leak_site {
+	uint32_t stack;	 /* stack node of the allocation's caller */
+	uint64_t bytes;
+	uint64_t blocks;
+	uint64_t oldest_age_ns; /* age of the oldest outstanding block at the snapshot */
+};
+
+struct cs_leak_snapshot {
+	double time_s; /* since the start of recording */
+	int exact;     /* 0 if any event may have been lost or figures are sampled estimates */
+	int sampled;   /* figures are estimates from byte-sampling */
+	uint64_t sample_bytes; /* mean sampling period in bytes when sampled */
+	uint64_t pre_attach_frees; /* frees of blocks allocated before attach (ignored) */
+	CS_VEC(struct cs_leak_site) sites;
+};
+
+enum cs_source {
+	CS_SOURCE_RECORDING = 0, /* written by csampler record */
+	CS_SOURCE_FOLDED = 1,	 /* folded stacks text */
+	CS_SOURCE_PERF_SCRIPT = 2,
+};
+
+struct cs_meta {
+	uint32_t source;  /* enum cs_source */
+	uint32_t command; /* string id: command line of the target */
+	uint32_t hostname, kernel, event; /* string ids */
+	uint32_t arch;	  /* string id */
+	int64_t pid;	  /* target pid; 0 if launched/imported */
+	uint64_t start_unix_ns;
+	uint32_t hz;
+	uint32_t stack_size;
+};
+
+struct cs_stats {
+	uint64_t samples;	/* samples kept in the profile */
+	uint64_t lost;		/* samples the kernel dropped (ring full) */
+	uint64_t complete;	/* user stacks unwound to the thread's root frame */
+	uint64_t truncated;	/* user stacks the unwinder could not finish */
+	uint64_t kernel_only;	/* samples without user registers (kernel threads) */
+	uint64_t unresolved;	/* distinct addresses without any symbol */
+	uint64_t threads;	/* threads seen */
+	uint64_t processes;	/* processes seen */
+	uint64_t duration_ns;	/* wall time of recording */
+	uint64_t profiler_cpu_ns; /* CPU time csampler spent */
+	uint64_t target_cpu_ns; /* CPU time of the target during recording, when known */
+};
+
+struct cs_strtab {
+	char *arena;
+	size_t arena_n, arena_cap;
+	uint64_t *off; /* offset into arena; strings are NUL-terminated there */
+	uint32_t *len;
+	size_t n, cap;
+	struct cs_index ix;
+};
+
+struct cs_profile {
+	struct cs_strtab strs;
+	CS_VEC(struct cs_frame) frames;
+	struct cs_index frame_ix;
+	CS_VEC(struct cs_node) nodes;
+	struct cs_index node_ix;
+	CS_VEC(struct cs_module) modules;
+	struct cs_index module_ix;
+	CS_VEC(struct cs_thread) threads;
+	struct cs_index thread_ix;
+	CS_VEC(struct cs_sample) samples;
+	struct cs_map64 sample_ix; /* (stack << 32 | thread) -> index into samples */
+	CS_VEC(struct cs_tick) timeline;
+	CS_VEC(struct cs_leak_snapshot) leaks;
+	struct cs_meta meta;
+	struct cs_stats stats;
+};
+
+void cs_profile_init(struct cs_profile *p);
+void cs_profile_release(struct cs_profile *p);
+
+/* Intern a string (any bytes but NUL); id 0 is always "". */
+uint32_t cs_profile_str(struct cs_profile *p, const char *s, size_t len);
+uint32_t cs_profile_cstr(struct cs_profile *p, const char *s);
+static inline const char *cs_str(const struct cs_profile *p, uint32_t id)
+{
+	return p->strs.arena + p->strs.off[id];
+}
+static inline uint32_t cs_strlen(const struct cs_profile *p, uint32_t id)
+{
+	return p->strs.len[id];
+}
+
+/* Intern a frame / module / thread; returns its index. */
+uint32_t cs_profile_frame(struct cs_profile *p, const struct cs_frame *f);
+uint32_t cs_profile_module(struct cs_profile *p, const struct cs_module *m);
+uint32_t cs_profile_thread(struct cs_profile *p, uint32_t pid, uint32_t tid, uint32_t name,
+			   uint32_t process);
+/* The node for `frame` called from node `parent` (0 = root). */
+uint32_t cs_profile_node(struct cs_profile *p, uint32_t parent, uint32_t frame);
+/* The node of a whole stack given root first. */
+uint32_t cs_profile_stack(struct cs_profile *p, const uint32_t *frames, size_t n);
+/* Add count samples of stack in thread (thread may be CS_NONE: uses thread 0, created
+ * as "all" on demand). */
+void cs_profile_add(struct cs_profile *p, uint32_t stack, uint32_t thread, uint64_t count);
+uint64_t cs_profile_total(const struct cs_profile *p);
+
+/* Frames of node leaf, root first, into out (capacity cap); returns the depth (which
+ * may exceed cap: then only the first cap frames root-first were stored). */
+size_t cs_profile_frames(const struct cs_profile *p, uint32_t leaf, uint32_t *out, size_t cap);
+
+/* The function name of a frame, for display. */
+static inline const char *cs_frame_name(const struct cs_profile *p, const struct cs_frame *f)
+{
+	return cs_str(p, f->func);
+}
+const char *cs_module_name(const struct cs_profile *p, uint32_t module);
+
+/* Recording file. cs_profile_write writes atomically: to a temporary file in the same
+ * directory, then rename(), so a partial file never carries the final name.
+ * Both return 0 or -1 after printing one error line. */
+int cs_profile_write(const struct cs_profile *p, const char *path);
+int cs_profile_decode(struct cs_profile *p, const void *data, size_t n, const char *name);
+/* Does this buffer start like a recording? */
+int cs_profile_is_recording(const void *data, size_t n);
+
+/* Options that change how text profiles (perf script) are imported. */
+struct cs_import_opts {
+	int pid;    /* prefix stacks with "comm-pid" (stackcollapse-perf --pid) */
+	int tid;    /* prefix stacks with "comm-pid/tid" (--tid) */
+	int kernel; /* annotate kernel frames with _[k] (--kernel) */
+	int jit;    /* annotate JIT frames with _[j] (--jit) */
+	int addrs;  /* name unknown frames by their address (--addrs) */
+	int inline_frames; /* expand inlined frames if present in the input */
+};
+
+/* Load any supported profile: a recording, folded stacks or perf script text,
+ * detected from the content. path "-" reads stdin. */
+int cs_profile_load(struct cs_profile *p, const char *path, const struct cs_import_opts *o);
+
+#endif

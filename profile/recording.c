@@ -1,0 +1,668 @@
+/* recording.c - the csampler recording file.
+ *
+ * Layout (all integers little endian):
+ *   header  : magic "CSAMPLER" | u32 version | u32 header_size | u64 features | u64 0
+ *   section*: u32 type | u32 flags | u64 raw_size | u64 stored_size | u32 crc32(raw) | u32 0
+ *             followed by stored_size bytes (zlib-compressed when flags & 1)
+ *   the last section has type END; a file without it is truncated.
+ * Sections the reader does not know are skipped. Inside a section, fields are LEB128
+ * varints and length-prefixed strings; every index is checked against its table.
+ */
+#include "profile.h"
+#include "util/buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAGIC "CSAMPLER"
+#define VERSION 1
+#define HEADER_SIZE 32
+#define SECTION_HEADER 32
+#define FLAG_ZLIB 1u
+#define MAX_SECTION_RAW (1ull << 32)
+
+enum {
+	SEC_META = 1,
+	SEC_STRINGS = 2,
+	SEC_MODULES = 3,
+	SEC_FRAMES = 4,
+	SEC_NODES = 5,
+	SEC_THREADS = 6,
+	SEC_SAMPLES = 7,
+	SEC_TIMELINE = 8,
+	SEC_STATS = 9,
+	SEC_LEAKS = 10,
+	SEC_END = 0x454e44,
+};
+
+/* Tagged fields of META and STATS: uv tag, uv kind (0 = uv, 1 = sv), value. */
+enum {
+	M_SOURCE = 1,
+	M_COMMAND,
+	M_HOSTNAME,
+	M_KERNEL,
+	M_EVENT,
+	M_ARCH,
+	M_PID,
+	M_START,
+	M_HZ,
+	M_STACK_SIZE,
+};
+
+static void put_tag(struct cs_buf *b, uint64_t tag, uint64_t v)
+{
+	cs_buf_put_uv(b, tag);
+	cs_buf_put_uv(b, 0);
+	cs_buf_put_uv(b, v);
+}
+
+static void put_stag(struct cs_buf *b, uint64_t tag, int64_t v)
+{
+	cs_buf_put_uv(b, tag);
+	cs_buf_put_uv(b, 1);
+	cs_buf_put_sv(b, v);
+}
+
+static void enc_meta(const struct cs_profile *p, struct cs_buf *b)
+{
+	const struct cs_meta *m = &p->meta;
+	put_tag(b, M_SOURCE, m->source);
+	put_tag(b, M_COMMAND, m->command);
+	put_tag(b, M_HOSTNAME, m->hostname);
+	put_tag(b, M_KERNEL, m->kernel);
+	put_tag(b, M_EVENT, m->event);
+	put_tag(b, M_ARCH, m->arch);
+	put_stag(b, M_PID, m->pid);
+	put_tag(b, M_START, m->start_unix_ns);
+	put_tag(b, M_HZ, m->hz);
+	put_tag(b, M_STACK_SIZE, m->stack_size);
+}
+
+/* STATS fields in order: tag i+1 is the i-th uint64 of struct cs_stats. */
+#define NSTATS (sizeof(struct cs_stats) / sizeof(uint64_t))
+
+static void enc_stats(const struct cs_profile *p, struct cs_buf *b)
+{
+	uint64_t v[NSTATS];
+	memcpy(v, &p->stats, sizeof(v));
+	for (size_t i = 0; i < NSTATS; i++)
+		put_tag(b, i + 1, v[i]);
+}
+
+static void enc_strings(const struct cs_profile *p, struct cs_buf *b)
+{
+	cs_buf_put_uv(b, p->strs.n);
+	for (size_t i = 0; i < p->strs.n; i++)
+		cs_buf_put_str(b, cs_str(p, (uint32_t)i), cs_strlen(p, (uint32_t)i));
+}
+
+static void enc_modules(const struct cs_profile *p, struct cs_buf *b)
+{
+	cs_buf_put_uv(b, p->modules.n);
+	for (size_t i = 0; i < p->modules.n; i++) {
+		const struct cs_module *m = &p->modules.v[i];
+		cs_buf_put_uv(b, m->path);
+		cs_buf_put_uv(b, m->name);
+		cs_buf_put_uv(b, m->flags);
+		cs_buf_put_str(b, (const char *)m->build_id, m->build_id_len);
+	}
+}
+
+static void enc_frames(const struct cs_profile *p, struct cs_buf *b)
+{
+	cs_buf_put_uv(b, p->frames.n);
+	for (size_t i = 0; i < p->frames.n; i++) {
+		const struct cs_frame *f = &p->frames.v[i];
+		cs_buf_put_uv(b, f->func);
+		cs_buf_put_uv(b, f->file);
+		cs_buf_put_uv(b, f->line);
+		cs_buf_put_uv(b, f->module == CS_NONE ? 0 : (uint64_t)f->module + 1);
+		cs_buf_put_uv(b, f->flags);
+		cs_buf_put_uv(b, f->addr);
+	}
+}
+
+static void enc_nodes(const struct cs_profile *p, struct cs_buf *b)
+{
+	cs_buf_put_uv(b, p->nodes.n - 1);
+	for (size_t i = 1; i < p->nodes.n; i++) {
+		cs_buf_put_uv(b, p->nodes.v[i].frame);
+		cs_buf_put_uv(b, i - p->nodes.v[i].parent); /* parents always come first */
+	}
+}
+
+static void enc_threads(const struct cs_profile *p, struct cs_buf *b)
+{
+	cs_buf_put_uv(b, p->threads.n);
+	for (size_t i = 0; i < p->threads.n; i++) {
+		const struct cs_thread *t = &p->threads.v[i];
+		cs_buf_put_uv(b, t->pid);
+		cs_buf_put_uv(b, t->tid);
+		cs_buf_put_uv(b, t->name);
+		cs_buf_put_uv(b, t->process);
+	}
+}
+
+static void enc_samples(const struct cs_profile *p, struct cs_buf *b)
+{
+	cs_buf_put_uv(b, p->samples.n);
+	for (size_t i = 0; i < p->samples.n; i++) {
+		const struct cs_sample *s = &p->samples.v[i];
+		cs_buf_put_uv(b, s->stack);
+		cs_buf_put_uv(b, s->thread);
+		cs_buf_put_uv(b, s->count);
+	}
+}
+
+static void enc_timeline(const struct cs_profile *p, struct cs_buf *b)
+{
+	cs_buf_put_uv(b, p->timeline.n);
+	for (size_t i = 0; i < p->timeline.n; i++) {
+		const struct cs_tick *t = &p->timeline.v[i];
+		cs_buf_put_uv(b, t->t_ms);
+		cs_buf_put_uv(b, t->rss);
+		cs_buf_put_uv(b, t->threads);
+		cs_buf_put_uv(b, t->fds);
+		cs_buf_put_f64(b, t->cpu_pct);
+		cs_buf_put_uv(b, t->samples);
+	}
+}
+
+static void enc_leaks(const struct cs_profile *p, struct cs_buf *b)
+{
+	cs_buf_put_uv(b, p->leaks.n);
+	for (size_t i = 0; i < p->leaks.n; i++) {
+		const struct cs_leak_snapshot *s = &p->leaks.v[i];
+		cs_buf_put_f64(b, s->time_s);
+		cs_buf_put_uv(b, (uint64_t)s->exact | ((uint64_t)s->sampled << 1));
+		cs_buf_put_uv(b, s->sample_bytes);
+		cs_buf_put_uv(b, s->pre_attach_frees);
+		cs_buf_put_uv(b, s->sites.n);
+		for (size_t j = 0; j < s->sites.n; j++) {
+			const struct cs_leak_site *l = &s->sites.v[j];
+			cs_buf_put_uv(b, l->stack);
+			cs_buf_put_uv(b, l->bytes);
+			cs_buf_put_uv(b, l->blocks);
+			cs_buf_put_uv(b, l->oldest_age_ns);
+		}
+	}
+}
+
+static int put_section(struct cs_buf *out, uint32_t type, const struct cs_buf *raw)
+{
+	uLongf zn = compressBound(raw->n);
+	uint8_t *z = cs_xmalloc(zn);
+	int zerr = compress2(z, &zn, raw->p ? raw->p : (const Bytef *)"", raw->n, 6);
+	if (zerr != Z_OK) {
+		free(z);
+		return cs_error("cannot compress recording section %u: zlib error %d", type, zerr);
+	}
+	cs_buf_put_u32(out, type);
+	cs_buf_put_u32(out, FLAG_ZLIB);
+	cs_buf_put_u64(out, raw->n);
+	cs_buf_put_u64(out, zn);
+	cs_buf_put_u32(out, (uint32_t)crc32(0, raw->p ? raw->p : (const Bytef *)"", (uInt)raw->n));
+	cs_buf_put_u32(out, 0);
+	cs_buf_put(out, z, zn);
+	free(z);
+	return 0;
+}
+
+typedef void (*enc_fn)(const struct cs_profile *, struct cs_buf *);
+
+int cs_profile_write(const struct cs_profile *p, const char *path)
+{
+	static const struct {
+		uint32_t type;
+		enc_fn fn;
+	} secs[] = {
+		{SEC_META, enc_meta},	    {SEC_STATS, enc_stats},	  {SEC_STRINGS, enc_strings},
+		{SEC_MODULES, enc_modules}, {SEC_FRAMES, enc_frames},	  {SEC_NODES, enc_nodes},
+		{SEC_THREADS, enc_threads}, {SEC_SAMPLES, enc_samples}, {SEC_TIMELINE, enc_timeline},
+		{SEC_LEAKS, enc_leaks},
+	};
+	struct cs_buf out, raw;
+	int ret = -1, fd = -1;
+	char *tmp = NULL;
+
+	cs_buf_init(&out);
+	cs_buf_init(&raw);
+	cs_buf_put(&out, MAGIC, 8);
+	cs_buf_put_u32(&out, VERSION);
+	cs_buf_put_u32(&out, HEADER_SIZE);
+	cs_buf_put_u64(&out, 0);
+	cs_buf_put_u64(&out, 0);
+	for (size_t i = 0; i < CS_ARRAY_SIZE(secs); i++) {
+		raw.n = 0;
+		secs[i].fn(p, &raw);
+		if (put_section(&out, secs[i].type, &raw) < 0)
+			goto out;
+	}
+	raw.n = 0;
+	if (put_section(&out, SEC_END, &raw) < 0)
+		goto out;
+
+	if (!strcmp(path, "-")) {
+		if (cs_write_all(STDOUT_FILENO, out.p, out.n) < 0) {
+			cs_error("cannot write recording to standard output: %s", strerror(errno));
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	tmp = cs_xasprintf("%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		cs_error("cannot create '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (cs_write_all(fd, out.p, out.n) < 0 || fsync(fd) < 0) {
+		cs_error("cannot write '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		cs_error("cannot write '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		cs_error("cannot create '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	cs_buf_release(&out);
+	cs_buf_release(&raw);
+	return ret;
+}
+
+int cs_profile_is_recording(const void *data, size_t n)
+{
+	return n >= 8 && !memcmp(data, MAGIC, 8);
+}
+
+/* ---- reading ---- */
+
+struct dec {
+	struct cs_profile *p;
+	const char *name;
+	uint32_t *str_map; /* file string id -> profile string id */
+	size_t nstr;
+	uint32_t *mod_map, *frame_map, *node_map, *thread_map;
+	size_t nmod, nframe, nnode, nthread;
+	unsigned seen; /* bit per section type < 32 */
+};
+
+static int corrupt(const struct dec *d, const char *what)
+{
+	return cs_error("'%s' is not a valid csampler recording (%s); record it again", d->name,
+			what);
+}
+
+static uint32_t rd_str(struct cs_rd *r, const struct dec *d)
+{
+	uint64_t i = cs_rd_idx(r, d->nstr);
+	return r->err ? 0 : d->str_map[i];
+}
+
+static int dec_tags(struct dec *d, struct cs_rd *r, int stats)
+{
+	uint64_t sv[NSTATS];
+	memcpy(sv, &d->p->stats, sizeof(sv));
+	while (cs_rd_left(r) && !r->err) {
+		uint64_t tag = cs_rd_uv(r), kind = cs_rd_uv(r);
+		uint64_t v = 0;
+		int64_t s = 0;
+		if (kind == 0)
+			v = cs_rd_uv(r);
+		else if (kind == 1)
+			s = cs_rd_sv(r);
+		else
+			return corrupt(d, "unknown field kind");
+		if (stats) {
+			if (tag >= 1 && tag <= NSTATS)
+				sv[tag - 1] = v;
+			continue;
+		}
+		struct cs_meta *m = &d->p->meta;
+		switch (tag) {
+		case M_SOURCE: m->source = (uint32_t)v; break;
+		case M_COMMAND: m->command = (uint32_t)v; break;
+		case M_HOSTNAME: m->hostname = (uint32_t)v; break;
+		case M_KERNEL: m->kernel = (uint32_t)v; break;
+		case M_EVENT: m->event = (uint32_t)v; break;
+		case M_ARCH: m->arch = (uint32_t)v; break;
+		case M_PID: m->pid = s; break;
+		case M_START: m->start_unix_ns = v; break;
+		case M_HZ: m->hz = (uint32_t)v; break;
+		case M_STACK_SIZE: m->stack_size = (uint32_t)v; break;
+		default: break;
+		}
+	}
+	if (r->err)
+		return corrupt(d, stats ? "bad statistics" : "bad metadata");
+	if (stats)
+		memcpy(&d->p->stats, sv, sizeof(sv));
+	return 0;
+}
+
+/* META string ids are file ids until the strings are known; map them afterwards. */
+static int fix_meta(struct dec *d)
+{
+	struct cs_meta *m = &d->p->meta;
+	uint32_t *ids[] = {&m->command, &m->hostname, &m->kernel, &m->event, &m->arch};
+	for (size_t i = 0; i < CS_ARRAY_SIZE(ids); i++) {
+		if (*ids[i] >= d->nstr)
+			return corrupt(d, "bad metadata string");
+		*ids[i] = d->str_map[*ids[i]];
+	}
+	return 0;
+}
+
+static int dec_strings(struct dec *d, struct cs_rd *r)
+{
+	uint64_t n = cs_rd_uv(r);
+	if (n > cs_rd_left(r) + 1)
+		return corrupt(d, "bad string count");
+	d->str_map = cs_xmalloc((n ? n : 1) * sizeof(uint32_t));
+	for (uint64_t i = 0; i < n && !r->err; i++) {
+		size_t len;
+		const char *s = cs_rd_str(r, &len);
+		if (s && memchr(s, 0, len))
+			return corrupt(d, "NUL inside a string");
+		d->str_map[i] = s ? cs_profile_str(d->p, s, len) : 0;
+		d->nstr = i + 1;
+	}
+	return r->err ? corrupt(d, "bad string table") : 0;
+}
+
+static uint64_t rd_count(struct cs_rd *r, size_t min_bytes)
+{
+	uint64_t n = cs_rd_uv(r);
+	if (n > cs_rd_left(r) / min_bytes)
+		r->err = 1;
+	return r->err ? 0 : n;
+}
+
+static int dec_modules(struct dec *d, struct cs_rd *r)
+{
+	uint64_t n = rd_count(r, 4);
+	d->mod_map = cs_xmalloc((n ? n : 1) * sizeof(uint32_t));
+	for (uint64_t i = 0; i < n && !r->err; i++) {
+		struct cs_module m = {0};
+		m.path = rd_str(r, d);
+		m.name = rd_str(r, d);
+		m.flags = (uint32_t)cs_rd_uv(r);
+		size_t len;
+		const char *bid = cs_rd_str(r, &len);
+		if (len > sizeof(m.build_id))
+			r->err = 1;
+		if (r->err)
+			break;
+		m.build_id_len = (uint32_t)len;
+		memcpy(m.build_id, bid, len);
+		d->mod_map[i] = cs_profile_module(d->p, &m);
+		d->nmod = i + 1;
+	}
+	return r->err ? corrupt(d, "bad module table") : 0;
+}
+
+static int dec_frames(struct dec *d, struct cs_rd *r)
+{
+	uint64_t n = rd_count(r, 6);
+	d->frame_map = cs_xmalloc((n ? n : 1) * sizeof(uint32_t));
+	for (uint64_t i = 0; i < n && !r->err; i++) {
+		struct cs_frame f;
+		f.func = rd_str(r, d);
+		f.file = rd_str(r, d);
+		f.line = (uint32_t)cs_rd_uv(r);
+		uint64_t mod = cs_rd_idx(r, d->nmod + 1);
+		f.module = mod ? d->mod_map[mod - 1] : CS_NONE;
+		f.flags = (uint32_t)cs_rd_uv(r);
+		f.addr = cs_rd_uv(r);
+		if (r->err)
+			break;
+		d->frame_map[i] = cs_profile_frame(d->p, &f);
+		d->nframe = i + 1;
+	}
+	return r->err ? corrupt(d, "bad frame table") : 0;
+}
+
+static int dec_nodes(struct dec *d, struct cs_rd *r)
+{
+	uint64_t n = rd_count(r, 2);
+	d->node_map = cs_xmalloc((n + 1) * sizeof(uint32_t));
+	d->node_map[0] = 0;
+	d->nnode = 1;
+	for (uint64_t i = 1; i <= n && !r->err; i++) {
+		uint64_t frame = cs_rd_idx(r, d->nframe);
+		uint64_t delta = cs_rd_uv(r);
+		if (r->err || delta == 0 || delta > i) {
+			r->err = 1;
+			break;
+		}
+		d->node_map[i] = cs_profile_node(d->p, d->node_map[i - delta], d->frame_map[frame]);
+		d->nnode = i + 1;
+	}
+	return r->err ? corrupt(d, "bad stack table") : 0;
+}
+
+static int dec_threads(struct dec *d, struct cs_rd *r)
+{
+	uint64_t n = rd_count(r, 4);
+	d->thread_map = cs_xmalloc((n ? n : 1) * sizeof(uint32_t));
+	for (uint64_t i = 0; i < n && !r->err; i++) {
+		uint32_t pid = (uint32_t)cs_rd_uv(r), tid = (uint32_t)cs_rd_uv(r);
+		uint32_t name = rd_str(r, d), proc = rd_str(r, d);
+		if (r->err)
+			break;
+		d->thread_map[i] = cs_profile_thread(d->p, pid, tid, name, proc);
+		d->nthread = i + 1;
+	}
+	return r->err ? corrupt(d, "bad thread table") : 0;
+}
+
+static int dec_samples(struct dec *d, struct cs_rd *r)
+{
+	uint64_t n = rd_count(r, 3);
+	for (uint64_t i = 0; i < n && !r->err; i++) {
+		uint64_t stack = cs_rd_idx(r, d->nnode);
+		uint64_t thread = cs_rd_idx(r, d->nthread);
+		uint64_t count = cs_rd_uv(r);
+		if (r->err)
+			break;
+		if (count > UINT64_MAX / 4) {
+			r->err = 1;
+			break;
+		}
+		cs_profile_add(d->p, d->node_map[stack], d->thread_map[thread], count);
+	}
+	return r->err ? corrupt(d, "bad sample table") : 0;
+}
+
+static int dec_timeline(struct dec *d, struct cs_rd *r)
+{
+	uint64_t n = rd_count(r, 13);
+	for (uint64_t i = 0; i < n && !r->err; i++) {
+		struct cs_tick t;
+		t.t_ms = cs_rd_uv(r);
+		t.rss = cs_rd_uv(r);
+		t.threads = (uint32_t)cs_rd_uv(r);
+		t.fds = (uint32_t)cs_rd_uv(r);
+		t.cpu_pct = cs_rd_f64(r);
+		t.samples = cs_rd_uv(r);
+		if (r->err)
+			break;
+		if (!(t.cpu_pct >= 0 && t.cpu_pct < 1e7))
+			t.cpu_pct = 0;
+		CS_VEC_PUSH(d->p->timeline, t);
+	}
+	return r->err ? corrupt(d, "bad timeline") : 0;
+}
+
+static int dec_leaks(struct dec *d, struct cs_rd *r)
+{
+	uint64_t n = rd_count(r, 13);
+	for (uint64_t i = 0; i < n && !r->err; i++) {
+		struct cs_leak_snapshot s;
+		memset(&s, 0, sizeof(s));
+		s.time_s = cs_rd_f64(r);
+		uint64_t fl = cs_rd_uv(r);
+		s.exact = (int)(fl & 1);
+		s.sampled = (int)((fl >> 1) & 1);
+		s.sample_bytes = cs_rd_uv(r);
+		s.pre_attach_frees = cs_rd_uv(r);
+		uint64_t ns = rd_count(r, 4);
+		for (uint64_t j = 0; j < ns && !r->err; j++) {
+			struct cs_leak_site l;
+			uint64_t st = cs_rd_idx(r, d->nnode);
+			l.stack = r->err ? 0 : d->node_map[st];
+			l.bytes = cs_rd_uv(r);
+			l.blocks = cs_rd_uv(r);
+			l.oldest_age_ns = cs_rd_uv(r);
+			CS_VEC_PUSH(s.sites, l);
+		}
+		if (!(s.time_s >= 0 && s.time_s < 1e12))
+			r->err = 1;
+		CS_VEC_PUSH(d->p->leaks, s);
+	}
+	return r->err ? corrupt(d, "bad leak snapshots") : 0;
+}
+
+static int dec_section(struct dec *d, uint32_t type, const uint8_t *raw, size_t n)
+{
+	struct cs_rd r;
+	cs_rd_init(&r, raw, n);
+	/* Tables refer to earlier ones; insist on the order the writer uses. */
+	static const struct {
+		uint32_t type;
+		unsigned needs;
+	} deps[] = {
+		{SEC_MODULES, 1u << SEC_STRINGS},
+		{SEC_FRAMES, 1u << SEC_MODULES},
+		{SEC_NODES, 1u << SEC_FRAMES},
+		{SEC_THREADS, 1u << SEC_STRINGS},
+		{SEC_SAMPLES, (1u << SEC_NODES) | (1u << SEC_THREADS)},
+		{SEC_LEAKS, 1u << SEC_NODES},
+	};
+	for (size_t i = 0; i < CS_ARRAY_SIZE(deps); i++)
+		if (deps[i].type == type && (d->seen & deps[i].needs) != deps[i].needs)
+			return corrupt(d, "sections out of order");
+	if (type < 32) {
+		if (d->seen & (1u << type))
+			return corrupt(d, "repeated section");
+		d->seen |= 1u << type;
+	}
+	switch (type) {
+	case SEC_META: return dec_tags(d, &r, 0);
+	case SEC_STATS: return dec_tags(d, &r, 1);
+	case SEC_STRINGS: return dec_strings(d, &r);
+	case SEC_MODULES: return dec_modules(d, &r);
+	case SEC_FRAMES: return dec_frames(d, &r);
+	case SEC_NODES: return dec_nodes(d, &r);
+	case SEC_THREADS: return dec_threads(d, &r);
+	case SEC_SAMPLES: return dec_samples(d, &r);
+	case SEC_TIMELINE: return dec_timeline(d, &r);
+	case SEC_LEAKS: return dec_leaks(d, &r);
+	default: return 0; /* unknown: skip */
+	}
+}
+
+int cs_profile_decode(struct cs_profile *p, const void *data, size_t n, const char *name)
+{
+	struct dec d;
+	memset(&d, 0, sizeof(d));
+	d.p = p;
+	d.name = name;
+	struct cs_rd r;
+	int ret = -1;
+	uint8_t *raw = NULL;
+
+	cs_rd_init(&r, data, n);
+	const void *magic = cs_rd_bytes(&r, 8);
+	uint32_t version = cs_rd_u32(&r), hsize = cs_rd_u32(&r);
+	if (!magic || memcmp(magic, MAGIC, 8)) {
+		corrupt(&d, "wrong magic");
+		goto out;
+	}
+	if (r.err || hsize < HEADER_SIZE || hsize > n) {
+		corrupt(&d, "truncated header");
+		goto out;
+	}
+	if (version != VERSION) {
+		cs_error("'%s' is a csampler recording of version %u; this csampler reads version %d",
+			 name, version, VERSION);
+		goto out;
+	}
+	cs_rd_init(&r, (const uint8_t *)data + hsize, n - hsize);
+	int ended = 0;
+	while (!ended) {
+		if (cs_rd_left(&r) == 0) {
+			corrupt(&d, "truncated: no end marker");
+			goto out;
+		}
+		uint32_t type = cs_rd_u32(&r), flags = cs_rd_u32(&r);
+		uint64_t rawn = cs_rd_u64(&r), stored = cs_rd_u64(&r);
+		uint32_t crc = cs_rd_u32(&r);
+		cs_rd_u32(&r);
+		if (r.err || stored > cs_rd_left(&r)) {
+			corrupt(&d, "truncated section");
+			goto out;
+		}
+		const uint8_t *sp = cs_rd_bytes(&r, (size_t)stored);
+		if (type == SEC_END) {
+			ended = 1;
+			break;
+		}
+		if (rawn > MAX_SECTION_RAW || ((flags & FLAG_ZLIB) && rawn > stored * 1100 + 64) ||
+		    (!(flags & FLAG_ZLIB) && rawn != stored)) {
+			corrupt(&d, "bad section size");
+			goto out;
+		}
+		free(raw);
+		raw = cs_xmalloc(rawn ? rawn : 1);
+		if (flags & FLAG_ZLIB) {
+			uLongf got = (uLongf)rawn;
+			if (uncompress(raw, &got, sp, (uLong)stored) != Z_OK || got != rawn) {
+				corrupt(&d, "damaged compressed data");
+				goto out;
+			}
+		} else if (rawn) {
+			memcpy(raw, sp, rawn);
+		}
+		if ((uint32_t)crc32(0, raw, (uInt)rawn) != crc) {
+			corrupt(&d, "checksum mismatch");
+			goto out;
+		}
+		if (dec_section(&d, type, raw, (size_t)rawn) < 0)
+			goto out;
+	}
+	if (!(d.seen & (1u << SEC_STRINGS)) || !(d.seen & (1u << SEC_SAMPLES))) {
+		corrupt(&d, "missing sections");
+		goto out;
+	}
+	if (fix_meta(&d) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(raw);
+	free(d.str_map);
+	free(d.mod_map);
+	free(d.frame_map);
+	free(d.node_map);
+	free(d.thread_map);
+	return ret;
+}

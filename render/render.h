@@ -1,0 +1,65 @@
+/* render.h - views of a profile. Every renderer reads a const model and writes to a
+ * FILE *; none touches sampling or DWARF. Each returns 0, or -1 after printing one
+ * error line (a write error is reported by the caller that owns the stream). */
+#ifndef CS_RENDER_H
+#define CS_RENDER_H
+
+#include <stdio.h>
+
+#include "profile/profile.h"
+
+/* ---- folded stacks ---- */
+
+enum cs_thread_root {
+	CS_ROOT_NONE = 0,
+	CS_ROOT_THREAD, /* "NAME-TID" (csampler fold --per-thread) */
+	CS_ROOT_PID,	/* "COMM-PID" (stackcollapse-perf --pid) */
+	CS_ROOT_TID,	/* "COMM-PID/TID" (stackcollapse-perf --tid) */
+};
+
+struct cs_fold_opts {
+	int thread_root;     /* enum cs_thread_root */
+	int annotate_kernel; /* suffix kernel frames with _[k] */
+	int annotate_jit;    /* suffix JIT frames with _[j] */
+	int annotate_inline; /* suffix inlined frames with _[i] */
+};
+
+/* Folded stacks, one line per unique stack, root first, sorted bytewise. */
+int cs_render_folded(const struct cs_profile *p, const struct cs_fold_opts *o, FILE *out);
+
+/* Write a frame name made safe for folded text: ';' becomes ':' and line breaks
+ * become spaces, so one frame can never split into two or a line into two. */
+void cs_fold_put_name(FILE *out, const char *s, size_t len);
+
+/* ---- hotspot report ---- */
+
+enum cs_report_by { CS_BY_FUNCTION = 0, CS_BY_LINE, CS_BY_MODULE, CS_BY_THREAD };
+enum cs_report_format { CS_FMT_TEXT = 0, CS_FMT_JSON, CS_FMT_CSV };
+
+struct cs_report_opts {
+	int top;	/* rows to print; 0 = all */
+	int sort_total; /* sort by total instead of self */
+	int by;		/* enum cs_report_by */
+	int format;	/* enum cs_report_format */
+	const char *callers; /* print the callers of this function instead */
+	const char *callees; /* print the callees of this function instead */
+};
+
+int cs_render_report(const struct cs_profile *p, const struct cs_report_opts *o, FILE *out);
+
+/* One row of the hotspot table, computed from the model (also used by tests). */
+struct cs_hotspot {
+	uint32_t func;	 /* string id (function, or the row's label for other --by) */
+	uint32_t module; /* module index or CS_NONE */
+	uint32_t file, line;
+	uint32_t thread; /* thread index for --by thread, else CS_NONE */
+	uint64_t self, total;
+};
+
+/* Compute hotspot rows (unsorted); returns the count, rows in *out (caller frees). */
+size_t cs_hotspots(const struct cs_profile *p, int by, struct cs_hotspot **out);
+
+/* JSON string escaping (also used by other JSON writers). */
+void cs_json_str(FILE *out, const char *s, size_t len);
+
+#endif
