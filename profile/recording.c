@@ -4,7 +4,8 @@
  *   header  : magic "CSAMPLER" | u32 version | u32 header_size | u64 features | u64 0
  *   section*: u32 type | u32 flags | u64 raw_size | u64 stored_size | u32 crc32(raw) | u32 0
  *             followed by stored_size bytes (zlib-compressed when flags & 1)
- *   the last section has type END; a file without it is truncated.
+ *   the last section has type END and no payload; its crc field holds the CRC-32 of every
+ *   byte before it, so a file without it is truncated and any damage is detected.
  * Sections the reader does not know are skipped. Inside a section, fields are LEB128
  * varints and length-prefixed strings; every index is checked against its table.
  */
@@ -242,9 +243,14 @@ int cs_profile_write(const struct cs_profile *p, const char *path)
 		if (put_section(&out, secs[i].type, &raw) < 0)
 			goto out;
 	}
-	raw.n = 0;
-	if (put_section(&out, SEC_END, &raw) < 0)
-		goto out;
+	/* END: crc over everything before it. */
+	uint32_t all = (uint32_t)crc32(0, out.p, (uInt)out.n);
+	cs_buf_put_u32(&out, SEC_END);
+	cs_buf_put_u32(&out, 0);
+	cs_buf_put_u64(&out, 0);
+	cs_buf_put_u64(&out, 0);
+	cs_buf_put_u32(&out, all);
+	cs_buf_put_u32(&out, 0);
 
 	if (!strcmp(path, "-")) {
 		if (cs_write_all(STDOUT_FILENO, out.p, out.n) < 0) {
@@ -598,6 +604,7 @@ int cs_profile_decode(struct cs_profile *p, const void *data, size_t n, const ch
 		corrupt(&d, "wrong magic");
 		goto out;
 	}
+	uint64_t features = cs_rd_u64(&r);
 	if (r.err || hsize < HEADER_SIZE || hsize > n) {
 		corrupt(&d, "truncated header");
 		goto out;
@@ -607,6 +614,11 @@ int cs_profile_decode(struct cs_profile *p, const void *data, size_t n, const ch
 			 name, version, VERSION);
 		goto out;
 	}
+	if (features) {
+		cs_error("'%s' needs features this csampler lacks (0x%llx); update csampler", name,
+			 (unsigned long long)features);
+		goto out;
+	}
 	cs_rd_init(&r, (const uint8_t *)data + hsize, n - hsize);
 	int ended = 0;
 	while (!ended) {
@@ -614,6 +626,7 @@ int cs_profile_decode(struct cs_profile *p, const void *data, size_t n, const ch
 			corrupt(&d, "truncated: no end marker");
 			goto out;
 		}
+		size_t sec_off = (size_t)(r.p - (const uint8_t *)data);
 		uint32_t type = cs_rd_u32(&r), flags = cs_rd_u32(&r);
 		uint64_t rawn = cs_rd_u64(&r), stored = cs_rd_u64(&r);
 		uint32_t crc = cs_rd_u32(&r);
@@ -624,10 +637,14 @@ int cs_profile_decode(struct cs_profile *p, const void *data, size_t n, const ch
 		}
 		const uint8_t *sp = cs_rd_bytes(&r, (size_t)stored);
 		if (type == SEC_END) {
+			if (flags || rawn || stored || (uint32_t)crc32(0, data, (uInt)sec_off) != crc) {
+				corrupt(&d, "checksum mismatch");
+				goto out;
+			}
 			ended = 1;
 			break;
 		}
-		if (rawn > MAX_SECTION_RAW || ((flags & FLAG_ZLIB) && rawn > stored * 1100 + 64) ||
+		if ((flags & ~FLAG_ZLIB) || rawn > MAX_SECTION_RAW || ((flags & FLAG_ZLIB) && rawn > stored * 1100 + 64) ||
 		    (!(flags & FLAG_ZLIB) && rawn != stored)) {
 			corrupt(&d, "bad section size");
 			goto out;

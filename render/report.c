@@ -224,6 +224,19 @@ static void csv_str(FILE *out, const char *s)
 }
 
 static int g_sort_total;
+static const struct cs_profile *g_prof; /* qsort has no context argument */
+
+/* Ties are ordered by name, then module name, so output never depends on the order
+ * in which a profile happened to intern its strings. */
+static int name_cmp(uint32_t a, uint32_t b)
+{
+	return a == b ? 0 : strcmp(cs_str(g_prof, a), cs_str(g_prof, b));
+}
+
+static int module_cmp(uint32_t a, uint32_t b)
+{
+	return a == b ? 0 : strcmp(cs_module_name(g_prof, a), cs_module_name(g_prof, b));
+}
 
 static int row_cmp(const void *a, const void *b)
 {
@@ -234,14 +247,15 @@ static int row_cmp(const void *a, const void *b)
 		return xa > ya ? -1 : 1;
 	if (xb != yb)
 		return xb > yb ? -1 : 1;
-	if (x->func != y->func)
-		return x->func < y->func ? -1 : 1;
-	if (x->module != y->module)
-		return x->module < y->module ? -1 : 1;
+	int c = name_cmp(x->func, y->func);
+	if (c)
+		return c;
+	if ((c = module_cmp(x->module, y->module)))
+		return c;
 	if (x->thread != y->thread)
 		return x->thread < y->thread ? -1 : 1;
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
+	if ((c = name_cmp(x->file, y->file)))
+		return c;
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
@@ -399,6 +413,7 @@ static int report_rows(const struct cs_profile *p, const struct cs_report_opts *
 	size_t n = cs_hotspots(p, o->by, &rows);
 	uint64_t total = cs_profile_total(p);
 	g_sort_total = o->sort_total;
+	g_prof = p;
 	qsort(rows, n, sizeof(*rows), row_cmp);
 	size_t shown = o->top > 0 ? CS_MIN(n, (size_t)o->top) : n;
 	char lbuf[512], src[4096];
@@ -480,9 +495,11 @@ static int rel_cmp(const void *a, const void *b)
 	const struct rel *x = a, *y = b;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	if (x->func != y->func)
-		return x->func < y->func ? -1 : 1;
-	return x->module < y->module ? -1 : x->module > y->module;
+	/* [root] / [self] (CS_NONE) sort after named functions of the same count. */
+	if ((x->func == CS_NONE) != (y->func == CS_NONE))
+		return x->func == CS_NONE ? 1 : -1;
+	int c = x->func == CS_NONE ? 0 : name_cmp(x->func, y->func);
+	return c ? c : module_cmp(x->module, y->module);
 }
 
 static int report_relatives(const struct cs_profile *p, const struct cs_report_opts *o, FILE *out)
@@ -536,6 +553,7 @@ static int report_relatives(const struct cs_profile *p, const struct cs_report_o
 		if (hit)
 			fn_total += c;
 	}
+	g_prof = p;
 	qsort(rels.v, rels.n, sizeof(*rels.v), rel_cmp);
 	size_t shown = o->top > 0 ? CS_MIN(rels.n, (size_t)o->top) : rels.n;
 	const char *what = callers ? "callers" : "callees";

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install the Debian packages csampler needs, only those missing: apt-get update once,
+# then apt-get install -y. Usage: scripts/deps.sh [build|test|bench]
+set -euo pipefail
+mode=${1:-build}
+
+pkgs=(cmake make gcc g++ pkg-config binutils libdw-dev libelf-dev zlib1g-dev)
+case "$mode" in
+build) ;;
+test) pkgs+=(libcriterion-dev elfutils chromium nodejs npm) ;;
+bench) pkgs+=(libcriterion-dev linux-perf heaptrack valgrind) ;;
+*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+# node/npm may come from outside Debian; accept any working installation.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+	missing=("${missing[@]/nodejs/}")
+	missing=("${missing[@]/npm/}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+if ((${#missing[@]})); then
+	if [ "$(id -u)" != 0 ]; then
+		echo "csampler: missing packages: ${missing[*]} (run as root, or apt-get install them)" >&2
+		exit 1
+	fi
+	echo "csampler: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
