@@ -16,7 +16,8 @@ static const char usage_text[] =
 	"  -o, --output OUT   write here instead of standard output\n"
 	"      --per-thread   start every stack with a NAME-TID frame for its thread\n"
 	"\n"
-	"For perf script input, as FlameGraph's stackcollapse-perf.pl:\n"
+	"For perf script input, as FlameGraph's stackcollapse-perf.pl (every stack starts\n"
+	"with the process name unless --per-thread, --pid or --tid say otherwise):\n"
 	"      --pid          start every stack with COMM-PID\n"
 	"      --tid          start every stack with COMM-PID/TID\n"
 	"      --kernel       suffix kernel frames with _[k]\n"
@@ -86,9 +87,11 @@ int cmd_fold(int argc, char **argv)
 	case CS_SOURCE_FOLDED: /* give back what was read */
 		fo.annotate_kernel = fo.annotate_jit = fo.annotate_inline = 1;
 		break;
-	default:
+	default: /* perf script: as stackcollapse-perf.pl, which always marks inlining */
 		fo.annotate_kernel = io.kernel;
 		fo.annotate_jit = io.jit;
+		fo.annotate_inline = 1;
+		fo.thread_root = CS_ROOT_COMM;
 		break;
 	}
 	if (per_thread)

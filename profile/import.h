@@ -10,6 +10,21 @@
 int cs_looks_folded(const char *text, size_t n);
 int cs_import_folded(struct cs_profile *p, const char *text, size_t n, const char *name);
 
+/* Does the text look like `perf script` output (a sample header line, then frame
+ * lines "ADDR SYM (MODULE)", or one-line samples)? */
+int cs_looks_perf_script(const char *text, size_t n);
+/* Import `perf script` text. Stacks are named as FlameGraph's stackcollapse-perf.pl
+ * names them; the process name (comm), pid and tid of each sample become its thread
+ * (pid CS_NONE when perf printed only the thread id), not a frame. Frames carry
+ * CS_FRAME_KERNEL (kernel and kernel-module code), CS_FRAME_JIT (perf-PID.map,
+ * jitted-*.so, [JIT]), CS_FRAME_INLINE ("a->b" chains, perf's "(inlined)") and
+ * CS_FRAME_UNKNOWN; modules carry CS_MODULE_KERNEL/VDSO/MAIN. Each sample counts 1.
+ * Only samples of the first event type seen are kept (a warning says how many others
+ * were left out). Of o, only addrs (name unknown frames by address) and pid/tid (which
+ * turn off the tidying of Java names, as in the Perl script) matter. */
+int cs_import_perf_script(struct cs_profile *p, const char *text, size_t n, const char *name,
+			  const struct cs_import_opts *o);
+
 /* Split a folded frame's annotation suffix (_[k] kernel, _[j] JIT, _[i] inline) off
  * name[0..*len): shortens *len and returns the matching CS_FRAME_* flag, or 0. */
 uint32_t cs_folded_annotation(const char *name, size_t *len);

@@ -40,7 +40,6 @@ int cs_profile_load(struct cs_profile *p, const char *path, const struct cs_impo
 	size_t n = 0;
 	char *data;
 	const char *name = strcmp(path, "-") ? path : "standard input";
-	(void)o;
 
 	if (!strcmp(path, "-")) {
 		data = read_stdin(&n);
@@ -65,6 +64,8 @@ int cs_profile_load(struct cs_profile *p, const char *path, const struct cs_impo
 		ret = cs_error("'%s' is neither a csampler recording, folded stacks nor perf script "
 			       "output",
 			       name);
+	else if (cs_looks_perf_script(data, n))
+		ret = cs_import_perf_script(p, data, n, name, o);
 	else if (cs_looks_folded(data, n))
 		ret = cs_import_folded(p, data, n, name);
 	else

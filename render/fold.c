@@ -51,17 +51,28 @@ static int line_cmp(const void *a, const void *b)
 static void put_root(struct cs_buf *b, const struct cs_profile *p, const struct cs_thread *t,
 		     int kind)
 {
-	char num[48];
+	char num[48], pid[16];
 	const char *name = cs_str(p, kind == CS_ROOT_THREAD ? t->name : t->process);
 	if (!*name)
 		name = cs_str(p, t->name);
+	size_t start = b->n;
 	buf_name(b, name, strlen(name));
+	if (kind != CS_ROOT_THREAD)
+		for (size_t i = start; i < b->n; i++)
+			if (b->p[i] == ' ')
+				b->p[i] = '_';
+	if (t->pid == CS_NONE)
+		snprintf(pid, sizeof(pid), "?");
+	else
+		snprintf(pid, sizeof(pid), "%u", t->pid);
 	if (kind == CS_ROOT_THREAD)
 		snprintf(num, sizeof(num), "-%u", t->tid);
 	else if (kind == CS_ROOT_PID)
-		snprintf(num, sizeof(num), "-%u", t->pid);
+		snprintf(num, sizeof(num), "-%s", pid);
+	else if (kind == CS_ROOT_TID)
+		snprintf(num, sizeof(num), "-%s/%u", pid, t->tid);
 	else
-		snprintf(num, sizeof(num), "-%u/%u", t->pid, t->tid);
+		num[0] = 0;
 	cs_buf_put(b, num, strlen(num));
 }
 
@@ -115,12 +126,13 @@ int cs_render_folded(const struct cs_profile *p, const struct cs_fold_opts *o, F
 				cs_buf_put_u8(&text, ';');
 			first = 0;
 			buf_name(&text, cs_str(p, f->func), cs_strlen(p, f->func));
-			if (o->annotate_kernel && (f->flags & CS_FRAME_KERNEL))
+			/* one suffix per frame, inlining first, as stackcollapse-perf.pl */
+			if (o->annotate_inline && (f->flags & CS_FRAME_INLINE))
+				cs_buf_put(&text, "_[i]", 4);
+			else if (o->annotate_kernel && (f->flags & CS_FRAME_KERNEL))
 				cs_buf_put(&text, "_[k]", 4);
 			else if (o->annotate_jit && (f->flags & CS_FRAME_JIT))
 				cs_buf_put(&text, "_[j]", 4);
-			else if (o->annotate_inline && (f->flags & CS_FRAME_INLINE))
-				cs_buf_put(&text, "_[i]", 4);
 		}
 		l->len = text.n - l->off;
 	}

@@ -15,7 +15,10 @@ enum cs_thread_root {
 	CS_ROOT_THREAD, /* "NAME-TID" (csampler fold --per-thread) */
 	CS_ROOT_PID,	/* "COMM-PID" (stackcollapse-perf --pid) */
 	CS_ROOT_TID,	/* "COMM-PID/TID" (stackcollapse-perf --tid) */
+	CS_ROOT_COMM,	/* "COMM" (stackcollapse-perf's default) */
 };
+/* The COMM, PID and TID roots are written as stackcollapse-perf.pl writes them:
+ * spaces in the name become '_' and an unknown pid (CS_NONE) is '?'. */
 
 struct cs_fold_opts {
 	int thread_root;     /* enum cs_thread_root */

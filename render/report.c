@@ -435,7 +435,9 @@ static int report_rows(const struct cs_profile *p, const struct cs_report_opts *
 				pct(h->self, total), pct(h->total, total));
 			if (o->by == CS_BY_THREAD) {
 				const struct cs_thread *t = &p->threads.v[h->thread];
-				fprintf(out, ", \"tid\": %u, \"pid\": %u", t->tid, t->pid);
+				fprintf(out, ", \"tid\": %u, \"pid\": ", t->tid);
+				/* perf script without a pid field: unknown */
+				fprintf(out, t->pid == CS_NONE ? "null" : "%u", t->pid);
 			}
 			fputc('}', out);
 		}
