@@ -11,7 +11,7 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
-	//{"record", cmd_record, "sample a running process or a command; write csampler.data"},
+	{"record", cmd_record, "sample a running process or a command; write csampler.data"},
 	{"fold", cmd_fold, "write folded stacks (flamegraph.pl input)"},
 	{"report", cmd_report, "hotspot list: self/total by function, line, module, thread"},
 };

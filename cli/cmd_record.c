@@ -1,0 +1,232 @@
+/* cmd_record.c - csampler record: sample a running process or a command. */
+#include "cli.h"
+#include "recorder/recorder.h"
+#include "sampler/sampler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+	"usage: csampler record --pid PID [options]\n"
+	"       csampler record [options] -- COMMAND [ARGS...]\n"
+	"\n"
+	"Sample where every thread of a process spends its CPU time: attach to a running\n"
+	"process (all its threads, threads and processes it creates later, libraries it\n"
+	"loads later), or launch COMMAND and profile it from its first instruction, with\n"
+	"the processes it forks. Stacks are unwound by DWARF CFI, so binaries built without\n"
+	"frame pointers come out complete; names, inline frames and file:line are resolved\n"
+	"at the end and stored in the recording, which needs nothing else to be read.\n"
+	"\n"
+	"Recording ends on Ctrl-C or SIGTERM, after -d, or when the target exits.\n"
+	"\n"
+	"  -p, --pid PID          attach to this running process\n"
+	"  -F, --freq HZ          samples per second of CPU time per thread (default 99)\n"
+	"  -d, --duration SECS    stop after this many seconds\n"
+	"  -o, --output FILE      recording to write (default csampler.data)\n"
+	"      --stack-size BYTES user stack copied per sample (default 16384, max 65528);\n"
+	"                         raise it when deep recursion shows truncated stacks\n"
+	"      --no-kernel        leave kernel frames out (default: in, when permitted)\n"
+	"      --debug-dir DIR    also look for separate debug info under DIR (by build-id\n"
+	"                         in DIR/.build-id/, or by path); may be repeated\n"
+	"  -q, --quiet            no status line and no summary\n"
+	"\n"
+	"examples:\n"
+	"  csampler record --pid 4242 -F 999 -d 30\n"
+	"  csampler record -o server.data -- ./server --port 8080\n"
+	"  csampler record --stack-size 65528 -p $(pidof mytool) && csampler report\n";
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* Fail now, not after a long recording, if the output cannot be created. */
+static int check_output(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return cs_error("cannot write '%s': Is a directory", path);
+	char *tmp = cs_xasprintf("%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int e = errno;
+		free(tmp);
+		return cs_error("cannot write '%s': %s", path, strerror(e));
+	}
+	close(fd);
+	unlink(tmp);
+	free(tmp);
+	return 0;
+}
+
+static void summary(const struct cs_profile *p, const struct cs_record_result *res,
+		    const char *output, long long bytes)
+{
+	const struct cs_stats *st = &p->stats;
+	double dur = (double)st->duration_ns / 1e9;
+	uint64_t unwound = st->complete + st->truncated;
+	fprintf(stderr, "[csampler] %.1f s: %llu samples, %llu lost, %llu threads in %llu process%s",
+		dur, (unsigned long long)st->samples, (unsigned long long)st->lost,
+		(unsigned long long)st->threads, (unsigned long long)st->processes,
+		st->processes == 1 ? "" : "es");
+	if (res->exited)
+		fprintf(stderr, " (target exited)");
+	fputc('\n', stderr);
+	if (unwound) {
+		fprintf(stderr, "[csampler] stacks unwound to the thread root: %.1f%%",
+			100.0 * (double)st->complete / (double)unwound);
+		if (st->truncated && p->meta.stack_size < CS_STACK_SIZE_MAX)
+			fprintf(stderr, " (%llu truncated: try --stack-size %d)",
+				(unsigned long long)st->truncated, CS_STACK_SIZE_MAX);
+		else if (st->truncated)
+			fprintf(stderr, " (%llu truncated)", (unsigned long long)st->truncated);
+		fputc('\n', stderr);
+	}
+	if (!res->kernel)
+		fprintf(stderr, "[csampler] kernel frames not recorded (run as root or set "
+				"kernel.perf_event_paranoid <= 1 to see time spent in the kernel)\n");
+	fprintf(stderr, "[csampler] profiler CPU %.2f s (%.1f%% of one core); ",
+		(double)st->profiler_cpu_ns / 1e9,
+		dur > 0 ? 100.0 * (double)st->profiler_cpu_ns / 1e9 / dur : 0.0);
+	fprintf(stderr, "wrote '%s' (%lld bytes", output, bytes);
+	if (st->samples)
+		fprintf(stderr, ", %.1f bytes/sample", (double)bytes / (double)st->samples);
+	fprintf(stderr, ")\n");
+	if (!st->samples)
+		fprintf(stderr, "[csampler] no samples: the target used no CPU while it was "
+				"recorded\n");
+	if (res->launched && res->exited) {
+		int s = res->exit_status;
+		if (WIFEXITED(s) && WEXITSTATUS(s))
+			fprintf(stderr, "[csampler] command exited with status %d\n", WEXITSTATUS(s));
+		else if (WIFSIGNALED(s))
+			fprintf(stderr, "[csampler] command killed by signal %d (%s)\n", WTERMSIG(s),
+				strsignal(WTERMSIG(s)));
+	}
+}
+
+int cmd_record(int argc, char **argv)
+{
+	enum { O_STACK = 256, O_NO_KERNEL, O_DEBUG_DIR };
+	static const struct option longopts[] = {
+		{"pid", required_argument, 0, 'p'},
+		{"freq", required_argument, 0, 'F'},
+		{"duration", required_argument, 0, 'd'},
+		{"output", required_argument, 0, 'o'},
+		{"stack-size", required_argument, 0, O_STACK},
+		{"no-kernel", no_argument, 0, O_NO_KERNEL},
+		{"debug-dir", required_argument, 0, O_DEBUG_DIR},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct cs_record_opts o;
+	const char *output = "csampler.data";
+	CS_VEC(const char *) dirs = {0};
+	int quiet = 0, c, ret = 1;
+	uint64_t v;
+	double d;
+
+	memset(&o, 0, sizeof(o));
+	o.hz = 99;
+	o.stack_size = CS_STACK_SIZE_DEFAULT;
+	o.kernel = -1;
+	optind = 1;
+	opterr = 0;
+	/* '+': stop at the first non-option so the command's own options stay its own. */
+	while ((c = getopt_long(argc, argv, "+p:F:d:o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (cs_parse_u64(optarg, &v) < 0 || v == 0 || v > 0x7fffffff)
+				return cs_usage_error("record", "--pid needs a process id, not '%s'",
+						      optarg);
+			o.pid = (pid_t)v;
+			break;
+		case 'F':
+			if (cs_parse_u64(optarg, &v) < 0 || v == 0 || v > 100000)
+				return cs_usage_error("record",
+						      "--freq needs a rate in Hz from 1 to 100000, not '%s'",
+						      optarg);
+			o.hz = (unsigned)v;
+			break;
+		case 'd':
+			if (cs_parse_double(optarg, &d) < 0 || d <= 0 || d > 1e7)
+				return cs_usage_error("record",
+						      "--duration needs a positive number of seconds, "
+						      "not '%s'",
+						      optarg);
+			o.duration_s = d;
+			break;
+		case 'o': output = optarg; break;
+		case O_STACK:
+			if (cs_parse_u64(optarg, &v) < 0 || v < 64 || v > CS_STACK_SIZE_MAX)
+				return cs_usage_error("record",
+						      "--stack-size needs bytes from 64 to %d, not '%s'",
+						      CS_STACK_SIZE_MAX, optarg);
+			o.stack_size = (unsigned)((v + 7) & ~7ull);
+			if (o.stack_size > CS_STACK_SIZE_MAX)
+				o.stack_size = CS_STACK_SIZE_MAX;
+			break;
+		case O_NO_KERNEL: o.kernel = 0; break;
+		case O_DEBUG_DIR: CS_VEC_PUSH(dirs, optarg); break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default:
+			return cs_usage_error("record", "unknown option or missing value: '%s'",
+					      argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o.argv = argv + optind;
+	if (!o.pid && !o.argv)
+		return cs_usage_error("record", "say what to profile: --pid PID or -- COMMAND");
+	if (o.pid && o.argv)
+		return cs_usage_error("record", "give either --pid or a command, not both");
+	o.debug_dirs = dirs.v;
+	o.n_debug_dirs = dirs.n;
+	o.status_line = !quiet && isatty(STDERR_FILENO);
+	o.stop = &stop_flag;
+
+	struct cs_profile p;
+	cs_profile_init(&p);
+	struct cs_record_result res;
+	if (strcmp(output, "-") && check_output(output) < 0)
+		goto out;
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cs_record(&o, &p, &res) < 0)
+		goto out;
+	/* Ignore further Ctrl-C while the recording is written: it must be complete. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if (cs_profile_write(&p, output) < 0)
+		goto out;
+	if (!quiet) {
+		struct stat st;
+		long long bytes = strcmp(output, "-") && stat(output, &st) == 0 ? (long long)st.st_size : -1;
+		summary(&p, &res, output, bytes);
+	}
+	ret = 0;
+out:
+	CS_VEC_FREE(dirs);
+	cs_profile_release(&p);
+	return ret;
+}

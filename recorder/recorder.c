@@ -1,0 +1,534 @@
+/* recorder.c - the recording loop (see recorder.h). */
+#include "recorder.h"
+#include "sampler/launch.h"
+#include "sampler/sampler.h"
+#include "symbolizer/symbolizer.h"
+#include "util/proc.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FRAMES 2048
+
+/* A node of the address trie: one return address called from its parent. */
+struct anode {
+	uint32_t parent;
+	uint32_t module;
+	uint64_t addr;
+};
+
+struct rthread {
+	uint32_t pid, tid;
+	char name[32];
+	int alive;
+};
+
+struct rproc {
+	uint32_t pid;
+	int alive;
+	uint64_t last_cpu_ns;
+};
+
+struct rec {
+	const struct cs_record_opts *o;
+	struct cs_symbolizer *sym;
+	int kernel;
+
+	CS_VEC(struct anode) nodes; /* node 0 = root */
+	struct cs_index node_ix;
+	const struct anode *key;
+
+	CS_VEC(struct rthread) threads;
+	struct cs_map64 live_thread; /* tid -> index of its current slot */
+	CS_VEC(struct rproc) procs;
+	struct cs_map64 proc_ix; /* pid -> index */
+
+	struct cs_map64 counts; /* (node << 24 | thread) -> count; see count_key */
+	CS_VEC(uint64_t) count_keys;
+
+	struct cs_stats st;
+	uint64_t start_ns;
+	uint64_t tick_samples;
+	struct cs_uframe frames[MAX_FRAMES];
+};
+
+/* ---- address trie ---- */
+
+static int anode_eq(void *ctx, uint32_t idx)
+{
+	struct rec *r = ctx;
+	const struct anode *a = &r->nodes.v[idx], *b = r->key;
+	return a->parent == b->parent && a->module == b->module && a->addr == b->addr;
+}
+
+static uint32_t anode_get(struct rec *r, uint32_t parent, uint32_t module, uint64_t addr)
+{
+	struct anode k = {parent, module, addr};
+	uint64_t h = cs_hash_u64(((uint64_t)parent << 32 | module) ^ cs_hash_u64(addr));
+	r->key = &k;
+	uint32_t idx = cs_index_find(&r->node_ix, h, anode_eq, r);
+	if (idx != CS_INDEX_NONE)
+		return idx;
+	idx = (uint32_t)r->nodes.n;
+	CS_VEC_PUSH(r->nodes, k);
+	cs_index_insert(&r->node_ix, h, idx);
+	return idx;
+}
+
+/* ---- threads and processes ---- */
+
+static struct rproc *proc_get(struct rec *r, uint32_t pid)
+{
+	int added;
+	uint64_t *slot = cs_map64_put(&r->proc_ix, pid, r->procs.n, &added);
+	if (added) {
+		struct rproc p = {pid, 1, 0};
+		struct cs_proc_usage u;
+		if (cs_proc_usage((pid_t)pid, &u) == 0)
+			p.last_cpu_ns = u.cpu_ns;
+		CS_VEC_PUSH(r->procs, p);
+		r->st.processes++;
+	}
+	return &r->procs.v[*slot];
+}
+
+static uint32_t thread_new(struct rec *r, uint32_t pid, uint32_t tid, const char *name)
+{
+	struct rthread t;
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	t.tid = tid;
+	t.alive = 1;
+	if (name)
+		snprintf(t.name, sizeof(t.name), "%s", name);
+	else if (cs_proc_comm((pid_t)pid, (pid_t)tid, t.name, sizeof(t.name)) < 0)
+		snprintf(t.name, sizeof(t.name), "[%u]", tid);
+	uint32_t idx = (uint32_t)r->threads.n;
+	CS_VEC_PUSH(r->threads, t);
+	*cs_map64_put(&r->live_thread, tid, idx, NULL) = idx;
+	r->st.threads++;
+	proc_get(r, pid);
+	return idx;
+}
+
+static uint32_t thread_get(struct rec *r, uint32_t pid, uint32_t tid)
+{
+	uint64_t *slot = cs_map64_get(&r->live_thread, tid);
+	if (slot && r->threads.v[*slot].pid == pid)
+		return (uint32_t)*slot;
+	return thread_new(r, pid, tid, NULL);
+}
+
+/* ---- perf record handlers ---- */
+
+static void on_sample(void *ctx, const struct cs_sample_rec *s)
+{
+	struct rec *r = ctx;
+	size_t n = 0;
+	int complete = 0;
+
+	if (s->user_regs) {
+		uint64_t regs[CS_DWARF_NREGS];
+		const uint64_t *p = s->regs;
+		/* perf's register order -> DWARF x86-64 numbering */
+		regs[0] = p[CS_PREG_AX];
+		regs[1] = p[CS_PREG_DX];
+		regs[2] = p[CS_PREG_CX];
+		regs[3] = p[CS_PREG_BX];
+		regs[4] = p[CS_PREG_SI];
+		regs[5] = p[CS_PREG_DI];
+		regs[6] = p[CS_PREG_BP];
+		regs[7] = p[CS_PREG_SP];
+		for (int i = 0; i < 8; i++)
+			regs[8 + i] = p[CS_PREG_R8 + i];
+		regs[16] = p[CS_PREG_IP];
+		complete = cs_sym_unwind(r->sym, (pid_t)s->pid, (pid_t)s->tid, regs, s->stack,
+					 s->stack_len, r->frames, MAX_FRAMES, &n) ==
+			   CS_UNWIND_COMPLETE;
+		if (complete)
+			r->st.complete++;
+		else
+			r->st.truncated++;
+	} else {
+		r->st.kernel_only++;
+	}
+	/* Root first: user frames (unwound leaf first), then kernel frames. */
+	uint32_t node = 0;
+	for (size_t i = n; i-- > 0;)
+		node = anode_get(r, node, r->frames[i].module, r->frames[i].addr);
+	if (r->kernel && s->in_kernel) {
+		if (s->kchain_len) {
+			for (size_t i = s->kchain_len; i-- > 0;)
+				node = anode_get(r, node, CS_SYM_KERNEL, s->kchain[i]);
+		} else {
+			node = anode_get(r, node, CS_SYM_KERNEL, s->ip);
+		}
+	} else if (!s->user_regs && n == 0) {
+		node = anode_get(r, node, CS_SYM_KERNEL, s->ip);
+	}
+	uint32_t t = thread_get(r, s->pid, s->tid);
+	uint64_t key = ((uint64_t)node << 24) | t;
+	int added;
+	uint64_t *c = cs_map64_put(&r->counts, key, 0, &added);
+	if (added)
+		CS_VEC_PUSH(r->count_keys, key);
+	(*c)++;
+	r->st.samples++;
+	r->tick_samples++;
+}
+
+static void on_mmap(void *ctx, const struct cs_mmap_rec *m)
+{
+	struct rec *r = ctx;
+	struct cs_mapping mp = {m->start, m->len, m->pgoff, m->maj, m->min, m->ino,
+				(int)m->prot, m->filename};
+	cs_sym_proc_mmap(r->sym, (pid_t)m->pid, &mp);
+}
+
+static void on_comm(void *ctx, uint32_t pid, uint32_t tid, const char *comm, int exec,
+		    uint64_t time)
+{
+	struct rec *r = ctx;
+	if (exec)
+		cs_sym_proc_exec(r->sym, (pid_t)pid);
+	uint32_t t = thread_get(r, pid, tid);
+	snprintf(r->threads.v[t].name, sizeof(r->threads.v[t].name), "%s", comm);
+}
+
+static void on_fork(void *ctx, uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid,
+		    uint64_t time)
+{
+	struct rec *r = ctx;
+	char name[32] = "";
+	uint64_t *parent = cs_map64_get(&r->live_thread, ptid);
+	if (parent)
+		snprintf(name, sizeof(name), "%s", r->threads.v[*parent].name);
+	if (pid != ppid) /* a new process: it starts as a copy of its parent */
+		cs_sym_proc_fork(r->sym, (pid_t)ppid, (pid_t)pid);
+	thread_new(r, pid, tid, parent ? name : NULL);
+}
+
+static void on_exit_rec(void *ctx, uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid,
+			uint64_t time)
+{
+	struct rec *r = ctx;
+	uint64_t *slot = cs_map64_get(&r->live_thread, tid);
+	if (slot) {
+		r->threads.v[*slot].alive = 0;
+		cs_map64_del(&r->live_thread, tid);
+	}
+	if (pid == tid) {
+		uint64_t *p = cs_map64_get(&r->proc_ix, pid);
+		if (p)
+			r->procs.v[*p].alive = 0;
+	}
+}
+
+static void on_lost(void *ctx, uint64_t count)
+{
+	struct rec *r = ctx;
+	r->st.lost += count;
+}
+
+static const struct cs_sampler_ops ops = {
+	.sample = on_sample,
+	.mmap = on_mmap,
+	.comm = on_comm,
+	.fork = on_fork,
+	.exit = on_exit_rec,
+	.lost = on_lost,
+};
+
+/* ---- timeline and status ---- */
+
+static void timeline_tick(struct rec *r, struct cs_profile *p, uint64_t now, uint64_t *last_tick)
+{
+	struct cs_tick t;
+	memset(&t, 0, sizeof(t));
+	t.t_ms = (now - r->start_ns) / 1000000;
+	uint64_t cpu_delta = 0;
+	for (size_t i = 0; i < r->procs.n; i++) {
+		struct rproc *pr = &r->procs.v[i];
+		if (!pr->alive)
+			continue;
+		struct cs_proc_usage u;
+		if (cs_proc_usage((pid_t)pr->pid, &u) < 0) {
+			pr->alive = 0;
+			continue;
+		}
+		t.rss += u.rss;
+		t.threads += u.threads;
+		t.fds += u.fds;
+		if (u.cpu_ns > pr->last_cpu_ns)
+			cpu_delta += u.cpu_ns - pr->last_cpu_ns;
+		pr->last_cpu_ns = u.cpu_ns;
+	}
+	uint64_t wall = now - *last_tick;
+	t.cpu_pct = wall ? 100.0 * (double)cpu_delta / (double)wall : 0;
+	t.samples = r->tick_samples;
+	r->st.target_cpu_ns += cpu_delta;
+	r->tick_samples = 0;
+	*last_tick = now;
+	CS_VEC_PUSH(p->timeline, t);
+}
+
+static void status(const struct rec *r, uint64_t now)
+{
+	size_t live = 0;
+	for (size_t i = 0; i < r->threads.n; i++)
+		live += r->threads.v[i].alive;
+	fprintf(stderr, "\r\033[K[csampler] recording: %.1f s, %llu samples, %zu threads", 
+		(double)(now - r->start_ns) / 1e9, (unsigned long long)r->st.samples, live);
+	fflush(stderr);
+}
+
+/* ---- building the profile ---- */
+
+/* Resolved frames of each distinct (module, address), shared by all trie nodes. */
+struct resolved {
+	uint32_t module;
+	uint64_t addr;
+	uint32_t off, n; /* run of frame ids in frames */
+};
+
+struct res_cache {
+	CS_VEC(struct resolved) v;
+	struct cs_index ix;
+	CS_VEC(uint32_t) frames;
+	const struct anode *key;
+};
+
+static int res_eq(void *ctx, uint32_t idx)
+{
+	struct res_cache *c = ctx;
+	return c->v.v[idx].module == c->key->module && c->v.v[idx].addr == c->key->addr;
+}
+
+static void build_profile(struct rec *r, struct cs_profile *p)
+{
+	/* Each trie node becomes a chain of profile nodes (inline frames expand). */
+	uint32_t *pnode = cs_xmalloc(r->nodes.n * sizeof(uint32_t));
+	struct res_cache c;
+	memset(&c, 0, sizeof(c));
+	cs_index_init(&c.ix);
+	pnode[0] = 0;
+	for (size_t i = 1; i < r->nodes.n; i++) {
+		const struct anode *a = &r->nodes.v[i];
+		uint64_t h = cs_hash_u64(((uint64_t)a->module << 40) ^ cs_hash_u64(a->addr));
+		c.key = a;
+		uint32_t idx = cs_index_find(&c.ix, h, res_eq, &c);
+		if (idx == CS_INDEX_NONE) {
+			uint32_t ids[64];
+			struct cs_uframe uf = {a->module, a->addr};
+			int resolved;
+			size_t n = cs_sym_resolve(r->sym, p, uf, ids, 64, &resolved);
+			if (!resolved)
+				r->st.unresolved++;
+			struct resolved rs = {a->module, a->addr, (uint32_t)c.frames.n, (uint32_t)n};
+			for (size_t k = 0; k < n; k++)
+				CS_VEC_PUSH(c.frames, ids[k]);
+			idx = (uint32_t)c.v.n;
+			CS_VEC_PUSH(c.v, rs);
+			cs_index_insert(&c.ix, h, idx);
+		}
+		const struct resolved *rs = &c.v.v[idx];
+		uint32_t node = pnode[a->parent];
+		for (uint32_t k = 0; k < rs->n; k++)
+			node = cs_profile_node(p, node, c.frames.v[rs->off + k]);
+		pnode[i] = node;
+	}
+	CS_VEC_FREE(c.v);
+	CS_VEC_FREE(c.frames);
+	cs_index_release(&c.ix);
+	/* Threads: name and process name (the name of the thread whose tid is the pid). */
+	uint32_t *pthread = cs_xmalloc((r->threads.n + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < r->threads.n; i++) {
+		const struct rthread *t = &r->threads.v[i];
+		const char *pname = t->name;
+		for (size_t j = 0; j < r->threads.n; j++)
+			if (r->threads.v[j].tid == t->pid && r->threads.v[j].pid == t->pid) {
+				pname = r->threads.v[j].name;
+				break;
+			}
+		pthread[i] = cs_profile_thread(p, t->pid, t->tid, cs_profile_cstr(p, t->name),
+					       cs_profile_cstr(p, pname));
+	}
+	for (size_t i = 0; i < r->count_keys.n; i++) {
+		uint64_t key = r->count_keys.v[i];
+		uint64_t *c = cs_map64_get(&r->counts, key);
+		uint32_t node = (uint32_t)(key >> 24), thread = (uint32_t)(key & 0xffffff);
+		cs_profile_add(p, pnode[node], pthread[thread], *c);
+	}
+	free(pthread);
+	free(pnode);
+}
+
+static void fill_meta(const struct rec *r, struct cs_profile *p, pid_t pid)
+{
+	const struct cs_record_opts *o = r->o;
+	struct utsname u;
+	char cmd[4096] = "";
+	if (o->argv) {
+		size_t len = 0;
+		for (char *const *a = o->argv; *a && len < sizeof(cmd) - 2; a++)
+			len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "%s%s", len ? " " : "", *a);
+	} else {
+		cs_proc_cmdline(pid, cmd, sizeof(cmd));
+	}
+	p->meta.source = CS_SOURCE_RECORDING;
+	p->meta.command = cs_profile_cstr(p, cmd);
+	if (uname(&u) == 0) {
+		p->meta.hostname = cs_profile_cstr(p, u.nodename);
+		p->meta.kernel = cs_profile_cstr(p, u.release);
+		p->meta.arch = cs_profile_cstr(p, u.machine);
+	}
+	p->meta.event = cs_profile_cstr(p, "cpu-clock");
+	p->meta.pid = o->argv ? 0 : pid;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	p->meta.start_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec -
+				(cs_now_ns() - r->start_ns);
+	p->meta.hz = o->hz;
+	p->meta.stack_size = o->stack_size;
+}
+
+static void rec_release(struct rec *r)
+{
+	CS_VEC_FREE(r->nodes);
+	cs_index_release(&r->node_ix);
+	CS_VEC_FREE(r->threads);
+	cs_map64_release(&r->live_thread);
+	CS_VEC_FREE(r->procs);
+	cs_map64_release(&r->proc_ix);
+	cs_map64_release(&r->counts);
+	CS_VEC_FREE(r->count_keys);
+}
+
+int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_record_result *res)
+{
+	struct rec *r = cs_xcalloc(1, sizeof(*r));
+	struct cs_sampler *smp = NULL;
+	struct cs_launch launch = {0, -1, -1};
+	int launched = 0, ret = -1;
+	pid_t pid = o->pid;
+
+	memset(res, 0, sizeof(*res));
+	r->o = o;
+	cs_index_init(&r->node_ix);
+	struct anode root = {0, CS_SYM_NOMOD, 0};
+	CS_VEC_PUSH(r->nodes, root);
+
+	r->kernel = o->kernel < 0 ? cs_kernel_sampling_allowed() : o->kernel;
+	struct cs_sampler_opts so = {o->hz, o->stack_size, r->kernel, 0, 0};
+	struct cs_symbolizer_opts yo = {o->debug_dirs, o->n_debug_dirs, 0};
+	r->sym = cs_symbolizer_new(&yo);
+
+	if (o->argv) {
+		if (cs_launch_prepare(o->argv, &launch) < 0)
+			goto out;
+		launched = 1;
+		pid = launch.pid;
+		so.enable_on_exec = 1;
+	} else {
+		if (kill(pid, 0) < 0 && errno == ESRCH) {
+			cs_error("no process with PID %d", (int)pid);
+			goto out;
+		}
+		/* Know the address space before the first sample arrives. */
+		if (cs_sym_proc_load(r->sym, pid) < 0) {
+			if (!cs_proc_alive(pid))
+				cs_error("no process with PID %d", (int)pid);
+			else
+				cs_error("cannot read the memory map of PID %d (/proc/%d/maps): "
+					 "permission denied; run csampler as root or as the "
+					 "process's owner",
+					 (int)pid, (int)pid);
+			goto out;
+		}
+	}
+	smp = cs_sampler_open(pid, &so);
+	if (!smp)
+		goto out;
+	r->start_ns = cs_now_ns();
+	if (!o->argv) {
+		/* Name the threads that exist now, and the process. */
+		proc_get(r, (uint32_t)pid);
+	}
+	if (launched) {
+		if (cs_launch_go(&launch, o->argv[0]) < 0) {
+			launched = 0; /* reaped */
+			goto out;
+		}
+		res->launched = 1;
+		proc_get(r, (uint32_t)pid);
+	}
+
+	uint64_t last_tick = r->start_ns, last_status = 0;
+	uint64_t deadline = o->duration_s > 0 ? r->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
+	for (;;) {
+		if (cs_sampler_poll(smp, 100, &ops, r) < 0)
+			goto out;
+		uint64_t now = cs_now_ns();
+		if (now - last_tick >= 1000000000ull)
+			timeline_tick(r, p, now, &last_tick);
+		if (o->status_line && now - last_status >= 250000000ull) {
+			status(r, now);
+			last_status = now;
+		}
+		if (o->stop && *o->stop)
+			break;
+		if (deadline && now >= deadline)
+			break;
+		if (launched) {
+			int st;
+			pid_t w = waitpid(launch.pid, &st, WNOHANG);
+			if (w == launch.pid) {
+				launched = 0;
+				res->exited = 1;
+				res->exit_status = st;
+				break;
+			}
+		} else if (!cs_proc_alive(pid)) {
+			res->exited = 1;
+			break;
+		}
+	}
+	/* Stop sampling, then take what is still in the rings. */
+	cs_sampler_disable(smp);
+	for (int i = 0; i < 64 && cs_sampler_poll(smp, 0, &ops, r) > 0; i++)
+		;
+	uint64_t end = cs_now_ns();
+	if (end - last_tick >= 200000000ull || !p->timeline.n)
+		timeline_tick(r, p, end, &last_tick);
+	if (o->status_line)
+		fprintf(stderr, "\r\033[K");
+	cs_sampler_close(smp);
+	smp = NULL;
+
+	r->st.duration_ns = end - r->start_ns;
+	fill_meta(r, p, pid);
+	build_profile(r, p);
+	r->st.profiler_cpu_ns = cs_process_cpu_ns();
+	p->stats = r->st;
+	res->kernel = r->kernel;
+	ret = 0;
+out:
+	if (smp)
+		cs_sampler_close(smp);
+	if (launched) {
+		/* The command keeps running: csampler never ends a program it profiles. */
+		if (launch.go_fd >= 0)
+			cs_launch_abort(&launch);
+	}
+	cs_symbolizer_free(r->sym);
+	rec_release(r);
+	free(r);
+	return ret;
+}

@@ -1,0 +1,44 @@
+/* recorder.h - `csampler record`: drive the sampler, unwind every sample online with
+ * the symbolizer, keep only return-address stacks (interned in a trie), and at the
+ * end resolve every distinct address once into a self-contained profile.
+ *
+ *   perf rings --> sample --> unwind (libdw CFI) --> address trie + counts
+ *                                                         |  end of recording
+ *                                                         v
+ *                                     resolve each distinct address --> cs_profile
+ */
+#ifndef CS_RECORDER_H
+#define CS_RECORDER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "profile/profile.h"
+
+struct cs_record_opts {
+	pid_t pid;	     /* attach to this process, or */
+	char *const *argv;   /* launch this command (NULL-terminated) */
+	unsigned hz;	     /* default 99 */
+	unsigned stack_size; /* default CS_STACK_SIZE_DEFAULT */
+	double duration_s;   /* 0 = until the target exits or a signal */
+	int kernel;	     /* -1 = when allowed, 0 = never, 1 = always (fails if refused) */
+	const char *const *debug_dirs;
+	size_t n_debug_dirs;
+	int status_line;     /* draw a live status line on stderr */
+	/* Set asynchronously (by a signal handler) to end the recording. */
+	volatile sig_atomic_t *stop;
+};
+
+struct cs_record_result {
+	int launched;	  /* the target was launched by us */
+	int exit_status;  /* its wait status when launched and it ended */
+	int exited;	  /* the target exited during recording */
+	int kernel;	  /* kernel frames were recorded */
+};
+
+/* Record into p (an initialized, empty profile). Returns 0, or -1 after printing one
+ * error line; on -1 nothing was recorded (p holds no samples). */
+int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_record_result *res);
+
+#endif

@@ -1,0 +1,103 @@
+/* internal.h - shared state of the symbolizer's files (not a public interface). */
+#ifndef CS_SYMBOLIZER_INTERNAL_H
+#define CS_SYMBOLIZER_INTERNAL_H
+
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+
+#include "symbolizer.h"
+#include "util/hash.h"
+#include "util/util.h"
+
+struct sym {
+	uint64_t start, end; /* in the resolution Dwfl's address space */
+	const char *name;    /* owned by libelf (the module's string table) */
+	int rank;	     /* lower is preferred among aliases */
+};
+
+/* One distinct mapped file (or the vDSO image). */
+struct symmod {
+	char *path;	 /* as the target mapped it */
+	char *file_name; /* path given to libdwfl to find separate debug info */
+	int fd;		 /* kept open for the whole recording; -1 if unreadable */
+	uint32_t maj, min;
+	uint64_t ino;
+	int vdso;
+	int is_main;
+	Elf *elf; /* for program headers; NULL if fd < 0 or not ELF */
+	GElf_Half e_type;
+	uint8_t build_id[40];
+	size_t build_id_len;
+
+	/* resolution state, built on first use */
+	int res_init;
+	Dwfl *sdwfl;
+	Dwfl_Module *smod;
+	GElf_Addr sbias;
+	struct sym *syms;
+	size_t nsyms;
+	uint32_t profile_module; /* CS_NONE until added to a profile */
+};
+
+/* One executable mapping in one process. */
+struct amap {
+	uint64_t start, end, pgoff;
+	uint32_t mod;
+	uint64_t bias; /* absolute address = vaddr + bias */
+	int reported;  /* reported to the process's Dwfl */
+};
+
+struct aspace {
+	pid_t pid;
+	Dwfl *dwfl;
+	int attached;
+	int dirty;   /* mappings not yet reported to the Dwfl */
+	int rebuild; /* a reported mapping was replaced: start a new Dwfl */
+	int exe_pending; /* after exec: the next executable mapping is the program */
+	CS_VEC(struct amap) maps; /* sorted by start, non-overlapping */
+	CS_VEC(Dwfl *) retired;	  /* old Dwfls, freed at the end (their Elf may be shared) */
+	/* the sample being unwound */
+	const uint64_t *regs;
+	const uint8_t *stack;
+	size_t stack_len;
+	uint64_t sp;
+};
+
+struct ksym {
+	uint64_t addr;
+	const char *name;
+	const char *module; /* "" for the kernel image */
+};
+
+struct cs_symbolizer {
+	struct cs_symbolizer_opts o;
+	char *debuginfo_path;
+	Dwfl_Callbacks unwind_cb;
+	Dwfl_Callbacks offline_cb;
+	CS_VEC(struct symmod *) mods;
+	struct cs_map64 mod_ix; /* key hash -> index; collisions resolved by scanning */
+	CS_VEC(struct aspace *) spaces;
+	struct cs_map64 space_ix; /* pid -> index into spaces */
+	/* kernel symbols, loaded on first use */
+	int kinit;
+	char *kbuf;
+	struct ksym *ksyms;
+	size_t nksyms;
+	uint32_t kmodule; /* profile module of the kernel */
+};
+
+/* modules.c */
+uint32_t cs_symmod_get(struct cs_symbolizer *s, pid_t pid, const struct cs_mapping *m);
+/* The load bias of module mod mapped by m (absolute = vaddr + bias). */
+uint64_t cs_symmod_bias(const struct symmod *mod, const struct cs_mapping *m);
+void cs_symmod_free(struct symmod *m);
+
+/* resolve.c */
+uint32_t cs_symmod_profile_module(struct cs_symbolizer *s, struct cs_profile *p, uint32_t mod);
+
+/* kallsyms.c */
+size_t cs_kernel_resolve(struct cs_symbolizer *s, struct cs_profile *p, uint64_t addr,
+			 uint32_t *out, int *resolved);
+void cs_kernel_free(struct cs_symbolizer *s);
+
+#endif

@@ -1,0 +1,293 @@
+/* resolve.c - (module, vaddr) -> frames: the function, each inlined function as its own
+ * frame, and file:line, from DWARF when present and from the ELF symbol tables
+ * (.symtab, else .dynsym; separate debug info found by build-id or .gnu_debuglink)
+ * otherwise. Each module gets an offline Dwfl of its own and a sorted symbol table
+ * built once, searched by bisection. */
+#include "internal.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The C++ ABI demangler from libstdc++ (always present where g++ is). */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *n, int *status);
+
+static char *demangle(const char *name)
+{
+	if (!name || name[0] != '_' || name[1] != 'Z')
+		return NULL;
+	int status = 0;
+	char *d = __cxa_demangle(name, NULL, NULL, &status);
+	if (status != 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct sym *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	size_t lx = strlen(x->name), ly = strlen(y->name);
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void build_symtab(struct symmod *m)
+{
+	int n = dwfl_module_getsymtab(m->smod);
+	if (n <= 0)
+		return;
+	struct sym *v = cs_xmalloc((size_t)n * sizeof(*v));
+	size_t k = 0;
+	for (int i = 0; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		Elf *elf;
+		Dwarf_Addr bias;
+		const char *name = dwfl_module_getsym_info(m->smod, i, &sym, &addr, &shndx, &elf, &bias);
+		if (!name || !*name || shndx == SHN_UNDEF)
+			continue;
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC)
+			continue;
+		int bind = GELF_ST_BIND(sym.st_info);
+		/* Among aliases prefer global, then weak, then local; then no leading '_'. */
+		int rank = (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 2 : 4) + (name[0] == '_');
+		v[k].start = addr;
+		v[k].end = addr + sym.st_size;
+		v[k].name = name;
+		v[k].rank = rank;
+		k++;
+	}
+	qsort(v, k, sizeof(*v), sym_cmp);
+	/* Keep the preferred alias at each address; give sizeless symbols the room up to
+	 * the next one. */
+	size_t out = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (out && v[out - 1].start == v[i].start) {
+			if (v[i].end > v[out - 1].end)
+				v[out - 1].end = v[i].end;
+			continue;
+		}
+		v[out++] = v[i];
+	}
+	for (size_t i = 0; i < out; i++)
+		if (v[i].end == v[i].start)
+			v[i].end = i + 1 < out ? v[i + 1].start : v[i].start + 1;
+	m->syms = v;
+	m->nsyms = out;
+}
+
+static void res_init(struct cs_symbolizer *s, struct symmod *m)
+{
+	m->res_init = 1;
+	if (m->fd < 0)
+		return;
+	m->sdwfl = dwfl_begin(&s->offline_cb);
+	if (!m->sdwfl)
+		return;
+	int fd = dup(m->fd);
+	if (fd < 0)
+		return;
+	dwfl_report_begin(m->sdwfl);
+	m->smod = dwfl_report_offline(m->sdwfl, m->path, m->file_name, fd);
+	dwfl_report_end(m->sdwfl, NULL, NULL);
+	if (!m->smod) {
+		close(fd);
+		return;
+	}
+	Dwarf_Addr bias = 0;
+	if (!dwfl_module_getelf(m->smod, &bias)) {
+		m->smod = NULL;
+		return;
+	}
+	m->sbias = bias;
+	build_symtab(m);
+}
+
+static const struct sym *find_sym(const struct symmod *m, uint64_t a)
+{
+	size_t lo = 0, hi = m->nsyms;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->syms[mid].start <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct sym *y = &m->syms[lo - 1];
+	return a < y->end ? y : NULL;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return b && b[1] ? b + 1 : path;
+}
+
+uint32_t cs_symmod_profile_module(struct cs_symbolizer *s, struct cs_profile *p, uint32_t mod)
+{
+	struct symmod *m = s->mods.v[mod];
+	if (m->profile_module != CS_NONE)
+		return m->profile_module;
+	struct cs_module pm;
+	memset(&pm, 0, sizeof(pm));
+	pm.path = cs_profile_cstr(p, m->file_name);
+	pm.name = cs_profile_cstr(p, base_name(m->file_name));
+	pm.flags = (m->vdso ? CS_MODULE_VDSO : 0) | (m->is_main ? CS_MODULE_MAIN : 0);
+	pm.build_id_len = (uint32_t)m->build_id_len;
+	memcpy(pm.build_id, m->build_id, m->build_id_len);
+	m->profile_module = cs_profile_module(p, &pm);
+	return m->profile_module;
+}
+
+/* Name of a subprogram or inlined-subroutine DIE: the demangled linkage name if it
+ * has one (C++), else its DW_AT_name, following abstract origins. *owned is set when
+ * the result must be freed. */
+static const char *die_name(Dwarf_Die *die, char **owned)
+{
+	Dwarf_Attribute attr;
+	*owned = NULL;
+	const char *link = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!link)
+		link = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (link) {
+		*owned = demangle(link);
+		return *owned ? *owned : link;
+	}
+	return dwarf_diename(die);
+}
+
+static uint32_t intern_name(struct cs_profile *p, const char *name)
+{
+	return cs_profile_cstr(p, name ? name : "");
+}
+
+#define MAX_INLINE 64
+
+size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_uframe uf,
+		      uint32_t *out, size_t cap, int *resolved)
+{
+	struct cs_frame f;
+	memset(&f, 0, sizeof(f));
+	f.module = CS_NONE;
+	f.addr = uf.addr;
+	*resolved = 1;
+	if (cap == 0)
+		return 0;
+
+	if (uf.module == CS_SYM_KERNEL)
+		return cs_kernel_resolve(s, p, uf.addr, out, resolved);
+	if (uf.module == CS_SYM_NOMOD || uf.module >= s->mods.n) {
+		f.func = cs_profile_cstr(p, "[unknown]");
+		f.flags = CS_FRAME_UNKNOWN;
+		*resolved = 0;
+		out[0] = cs_profile_frame(p, &f);
+		return 1;
+	}
+	struct symmod *m = s->mods.v[uf.module];
+	if (!m->res_init)
+		res_init(s, m);
+	f.module = cs_symmod_profile_module(s, p, uf.module);
+	uint64_t a = uf.addr + m->sbias; /* address in the offline Dwfl */
+
+	const struct sym *y = m->smod ? find_sym(m, a) : NULL;
+	char *ysym = y ? demangle(y->name) : NULL;
+	const char *elf_name = ysym ? ysym : y ? y->name : NULL;
+
+	/* DWARF: the chain of scopes from the innermost inlined function outwards. */
+	Dwarf_Die *scopes = NULL;
+	Dwarf_Die *chain[MAX_INLINE];
+	int nchain = 0;
+	Dwarf_Addr cubias = 0;
+	Dwarf_Die *cudie = m->smod ? dwfl_module_addrdie(m->smod, a, &cubias) : NULL;
+	if (cudie) {
+		int ns = dwarf_getscopes(cudie, a - cubias, &scopes);
+		for (int i = 0; i < ns && nchain < MAX_INLINE; i++) {
+			int tag = dwarf_tag(&scopes[i]);
+			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram)
+				chain[nchain++] = &scopes[i];
+			if (tag == DW_TAG_subprogram)
+				break;
+		}
+	}
+	/* The innermost location from the line table. */
+	const char *leaf_file = NULL;
+	int leaf_line = 0;
+	Dwfl_Line *line = m->smod ? dwfl_module_getsrc(m->smod, a) : NULL;
+	if (line)
+		leaf_file = dwfl_lineinfo(line, NULL, &leaf_line, NULL, NULL, NULL);
+
+	size_t n = 0;
+	if (nchain == 0) {
+		if (elf_name) {
+			f.func = intern_name(p, elf_name);
+		} else {
+			char buf[4200];
+			snprintf(buf, sizeof(buf), "%s+0x%llx", base_name(m->file_name),
+				 (unsigned long long)uf.addr);
+			f.func = cs_profile_cstr(p, buf);
+			f.flags = CS_FRAME_UNKNOWN;
+			*resolved = 0;
+		}
+		if (leaf_file) {
+			f.file = cs_profile_cstr(p, leaf_file);
+			f.line = (uint32_t)(leaf_line > 0 ? leaf_line : 0);
+		}
+		out[n++] = cs_profile_frame(p, &f);
+	} else {
+		Dwarf_Files *files = NULL;
+		size_t nfiles = 0;
+		if (nchain > 1)
+			dwarf_getsrcfiles(cudie, &files, &nfiles);
+		/* Root first: the outermost function, then each inlined one. */
+		for (int k = nchain - 1; k >= 0 && n < cap; k--) {
+			char *owned;
+			const char *name = die_name(chain[k], &owned);
+			if (k == nchain - 1 && dwarf_tag(chain[k]) == DW_TAG_subprogram && !name)
+				name = elf_name;
+			if (!name)
+				name = elf_name ? elf_name : "[unknown]";
+			f.func = intern_name(p, name);
+			free(owned);
+			f.flags = k == nchain - 1 ? 0 : CS_FRAME_INLINE;
+			f.file = 0;
+			f.line = 0;
+			if (k == 0) {
+				if (leaf_file) {
+					f.file = cs_profile_cstr(p, leaf_file);
+					f.line = (uint32_t)(leaf_line > 0 ? leaf_line : 0);
+				}
+			} else {
+				/* This frame is where chain[k-1] was inlined: its call site. */
+				Dwarf_Attribute attr;
+				Dwarf_Word cf = 0, cl = 0;
+				if (dwarf_formudata(dwarf_attr(chain[k - 1], DW_AT_call_file, &attr),
+						    &cf) == 0 &&
+				    files && cf < nfiles) {
+					const char *fn = dwarf_filesrc(files, cf, NULL, NULL);
+					if (fn)
+						f.file = cs_profile_cstr(p, fn);
+				}
+				if (dwarf_formudata(dwarf_attr(chain[k - 1], DW_AT_call_line, &attr),
+						    &cl) == 0)
+					f.line = (uint32_t)cl;
+			}
+			out[n++] = cs_profile_frame(p, &f);
+		}
+	}
+	free(scopes);
+	free(ysym);
+	return n;
+}

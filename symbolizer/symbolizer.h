@@ -1,0 +1,97 @@
+/* symbolizer.h - address spaces, DWARF unwinding and symbol resolution (libdw/libelf).
+ *
+ * One cs_symbolizer follows every process of a recording:
+ *   - a registry of modules (each distinct mapped file, opened once and kept open, so it
+ *     can be read after the target exits or the file is deleted or replaced);
+ *   - per process, the executable mappings and one long-lived libdwfl Dwfl used to
+ *     unwind copies of the user stack by DWARF CFI;
+ *   - at the end, resolution of (module, address) into frames: function, inline chain,
+ *     file:line, via a per-module sorted symbol table and the DWARF scopes.
+ *
+ * Addresses are module-relative ELF virtual addresses ("vaddr": what nm and addr2line
+ * print), so one libc frame is the same in every process. Return addresses have
+ * already had one subtracted (done once, in cs_sym_unwind).
+ */
+#ifndef CS_SYMBOLIZER_H
+#define CS_SYMBOLIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "profile/profile.h"
+
+#define CS_SYM_NOMOD UINT32_MAX	      /* address outside any known module: absolute */
+#define CS_SYM_KERNEL (UINT32_MAX - 1) /* kernel address: absolute */
+
+/* x86-64 DWARF register numbers 0..16 (16 = return address column = rip). */
+#define CS_DWARF_NREGS 17
+
+struct cs_uframe {
+	uint32_t module; /* registry index, CS_SYM_NOMOD or CS_SYM_KERNEL */
+	uint64_t addr;	 /* vaddr within the module, or absolute */
+};
+
+struct cs_symbolizer_opts {
+	const char *const *debug_dirs; /* extra roots searched for separate debug info */
+	size_t n_debug_dirs;
+	size_t max_frames; /* frames per stack before the unwinder gives up (default 1024) */
+};
+
+struct cs_mapping {
+	uint64_t start, len, pgoff;
+	uint32_t maj, min;
+	uint64_t ino;
+	int prot; /* PROT_* */
+	const char *path;
+};
+
+struct cs_symbolizer;
+
+struct cs_symbolizer *cs_symbolizer_new(const struct cs_symbolizer_opts *o);
+void cs_symbolizer_free(struct cs_symbolizer *s);
+
+/* ---- following address spaces (from /proc and from perf records) ---- */
+
+/* Learn process pid's mappings from /proc/pid/maps. 0, or -1 if it is gone. */
+int cs_sym_proc_load(struct cs_symbolizer *s, pid_t pid);
+/* pid was forked from ppid: it starts with a copy of the parent's mappings. */
+void cs_sym_proc_fork(struct cs_symbolizer *s, pid_t ppid, pid_t pid);
+/* pid called exec: its old mappings are gone. */
+void cs_sym_proc_exec(struct cs_symbolizer *s, pid_t pid);
+/* pid mapped something; only executable file mappings matter. */
+void cs_sym_proc_mmap(struct cs_symbolizer *s, pid_t pid, const struct cs_mapping *m);
+/* Is pid's address space known? */
+int cs_sym_proc_known(struct cs_symbolizer *s, pid_t pid);
+
+/* ---- unwinding ---- */
+
+enum cs_unwind_result {
+	CS_UNWIND_COMPLETE = 1,	 /* reached the thread's root frame */
+	CS_UNWIND_TRUNCATED = 0, /* stopped early (stack copy too small, no CFI, ...) */
+};
+
+/* Unwind one sample of thread tid of process pid from its user registers (DWARF order)
+ * and a copy of its stack starting at regs[7] (rsp). Frames go to out leaf first, at
+ * most cap of them; *n receives the count. Returns enum cs_unwind_result. */
+int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
+		  const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
+		  struct cs_uframe *out, size_t cap, size_t *n);
+
+/* Translate an absolute user address of pid into a cs_uframe (no unwinding). */
+struct cs_uframe cs_sym_locate(struct cs_symbolizer *s, pid_t pid, uint64_t addr);
+
+/* ---- resolution ---- */
+
+/* Resolve one address into profile frames, root first: the function containing it,
+ * then each inlined function down to the innermost. Writes at most cap frame ids to
+ * out and returns how many were produced (at least 1). *resolved is set to 0 if no
+ * symbol at all was found (the frame then reads "module+0xADDR"). */
+size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_uframe f,
+		      uint32_t *out, size_t cap, int *resolved);
+
+/* Number of modules in the registry, and their paths (for messages and tests). */
+size_t cs_sym_module_count(const struct cs_symbolizer *s);
+const char *cs_sym_module_path(const struct cs_symbolizer *s, uint32_t module);
+
+#endif

@@ -1,0 +1,432 @@
+/* unwind.c - per-process address spaces and DWARF CFI unwinding of stack copies.
+ *
+ * Each process gets one long-lived Dwfl: modules are reported once with the file
+ * descriptor the registry holds, and the thread state is served from the sample
+ * being unwound (registers and stack copy), so libdw caches CFI across samples. */
+#include "internal.h"
+#include "util/proc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ---- address spaces ---- */
+
+static struct aspace *space_get(struct cs_symbolizer *s, pid_t pid)
+{
+	uint64_t *slot = cs_map64_get(&s->space_ix, (uint64_t)pid);
+	return slot ? s->spaces.v[*slot] : NULL;
+}
+
+static struct aspace *space_new(struct cs_symbolizer *s, pid_t pid)
+{
+	struct aspace *a = space_get(s, pid);
+	if (a) {
+		/* pid reuse or re-exec: keep the object, forget the mappings */
+		a->maps.n = 0;
+		a->rebuild = 1;
+		return a;
+	}
+	a = cs_xcalloc(1, sizeof(*a));
+	a->pid = pid;
+	*cs_map64_put(&s->space_ix, (uint64_t)pid, s->spaces.n, NULL) = s->spaces.n;
+	CS_VEC_PUSH(s->spaces, a);
+	return a;
+}
+
+static void space_retire_dwfl(struct aspace *a)
+{
+	if (a->dwfl) {
+		CS_VEC_PUSH(a->retired, a->dwfl);
+		a->dwfl = NULL;
+	}
+	a->attached = 0;
+	for (size_t i = 0; i < a->maps.n; i++)
+		a->maps.v[i].reported = 0;
+	a->dirty = a->maps.n > 0;
+	a->rebuild = 0;
+}
+
+/* Insert a mapping, cutting away whatever it overlaps (a new mmap replaces). */
+static void space_insert(struct aspace *a, const struct amap *nm)
+{
+	size_t n = a->maps.n, k = 0;
+	struct amap *v = a->maps.v;
+	CS_VEC(struct amap) out = {0};
+	for (size_t i = 0; i < n; i++) {
+		struct amap m = v[i];
+		if (m.end <= nm->start || m.start >= nm->end) {
+			CS_VEC_PUSH(out, m);
+			continue;
+		}
+		if (m.reported)
+			a->rebuild = 1; /* the Dwfl knows a module that is (partly) gone */
+		if (m.start < nm->start) {
+			struct amap left = m;
+			left.end = nm->start;
+			CS_VEC_PUSH(out, left);
+		}
+		if (m.end > nm->end) {
+			struct amap right = m;
+			right.pgoff += nm->end - m.start;
+			right.start = nm->end;
+			CS_VEC_PUSH(out, right);
+		}
+	}
+	/* place the new one in order */
+	for (k = 0; k < out.n && out.v[k].start < nm->start; k++)
+		;
+	CS_GROW(out.v, out.cap, out.n + 1);
+	memmove(out.v + k + 1, out.v + k, (out.n - k) * sizeof(*out.v));
+	out.v[k] = *nm;
+	out.n++;
+	free(a->maps.v);
+	a->maps.v = out.v;
+	a->maps.n = out.n;
+	a->maps.cap = out.cap;
+	a->dirty = 1;
+}
+
+static void add_mapping(struct cs_symbolizer *s, struct aspace *a, const struct cs_mapping *m)
+{
+	if (!(m->prot & PROT_EXEC) || !m->len)
+		return;
+	if (!m->path[0] || (m->path[0] == '[' && strcmp(m->path, "[vdso]")))
+		return; /* anonymous memory (JIT code, trampolines): no file to read */
+	if (!strncmp(m->path, "//anon", 6) || !strncmp(m->path, "/memfd:", 7))
+		return;
+	struct amap am;
+	am.start = m->start;
+	am.end = m->start + m->len;
+	am.pgoff = m->pgoff;
+	am.mod = cs_symmod_get(s, a->pid, m);
+	am.bias = cs_symmod_bias(s->mods.v[am.mod], m);
+	am.reported = 0;
+	if (a->exe_pending && !s->mods.v[am.mod]->vdso) {
+		s->mods.v[am.mod]->is_main = 1;
+		a->exe_pending = 0;
+	}
+	space_insert(a, &am);
+}
+
+struct load_ctx {
+	struct cs_symbolizer *s;
+	struct aspace *a;
+};
+
+static void load_one(void *ctx, const struct cs_proc_map *pm);
+
+int cs_sym_proc_load(struct cs_symbolizer *s, pid_t pid)
+{
+	char path[64], exe[4096];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if (access(path, R_OK) < 0)
+		return -1;
+	struct aspace *a = space_new(s, pid);
+	a->exe_pending = 0;
+	struct load_ctx lc = {s, a};
+	if (cs_proc_maps(pid, load_one, &lc) < 0)
+		return -1;
+	/* Mark the program itself. */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		for (size_t i = 0; i < a->maps.n; i++) {
+			struct symmod *m = s->mods.v[a->maps.v[i].mod];
+			if (!strcmp(m->path, exe) || !strcmp(m->file_name, exe))
+				m->is_main = 1;
+		}
+	}
+	return 0;
+}
+
+static void load_one(void *ctx, const struct cs_proc_map *pm)
+{
+	struct load_ctx *lc = ctx;
+	struct cs_mapping m;
+	m.start = pm->start;
+	m.len = pm->end - pm->start;
+	m.pgoff = pm->pgoff;
+	m.maj = pm->maj;
+	m.min = pm->min;
+	m.ino = pm->ino;
+	m.prot = pm->prot;
+	m.path = pm->path;
+	add_mapping(lc->s, lc->a, &m);
+}
+
+void cs_sym_proc_fork(struct cs_symbolizer *s, pid_t ppid, pid_t pid)
+{
+	struct aspace *parent = space_get(s, ppid);
+	struct aspace *a = space_new(s, pid);
+	if (parent && parent != a) {
+		for (size_t i = 0; i < parent->maps.n; i++) {
+			struct amap m = parent->maps.v[i];
+			m.reported = 0;
+			CS_VEC_PUSH(a->maps, m);
+		}
+		a->dirty = 1;
+	}
+}
+
+void cs_sym_proc_exec(struct cs_symbolizer *s, pid_t pid)
+{
+	struct aspace *a = space_get(s, pid);
+	if (!a)
+		a = space_new(s, pid);
+	a->maps.n = 0;
+	space_retire_dwfl(a);
+	a->exe_pending = 1;
+}
+
+void cs_sym_proc_mmap(struct cs_symbolizer *s, pid_t pid, const struct cs_mapping *m)
+{
+	struct aspace *a = space_get(s, pid);
+	if (!a)
+		return; /* unknown process: it is loaded from /proc when first sampled */
+	add_mapping(s, a, m);
+}
+
+int cs_sym_proc_known(struct cs_symbolizer *s, pid_t pid)
+{
+	return space_get(s, pid) != NULL;
+}
+
+static const struct amap *find_map(const struct aspace *a, uint64_t addr)
+{
+	size_t lo = 0, hi = a->maps.n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct amap *m = &a->maps.v[mid];
+		if (addr < m->start)
+			hi = mid;
+		else if (addr >= m->end)
+			lo = mid + 1;
+		else
+			return m;
+	}
+	return NULL;
+}
+
+struct cs_uframe cs_sym_locate(struct cs_symbolizer *s, pid_t pid, uint64_t addr)
+{
+	struct cs_uframe f = {CS_SYM_NOMOD, addr};
+	struct aspace *a = space_get(s, pid);
+	const struct amap *m = a ? find_map(a, addr) : NULL;
+	if (m) {
+		f.module = m->mod;
+		f.addr = addr - m->bias;
+	}
+	return f;
+}
+
+/* ---- libdwfl state callbacks: the thread is the sample being unwound ---- */
+
+static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	return 0; /* threads are only ever asked for by id */
+}
+
+static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	*thread_argp = arg;
+	return true;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct aspace *a = arg;
+	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8)
+		return false; /* outside the copy: the stack ends here for us */
+	memcpy(result, a->stack + (addr - a->sp), 8);
+	return true;
+}
+
+static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
+{
+	struct aspace *a = arg;
+	Dwarf_Word regs[CS_DWARF_NREGS];
+	for (int i = 0; i < CS_DWARF_NREGS; i++)
+		regs[i] = a->regs[i];
+	if (!dwfl_thread_state_registers(thread, 0, CS_DWARF_NREGS, regs))
+		return false;
+	dwfl_thread_state_register_pc(thread, a->regs[16]);
+	return true;
+}
+
+static const Dwfl_Thread_Callbacks thread_cbs = {
+	.next_thread = cb_next_thread,
+	.get_thread = cb_get_thread,
+	.memory_read = cb_memory_read,
+	.set_initial_registers = cb_set_initial_registers,
+};
+
+static int report_modules(struct cs_symbolizer *s, struct aspace *a)
+{
+	if (a->rebuild)
+		space_retire_dwfl(a);
+	if (!a->dwfl) {
+		a->dwfl = dwfl_begin(&s->unwind_cb);
+		if (!a->dwfl)
+			return -1;
+		dwfl_report_begin(a->dwfl);
+	} else {
+		dwfl_report_begin_add(a->dwfl);
+	}
+	for (size_t i = 0; i < a->maps.n; i++) {
+		struct amap *m = &a->maps.v[i];
+		if (m->reported)
+			continue;
+		m->reported = 1;
+		struct symmod *mod = s->mods.v[m->mod];
+		if (mod->fd < 0)
+			continue;
+		/* Several mappings of one file share one module: report it once. */
+		int seen = 0;
+		for (size_t j = 0; j < a->maps.n && !seen; j++)
+			seen = j != i && a->maps.v[j].mod == m->mod && a->maps.v[j].reported &&
+			       a->maps.v[j].bias == m->bias;
+		if (seen)
+			continue;
+		int fd = dup(mod->fd);
+		if (fd < 0)
+			continue;
+		/* add_p_vaddr: base is the load bias. The fd is consumed. */
+		if (!dwfl_report_elf(a->dwfl, mod->path, mod->file_name, fd, m->bias, true))
+			close(fd);
+	}
+	dwfl_report_end(a->dwfl, NULL, NULL);
+	a->dirty = 0;
+	if (!a->attached) {
+		if (!dwfl_attach_state(a->dwfl, NULL, a->pid, &thread_cbs, a))
+			return -1;
+		a->attached = 1;
+	}
+	return 0;
+}
+
+struct walk {
+	struct cs_symbolizer *s;
+	struct aspace *a;
+	struct cs_uframe *out;
+	size_t cap, n, max;
+	int overflow;
+};
+
+static int frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct walk *w = arg;
+	Dwarf_Addr pc;
+	bool activation;
+	if (!dwfl_frame_pc(state, &pc, &activation))
+		return DWARF_CB_ABORT;
+	/* A return address points after the call: step back into the call instruction
+	 * so that the frame resolves to the calling line (the one place this is done). */
+	if (!activation && pc > 0)
+		pc--;
+	if (w->n >= w->cap || w->n >= w->max) {
+		w->overflow = 1;
+		return DWARF_CB_ABORT;
+	}
+	const struct amap *m = find_map(w->a, pc);
+	struct cs_uframe f = {CS_SYM_NOMOD, pc};
+	if (m) {
+		f.module = m->mod;
+		f.addr = pc - m->bias;
+	}
+	w->out[w->n++] = f;
+	return DWARF_CB_OK;
+}
+
+int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
+		  const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
+		  struct cs_uframe *out, size_t cap, size_t *n)
+{
+	struct aspace *a = space_get(s, pid);
+	*n = 0;
+	if (!a) {
+		if (cs_sym_proc_load(s, pid) < 0 || !(a = space_get(s, pid)))
+			goto leaf_only;
+	}
+	if (a->dirty || a->rebuild || !a->dwfl) {
+		if (report_modules(s, a) < 0)
+			goto leaf_only;
+	}
+	a->regs = regs;
+	a->stack = stack;
+	a->stack_len = stack ? stack_len : 0;
+	a->sp = regs[7];
+	struct walk w = {s, a, out, cap, 0, s->o.max_frames ? s->o.max_frames : 1024, 0};
+	int r = dwfl_getthread_frames(a->dwfl, tid, frame_cb, &w);
+	*n = w.n;
+	if (w.n == 0)
+		goto leaf_only;
+	return r == 0 && !w.overflow ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED;
+
+leaf_only:
+	/* At least the interrupted instruction is known. */
+	if (cap) {
+		out[0] = cs_sym_locate(s, pid, regs[16]);
+		*n = 1;
+	}
+	return CS_UNWIND_TRUNCATED;
+}
+
+/* ---- lifetime ---- */
+
+struct cs_symbolizer *cs_symbolizer_new(const struct cs_symbolizer_opts *o)
+{
+	struct cs_symbolizer *s = cs_xcalloc(1, sizeof(*s));
+	s->o = *o;
+	elf_version(EV_CURRENT); /* libelf refuses to work until told its version */
+	/* Separate debug info: next to the file, in .debug/, under /usr/lib/debug (by
+	 * build-id and by path), then the user's directories. */
+	size_t len = 64;
+	for (size_t i = 0; i < o->n_debug_dirs; i++)
+		len += strlen(o->debug_dirs[i]) + 1;
+	s->debuginfo_path = cs_xmalloc(len);
+	strcpy(s->debuginfo_path, ":.debug:/usr/lib/debug");
+	for (size_t i = 0; i < o->n_debug_dirs; i++) {
+		strcat(s->debuginfo_path, ":");
+		strcat(s->debuginfo_path, o->debug_dirs[i]);
+	}
+	s->unwind_cb.find_elf = dwfl_build_id_find_elf;
+	s->unwind_cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->unwind_cb.debuginfo_path = &s->debuginfo_path;
+	s->offline_cb.find_elf = dwfl_build_id_find_elf;
+	s->offline_cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->offline_cb.section_address = dwfl_offline_section_address;
+	s->offline_cb.debuginfo_path = &s->debuginfo_path;
+	s->kmodule = CS_NONE;
+	cs_map64_init(&s->mod_ix);
+	cs_map64_init(&s->space_ix);
+	return s;
+}
+
+void cs_symbolizer_free(struct cs_symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->spaces.n; i++) {
+		struct aspace *a = s->spaces.v[i];
+		if (a->dwfl)
+			dwfl_end(a->dwfl);
+		for (size_t j = 0; j < a->retired.n; j++)
+			dwfl_end(a->retired.v[j]);
+		CS_VEC_FREE(a->retired);
+		CS_VEC_FREE(a->maps);
+		free(a);
+	}
+	for (size_t i = 0; i < s->mods.n; i++)
+		cs_symmod_free(s->mods.v[i]);
+	CS_VEC_FREE(s->spaces);
+	CS_VEC_FREE(s->mods);
+	cs_map64_release(&s->mod_ix);
+	cs_map64_release(&s->space_ix);
+	cs_kernel_free(s);
+	free(s->debuginfo_path);
+	free(s);
+}
