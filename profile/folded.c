@@ -70,10 +70,33 @@ int cs_looks_folded(const char *text, size_t n)
 	return seen > 0;
 }
 
+/* Length of the common prefix of a and b. */
+static size_t common_prefix(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t n = CS_MIN(an, bn), i = 0;
+	while (i + 8 <= n) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			break;
+		i += 8;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
 int cs_import_folded(struct cs_profile *p, const char *text, size_t n, const char *name)
 {
-	CS_VEC(uint32_t) frames = {0};
-	size_t pos = 0, lineno = 0;
+	/* Folded files are usually sorted, so a line mostly repeats the frames of the one
+	 * before: the stack nodes of the previous line's frames are kept, with the offset
+	 * of the ';' after each, and reused while the two lines agree. */
+	CS_VEC(size_t) semi_at = {0};
+	CS_VEC(uint32_t) node_at = {0};
+	CS_VEC(uint32_t) tail = {0};
+	const char *prev = NULL;
+	size_t prev_stop = 0, pos = 0, lineno = 0;
 	int ret = -1;
 
 	p->meta.source = CS_SOURCE_FOLDED;
@@ -93,8 +116,19 @@ int cs_import_folded(struct cs_profile *p, const char *text, size_t n, const cha
 			cs_error("'%s' line %zu: expected 'frame;frame;... COUNT'", name, lineno);
 			goto out;
 		}
-		frames.n = 0;
 		size_t start = 0, stop = (size_t)sp;
+		uint32_t node = 0;
+		size_t same = prev ? common_prefix(prev, prev_stop, line, stop) : 0;
+		size_t keep = 0;
+		while (keep < semi_at.n && semi_at.v[keep] < same)
+			keep++;
+		if (keep) {
+			node = node_at.v[keep - 1];
+			start = semi_at.v[keep - 1] + 1;
+		}
+		semi_at.n = node_at.n = keep;
+		uint32_t base = (uint32_t)p->nodes.n, tail_parent = CS_NONE, tail_base = 0;
+		tail.n = 0;
 		while (start <= stop) {
 			const char *semi = memchr(line + start, ';', stop - start);
 			size_t seglen = semi ? (size_t)(semi - (line + start)) : stop - start;
@@ -105,20 +139,38 @@ int cs_import_folded(struct cs_profile *p, const char *text, size_t n, const cha
 				f.flags = cs_folded_annotation(line + start, &flen);
 				f.func = cs_profile_str(p, line + start, flen);
 				uint32_t fi = cs_profile_frame(p, &f);
-				CS_VEC_PUSH(frames, fi);
+				/* below a node made on this line, every node is new: collect
+				 * them and add them at once (their ids are known already) */
+				if (tail_parent != CS_NONE) {
+					CS_VEC_PUSH(tail, fi);
+					node = tail_base + (uint32_t)tail.n - 1;
+				} else {
+					node = cs_profile_node(p, node, fi);
+					if (node >= base) {
+						tail_parent = node;
+						tail_base = (uint32_t)p->nodes.n;
+					}
+				}
 			}
 			start += seglen + 1;
 			if (!semi)
 				break;
+			CS_VEC_PUSH(semi_at, start - 1);
+			CS_VEC_PUSH(node_at, node);
 		}
+		if (tail.n)
+			cs_profile_chain(p, tail_parent, tail.v, tail.n);
+		prev = line;
+		prev_stop = stop;
 		if (!count)
 			continue;
-		uint32_t stack = cs_profile_stack(p, frames.v, frames.n);
-		cs_profile_add(p, stack, CS_NONE, count);
+		cs_profile_add(p, node, CS_NONE, count);
 		p->stats.samples += count;
 	}
 	ret = 0;
 out:
-	CS_VEC_FREE(frames);
+	CS_VEC_FREE(semi_at);
+	CS_VEC_FREE(node_at);
+	CS_VEC_FREE(tail);
 	return ret;
 }

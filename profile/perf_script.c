@@ -569,7 +569,12 @@ static void end_sample(struct st *st)
 	st->root_first.n = 0;
 	for (size_t i = st->frames.n; i > 0; i--)
 		CS_VEC_PUSH(st->root_first, st->frames.v[i - 1]);
-	uint32_t stack = cs_profile_stack(p, st->root_first.v, st->root_first.n);
+	/* look nodes up until one is new: all below it are new too */
+	uint32_t stack = 0, base = (uint32_t)p->nodes.n;
+	size_t i = 0;
+	while (i < st->root_first.n && stack < base)
+		stack = cs_profile_node(p, stack, st->root_first.v[i++]);
+	stack = cs_profile_chain(p, stack, st->root_first.v + i, st->root_first.n - i);
 	cs_profile_add(p, stack, st->thread, 1);
 	p->stats.samples++;
 	st->frames.n = 0;

@@ -209,6 +209,27 @@ uint32_t cs_profile_node(struct cs_profile *p, uint32_t parent, uint32_t frame)
 	return idx;
 }
 
+uint32_t cs_profile_chain(struct cs_profile *p, uint32_t parent, const uint32_t *frames, size_t n)
+{
+	uint64_t hashes[64];
+	uint32_t idx[64];
+	while (n) {
+		size_t m = n < 64 ? n : 64;
+		CS_GROW(p->nodes.v, p->nodes.cap, p->nodes.n + m);
+		for (size_t k = 0; k < m; k++) {
+			struct cs_node nd = {frames[k], parent, p->nodes.v[parent].depth + 1};
+			idx[k] = (uint32_t)p->nodes.n;
+			hashes[k] = cs_hash_u64(((uint64_t)parent << 32) | frames[k]);
+			p->nodes.v[p->nodes.n++] = nd;
+			parent = idx[k];
+		}
+		cs_index_insert_many(&p->node_ix, hashes, idx, m);
+		frames += m;
+		n -= m;
+	}
+	return parent;
+}
+
 uint32_t cs_profile_stack(struct cs_profile *p, const uint32_t *frames, size_t n)
 {
 	uint32_t node = 0;

@@ -175,6 +175,11 @@ uint32_t cs_profile_thread(struct cs_profile *p, uint32_t pid, uint32_t tid, uin
 			   uint32_t process);
 /* The node for `frame` called from node `parent` (0 = root). */
 uint32_t cs_profile_node(struct cs_profile *p, uint32_t parent, uint32_t frame);
+/* Append the chain frames[0..n) under parent, each node the child of the one before,
+ * when the caller knows parent has no child with frames[0] yet (it was just created,
+ * say): no lookups, and the index takes the n new nodes in one batch. The new nodes
+ * are numbered from p->nodes.n on; returns the last (parent if n is 0). */
+uint32_t cs_profile_chain(struct cs_profile *p, uint32_t parent, const uint32_t *frames, size_t n);
 /* The node of a whole stack given root first. */
 uint32_t cs_profile_stack(struct cs_profile *p, const uint32_t *frames, size_t n);
 /* Add count samples of stack in thread (thread may be CS_NONE: uses thread 0, created

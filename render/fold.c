@@ -48,8 +48,8 @@ static int line_cmp(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
-static void put_root(struct cs_buf *b, const struct cs_profile *p, const struct cs_thread *t,
-		     int kind)
+void cs_thread_root_label(struct cs_buf *b, const struct cs_profile *p, const struct cs_thread *t,
+			  int kind)
 {
 	char num[48], pid[16];
 	const char *name = cs_str(p, kind == CS_ROOT_THREAD ? t->name : t->process);
@@ -111,7 +111,7 @@ int cs_render_folded(const struct cs_profile *p, const struct cs_fold_opts *o, F
 		l->off = text.n;
 		int first = 1;
 		if (o->thread_root != CS_ROOT_NONE) {
-			put_root(&text, p, &p->threads.v[thread], o->thread_root);
+			cs_thread_root_label(&text, p, &p->threads.v[thread], o->thread_root);
 			first = 0;
 		}
 		size_t depth = p->nodes.v[stack].depth;

@@ -27,6 +27,12 @@ struct cs_fold_opts {
 	int annotate_inline; /* suffix inlined frames with _[i] */
 };
 
+/* Append the root frame name of thread t for kind (not CS_ROOT_NONE) to b, as the
+ * folded view writes it. */
+struct cs_buf;
+void cs_thread_root_label(struct cs_buf *b, const struct cs_profile *p, const struct cs_thread *t,
+			  int kind);
+
 /* Folded stacks, one line per unique stack, root first, sorted bytewise. */
 int cs_render_folded(const struct cs_profile *p, const struct cs_fold_opts *o, FILE *out);
 

@@ -1,0 +1,197 @@
+/* cmd_flame.c - csampler flame: an interactive SVG flamegraph. */
+#include "cli.h"
+#include "render/flame.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: csampler flame [-i FILE] [options] OUT.svg\n"
+	"\n"
+	"Draw an interactive flamegraph: click a frame to zoom into it, Ctrl-F or 'Search'\n"
+	"to highlight frames matching a regular expression (with the share they hold), Esc\n"
+	"to clear the search or the zoom; hovering a frame shows its samples, share, module\n"
+	"and source line. The SVG is one standalone file that needs no network. Frames\n"
+	"narrower than --minwidth are never dropped: siblings that narrow are drawn as one\n"
+	"hatched frame saying how many frames and how much time it holds.\n"
+	"FILE is a csampler recording (default csampler.data), folded stacks, or the text of\n"
+	"'perf script'; the format is detected from the content. '-' reads standard input;\n"
+	"OUT '-' writes to standard output.\n"
+	"\n"
+	"  -i, --input FILE      profile to read (default csampler.data)\n"
+	"      --title TEXT      title (default 'Flame Graph', or 'Icicle Graph')\n"
+	"      --subtitle TEXT   second line under the title\n"
+	"      --width PX        image width (default 1200)\n"
+	"      --height PX       height of one frame (default 16)\n"
+	"      --minwidth PX|N%  merge siblings narrower than this (default 0.1 px)\n"
+	"      --colors NAME     module (default: user code, libraries, kernel, inlined,\n"
+	"                        JIT and unknown frames apart), hot, mem or io\n"
+	"      --hash            colour by name only: the same name, the same colour\n"
+	"      --inverted        icicle graph: the root at the top\n"
+	"      --reverse         reverse stacks: leaf functions at the root\n"
+	"      --per-thread      start every stack with a NAME-TID frame for its thread\n"
+	"      --countname WORD  what a sample is called (default 'samples')\n"
+	"      --fonttype FONT   font family (default Verdana)\n"
+	"      --fontsize PX     font size (default 12)\n"
+	"      --max-frames N    frames kept in the file for zooming (default 150000);\n"
+	"                        beyond that, the narrowest siblings are merged\n"
+	"\n"
+	"For perf script input every stack starts with its process name, as FlameGraph's\n"
+	"stackcollapse-perf.pl does, unless --per-thread is given.\n"
+	"\n"
+	"examples:\n"
+	"  csampler flame out.svg\n"
+	"  csampler flame -i app.data --title 'app under load' --per-thread app.svg\n"
+	"  perf script | csampler flame -i - --colors hot perf.svg\n"
+	"  csampler flame -i out.folded --reverse --inverted --minwidth 0.5% icicle.svg\n";
+
+static int number(const char *opt, const char *v, double lo, double hi, double *out)
+{
+	double d = 0;
+	if (cs_parse_double(v, &d) < 0 || d < lo || d > hi)
+		return cs_usage_error("flame", "%s needs a number from %g to %g, not '%s'", opt, lo,
+				      hi, v);
+	*out = d;
+	return 0;
+}
+
+int cmd_flame(int argc, char **argv)
+{
+	enum {
+		O_TITLE = 256,
+		O_SUBTITLE,
+		O_WIDTH,
+		O_HEIGHT,
+		O_MINWIDTH,
+		O_COLORS,
+		O_HASH,
+		O_INVERTED,
+		O_REVERSE,
+		O_PER_THREAD,
+		O_COUNTNAME,
+		O_FONTTYPE,
+		O_FONTSIZE,
+		O_MAX_FRAMES,
+	};
+	static const struct option longopts[] = {
+		{"input", required_argument, 0, 'i'},
+		{"title", required_argument, 0, O_TITLE},
+		{"subtitle", required_argument, 0, O_SUBTITLE},
+		{"width", required_argument, 0, O_WIDTH},
+		{"height", required_argument, 0, O_HEIGHT},
+		{"minwidth", required_argument, 0, O_MINWIDTH},
+		{"colors", required_argument, 0, O_COLORS},
+		{"colours", required_argument, 0, O_COLORS},
+		{"hash", no_argument, 0, O_HASH},
+		{"inverted", no_argument, 0, O_INVERTED},
+		{"reverse", no_argument, 0, O_REVERSE},
+		{"per-thread", no_argument, 0, O_PER_THREAD},
+		{"countname", required_argument, 0, O_COUNTNAME},
+		{"fonttype", required_argument, 0, O_FONTTYPE},
+		{"fontsize", required_argument, 0, O_FONTSIZE},
+		{"max-frames", required_argument, 0, O_MAX_FRAMES},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	static const char *const palettes[] = {"module", "hot", "mem", "io"};
+	const char *input = NULL;
+	struct cs_flame_opts o;
+	int per_thread = 0, c;
+	double d = 0;
+	uint64_t u;
+
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "i:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': input = optarg; break;
+		case O_TITLE: o.title = optarg; break;
+		case O_SUBTITLE: o.subtitle = optarg; break;
+		case O_WIDTH:
+			if (number("--width", optarg, 100, 100000, &o.width))
+				return 2;
+			break;
+		case O_HEIGHT:
+			if (number("--height", optarg, 2, 1000, &o.frame_height))
+				return 2;
+			break;
+		case O_FONTSIZE:
+			if (number("--fontsize", optarg, 1, 200, &o.fontsize))
+				return 2;
+			break;
+		case O_MINWIDTH: {
+			char *v = cs_xstrdup(optarg);
+			size_t n = strlen(v);
+			if (n && v[n - 1] == '%') {
+				v[n - 1] = 0;
+				o.minwidth_pct = 1;
+			}
+			int bad = number("--minwidth", v, 0, o.minwidth_pct ? 100 : 100000, &d);
+			free(v);
+			if (bad)
+				return 2;
+			o.minwidth = d;
+			break;
+		}
+		case O_COLORS:
+			o.colors = -1;
+			for (int k = 0; k < 4; k++)
+				if (!strcmp(optarg, palettes[k]))
+					o.colors = k;
+			if (o.colors < 0)
+				return cs_usage_error("flame",
+						      "--colors is module, hot, mem or io, not '%s'",
+						      optarg);
+			break;
+		case O_HASH: o.hash = 1; break;
+		case O_INVERTED: o.inverted = 1; break;
+		case O_REVERSE: o.reverse = 1; break;
+		case O_PER_THREAD: per_thread = 1; break;
+		case O_COUNTNAME: o.countname = optarg; break;
+		case O_FONTTYPE: o.fonttype = optarg; break;
+		case O_MAX_FRAMES:
+			if (cs_parse_u64(optarg, &u) < 0 || u < 16 || u > 100000000)
+				return cs_usage_error("flame",
+						      "--max-frames needs a number from 16 to "
+						      "100000000, not '%s'",
+						      optarg);
+			o.max_frames = (size_t)u;
+			break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default:
+			return cs_usage_error("flame", "unknown option or missing value: '%s'",
+					      argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cs_usage_error("flame", "missing the output file (OUT.svg, or - for "
+					       "standard output)");
+	if (optind + 1 < argc)
+		return cs_usage_error("flame", "unexpected argument '%s'", argv[optind + 1]);
+	const char *output = argv[optind];
+
+	struct cs_profile p;
+	cs_profile_init(&p);
+	int ret = 1;
+	struct cs_out out;
+	if (cs_cli_load(&p, input, NULL) < 0)
+		goto done;
+	if (per_thread)
+		o.thread_root = CS_ROOT_THREAD;
+	else if (p.meta.source == CS_SOURCE_PERF_SCRIPT)
+		o.thread_root = CS_ROOT_COMM;
+	if (cs_out_open(&out, output) < 0)
+		goto done;
+	if (cs_render_flame(&p, &o, out.f) < 0) {
+		cs_out_abort(&out);
+		goto done;
+	}
+	if (cs_out_commit(&out) < 0)
+		goto done;
+	ret = 0;
+done:
+	cs_profile_release(&p);
+	return ret;
+}

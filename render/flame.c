@@ -1,0 +1,412 @@
+/* flame.c - the flame tree: model stacks merged by frame name and flags, children
+ * sorted by name, narrow siblings merged into one frame. See flame.h. */
+#include "flame.h"
+#include "util/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct build {
+	struct cs_flame_tree *t;
+	const struct cs_profile *p;
+	uint32_t *key_of_frame;	  /* model frame -> dense key of (name, flags) */
+	struct cs_map64 children; /* (parent << 32 | key) -> child */
+};
+
+static uint32_t new_node(struct cs_flame_tree *t, uint32_t parent, const char *name, size_t len,
+			 uint32_t flags, uint32_t frame)
+{
+	struct cs_flame_node n;
+	memset(&n, 0, sizeof(n));
+	n.name = name;
+	n.name_len = (uint32_t)len;
+	n.flags = flags;
+	n.frame = frame;
+	n.parent = parent;
+	n.child = n.next = CS_NONE;
+	uint32_t idx = (uint32_t)t->nodes.n;
+	if (parent != CS_NONE) {
+		struct cs_flame_node *pa = &t->nodes.v[parent];
+		n.depth = pa->depth + 1;
+		n.next = pa->child;
+		pa->child = idx;
+	}
+	CS_VEC_PUSH(t->nodes, n);
+	return idx;
+}
+
+/* The child of parent for model frame f, created on first use. weight: samples behind
+ * this use of f; the heaviest use names the module and source line shown. */
+static uint32_t child_of(struct build *b, uint32_t parent, uint32_t f, uint64_t weight)
+{
+	int added;
+	uint64_t key = ((uint64_t)parent << 32) | b->key_of_frame[f];
+	uint64_t *slot = cs_map64_put(&b->children, key, b->t->nodes.n, &added);
+	uint32_t c = (uint32_t)*slot;
+	if (added) {
+		const struct cs_frame *fr = &b->p->frames.v[f];
+		c = new_node(b->t, parent, cs_str(b->p, fr->func), cs_strlen(b->p, fr->func),
+			     fr->flags, f);
+		b->t->nodes.v[c].weight = weight;
+	} else if (weight > b->t->nodes.v[c].weight) {
+		b->t->nodes.v[c].weight = weight;
+		b->t->nodes.v[c].frame = f;
+	}
+	return c;
+}
+
+static int node_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct cs_flame_tree *t = ctx;
+	const struct cs_flame_node *x = &t->nodes.v[*(const uint32_t *)a];
+	const struct cs_flame_node *y = &t->nodes.v[*(const uint32_t *)b];
+	/* merged frames go last */
+	if ((x->merged != 0) != (y->merged != 0))
+		return x->merged ? 1 : -1;
+	size_t n = CS_MIN(x->name_len, y->name_len);
+	int c = n ? memcmp(x->name, y->name, n) : 0;
+	if (c)
+		return c;
+	if (x->name_len != y->name_len)
+		return x->name_len < y->name_len ? -1 : 1;
+	if (x->flags != y->flags)
+		return x->flags < y->flags ? -1 : 1;
+	return 0;
+}
+
+void cs_flame_sort(struct cs_flame_tree *t)
+{
+	CS_VEC(uint32_t) kids = {0};
+	CS_VEC(uint32_t) todo = {0};
+	CS_VEC_PUSH(todo, 0);
+	while (todo.n) {
+		struct cs_flame_node *n = &t->nodes.v[todo.v[--todo.n]];
+		kids.n = 0;
+		for (uint32_t c = n->child; c != CS_NONE; c = t->nodes.v[c].next) {
+			CS_VEC_PUSH(kids, c);
+			CS_VEC_PUSH(todo, c);
+		}
+		if (kids.n < 2)
+			continue;
+		qsort_r(kids.v, kids.n, sizeof(uint32_t), node_cmp, t);
+		n->child = kids.v[0];
+		for (size_t k = 0; k + 1 < kids.n; k++)
+			t->nodes.v[kids.v[k]].next = kids.v[k + 1];
+		t->nodes.v[kids.v[kids.n - 1]].next = CS_NONE;
+	}
+	CS_VEC_FREE(kids);
+	CS_VEC_FREE(todo);
+}
+
+/* One root frame per distinct thread-root name; returns thread -> root node. */
+static uint32_t *thread_roots(struct cs_flame_tree *t, const struct cs_profile *p, int kind)
+{
+	struct cs_buf text;
+	CS_VEC(size_t) off = {0};
+	uint32_t *label_of = cs_xmalloc((p->threads.n + 1) * sizeof(uint32_t));
+	struct cs_map64 seen; /* hash of the name -> first label with it (+ chain below) */
+	cs_buf_init(&text);
+	cs_map64_init(&seen);
+	for (size_t i = 0; i < p->threads.n; i++) {
+		size_t start = text.n;
+		cs_thread_root_label(&text, p, &p->threads.v[i], kind);
+		size_t len = text.n - start;
+		uint64_t h = cs_hash_bytes(text.p + start, len, 7);
+		uint32_t found = CS_NONE;
+		/* probe h, h+1, ... until an equal label or a free key */
+		for (uint64_t k = h;; k++) {
+			uint64_t *v = cs_map64_get(&seen, k);
+			if (!v)
+				break;
+			size_t o = off.v[*v], l = off.v[*v + 1] - o;
+			if (l == len && !memcmp(text.p + o, text.p + start, len)) {
+				found = (uint32_t)*v;
+				break;
+			}
+		}
+		if (found != CS_NONE) {
+			text.n = start;
+			label_of[i] = found;
+			continue;
+		}
+		uint64_t k = h;
+		while (cs_map64_get(&seen, k))
+			k++;
+		int added;
+		label_of[i] = (uint32_t)(off.n ? off.n - 1 : 0);
+		if (!off.n)
+			CS_VEC_PUSH(off, start);
+		CS_VEC_PUSH(off, text.n);
+		cs_map64_put(&seen, k, label_of[i], &added);
+	}
+	/* The text is final: now the names can point into it. */
+	t->labels = (char *)text.p;
+	size_t nlabels = off.n ? off.n - 1 : 0;
+	uint32_t *node_of_label = cs_xmalloc((nlabels + 1) * sizeof(uint32_t));
+	for (size_t l = 0; l < nlabels; l++)
+		node_of_label[l] = new_node(t, 0, t->labels + off.v[l], off.v[l + 1] - off.v[l], 0,
+					    CS_NONE);
+	for (size_t i = 0; i < p->threads.n; i++)
+		label_of[i] = node_of_label[label_of[i]];
+	free(node_of_label);
+	CS_VEC_FREE(off);
+	cs_map64_release(&seen);
+	return label_of;
+}
+
+/* When no two model frames share a name and flags (folded input, for one), the flame
+ * tree has the shape of the model's stack tree: take it over node for node instead of
+ * merging, which saves a hash lookup per node. Needs parents before children. */
+static int build_same_shape(struct cs_flame_tree *t, const struct cs_profile *p)
+{
+	size_t n = p->nodes.n;
+	for (size_t i = 1; i < n; i++)
+		if (p->nodes.v[i].parent >= i)
+			return 0;
+	CS_GROW(t->nodes.v, t->nodes.cap, n);
+	t->nodes.n = n;
+	for (size_t i = 1; i < n; i++) {
+		const struct cs_node *m = &p->nodes.v[i];
+		const struct cs_frame *fr = &p->frames.v[m->frame];
+		struct cs_flame_node *tn = &t->nodes.v[i];
+		memset(tn, 0, sizeof(*tn));
+		tn->name = cs_str(p, fr->func);
+		tn->name_len = cs_strlen(p, fr->func);
+		tn->flags = fr->flags;
+		tn->frame = m->frame;
+		tn->parent = m->parent;
+		tn->depth = m->depth;
+		tn->child = tn->next = CS_NONE;
+	}
+	for (size_t i = 0; i < p->samples.n; i++)
+		t->nodes.v[p->samples.v[i].stack].self += p->samples.v[i].count;
+	for (size_t i = n; i > 0; i--) {
+		struct cs_flame_node *tn = &t->nodes.v[i - 1];
+		tn->total += tn->self;
+		if (i > 1)
+			t->nodes.v[tn->parent].total += tn->total;
+	}
+	/* link children, leaving out stacks that never had a sample */
+	for (size_t i = n; i > 1; i--) {
+		struct cs_flame_node *tn = &t->nodes.v[i - 1];
+		if (!tn->total)
+			continue;
+		tn->next = t->nodes.v[tn->parent].child;
+		t->nodes.v[tn->parent].child = (uint32_t)(i - 1);
+	}
+	return 1;
+}
+
+int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reverse,
+		   int thread_root)
+{
+	struct build b;
+	memset(t, 0, sizeof(*t));
+	memset(&b, 0, sizeof(b));
+	b.t = t;
+	b.p = p;
+	if (!cs_profile_total(p))
+		return cs_error("the profile has no samples: nothing to draw");
+
+	/* Frames with the same name and flags are one key. */
+	struct cs_map64 keys;
+	cs_map64_init(&keys);
+	b.key_of_frame = cs_xmalloc((p->frames.n + 1) * sizeof(uint32_t));
+	for (size_t f = 0; f < p->frames.n; f++) {
+		int added;
+		uint64_t k = ((uint64_t)p->frames.v[f].func << 32) | p->frames.v[f].flags;
+		b.key_of_frame[f] = (uint32_t)*cs_map64_put(&keys, k, keys.n, &added);
+	}
+	size_t keys_n = keys.n;
+	cs_map64_release(&keys);
+	cs_map64_init(&b.children);
+
+	new_node(t, CS_NONE, "all", 3, 0, CS_NONE);
+	if (thread_root == CS_ROOT_NONE && !reverse && keys_n == p->frames.n &&
+	    build_same_shape(t, p)) {
+		free(b.key_of_frame);
+		cs_map64_release(&b.children);
+		return 0;
+	}
+	uint32_t *root_of = NULL;
+	if (thread_root != CS_ROOT_NONE)
+		root_of = thread_roots(t, p, thread_root);
+
+	/* Samples per model stack node, inclusive: how heavy each use of a frame is. */
+	uint64_t *incl = cs_xcalloc(p->nodes.n + 1, sizeof(uint64_t));
+	for (size_t i = 0; i < p->samples.n; i++)
+		for (uint32_t m = p->samples.v[i].stack; m; m = p->nodes.v[m].parent)
+			incl[m] += p->samples.v[i].count;
+
+	/* model node -> tree node, per root: an array without thread roots, else a map */
+	uint32_t *memo = NULL;
+	struct cs_map64 memo_map;
+	cs_map64_init(&memo_map);
+	if (!root_of && !reverse) {
+		memo = cs_xmalloc(p->nodes.n * sizeof(uint32_t));
+		memset(memo, 0xff, p->nodes.n * sizeof(uint32_t));
+		memo[0] = 0;
+	}
+	CS_VEC(uint32_t) path = {0};
+
+	for (size_t i = 0; i < p->samples.n; i++) {
+		const struct cs_sample *s = &p->samples.v[i];
+		if (!s->count)
+			continue;
+		uint32_t root = root_of ? root_of[s->thread] : 0;
+		uint32_t tn;
+		if (reverse) {
+			tn = root;
+			for (uint32_t m = s->stack; m; m = p->nodes.v[m].parent)
+				tn = child_of(&b, tn, p->nodes.v[m].frame, s->count);
+		} else {
+			/* climb to a model node already placed under this root, then down */
+			path.n = 0;
+			uint32_t m = s->stack;
+			for (;;) {
+				if (m == 0) {
+					tn = root;
+					break;
+				}
+				uint64_t *hit = NULL;
+				if (memo && memo[m] != CS_NONE) {
+					tn = memo[m];
+					break;
+				}
+				if (!memo && (hit = cs_map64_get(&memo_map, ((uint64_t)root << 32) | m))) {
+					tn = (uint32_t)*hit;
+					break;
+				}
+				CS_VEC_PUSH(path, m);
+				m = p->nodes.v[m].parent;
+			}
+			for (size_t k = path.n; k > 0; k--) {
+				uint32_t mm = path.v[k - 1];
+				tn = child_of(&b, tn, p->nodes.v[mm].frame, incl[mm]);
+				if (memo) {
+					memo[mm] = tn;
+				} else {
+					int added;
+					cs_map64_put(&memo_map, ((uint64_t)root << 32) | mm, tn, &added);
+				}
+			}
+		}
+		t->nodes.v[tn].self += s->count;
+	}
+	/* Children were created after their parents: one backward pass sums totals. */
+	for (size_t i = t->nodes.n; i > 0; i--) {
+		struct cs_flame_node *n = &t->nodes.v[i - 1];
+		n->total += n->self;
+		if (n->parent != CS_NONE)
+			t->nodes.v[n->parent].total += n->total;
+	}
+	CS_VEC_FREE(path);
+	free(memo);
+	cs_map64_release(&memo_map);
+	free(incl);
+	free(root_of);
+	free(b.key_of_frame);
+	cs_map64_release(&b.children);
+	return 0;
+}
+
+void cs_flame_release(struct cs_flame_tree *t)
+{
+	CS_VEC_FREE(t->nodes);
+	free(t->labels);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Visit the frames cs_flame_merge_narrow would keep; merge != 0 does the merging. */
+static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, int merge)
+{
+	CS_VEC(uint32_t) todo = {0};
+	size_t kept = 0;
+	CS_VEC_PUSH(todo, 0);
+	while (todo.n) {
+		uint32_t n = todo.v[--todo.n];
+		kept++;
+		uint32_t narrow = 0, lone = CS_NONE, members = 0;
+		uint64_t sum = 0;
+		for (uint32_t c = t->nodes.v[n].child; c != CS_NONE; c = t->nodes.v[c].next) {
+			const struct cs_flame_node *cn = &t->nodes.v[c];
+			if (cn->total >= min_total && !cn->merged) {
+				CS_VEC_PUSH(todo, c);
+				continue;
+			}
+			if (cn->merged && cn->total >= min_total) {
+				kept++; /* an earlier merge wide enough to stay as it is */
+				continue;
+			}
+			narrow++;
+			lone = c;
+			members += cn->merged ? cn->merged : 1;
+			sum += cn->total;
+		}
+		if (narrow == 1 && !t->nodes.v[lone].merged) {
+			CS_VEC_PUSH(todo, lone);
+			continue;
+		}
+		if (!narrow)
+			continue;
+		kept++;
+		if (!merge)
+			continue;
+		/* unlink the narrow ones, then append one merged frame */
+		uint32_t *link = &t->nodes.v[n].child, last = CS_NONE;
+		while (*link != CS_NONE) {
+			struct cs_flame_node *cn = &t->nodes.v[*link];
+			int wide = cn->total >= min_total;
+			if (!wide) {
+				*link = cn->next;
+				cn->parent = CS_NONE; /* dead */
+				continue;
+			}
+			last = *link;
+			link = &cn->next;
+		}
+		uint32_t m = new_node(t, CS_NONE, NULL, 0, 0, CS_NONE);
+		struct cs_flame_node *mn = &t->nodes.v[m];
+		mn->parent = n;
+		mn->depth = t->nodes.v[n].depth + 1;
+		mn->merged = members;
+		mn->total = mn->self = sum;
+		if (last == CS_NONE)
+			t->nodes.v[n].child = m;
+		else
+			t->nodes.v[last].next = m;
+	}
+	CS_VEC_FREE(todo);
+	return kept;
+}
+
+size_t cs_flame_count_kept(const struct cs_flame_tree *t, uint64_t min_total)
+{
+	return walk_narrow((struct cs_flame_tree *)t, min_total, 0);
+}
+
+size_t cs_flame_merge_narrow(struct cs_flame_tree *t, uint64_t min_total)
+{
+	return walk_narrow(t, min_total, 1);
+}
+
+size_t cs_flame_preorder(const struct cs_flame_tree *t, uint32_t **out)
+{
+	CS_VEC(uint32_t) order = {0};
+	uint32_t n = 0;
+	for (;;) {
+		CS_VEC_PUSH(order, n);
+		const struct cs_flame_node *nn = &t->nodes.v[n];
+		if (nn->child != CS_NONE) {
+			n = nn->child;
+			continue;
+		}
+		while (n != 0 && t->nodes.v[n].next == CS_NONE)
+			n = t->nodes.v[n].parent;
+		if (n == 0)
+			break;
+		n = t->nodes.v[n].next;
+	}
+	*out = order.v;
+	return order.n;
+}

@@ -1,0 +1,116 @@
+/* flame.h - interactive SVG flamegraphs.
+ *
+ * Two layers, usable apart:
+ *
+ * 1. A flame tree built from the model: frames merge by name and flags (as
+ *    flamegraph.pl merges equal folded text), children sorted by name bytewise, an
+ *    "all" root, optional per-thread roots and reversed (leaf-first) stacks. Siblings
+ *    narrower than a threshold can be merged into one frame that holds exactly their
+ *    time and says how many frames it stands for.
+ *
+ * 2. An SVG writer that embeds the tree as a compact table (interned strings, nodes
+ *    in preorder) plus a script that draws only the frames visible at the current
+ *    zoom, merging siblings narrower than --minwidth on the fly, so that no time ever
+ *    vanishes and the file stays small. Every name reaches the document as escaped
+ *    JSON inside CDATA and is put on screen with textContent: no symbol name can
+ *    inject markup or script. The same profile and options always give the same bytes.
+ */
+#ifndef CS_FLAME_H
+#define CS_FLAME_H
+
+#include <stdio.h>
+
+#include "render.h"
+
+/* ---- the tree ---- */
+
+struct cs_flame_node {
+	const char *name; /* not NUL-terminated; NULL for merged frames */
+	uint32_t name_len;
+	uint32_t flags;		    /* CS_FRAME_* shared by the merged model frames */
+	uint32_t frame;		    /* the model frame shown for it (module, file:line): the
+				       one of its heaviest model stack node; CS_NONE for the
+				       root, thread roots and merged frames */
+	uint32_t parent;	    /* CS_NONE for the root */
+	uint32_t child, next;	    /* first child, next sibling; CS_NONE ends a list */
+	uint32_t depth;		    /* the root "all" is depth 0 */
+	uint32_t merged;	    /* 0, or how many sibling frames this frame stands for */
+	uint64_t total, self;	    /* samples in and under it; samples in it alone */
+	uint64_t weight;	    /* internal: samples behind the choice of frame */
+};
+
+struct cs_flame_tree {
+	CS_VEC(struct cs_flame_node) nodes; /* node 0 is "all"; unlinked nodes are dead */
+	char *labels;			    /* owned text of the thread-root names */
+};
+
+/* Build the tree of p: reverse puts leaves at the root (flamegraph.pl --reverse);
+ * thread_root (enum cs_thread_root) adds a root frame per thread as the folded view
+ * names it. Children come in no particular order (see cs_flame_sort): sorting
+ * millions of frames that a merge is about to drop would be wasted. Returns 0, or -1
+ * after one error line if p has no samples. The tree points into p's strings: p must
+ * outlive it. */
+int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reverse,
+		   int thread_root);
+void cs_flame_release(struct cs_flame_tree *t);
+
+/* Order the children of every frame reachable from the root by name (bytewise), then
+ * flags; merged frames last. */
+void cs_flame_sort(struct cs_flame_tree *t);
+
+/* Merge, under every frame, the children whose total is below min_total into one
+ * frame placed after the others, with merged = the number of frames it replaces and
+ * total = self = the sum of theirs (their descendants go with them). A lone narrow
+ * child is not merged: it keeps its name and its own children are considered in
+ * turn. Returns the number of frames left reachable from the root. */
+size_t cs_flame_merge_narrow(struct cs_flame_tree *t, uint64_t min_total);
+
+/* How many frames cs_flame_merge_narrow(t, min_total) would leave. */
+size_t cs_flame_count_kept(const struct cs_flame_tree *t, uint64_t min_total);
+
+/* Frames reachable from the root, in the order the SVG lists them (preorder, children
+ * by name, merged frames last); returns the count, array in *out (caller frees). */
+size_t cs_flame_preorder(const struct cs_flame_tree *t, uint32_t **out);
+
+/* ---- the SVG ---- */
+
+enum cs_flame_colors {
+	CS_COLORS_MODULE = 0, /* user code, libraries, kernel, inlined, JIT apart */
+	CS_COLORS_HOT,
+	CS_COLORS_MEM,
+	CS_COLORS_IO,
+};
+
+struct cs_flame_opts {
+	const char *title;     /* NULL: "Flame Graph", or "Icicle Graph" when inverted */
+	const char *subtitle;  /* NULL: none */
+	double width;	       /* of the image in px; 0: 1200 */
+	double frame_height;   /* px; 0: 16 */
+	double minwidth;       /* siblings narrower than this merge (px; 0: 0.1) */
+	int minwidth_pct;      /* minwidth is a percentage of the zoomed frame instead */
+	int colors;	       /* enum cs_flame_colors */
+	int hash;	       /* colour by name only: the same name, the same colour */
+	int inverted;	       /* icicle graph: root at the top */
+	int reverse;	       /* leaf frames at the root */
+	int thread_root;       /* enum cs_thread_root */
+	const char *countname; /* NULL: "samples" */
+	const char *fonttype;  /* NULL: "Verdana" */
+	double fontsize;       /* 0: 12 */
+	size_t max_frames;     /* frames embedded at most (narrower ones merge); 0: 150000 */
+};
+
+#define CS_FLAME_MAX_FRAMES_DEFAULT 150000
+
+/* Write the SVG of p. Returns 0, or -1 after one error line (no samples, bad
+ * options). Write errors are left to the owner of out. */
+int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, FILE *out);
+
+/* Escapers, exposed for tests. Both turn invalid UTF-8 into U+FFFD. */
+/* JSON string (with quotes) safe inside CDATA and script: also escapes < > & and
+ * U+2028/2029, and every character XML 1.0 cannot carry. */
+void cs_flame_json_str(FILE *out, const char *s, size_t len);
+/* XML text or attribute value: & < > " ' as entities; characters XML 1.0 cannot
+ * carry (C0 controls but tab/newline, U+FFFE/FFFF) become U+FFFD. */
+void cs_flame_xml_str(FILE *out, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,462 @@
+/* flame_svg.c - write a flame tree as a standalone interactive SVG.
+ *
+ * The document holds a static frame (title, buttons, status lines) and two scripts: a
+ * JSON table of the tree and the code (flame.js, flame.css embedded at build time)
+ * that draws it. The table:
+ *
+ *   strings  every name, module and file, in order of first use
+ *   frames   per frame description: name, kind, module+1, file+1, line
+ *   nodes    per node in preorder: depth step (previous depth + 1 - depth),
+ *            frame description + 1 (0: merged frame, then how many it stands for),
+ *            total samples
+ *
+ * frames and nodes are unsigned numbers in a base-32 varint over the characters
+ * [0-9A-Za-z_-] (digits 32-63 continue, low digits first), which need no escaping in
+ * JSON or XML: 5-8 bytes per node.
+ */
+#include "flame.h"
+#include "util/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern const unsigned char cs_flame_js[], cs_flame_css[];
+extern const size_t cs_flame_js_len, cs_flame_css_len;
+
+/* Frame kinds, for colouring (flame.js knows the same numbers). */
+enum kind { K_ROOT = 0, K_USER, K_LIB, K_KERNEL, K_INLINE, K_JIT, K_UNKNOWN };
+
+/* ---- escaping ---- */
+
+/* Decode one UTF-8 sequence at s (n > 0 bytes left): the code point, or U+FFFD for
+ * an invalid, overlong, surrogate or truncated sequence (consuming one byte). */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+	if (!len || c > 0xf4 || len > n) {
+		*cp = 0xfffd;
+		return 1;
+	}
+	uint32_t v = c & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			*cp = 0xfffd;
+			return 1;
+		}
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
+	    (v >= 0xd800 && v <= 0xdfff)) {
+		*cp = 0xfffd;
+		return 1;
+	}
+	*cp = v;
+	return len;
+}
+
+static void put_utf8(FILE *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		fputc((int)cp, out);
+	} else if (cp < 0x800) {
+		fputc(0xc0 | (int)(cp >> 6), out);
+		fputc(0x80 | (int)(cp & 0x3f), out);
+	} else if (cp < 0x10000) {
+		fputc(0xe0 | (int)(cp >> 12), out);
+		fputc(0x80 | (int)((cp >> 6) & 0x3f), out);
+		fputc(0x80 | (int)(cp & 0x3f), out);
+	} else {
+		fputc(0xf0 | (int)(cp >> 18), out);
+		fputc(0x80 | (int)((cp >> 12) & 0x3f), out);
+		fputc(0x80 | (int)((cp >> 6) & 0x3f), out);
+		fputc(0x80 | (int)(cp & 0x3f), out);
+	}
+}
+
+void cs_flame_json_str(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	fputc('"', out);
+	for (size_t i = 0; i < len;) {
+		unsigned char c = u[i];
+		/* the common case: plain ASCII that needs nothing */
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' &&
+		    c != '&') {
+			size_t j = i + 1;
+			while (j < len && u[j] >= 0x20 && u[j] < 0x7f && u[j] != '"' && u[j] != '\\' &&
+			       u[j] != '<' && u[j] != '>' && u[j] != '&')
+				j++;
+			fwrite(s + i, 1, j - i, out);
+			i = j;
+			continue;
+		}
+		uint32_t cp;
+		i += utf8_next(u + i, len - i, &cp);
+		if (cp == '"' || cp == '\\')
+			fprintf(out, "\\%c", (int)cp);
+		else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == '<' || cp == '>' ||
+			 cp == '&' || cp == 0x2028 || cp == 0x2029 || cp == 0xfffe || cp == 0xffff)
+			fprintf(out, "\\u%04x", (unsigned)cp);
+		else
+			put_utf8(out, cp);
+	}
+	fputc('"', out);
+}
+
+void cs_flame_xml_str(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		i += utf8_next(u + i, len - i, &cp);
+		switch (cp) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&apos;", out); break;
+		default:
+			if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xfffe ||
+			    cp == 0xffff)
+				cp = 0xfffd;
+			put_utf8(out, cp);
+		}
+	}
+}
+
+static void xml_cstr(FILE *out, const char *s)
+{
+	cs_flame_xml_str(out, s, strlen(s));
+}
+
+/* ---- the table ---- */
+
+static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
+
+static void put_num(struct cs_buf *b, uint64_t v)
+{
+	while (v >= 32) {
+		cs_buf_put_u8(b, (uint8_t)digits[32 + (v & 31)]);
+		v >>= 5;
+	}
+	cs_buf_put_u8(b, (uint8_t)digits[v]);
+}
+
+struct str_ent {
+	const char *s;
+	uint32_t len;
+};
+
+struct frame_ent {
+	uint32_t name, kind, module, file, line; /* module, file: string index + 1, 0 = none */
+};
+
+struct table {
+	const struct cs_profile *p;
+	CS_VEC(struct str_ent) strs;
+	struct cs_index str_ix;
+	CS_VEC(struct frame_ent) frames;
+	struct cs_index frame_ix;
+	const void *key;
+};
+
+static int str_eq(void *ctx, uint32_t idx)
+{
+	struct table *t = ctx;
+	const struct str_ent *a = &t->strs.v[idx], *b = t->key;
+	return a->len == b->len && !memcmp(a->s, b->s, a->len);
+}
+
+static uint32_t str_of(struct table *t, const char *s, size_t len)
+{
+	struct str_ent k = {s, (uint32_t)len};
+	uint64_t h = cs_hash_bytes(s, len, 3);
+	t->key = &k;
+	uint32_t idx = cs_index_find(&t->str_ix, h, str_eq, t);
+	if (idx != CS_INDEX_NONE)
+		return idx;
+	idx = (uint32_t)t->strs.n;
+	CS_VEC_PUSH(t->strs, k);
+	cs_index_insert(&t->str_ix, h, idx);
+	return idx;
+}
+
+static int frame_eq(void *ctx, uint32_t idx)
+{
+	struct table *t = ctx;
+	return !memcmp(&t->frames.v[idx], t->key, sizeof(struct frame_ent));
+}
+
+static uint32_t kind_of(const struct cs_profile *p, const struct cs_flame_node *n)
+{
+	if (n->frame == CS_NONE)
+		return K_ROOT;
+	const struct cs_frame *f = &p->frames.v[n->frame];
+	uint32_t mflags = f->module == CS_NONE ? 0 : p->modules.v[f->module].flags;
+	if ((n->flags & CS_FRAME_KERNEL) || (mflags & CS_MODULE_KERNEL))
+		return K_KERNEL;
+	if (n->flags & CS_FRAME_JIT)
+		return K_JIT;
+	if (n->flags & CS_FRAME_INLINE)
+		return K_INLINE;
+	if (n->flags & CS_FRAME_UNKNOWN)
+		return K_UNKNOWN;
+	if (f->module != CS_NONE && !(mflags & CS_MODULE_MAIN))
+		return K_LIB;
+	return K_USER;
+}
+
+static uint32_t frame_of(struct table *t, const struct cs_flame_node *n)
+{
+	const struct cs_profile *p = t->p;
+	struct frame_ent e = {0};
+	e.name = str_of(t, n->name, n->name_len);
+	e.kind = kind_of(p, n);
+	if (n->frame != CS_NONE) {
+		const struct cs_frame *f = &p->frames.v[n->frame];
+		const char *m = cs_module_name(p, f->module);
+		if (*m)
+			e.module = str_of(t, m, strlen(m)) + 1;
+		if (f->file)
+			e.file = str_of(t, cs_str(p, f->file), cs_strlen(p, f->file)) + 1;
+		e.line = f->file ? f->line : 0;
+	}
+	uint64_t h = cs_hash_bytes(&e, sizeof(e), 5);
+	t->key = &e;
+	uint32_t idx = cs_index_find(&t->frame_ix, h, frame_eq, t);
+	if (idx != CS_INDEX_NONE)
+		return idx;
+	idx = (uint32_t)t->frames.n;
+	CS_VEC_PUSH(t->frames, e);
+	cs_index_insert(&t->frame_ix, h, idx);
+	return idx;
+}
+
+/* ---- the document ---- */
+
+struct geom {
+	double w, fh, fs, xpad, top, bottom, h, legend_y, sub_y;
+	uint32_t depth;
+};
+
+static void put_embedded(FILE *out, const unsigned char *s, size_t n)
+{
+	fwrite(s, 1, n, out);
+}
+
+static void write_head(FILE *out, const struct cs_flame_opts *o, const struct geom *g,
+		       const char *title)
+{
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
+	fprintf(out,
+		"<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" "
+		"height=\"%g\" viewBox=\"0 0 %g %g\" font-size=\"%g\" font-family=\"",
+		g->w, g->h, g->w, g->h, g->fs);
+	xml_cstr(out, o->fonttype ? o->fonttype : "Verdana");
+	fprintf(out, "\">\n<!-- Flame graph drawn by csampler flame. Click a frame to zoom into "
+		     "it; Ctrl-F searches. -->\n");
+	fprintf(out, "<defs>\n<linearGradient id=\"cs-bg\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\">"
+		     "<stop offset=\"5%%\" stop-color=\"#f7f7f5\"/><stop offset=\"95%%\" "
+		     "stop-color=\"#ebe7da\"/></linearGradient>\n"
+		     "<pattern id=\"cs-merged\" width=\"6\" height=\"6\" "
+		     "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+		     "<rect width=\"6\" height=\"6\" fill=\"#cfcfcf\"/><rect width=\"3\" "
+		     "height=\"6\" fill=\"#a9a9a9\"/></pattern>\n</defs>\n");
+	fprintf(out, "<style><![CDATA[\n");
+	put_embedded(out, cs_flame_css, cs_flame_css_len);
+	fprintf(out, "]]></style>\n");
+	fprintf(out, "<rect id=\"cs-background\" x=\"0\" y=\"0\" width=\"%g\" height=\"%g\" "
+		     "fill=\"url(#cs-bg)\"/>\n",
+		g->w, g->h);
+	fprintf(out, "<text id=\"cs-title\" x=\"%g\" y=\"%g\" text-anchor=\"middle\">", g->w / 2,
+		g->fs * 2);
+	xml_cstr(out, title);
+	fprintf(out, "</text>\n");
+	if (o->subtitle) {
+		fprintf(out, "<text id=\"cs-subtitle\" x=\"%g\" y=\"%g\" text-anchor=\"middle\">",
+			g->w / 2, g->sub_y);
+		xml_cstr(out, o->subtitle);
+		fprintf(out, "</text>\n");
+	}
+	fprintf(out, "<text id=\"cs-unzoom\" class=\"cs-button cs-hide\" x=\"%g\" y=\"%g\">Reset "
+		     "Zoom</text>\n",
+		g->xpad, g->fs * 2);
+	fprintf(out, "<text id=\"cs-search\" class=\"cs-button\" x=\"%g\" y=\"%g\" "
+		     "text-anchor=\"end\">Search</text>\n",
+		g->w - g->xpad, g->fs * 2);
+	fprintf(out, "<g id=\"cs-legend\"></g>\n");
+	fprintf(out, "<text id=\"cs-nojs\" x=\"%g\" y=\"%g\" text-anchor=\"middle\">This flame "
+		     "graph is drawn by its script: open the file in a web browser.</text>\n",
+		g->w / 2, g->top + g->fh * 2);
+	fprintf(out, "<g id=\"cs-frames\"></g>\n");
+	fprintf(out, "<text id=\"cs-details\" x=\"%g\" y=\"%g\"> </text>\n", g->xpad,
+		g->h - g->bottom / 2 + g->fs / 3);
+	fprintf(out, "<text id=\"cs-matched\" x=\"%g\" y=\"%g\" text-anchor=\"end\"> </text>\n",
+		g->w - g->xpad, g->h - g->bottom / 2 + g->fs / 3);
+	fprintf(out, "<g id=\"cs-tip\" class=\"cs-hide\"><rect/><text/></g>\n");
+}
+
+/* The k-th largest of v[0..n) (k < n), reordering v. */
+static uint64_t kth_largest(uint64_t *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		uint64_t pivot = v[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] > pivot)
+				i++;
+			while (v[j] < pivot)
+				j--;
+			if (i <= j) {
+				uint64_t x = v[i];
+				v[i] = v[j];
+				v[j] = x;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return v[k];
+	}
+	return v[k];
+}
+
+static uint64_t pick_threshold(const struct cs_flame_tree *t, size_t budget)
+{
+	/* Right after building, the frames with samples are exactly the live ones. */
+	size_t n = 0;
+	for (size_t i = 0; i < t->nodes.n; i++)
+		n += t->nodes.v[i].total != 0;
+	if (n <= budget)
+		return 0;
+	/* Frames wider than the budget/2-th widest stay; raise the bar until the merged
+	 * frames and lone narrow chains fit too. */
+	uint64_t *tot = cs_xmalloc(n * sizeof(uint64_t));
+	n = 0;
+	for (size_t i = 0; i < t->nodes.n; i++)
+		if (t->nodes.v[i].total)
+			tot[n++] = t->nodes.v[i].total;
+	uint64_t thr = kth_largest(tot, n, budget / 2) + 1;
+	free(tot);
+	while (cs_flame_count_kept(t, thr) > budget)
+		thr += thr / 4 + 1;
+	return thr;
+}
+
+int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, FILE *out)
+{
+	struct cs_flame_tree tree;
+	struct geom g;
+	memset(&g, 0, sizeof(g));
+	g.w = o->width > 0 ? o->width : 1200;
+	g.fh = o->frame_height > 0 ? o->frame_height : 16;
+	g.fs = o->fontsize > 0 ? o->fontsize : 12;
+	g.xpad = 10;
+	if (g.w < 2 * g.xpad + 10)
+		return cs_error("a width of %g px leaves no room for frames", g.w);
+	double minw = o->minwidth > 0 ? o->minwidth : (o->minwidth_pct ? 0 : 0.1);
+	if (o->minwidth_pct)
+		minw = minw / 100.0 * (g.w - 2 * g.xpad);
+	size_t budget = o->max_frames ? o->max_frames : CS_FLAME_MAX_FRAMES_DEFAULT;
+	if (budget < 16)
+		budget = 16;
+
+	if (cs_flame_build(&tree, p, o->reverse, o->thread_root) < 0)
+		return -1;
+	uint64_t thr = pick_threshold(&tree, budget);
+	if (thr)
+		cs_flame_merge_narrow(&tree, thr);
+	cs_flame_sort(&tree);
+
+	uint32_t *order;
+	size_t n = cs_flame_preorder(&tree, &order);
+	struct table tab;
+	memset(&tab, 0, sizeof(tab));
+	tab.p = p;
+	cs_index_init(&tab.str_ix);
+	cs_index_init(&tab.frame_ix);
+	struct cs_buf nodes, frames;
+	cs_buf_init(&nodes);
+	cs_buf_init(&frames);
+	long prev_depth = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct cs_flame_node *nd = &tree.nodes.v[order[i]];
+		g.depth = CS_MAX(g.depth, nd->depth);
+		put_num(&nodes, (uint64_t)(prev_depth + 1 - (long)nd->depth));
+		prev_depth = (long)nd->depth;
+		if (nd->merged) {
+			put_num(&nodes, 0);
+			put_num(&nodes, nd->merged);
+		} else {
+			put_num(&nodes, frame_of(&tab, nd) + 1);
+		}
+		put_num(&nodes, nd->total);
+	}
+	for (size_t i = 0; i < tab.frames.n; i++) {
+		const struct frame_ent *e = &tab.frames.v[i];
+		put_num(&frames, e->name);
+		put_num(&frames, e->kind);
+		put_num(&frames, e->module);
+		put_num(&frames, e->file);
+		put_num(&frames, e->line);
+	}
+
+	/* layout: title row, optional subtitle, legend row; frames; status row */
+	g.sub_y = g.fs * 3.6;
+	g.legend_y = (o->subtitle ? g.fs * 5.4 : g.fs * 3.6);
+	g.top = g.legend_y + g.fs;
+	g.bottom = g.fs * 2 + 10;
+	g.h = g.top + (g.depth + 1) * g.fh + g.bottom;
+	const char *title = o->title ? o->title : o->inverted ? "Icicle Graph" : "Flame Graph";
+	write_head(out, o, &g, title);
+
+	static const char *const palettes[] = {"module", "hot", "mem", "io"};
+	fprintf(out, "<script type=\"application/json\" id=\"cs-data\"><![CDATA[\n");
+	fprintf(out,
+		"{\"version\": 1, \"total\": %llu, \"width\": %g, \"height\": %g, \"xpad\": %g, "
+		"\"top\": %g, \"bottom\": %g, \"legend_y\": %g, \"frame_height\": %g, "
+		"\"font_size\": %g, \"minwidth\": %.6g, \"inverted\": %d, \"colors\": \"%s\", "
+		"\"hash\": %d, \"reverse\": %d, \"countname\": ",
+		(unsigned long long)tree.nodes.v[0].total, g.w, g.h, g.xpad, g.top, g.bottom,
+		g.legend_y, g.fh, g.fs, minw, !!o->inverted,
+		palettes[o->colors >= 0 && o->colors < 4 ? o->colors : 0], !!o->hash, !!o->reverse);
+	const char *cn = o->countname ? o->countname : "samples";
+	cs_flame_json_str(out, cn, strlen(cn));
+	fprintf(out, ",\n\"merged_below\": %llu, \"node_count\": %zu, \"strings\": [",
+		(unsigned long long)thr, n);
+	for (size_t i = 0; i < tab.strs.n; i++) {
+		if (i)
+			fputs(i % 8 ? ", " : ",\n", out);
+		cs_flame_json_str(out, tab.strs.v[i].s, tab.strs.v[i].len);
+	}
+	fprintf(out, "],\n\"frames\": \"");
+	fwrite(frames.p, 1, frames.n, out);
+	fprintf(out, "\",\n\"nodes\": \"");
+	fwrite(nodes.p, 1, nodes.n, out);
+	fprintf(out, "\"}\n]]></script>\n");
+	fprintf(out, "<script type=\"text/ecmascript\"><![CDATA[\n");
+	put_embedded(out, cs_flame_js, cs_flame_js_len);
+	fprintf(out, "]]></script>\n</svg>\n");
+
+	free(order);
+	CS_VEC_FREE(tab.strs);
+	CS_VEC_FREE(tab.frames);
+	cs_index_release(&tab.str_ix);
+	cs_index_release(&tab.frame_ix);
+	cs_buf_release(&nodes);
+	cs_buf_release(&frames);
+	cs_flame_release(&tree);
+	return 0;
+}
