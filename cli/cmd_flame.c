@@ -24,7 +24,9 @@ static const char usage_text[] =
 	"      --subtitle TEXT   second line under the title\n"
 	"      --width PX        image width (default 1200)\n"
 	"      --height PX       height of one frame (default 16)\n"
-	"      --minwidth PX|N%  merge siblings narrower than this (default 0.1 px)\n"
+	"      --minwidth PX|N%  merge siblings narrower than this (default 1 px: thinner\n"
+	"                        frames cannot be seen or pointed at; flamegraph.pl's 0.1\n"
+	"                        draws up to ten times more frames that nobody can see)\n"
 	"      --colors NAME     module (default: user code, libraries, kernel, inlined,\n"
 	"                        JIT and unknown frames apart), hot, mem or io\n"
 	"      --hash            colour by name only: the same name, the same colour\n"
@@ -128,7 +130,7 @@ int cmd_flame(int argc, char **argv)
 				v[n - 1] = 0;
 				o.minwidth_pct = 1;
 			}
-			int bad = number("--minwidth", v, 0, o.minwidth_pct ? 100 : 100000, &d);
+			int bad = number("--minwidth", v, 0.001, o.minwidth_pct ? 100 : 100000, &d);
 			free(v);
 			if (bad)
 				return 2;

@@ -86,7 +86,7 @@ struct cs_flame_opts {
 	const char *subtitle;  /* NULL: none */
 	double width;	       /* of the image in px; 0: 1200 */
 	double frame_height;   /* px; 0: 16 */
-	double minwidth;       /* siblings narrower than this merge (px; 0: 0.1) */
+	double minwidth;       /* siblings narrower than this merge (px; 0: 1) */
 	int minwidth_pct;      /* minwidth is a percentage of the zoomed frame instead */
 	int colors;	       /* enum cs_flame_colors */
 	int hash;	       /* colour by name only: the same name, the same colour */

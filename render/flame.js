@@ -233,7 +233,10 @@
 				}
 			}
 			if (narrow === 1 && nFrame[lone] >= 0) {
-				todo.push(lone, cx); /* one frame alone keeps its name */
+				/* One frame alone keeps its name; what is below it is narrower
+				 * still and stays inside it (its tooltip says so). */
+				addFrame(g, lone, cx, Math.max(nTotal[lone] * scale, 1), null, null);
+				count++;
 			} else if (narrow) {
 				addFrame(g, n, cx, Math.max(sum * scale, 1), {
 					depth: nDepth[n] + 1, count: members, sum: sum, parent: n,
@@ -333,6 +336,8 @@
 			s += ' (' + pct(nTotal[n], nTotal[zoomNode]) + ' of the zoomed frame)';
 		lines.push(s);
 		lines.push('self: ' + fmt(selfOf(n)) + ' ' + COUNT + ', ' + pct(selfOf(n), TOTAL));
+		if (nEnd[n] > n + 1 && nTotal[n] * (INNER / nTotal[zoomNode]) < MINW)
+			lines.push('(the frames it calls are narrower still: zoom in to see them)');
 		if (fKind[f] > 0) lines.push('kind: ' + KIND_NAMES[fKind[f]]);
 		if (fMod[f] >= 0) lines.push('module: ' + S[fMod[f]]);
 		if (fFile[f] >= 0) lines.push('source: ' + S[fFile[f]] + (fLine[f] ? ':' + fLine[f] : ''));

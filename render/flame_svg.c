@@ -366,7 +366,7 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 	g.xpad = 10;
 	if (g.w < 2 * g.xpad + 10)
 		return cs_error("a width of %g px leaves no room for frames", g.w);
-	double minw = o->minwidth > 0 ? o->minwidth : (o->minwidth_pct ? 0 : 0.1);
+	double minw = o->minwidth > 0 ? o->minwidth : (o->minwidth_pct ? 0 : 1.0);
 	if (o->minwidth_pct)
 		minw = minw / 100.0 * (g.w - 2 * g.xpad);
 	size_t budget = o->max_frames ? o->max_frames : CS_FLAME_MAX_FRAMES_DEFAULT;
