@@ -213,7 +213,17 @@ size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_u
 	Dwarf_Addr cubias = 0;
 	Dwarf_Die *cudie = m->smod ? dwfl_module_addrdie(m->smod, a, &cubias) : NULL;
 	if (cudie) {
-		int ns = dwarf_getscopes(cudie, a - cubias, &scopes);
+		/* dwarf_getscopes continues past an inlined instance with the scopes of
+		 * its abstract definition; the physical nesting (inlined instance ->
+		 * the function it was inlined into) comes from dwarf_getscopes_die on
+		 * the innermost scope. */
+		Dwarf_Die *pcscopes = NULL;
+		int ns = dwarf_getscopes(cudie, a - cubias, &pcscopes);
+		if (ns > 0) {
+			Dwarf_Die inner = pcscopes[0];
+			ns = dwarf_getscopes_die(&inner, &scopes);
+		}
+		free(pcscopes);
 		for (int i = 0; i < ns && nchain < MAX_INLINE; i++) {
 			int tag = dwarf_tag(&scopes[i]);
 			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram)

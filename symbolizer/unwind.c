@@ -239,8 +239,13 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct aspace *a = arg;
-	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8)
-		return false; /* outside the copy: the stack ends here for us */
+	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8) {
+		/* Outside the copy: the stack ends here for us. libdwfl treats a failed
+		 * read of a return address like an undefined one (the outermost frame),
+		 * so remember that this stack is truncated. */
+		a->read_failed = 1;
+		return false;
+	}
 	memcpy(result, a->stack + (addr - a->sp), 8);
 	return true;
 }
@@ -359,12 +364,17 @@ int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 	a->stack = stack;
 	a->stack_len = stack ? stack_len : 0;
 	a->sp = regs[7];
+	a->read_failed = 0;
 	struct walk w = {s, a, out, cap, 0, s->o.max_frames ? s->o.max_frames : 1024, 0};
 	int r = dwfl_getthread_frames(a->dwfl, tid, frame_cb, &w);
 	*n = w.n;
 	if (w.n == 0)
 		goto leaf_only;
-	return r == 0 && !w.overflow ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED;
+	/* Complete: libdwfl ended cleanly (the CFI said the return address is
+	 * undefined), every read was served, and the root frame is in a module. */
+	if (r == 0 && !w.overflow && !a->read_failed && out[w.n - 1].module != CS_SYM_NOMOD)
+		return CS_UNWIND_COMPLETE;
+	return CS_UNWIND_TRUNCATED;
 
 leaf_only:
 	/* At least the interrupted instruction is known. */
