@@ -254,6 +254,7 @@ static void timeline_tick(struct rec *r, struct cs_profile *p, uint64_t now, uin
 	memset(&t, 0, sizeof(t));
 	t.t_ms = (now - r->start_ns) / 1000000;
 	uint64_t cpu_delta = 0;
+	int seen = 0;
 	for (size_t i = 0; i < r->procs.n; i++) {
 		struct rproc *pr = &r->procs.v[i];
 		if (!pr->alive)
@@ -263,6 +264,7 @@ static void timeline_tick(struct rec *r, struct cs_profile *p, uint64_t now, uin
 			pr->alive = 0;
 			continue;
 		}
+		seen = 1;
 		t.rss += u.rss;
 		t.threads += u.threads;
 		t.fds += u.fds;
@@ -270,6 +272,8 @@ static void timeline_tick(struct rec *r, struct cs_profile *p, uint64_t now, uin
 			cpu_delta += u.cpu_ns - pr->last_cpu_ns;
 		pr->last_cpu_ns = u.cpu_ns;
 	}
+	if (!seen)
+		return; /* everything exited: a point of zeros would be a false reading */
 	uint64_t wall = now - *last_tick;
 	t.cpu_pct = wall ? 100.0 * (double)cpu_delta / (double)wall : 0;
 	t.samples = r->tick_samples;

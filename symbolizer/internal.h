@@ -61,7 +61,6 @@ struct aspace {
 	const uint8_t *stack;
 	size_t stack_len;
 	uint64_t sp;
-	int read_failed; /* the unwinder wanted memory outside the copy */
 };
 
 struct ksym {

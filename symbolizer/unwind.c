@@ -239,13 +239,8 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct aspace *a = arg;
-	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8) {
-		/* Outside the copy: the stack ends here for us. libdwfl treats a failed
-		 * read of a return address like an undefined one (the outermost frame),
-		 * so remember that this stack is truncated. */
-		a->read_failed = 1;
-		return false;
-	}
+	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8)
+		return false; /* outside the copy: the stack ends here for us */
 	memcpy(result, a->stack + (addr - a->sp), 8);
 	return true;
 }
@@ -313,12 +308,37 @@ static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 	return 0;
 }
 
+/* Does the CFI at pc say the caller's return address is undefined? */
+static int outermost(struct aspace *a, uint64_t pc)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(a->dwfl, pc);
+	if (!mod)
+		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		Dwarf_Addr bias;
+		Dwarf_CFI *cfi = pass ? dwfl_module_dwarf_cfi(mod, &bias) : dwfl_module_eh_cfi(mod, &bias);
+		Dwarf_Frame *frame;
+		if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0)
+			continue;
+		Dwarf_Op ops_mem[3], *ops;
+		size_t nops;
+		int ra = dwarf_frame_info(frame, NULL, NULL, NULL);
+		int undefined = ra >= 0 &&
+				dwarf_frame_register(frame, ra, ops_mem, &ops, &nops) == 0 &&
+				nops == 0 && ops == ops_mem;
+		free(frame);
+		return undefined;
+	}
+	return 0;
+}
+
 struct walk {
 	struct cs_symbolizer *s;
 	struct aspace *a;
 	struct cs_uframe *out;
 	size_t cap, n, max;
 	int overflow;
+	uint64_t last_pc; /* absolute, already adjusted into the call instruction */
 };
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
@@ -343,6 +363,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		f.addr = pc - m->bias;
 	}
 	w->out[w->n++] = f;
+	w->last_pc = pc;
 	return DWARF_CB_OK;
 }
 
@@ -364,15 +385,16 @@ int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 	a->stack = stack;
 	a->stack_len = stack ? stack_len : 0;
 	a->sp = regs[7];
-	a->read_failed = 0;
-	struct walk w = {s, a, out, cap, 0, s->o.max_frames ? s->o.max_frames : 1024, 0};
+	struct walk w = {s, a, out, cap, 0, s->o.max_frames ? s->o.max_frames : 1024, 0, 0};
 	int r = dwfl_getthread_frames(a->dwfl, tid, frame_cb, &w);
 	*n = w.n;
 	if (w.n == 0)
 		goto leaf_only;
-	/* Complete: libdwfl ended cleanly (the CFI said the return address is
-	 * undefined), every read was served, and the root frame is in a module. */
-	if (r == 0 && !w.overflow && !a->read_failed && out[w.n - 1].module != CS_SYM_NOMOD)
+	/* libdwfl also ends cleanly when it cannot read a return address (the copy ran
+	 * out), so a clean end alone proves nothing: the stack is complete only if the
+	 * last frame is an outermost one, whose CFI says the return address is
+	 * undefined (_start, clone3, ...). */
+	if (r == 0 && !w.overflow && outermost(a, w.last_pc))
 		return CS_UNWIND_COMPLETE;
 	return CS_UNWIND_TRUNCATED;
 
