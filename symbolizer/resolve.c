@@ -301,3 +301,109 @@ size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_u
 	free(ysym);
 	return n;
 }
+
+static struct aspace *space_of(struct cs_symbolizer *s, pid_t pid)
+{
+	uint64_t *slot = cs_map64_get(&s->space_ix, (uint64_t)pid);
+	return slot ? s->spaces.v[*slot] : NULL;
+}
+
+int cs_sym_find_symbol(struct cs_symbolizer *s, pid_t pid, const char *module, const char *name,
+		       uint64_t *addr)
+{
+	struct aspace *a = space_of(s, pid);
+	if (!a)
+		return -1;
+	size_t mlen = strlen(module);
+	for (size_t i = 0; i < a->maps.n; i++) {
+		struct symmod *m = s->mods.v[a->maps.v[i].mod];
+		if (strncmp(base_name(m->file_name), module, mlen))
+			continue;
+		if (!m->res_init)
+			res_init(s, m);
+		for (size_t k = 0; k < m->nsyms; k++) {
+			if (strcmp(m->syms[k].name, name))
+				continue;
+			/* symbol address in the offline Dwfl -> vaddr -> absolute */
+			*addr = m->syms[k].start - m->sbias + a->maps.v[i].bias;
+			return 0;
+		}
+		/* Aliases lost to a preferred name at the same address: ask libdwfl. */
+		int n = m->smod ? dwfl_module_getsymtab(m->smod) : 0;
+		for (int k = 0; k < n; k++) {
+			GElf_Sym sym;
+			GElf_Addr sa;
+			GElf_Word shndx;
+			Elf *elf;
+			Dwarf_Addr bias;
+			const char *nm = dwfl_module_getsym_info(m->smod, k, &sym, &sa, &shndx, &elf, &bias);
+			if (nm && shndx != SHN_UNDEF && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
+			    !strcmp(nm, name)) {
+				*addr = sa - m->sbias + a->maps.v[i].bias;
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+int cs_sym_code_cave(struct cs_symbolizer *s, pid_t pid, size_t need, uint64_t *addr)
+{
+	struct aspace *a = space_of(s, pid);
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < a->maps.n; i++) {
+		const struct amap *am = &a->maps.v[i];
+		struct symmod *m = s->mods.v[am->mod];
+		size_t phnum;
+		if (!m->elf || m->vdso || elf_getphdrnum(m->elf, &phnum) != 0)
+			continue;
+		for (size_t k = 0; k < phnum; k++) {
+			GElf_Phdr ph;
+			if (!gelf_getphdr(m->elf, (int)k, &ph) || ph.p_type != PT_LOAD ||
+			    !(ph.p_flags & PF_X))
+				continue;
+			uint64_t seg_end = ph.p_vaddr + ph.p_memsz + am->bias;
+			/* the segment must end inside this mapping, before its last byte */
+			if (seg_end <= am->start || seg_end >= am->end)
+				continue;
+			uint64_t start = (seg_end + 15) & ~15ull;
+			if (am->end - start >= need) {
+				*addr = start;
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+const char *cs_sym_func_name(struct cs_symbolizer *s, struct cs_uframe f)
+{
+	if (f.module >= s->mods.n)
+		return NULL;
+	struct symmod *m = s->mods.v[f.module];
+	if (!m->res_init)
+		res_init(s, m);
+	const struct sym *y = m->smod ? find_sym(m, f.addr + m->sbias) : NULL;
+	return y ? y->name : NULL;
+}
+
+void cs_sym_prepare(struct cs_symbolizer *s, pid_t pid)
+{
+	struct aspace *a = space_of(s, pid);
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->maps.n; i++) {
+		struct symmod *m = s->mods.v[a->maps.v[i].mod];
+		if (!m->res_init)
+			res_init(s, m);
+	}
+	/* Report the modules to the unwinding Dwfl and load their CFI. */
+	uint64_t regs[CS_DWARF_NREGS] = {0};
+	for (size_t i = 0; i < a->maps.n; i++) {
+		regs[16] = a->maps.v[i].start;
+		struct cs_uframe fr[2];
+		size_t n;
+		cs_sym_unwind(s, pid, pid, regs, NULL, 0, fr, 2, &n);
+	}
+}

@@ -90,6 +90,24 @@ struct cs_uframe cs_sym_locate(struct cs_symbolizer *s, pid_t pid, uint64_t addr
 size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_uframe f,
 		      uint32_t *out, size_t cap, int *resolved);
 
+/* ---- process introspection (for loading the allocation agent) ---- */
+
+/* Absolute address in pid of function `name` defined in the module whose file name
+ * starts with `module` (e.g. "libc.so"). 0, or -1 if not found. */
+int cs_sym_find_symbol(struct cs_symbolizer *s, pid_t pid, const char *module, const char *name,
+		       uint64_t *addr);
+/* An address in pid where `need` bytes of executable memory hold no code: the
+ * padding between the end of an executable segment and the end of its last page.
+ * 0, or -1 if no mapping has that much room. */
+int cs_sym_code_cave(struct cs_symbolizer *s, pid_t pid, size_t need, uint64_t *addr);
+
+/* Name of the function containing f from the ELF symbol tables only (no DWARF, so
+ * fast once cs_sym_prepare ran), or NULL. */
+const char *cs_sym_func_name(struct cs_symbolizer *s, struct cs_uframe f);
+/* Build the symbol tables and unwinding state of every module of pid now, so that
+ * later unwinding and cs_sym_func_name are quick (used while a thread is stopped). */
+void cs_sym_prepare(struct cs_symbolizer *s, pid_t pid);
+
 /* Number of modules in the registry, and their paths (for messages and tests). */
 size_t cs_sym_module_count(const struct cs_symbolizer *s);
 const char *cs_sym_module_path(const struct cs_symbolizer *s, uint32_t module);
