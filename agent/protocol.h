@@ -6,8 +6,9 @@
  * outstanding allocations per call stack inside the target, and answers snapshot
  * requests over a Unix stream socket.
  *
- * Connection: the agent's constructor connects to the socket named by the environment
- * variable CSAMPLER_AGENT_SOCKET if set (launch mode; the agent then removes it and
+ * Connection: the agent's constructor connects to the Unix socket whose filesystem
+ * path is in the environment variable CSAMPLER_AGENT_SOCKET if set (launch mode;
+ * csampler creates it in a private temporary directory; the agent then removes it and
  * its own path from LD_PRELOAD so that programs the target execs are not tracked),
  * else to the abstract socket "\0csampler-agent-<PID>" (attach mode; PID is the
  * target's getpid()). If nothing answers, the agent stays inert.
