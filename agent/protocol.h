@@ -25,6 +25,9 @@
  *   and at the end:
  *   csampler -> agent   : DETACH
  *   agent   -> csampler : BYE            (hooks removed, agent inert)
+ * When the target exits normally (exit() or return from main) while connected, the
+ * agent sends one unsolicited SNAPSHOT with CS_SNAP_FINAL set from its destructor, so
+ * what was never freed by a program that ran to completion is reported.
  * If the socket closes (csampler exited or was killed) the agent also removes its
  * hooks and goes inert; the target keeps running normally. An agent that cannot
  * proceed sends ERROR (a message string) and goes inert.
@@ -85,6 +88,8 @@ enum cs_snapshot_flags {
 	CS_SNAP_INEXACT = 1u << 0,
 	/* Figures are estimates from byte sampling (bytes and blocks are scaled). */
 	CS_SNAP_SAMPLED = 1u << 1,
+	/* Sent by the agent on its own as the target exits (see above). */
+	CS_SNAP_FINAL = 1u << 2,
 };
 
 /* SNAPSHOT payload: this header, then nsites records of struct cs_snap_site each
