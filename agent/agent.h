@@ -1,0 +1,66 @@
+/* agent.h - what the agent's files share: the hook table (hooks.c), GOT rewriting
+ * (got.c) and the session state (agent.c). Internal to libcsampler_agent.so. */
+#ifndef CS_AGENT_AGENT_H
+#define CS_AGENT_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cs_tables;
+
+/* One hooked function. Phase 1 holds everything that can release a block (free,
+ * operator delete, realloc): it is installed in every module before phase 2 (pure
+ * allocators) so that no tracked block can be freed through an unhooked path. */
+struct cs_hook {
+	const char *name;
+	void *hook;   /* the agent's replacement */
+	void **real;  /* where the real function's address is kept */
+	int phase;    /* 1 or 2 */
+};
+
+/* The table, sorted by name (got.c searches it by bisection). */
+extern struct cs_hook cs_hooks[];
+extern const size_t cs_nhooks;
+
+/* Session state read by every hook. */
+struct cs_agent_state {
+	int active;	       /* hooks record; 0: forward only (relaxed atomic) */
+	int sampled;	       /* CS_AGENT_SAMPLED */
+	uint32_t max_depth;
+	uint64_t sample_bytes;
+	struct cs_tables *tables;
+	uint64_t start_ns;
+	int inexact; /* a slot could not be hooked: every snapshot is marked inexact */
+	uintptr_t self_lo, self_hi; /* the agent's own mapped range: frames dropped */
+};
+extern struct cs_agent_state cs_state;
+
+/* hooks.c */
+/* Resolve every real function with dlsym(RTLD_DEFAULT); run before any hook is
+ * installed. Names not defined anywhere (no libstdc++ yet) stay NULL and are resolved
+ * again when a later dlopen brings them. */
+void cs_hooks_resolve(void);
+/* Enter / leave the per-thread reentrancy guard (the service thread and the set-up
+ * code hold it so that nothing they allocate is tracked). */
+void cs_guard_enter(void);
+void cs_guard_leave(void);
+/* Warm up the unwinder on the calling thread. */
+void cs_unwind_init(void);
+
+/* got.c */
+struct cs_got_stats {
+	uint32_t modules; /* modules with at least one slot rewritten */
+	uint32_t slots;	  /* slots rewritten by this call */
+	uint32_t failed;  /* slots that could not be rewritten (mprotect refused) */
+};
+/* Rewrite, in every module of the base namespace (the agent, the dynamic loader,
+ * libunwind and the vDSO excepted), the GOT slots of hooked names of the given phase
+ * that do not already point at the hook. Serialized by an internal mutex. */
+void cs_got_install(int phase, struct cs_got_stats *st);
+/* Put every slot that points at a hook back to its original value. */
+void cs_got_restore(void);
+
+/* agent.c */
+uint64_t cs_now_ns(void);
+
+#endif

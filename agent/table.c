@@ -1,0 +1,483 @@
+/* table.c - sites and live blocks for the allocation-tracking agent (see table.h). */
+#include "agent/table.h"
+#include "agent/protocol.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CACHE_LINE 64
+#define SITE_CHUNK (4u << 20)	/* site records are carved from 4 MiB mappings */
+#define FILTER_BITS 18		/* 256 KiB of 8-bit counters */
+#define SHARD_MIN_CAP 128	/* entries in a shard's first table (one 4 KiB page) */
+
+struct entry {
+	uint64_t ptr; /* 0: empty */
+	uint64_t size;
+	uint64_t time_ns;
+	uint32_t site;
+	uint32_t pad;
+};
+
+struct shard {
+	int lock;
+	uint32_t pad;
+	struct entry *e;
+	uint64_t cap; /* power of two, 0 before the first insert */
+	uint64_t count;
+	uint64_t allocs, frees, untracked_frees;
+} __attribute__((aligned(CACHE_LINE)));
+
+struct site {
+	uint64_t hash;
+	uint32_t depth;
+	uint32_t truncated;
+	uint64_t addrs[];
+};
+
+struct cs_tables {
+	struct shard shards[CS_TABLE_SHARDS];
+
+	/* sites */
+	uint32_t max_sites;
+	uint32_t nsites;     /* published with release after the site is complete */
+	uint64_t index_mask; /* index has index_mask + 1 slots of (id + 1), 0 = empty */
+	uint32_t *index;
+	struct site **by_id;
+	int site_lock;
+	char *chunk;
+	size_t chunk_used;
+
+	uint8_t *filter; /* NULL unless built with filter */
+
+	uint64_t ext_allocs, ext_frees, lost; /* relaxed atomics */
+	size_t self_size;
+};
+
+/* ---- small helpers ---- */
+
+static void *map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void lock(int *l)
+{
+	for (unsigned spins = 0;; spins++) {
+		if (!__atomic_load_n(l, __ATOMIC_RELAXED) && !__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+			return;
+		if (spins < 64)
+			__builtin_ia32_pause();
+		else
+			sched_yield(); /* the holder may be preempted: do not burn its core */
+	}
+}
+
+static void unlock(int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+static inline uint64_t ptr_hash(uint64_t p)
+{
+	/* malloc pointers are 16-byte aligned: drop those bits, then spread. */
+	uint64_t h = (p >> 4) * 0x9E3779B97F4A7C15ull;
+	return h ^ (h >> 29);
+}
+
+static inline struct shard *shard_of(struct cs_tables *t, uint64_t h)
+{
+	return &t->shards[h >> 56];
+}
+
+static inline uint64_t home_of(uint64_t h, uint64_t mask)
+{
+	return (h >> 8) & mask;
+}
+
+static inline uint8_t *filter_slot(const struct cs_tables *t, uint64_t h)
+{
+	return &t->filter[(h >> 20) & ((1u << FILTER_BITS) - 1)];
+}
+
+/* ---- creation ---- */
+
+struct cs_tables *cs_tables_new(uint32_t max_sites, int filter)
+{
+	if (max_sites < 16)
+		max_sites = 16;
+	uint64_t slots = 1;
+	while (slots < (uint64_t)max_sites * 2)
+		slots <<= 1;
+	size_t size = sizeof(struct cs_tables);
+	struct cs_tables *t = map(size);
+	if (!t)
+		return NULL;
+	t->self_size = size;
+	t->max_sites = max_sites;
+	t->index_mask = slots - 1;
+	t->index = map(slots * sizeof(uint32_t));
+	t->by_id = map((size_t)max_sites * sizeof(struct site *));
+	if (filter)
+		t->filter = map(1u << FILTER_BITS);
+	if (!t->index || !t->by_id || (filter && !t->filter)) {
+		cs_tables_destroy(t);
+		return NULL;
+	}
+	return t;
+}
+
+void cs_tables_destroy(struct cs_tables *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < CS_TABLE_SHARDS; i++)
+		if (t->shards[i].e)
+			munmap(t->shards[i].e, t->shards[i].cap * sizeof(struct entry));
+	/* Site chunks are not tracked individually; tests create few tables. */
+	if (t->index)
+		munmap(t->index, (t->index_mask + 1) * sizeof(uint32_t));
+	if (t->by_id)
+		munmap(t->by_id, (size_t)t->max_sites * sizeof(struct site *));
+	if (t->filter)
+		munmap(t->filter, 1u << FILTER_BITS);
+	munmap(t, t->self_size);
+}
+
+/* ---- sites ---- */
+
+static uint64_t stack_hash(const uint64_t *a, uint32_t depth, int truncated)
+{
+	uint64_t h = 0x243F6A8885A308D3ull ^ depth ^ ((uint64_t)truncated << 32);
+	for (uint32_t i = 0; i < depth; i++) {
+		h ^= a[i];
+		h *= 0x100000001B3ull * 0x9E3779B1ull | 1;
+		h ^= h >> 31;
+	}
+	return h | 1; /* never 0 */
+}
+
+static int site_equal(const struct site *s, uint64_t h, const uint64_t *a, uint32_t depth,
+		      int truncated)
+{
+	return s->hash == h && s->depth == depth && s->truncated == (uint32_t)truncated &&
+	       memcmp(s->addrs, a, depth * sizeof(uint64_t)) == 0;
+}
+
+/* Probe for the stack; returns its id, or CS_SITE_NONE with *empty the first empty slot. */
+static uint32_t site_probe(struct cs_tables *t, uint64_t h, const uint64_t *a, uint32_t depth,
+			   int truncated, uint64_t *empty)
+{
+	for (uint64_t i = h & t->index_mask;; i = (i + 1) & t->index_mask) {
+		uint32_t v = __atomic_load_n(&t->index[i], __ATOMIC_ACQUIRE);
+		if (!v) {
+			*empty = i;
+			return CS_SITE_NONE;
+		}
+		if (site_equal(t->by_id[v - 1], h, a, depth, truncated))
+			return v - 1;
+	}
+}
+
+uint32_t cs_tables_site(struct cs_tables *t, const uint64_t *addrs, uint32_t depth,
+			int truncated)
+{
+	uint64_t h = stack_hash(addrs, depth, truncated), slot;
+	uint32_t id = site_probe(t, h, addrs, depth, truncated, &slot);
+	if (id != CS_SITE_NONE)
+		return id;
+
+	lock(&t->site_lock);
+	id = site_probe(t, h, addrs, depth, truncated, &slot); /* someone may have won */
+	if (id != CS_SITE_NONE)
+		goto out;
+	/* The index stays at most half full so probes stay short and always end. */
+	if (t->nsites >= t->max_sites)
+		goto out;
+	size_t need = (sizeof(struct site) + depth * sizeof(uint64_t) + 15) & ~(size_t)15;
+	if (!t->chunk || t->chunk_used + need > SITE_CHUNK) {
+		char *c = map(SITE_CHUNK);
+		if (!c)
+			goto out;
+		t->chunk = c;
+		t->chunk_used = 0;
+	}
+	struct site *s = (struct site *)(t->chunk + t->chunk_used);
+	t->chunk_used += need;
+	s->hash = h;
+	s->depth = depth;
+	s->truncated = truncated ? 1 : 0;
+	memcpy(s->addrs, addrs, depth * sizeof(uint64_t));
+	id = t->nsites;
+	t->by_id[id] = s;
+	__atomic_store_n(&t->nsites, id + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->index[slot], id + 1, __ATOMIC_RELEASE);
+out:
+	unlock(&t->site_lock);
+	return id;
+}
+
+/* ---- live blocks ---- */
+
+/* Place e into a table known to have room and not to contain e->ptr. */
+static void place(struct entry *tab, uint64_t mask, const struct entry *e)
+{
+	uint64_t i = home_of(ptr_hash(e->ptr), mask);
+	while (tab[i].ptr)
+		i = (i + 1) & mask;
+	tab[i] = *e;
+}
+
+static int grow(struct shard *s)
+{
+	uint64_t ncap = s->cap ? s->cap * 2 : SHARD_MIN_CAP;
+	struct entry *n = map(ncap * sizeof(struct entry));
+	if (!n)
+		return -1;
+	for (uint64_t i = 0; i < s->cap; i++)
+		if (s->e[i].ptr)
+			place(n, ncap - 1, &s->e[i]);
+	if (s->e)
+		munmap(s->e, s->cap * sizeof(struct entry));
+	s->e = n;
+	s->cap = ncap;
+	return 0;
+}
+
+static void filter_add(struct cs_tables *t, uint64_t h)
+{
+	uint8_t *f = filter_slot(t, h), v = __atomic_load_n(f, __ATOMIC_RELAXED);
+	/* A saturated counter stays at 255: it can only cause extra lookups. */
+	while (v != 255 && !__atomic_compare_exchange_n(f, &v, v + 1, 1, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED))
+		;
+}
+
+static void filter_del(struct cs_tables *t, uint64_t h)
+{
+	uint8_t *f = filter_slot(t, h), v = __atomic_load_n(f, __ATOMIC_RELAXED);
+	while (v != 255 && v != 0 && !__atomic_compare_exchange_n(f, &v, v - 1, 1, __ATOMIC_RELAXED,
+								  __ATOMIC_RELAXED))
+		;
+}
+
+int cs_tables_insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b)
+{
+	uint64_t h = ptr_hash(ptr);
+	struct shard *s = shard_of(t, h);
+	int rc = 0;
+	lock(&s->lock);
+	s->allocs++;
+	/* Grow at half load; if that fails keep filling to 7/8 before dropping. */
+	if ((s->count + 1) * 2 > s->cap && grow(s) && (s->count + 1) * 8 > s->cap * 7) {
+		rc = -1;
+		goto out;
+	}
+	uint64_t mask = s->cap - 1;
+	uint64_t i = home_of(h, mask);
+	while (s->e[i].ptr && s->e[i].ptr != ptr)
+		i = (i + 1) & mask;
+	if (!s->e[i].ptr) {
+		s->count++;
+		if (t->filter)
+			filter_add(t, h);
+	}
+	s->e[i].ptr = ptr;
+	s->e[i].size = b->size;
+	s->e[i].time_ns = b->time_ns;
+	s->e[i].site = b->site;
+out:
+	unlock(&s->lock);
+	if (rc)
+		cs_tables_lost(t, 1);
+	return rc;
+}
+
+int cs_tables_remove(struct cs_tables *t, uintptr_t ptr, struct cs_block *out, int count)
+{
+	uint64_t h = ptr_hash(ptr);
+	struct shard *s = shard_of(t, h);
+	int found = 0;
+	lock(&s->lock);
+	if (count)
+		s->frees++;
+	if (!s->cap)
+		goto out;
+	uint64_t mask = s->cap - 1;
+	uint64_t i = home_of(h, mask);
+	while (s->e[i].ptr && s->e[i].ptr != ptr)
+		i = (i + 1) & mask;
+	if (!s->e[i].ptr)
+		goto out;
+	found = 1;
+	if (out) {
+		out->size = s->e[i].size;
+		out->time_ns = s->e[i].time_ns;
+		out->site = s->e[i].site;
+	}
+	/* Backward-shift deletion: pull later entries of the probe run into the hole. */
+	for (uint64_t j = i;;) {
+		j = (j + 1) & mask;
+		if (!s->e[j].ptr)
+			break;
+		uint64_t k = home_of(ptr_hash(s->e[j].ptr), mask);
+		/* Entry j may move to i if its home k is not cyclically in (i, j]. */
+		int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+		if (stays)
+			continue;
+		s->e[i] = s->e[j];
+		i = j;
+	}
+	s->e[i].ptr = 0;
+	s->count--;
+	if (t->filter)
+		filter_del(t, h);
+out:
+	if (count && !found)
+		s->untracked_frees++;
+	unlock(&s->lock);
+	return found;
+}
+
+int cs_tables_maybe_live(const struct cs_tables *t, uintptr_t ptr)
+{
+	return __atomic_load_n(filter_slot(t, ptr_hash(ptr)), __ATOMIC_RELAXED) != 0;
+}
+
+void cs_tables_count(struct cs_tables *t, uint64_t allocs, uint64_t frees)
+{
+	if (allocs)
+		__atomic_fetch_add(&t->ext_allocs, allocs, __ATOMIC_RELAXED);
+	if (frees)
+		__atomic_fetch_add(&t->ext_frees, frees, __ATOMIC_RELAXED);
+}
+
+void cs_tables_lost(struct cs_tables *t, uint64_t n)
+{
+	__atomic_fetch_add(&t->lost, n, __ATOMIC_RELAXED);
+}
+
+void cs_tables_stats(struct cs_tables *t, struct cs_table_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < CS_TABLE_SHARDS; i++) {
+		struct shard *s = &t->shards[i];
+		lock(&s->lock);
+		st->allocs += s->allocs;
+		st->frees += s->frees;
+		st->untracked_frees += s->untracked_frees;
+		st->live_blocks += s->count;
+		unlock(&s->lock);
+	}
+	st->allocs += __atomic_load_n(&t->ext_allocs, __ATOMIC_RELAXED);
+	st->frees += __atomic_load_n(&t->ext_frees, __ATOMIC_RELAXED);
+	st->lost = __atomic_load_n(&t->lost, __ATOMIC_RELAXED);
+	st->sites = __atomic_load_n(&t->nsites, __ATOMIC_ACQUIRE);
+}
+
+/* ---- snapshot ---- */
+
+struct agg {
+	uint64_t bytes, blocks, oldest;
+	double wbytes, wblocks;
+};
+
+int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void **buf,
+		       size_t *len)
+{
+	uint32_t n = __atomic_load_n(&t->nsites, __ATOMIC_ACQUIRE);
+	size_t agg_size = ((size_t)n + 1) * sizeof(struct agg);
+	struct agg *agg = map(agg_size);
+	if (!agg)
+		return -ENOMEM;
+	struct cs_snap_header hdr;
+	memset(&hdr, 0, sizeof(hdr));
+	double period = (double)p->sample_bytes;
+
+	for (int i = 0; i < CS_TABLE_SHARDS; i++) {
+		struct shard *s = &t->shards[i];
+		lock(&s->lock);
+		hdr.allocs += s->allocs;
+		hdr.frees += s->frees;
+		hdr.untracked_frees += s->untracked_frees;
+		for (uint64_t j = 0; j < s->cap; j++) {
+			const struct entry *e = &s->e[j];
+			if (!e->ptr || e->site >= n)
+				continue; /* sites born after the snapshot began wait for the next */
+			struct agg *a = &agg[e->site];
+			if (!a->blocks || e->time_ns < a->oldest)
+				a->oldest = e->time_ns;
+			a->blocks++;
+			a->bytes += e->size;
+			if (period > 0 && e->size) {
+				double w = 1.0 / -expm1(-(double)e->size / period);
+				a->wblocks += w;
+				a->wbytes += w * (double)e->size;
+			}
+		}
+		unlock(&s->lock);
+	}
+
+	size_t total = sizeof(hdr);
+	uint32_t nout = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (agg[i].blocks) {
+			total += sizeof(struct cs_snap_site) + t->by_id[i]->depth * sizeof(uint64_t);
+			nout++;
+		}
+	char *out = map(total);
+	if (!out) {
+		munmap(agg, agg_size);
+		return -ENOMEM;
+	}
+	hdr.time_ns = p->time_ns;
+	hdr.nsites = nout;
+	hdr.sample_bytes = p->sample_bytes;
+	hdr.allocs += __atomic_load_n(&t->ext_allocs, __ATOMIC_RELAXED);
+	hdr.frees += __atomic_load_n(&t->ext_frees, __ATOMIC_RELAXED);
+	hdr.lost = __atomic_load_n(&t->lost, __ATOMIC_RELAXED);
+	hdr.flags = p->extra_flags;
+	if (hdr.lost)
+		hdr.flags |= CS_SNAP_INEXACT;
+	if (p->sample_bytes)
+		hdr.flags |= CS_SNAP_SAMPLED;
+	memcpy(out, &hdr, sizeof(hdr));
+
+	char *w = out + sizeof(hdr);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct agg *a = &agg[i];
+		if (!a->blocks)
+			continue;
+		const struct site *s = t->by_id[i];
+		struct cs_snap_site rec;
+		memset(&rec, 0, sizeof(rec));
+		if (period > 0) {
+			rec.bytes = (uint64_t)llround(a->wbytes);
+			rec.blocks = (uint64_t)llround(a->wblocks);
+		} else {
+			rec.bytes = a->bytes;
+			rec.blocks = a->blocks;
+		}
+		rec.oldest_ns = a->oldest < p->start_ns ? p->start_ns : a->oldest;
+		rec.depth = s->depth;
+		rec.truncated = s->truncated;
+		memcpy(w, &rec, sizeof(rec));
+		w += sizeof(rec);
+		memcpy(w, s->addrs, s->depth * sizeof(uint64_t));
+		w += s->depth * sizeof(uint64_t);
+	}
+	munmap(agg, agg_size);
+	*buf = out;
+	*len = total;
+	return 0;
+}
+
+void cs_snap_buf_free(void *buf, size_t len)
+{
+	if (buf)
+		munmap(buf, len);
+}

@@ -1,0 +1,92 @@
+/* table.h - the agent's aggregation tables: interned call stacks ("sites") and the
+ * live-block table, both in mmap'ed memory (never from the hooked allocator), safe to
+ * use from many threads at once, and the SNAPSHOT payload built from them.
+ *
+ * Sites: a lock-free open-addressing index over an append-only array; a site is never
+ * removed, so readers need no lock and a site id stays valid for the table's life.
+ * New sites are created under one spinlock (rare: only for a stack never seen).
+ *
+ * Live blocks: pointer -> (site, size, allocation time), in CS_TABLE_SHARDS shards,
+ * each an open-addressing table (linear probing, backward-shift deletion, no
+ * tombstones) under its own spinlock, held only for one insert, one removal, or one
+ * shard's scan at snapshot time.
+ *
+ * Nothing here allocates with malloc, calls back into the allocator, or takes a lock
+ * that is held across a call out of this file, so it may run inside allocation hooks.
+ */
+#ifndef CS_AGENT_TABLE_H
+#define CS_AGENT_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CS_TABLE_SHARDS 256
+#define CS_SITE_NONE UINT32_MAX
+
+struct cs_tables;
+
+/* One live block as stored. */
+struct cs_block {
+	uint64_t size;
+	uint64_t time_ns;
+	uint32_t site;
+};
+
+/* Create empty tables able to hold up to max_sites distinct stacks. filter != 0 adds
+ * the small counting filter cs_tables_maybe_live() reads (sampled mode, where almost no
+ * freed pointer is in the table). Returns NULL if the memory cannot be mapped. The
+ * tables are never unmapped by the agent (a hook may still be running on another
+ * thread); cs_tables_destroy exists for tests. */
+struct cs_tables *cs_tables_new(uint32_t max_sites, int filter);
+void cs_tables_destroy(struct cs_tables *t);
+
+/* Intern the stack addrs[0..depth) (truncated: 1 if it was cut at max depth). Returns
+ * its site id, or CS_SITE_NONE if the site table is full or cannot grow (the caller
+ * counts the event as lost). */
+uint32_t cs_tables_site(struct cs_tables *t, const uint64_t *addrs, uint32_t depth,
+			int truncated);
+
+/* Record a live block (ptr != 0; a pointer already present is replaced). Returns 0, or
+ * -1 if the shard is full and cannot grow: the block is then counted in `lost`. Counts
+ * one allocation. */
+int cs_tables_insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b);
+
+/* Remove ptr. Returns 1 and fills *out (if not NULL) when it was live, else 0. count:
+ * 1 to count the event as a free (and, if unknown, as an untracked free); 0 for
+ * bookkeeping that is not a free (realloc that failed and will re-insert). */
+int cs_tables_remove(struct cs_tables *t, uintptr_t ptr, struct cs_block *out, int count);
+
+/* Sampled mode only: 0 if ptr is certainly not in the table (one load, no lock). */
+int cs_tables_maybe_live(const struct cs_tables *t, uintptr_t ptr);
+
+/* Events that bypass the shards: allocations and frees seen but not sampled (sampled
+ * mode), and events that could not be recorded. Relaxed atomic adds. */
+void cs_tables_count(struct cs_tables *t, uint64_t allocs, uint64_t frees);
+void cs_tables_lost(struct cs_tables *t, uint64_t n);
+
+/* Totals, for tests and the snapshot header. */
+struct cs_table_stats {
+	uint64_t allocs, frees, untracked_frees, lost;
+	uint64_t live_blocks;
+	uint32_t sites;
+};
+void cs_tables_stats(struct cs_tables *t, struct cs_table_stats *st);
+
+/* Parameters of a snapshot. */
+struct cs_snap_params {
+	uint64_t time_ns;      /* CLOCK_MONOTONIC now */
+	uint64_t start_ns;     /* tracking start: allocation times are clamped to it */
+	uint64_t sample_bytes; /* 0: exact figures; else scale by 1/(1-exp(-size/P)) */
+	uint32_t extra_flags;  /* OR-ed into the header flags */
+};
+
+/* Build a SNAPSHOT payload (struct cs_snap_header, then the sites with live blocks)
+ * in a fresh mmap'ed buffer: *buf, *len; release it with cs_snap_buf_free. Scans the
+ * live blocks shard by shard, holding each shard's lock only for that shard. Sets
+ * CS_SNAP_INEXACT when anything was lost, CS_SNAP_SAMPLED when sample_bytes != 0.
+ * Returns 0 or -errno. */
+int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void **buf,
+		       size_t *len);
+void cs_snap_buf_free(void *buf, size_t len);
+
+#endif
