@@ -8,6 +8,7 @@
 #include "profile/profile.h"
 
 int cmd_record(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
 int cmd_report(int argc, char **argv);

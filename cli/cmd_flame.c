@@ -38,6 +38,8 @@ static const char usage_text[] =
 	"      --fontsize PX     font size (default 12)\n"
 	"      --max-frames N    frames kept in the file for zooming (default 150000);\n"
 	"                        beyond that, the narrowest siblings are merged\n"
+	"      --leaks           draw the outstanding bytes of the last leak snapshot\n"
+	"      --snapshot K      ... of snapshot K (1 = the first) instead\n"
 	"\n"
 	"For perf script input every stack starts with its process name, as FlameGraph's\n"
 	"stackcollapse-perf.pl does, unless --per-thread is given.\n"
@@ -46,7 +48,8 @@ static const char usage_text[] =
 	"  csampler flame out.svg\n"
 	"  csampler flame -i app.data --title 'app under load' --per-thread app.svg\n"
 	"  perf script | csampler flame -i - --colors hot perf.svg\n"
-	"  csampler flame -i out.folded --reverse --inverted --minwidth 0.5% icicle.svg\n";
+	"  csampler flame -i out.folded --reverse --inverted --minwidth 0.5% icicle.svg\n"
+	"  csampler flame --leaks leaks.svg\n";
 
 static int number(const char *opt, const char *v, double lo, double hi, double *out)
 {
@@ -75,6 +78,8 @@ int cmd_flame(int argc, char **argv)
 		O_FONTTYPE,
 		O_FONTSIZE,
 		O_MAX_FRAMES,
+		O_LEAKS,
+		O_SNAPSHOT,
 	};
 	static const struct option longopts[] = {
 		{"input", required_argument, 0, 'i'},
@@ -93,13 +98,15 @@ int cmd_flame(int argc, char **argv)
 		{"fonttype", required_argument, 0, O_FONTTYPE},
 		{"fontsize", required_argument, 0, O_FONTSIZE},
 		{"max-frames", required_argument, 0, O_MAX_FRAMES},
+		{"leaks", no_argument, 0, O_LEAKS},
+		{"snapshot", required_argument, 0, O_SNAPSHOT},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	static const char *const palettes[] = {"module", "hot", "mem", "io"};
 	const char *input = NULL;
 	struct cs_flame_opts o;
-	int per_thread = 0, c;
+	int per_thread = 0, leaks = 0, snapshot = 0, c;
 	double d = 0;
 	uint64_t u;
 
@@ -161,6 +168,15 @@ int cmd_flame(int argc, char **argv)
 						      optarg);
 			o.max_frames = (size_t)u;
 			break;
+		case O_LEAKS: leaks = 1; break;
+		case O_SNAPSHOT:
+			if (cs_parse_u64(optarg, &u) < 0 || u < 1 || u > 1000000000)
+				return cs_usage_error("flame", "--snapshot needs a snapshot number (1 = "
+							       "the first), not '%s'",
+						      optarg);
+			snapshot = (int)u;
+			leaks = 1;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
 			return cs_usage_error("flame", "unknown option or missing value: '%s'",
@@ -174,12 +190,25 @@ int cmd_flame(int argc, char **argv)
 		return cs_usage_error("flame", "unexpected argument '%s'", argv[optind + 1]);
 	const char *output = argv[optind];
 
-	struct cs_profile p;
+	struct cs_profile p, lp;
 	cs_profile_init(&p);
+	cs_profile_init(&lp);
 	int ret = 1;
 	struct cs_out out;
 	if (cs_cli_load(&p, input, NULL) < 0)
 		goto done;
+	if (leaks) {
+		/* Outstanding bytes of a leak snapshot take the place of samples. */
+		if (cs_leak_profile(&p, snapshot, &lp) < 0)
+			goto done;
+		cs_profile_release(&p);
+		p = lp;
+		cs_profile_init(&lp);
+		if (!o.countname)
+			o.countname = "bytes";
+		if (!o.title)
+			o.title = "Outstanding allocations";
+	}
 	if (per_thread)
 		o.thread_root = CS_ROOT_THREAD;
 	else if (p.meta.source == CS_SOURCE_PERF_SCRIPT)
@@ -195,5 +224,6 @@ int cmd_flame(int argc, char **argv)
 	ret = 0;
 done:
 	cs_profile_release(&p);
+	cs_profile_release(&lp);
 	return ret;
 }

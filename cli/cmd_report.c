@@ -10,6 +10,8 @@ static const char usage_text[] =
 	"usage: csampler report [-i FILE] [--top N] [--sort self|total]\n"
 	"                       [--by function|line|module|thread]\n"
 	"                       [--callers FN | --callees FN] [--format text|json|csv] [-o OUT]\n"
+	"       csampler report --leaks [-i FILE] [--snapshot K] [--diff A B] [--min-age S]\n"
+	"                       [--top N] [--format text|json]\n"
 	"\n"
 	"Print where the samples fall: for each function (or line, module, thread) the\n"
 	"share of samples in it (self) and under it (total), with module and file:line.\n"
@@ -26,10 +28,20 @@ static const char usage_text[] =
 	"  -f, --format FMT    text (default), json or csv\n"
 	"  -o, --output OUT    write here instead of standard output\n"
 	"\n"
+	"Leak snapshots (recorded by 'csampler leaks' or 'record --leaks'):\n"
+	"      --leaks         list outstanding allocations by call stack (the last\n"
+	"                      snapshot), then the growth suspects: stacks whose outstanding\n"
+	"                      bytes rose at every snapshot\n"
+	"      --snapshot K    list snapshot K (1 = the first) instead of the last\n"
+	"      --diff A B      the growth per call stack from snapshot A to snapshot B\n"
+	"      --min-age S     only stacks whose oldest outstanding block is S seconds old\n"
+	"\n"
 	"examples:\n"
 	"  csampler report --top 20\n"
 	"  csampler report --by line --sort total -i app.data\n"
-	"  csampler report --callers malloc --format json\n";
+	"  csampler report --callers malloc --format json\n"
+	"  csampler report --leaks --min-age 60\n"
+	"  csampler report --leaks --diff 1 5 --format json\n";
 
 static int pick(const char *v, const char *const *names, int n)
 {
@@ -41,13 +53,17 @@ static int pick(const char *v, const char *const *names, int n)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { O_CALLERS = 256, O_CALLEES };
+	enum { O_CALLERS = 256, O_CALLEES, O_LEAKS, O_SNAPSHOT, O_DIFF, O_MIN_AGE };
 	static const struct option longopts[] = {
 		{"input", required_argument, 0, 'i'},	{"output", required_argument, 0, 'o'},
 		{"top", required_argument, 0, 'n'},	{"sort", required_argument, 0, 's'},
 		{"by", required_argument, 0, 'b'},	{"format", required_argument, 0, 'f'},
 		{"callers", required_argument, 0, O_CALLERS},
 		{"callees", required_argument, 0, O_CALLEES},
+		{"leaks", no_argument, 0, O_LEAKS},
+		{"snapshot", required_argument, 0, O_SNAPSHOT},
+		{"diff", required_argument, 0, O_DIFF},
+		{"min-age", required_argument, 0, O_MIN_AGE},
 		{"help", no_argument, 0, 'h'},		{0, 0, 0, 0},
 	};
 	static const char *const sorts[] = {"self", "total"};
@@ -55,8 +71,10 @@ int cmd_report(int argc, char **argv)
 	static const char *const fmts[] = {"text", "json", "csv"};
 	const char *input = NULL, *output = NULL;
 	struct cs_report_opts o = {0};
-	uint64_t top;
-	int c;
+	struct cs_leak_report_opts lo = {0};
+	uint64_t top, k;
+	double age;
+	int c, leaks = 0, top_set = 0;
 
 	o.top = 25;
 	optind = 1;
@@ -69,6 +87,7 @@ int cmd_report(int argc, char **argv)
 			if (cs_parse_u64(optarg, &top) < 0 || top > 1000000000)
 				return cs_usage_error("report", "--top needs a number, not '%s'", optarg);
 			o.top = (int)top;
+			top_set = 1;
 			break;
 		case 's':
 			if ((o.sort_total = pick(optarg, sorts, 2)) < 0)
@@ -84,6 +103,33 @@ int cmd_report(int argc, char **argv)
 			if ((o.format = pick(optarg, fmts, 3)) < 0)
 				return cs_usage_error("report", "--format is text, json or csv, not '%s'",
 						      optarg);
+			break;
+		case O_LEAKS: leaks = 1; break;
+		case O_SNAPSHOT:
+			if (cs_parse_u64(optarg, &k) < 0 || k < 1 || k > 1000000000)
+				return cs_usage_error("report", "--snapshot needs a snapshot number (1 = the "
+								"first), not '%s'",
+						      optarg);
+			lo.snapshot = (int)k;
+			leaks = 1;
+			break;
+		case O_DIFF: {
+			uint64_t b;
+			if (cs_parse_u64(optarg, &k) < 0 || k < 1 || k > 1000000000 || optind >= argc ||
+			    cs_parse_u64(argv[optind], &b) < 0 || b < 1 || b > 1000000000)
+				return cs_usage_error("report", "--diff needs two snapshot numbers: "
+								"--diff A B");
+			lo.diff_a = (int)k;
+			lo.diff_b = (int)b;
+			optind++;
+			leaks = 1;
+			break;
+		}
+		case O_MIN_AGE:
+			if (cs_parse_double(optarg, &age) < 0 || age < 0)
+				return cs_usage_error("report", "--min-age needs seconds, not '%s'", optarg);
+			lo.min_age_s = age;
+			leaks = 1;
 			break;
 		case O_CALLERS: o.callers = optarg; break;
 		case O_CALLEES: o.callees = optarg; break;
@@ -104,9 +150,18 @@ int cmd_report(int argc, char **argv)
 	struct cs_out out;
 	if (cs_cli_load(&p, input, NULL) < 0)
 		goto done;
+	if (leaks) {
+		lo.top = top_set ? o.top : 10;
+		lo.format = o.format;
+		if (o.format == CS_FMT_CSV) {
+			cs_usage_error("report", "leak reports come as text or json");
+			ret = 2;
+			goto done;
+		}
+	}
 	if (cs_out_open(&out, output) < 0)
 		goto done;
-	if (cs_render_report(&p, &o, out.f) < 0) {
+	if (leaks ? cs_render_leaks(&p, &lo, out.f) < 0 : cs_render_report(&p, &o, out.f) < 0) {
 		cs_out_abort(&out);
 		goto done;
 	}

@@ -12,6 +12,7 @@ struct cmd {
 
 static const struct cmd commands[] = {
 	{"record", cmd_record, "sample a running process or a command; write csampler.data"},
+	{"leaks", cmd_leaks, "track allocations never freed in a running process or a command"},
 	{"flame", cmd_flame, "interactive SVG flamegraph (zoom, search, tooltips)"},
 	{"fold", cmd_fold, "write folded stacks (flamegraph.pl input)"},
 	{"report", cmd_report, "hotspot list: self/total by function, line, module, thread"},

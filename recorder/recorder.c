@@ -1,5 +1,6 @@
 /* recorder.c - the recording loop (see recorder.h). */
 #include "recorder.h"
+#include "leaks/session.h"
 #include "sampler/launch.h"
 #include "sampler/sampler.h"
 #include "symbolizer/symbolizer.h"
@@ -7,6 +8,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,6 +30,19 @@ struct rthread {
 	uint32_t pid, tid;
 	char name[32];
 	int alive;
+};
+
+/* A leak snapshot whose stacks are still trie nodes (resolved at the end). */
+struct psite {
+	uint32_t node;
+	uint64_t bytes, blocks, age_ns;
+};
+
+struct psnap {
+	double time_s;
+	uint32_t flags;
+	uint64_t sample_bytes, untracked_frees;
+	CS_VEC(struct psite) sites;
 };
 
 struct rproc {
@@ -55,6 +70,10 @@ struct rec {
 
 	struct cs_stats st;
 	uint64_t start_ns;
+	pid_t pid;
+	struct cs_leak_session *ls;
+	CS_VEC(struct psnap) snaps;
+	uint64_t leak_bytes; /* outstanding at the last snapshot, for the status line */
 	uint64_t tick_samples;
 	struct cs_uframe frames[MAX_FRAMES];
 };
@@ -246,6 +265,72 @@ static const struct cs_sampler_ops ops = {
 	.lost = on_lost,
 };
 
+/* ---- leak snapshots ---- */
+
+/* Turn the agent's snapshot into trie nodes now, while the address space is known. */
+static void add_snapshot(struct rec *r, struct cs_leak_raw *raw)
+{
+	if (r->o->no_cpu && cs_proc_alive(r->pid))
+		cs_sym_proc_load(r->sym, r->pid); /* no perf records: read the maps afresh */
+	struct psnap ps;
+	memset(&ps, 0, sizeof(ps));
+	ps.time_s = raw->h.time_ns > r->start_ns ? (double)(raw->h.time_ns - r->start_ns) / 1e9 : 0;
+	ps.flags = raw->h.flags;
+	ps.sample_bytes = raw->h.sample_bytes;
+	ps.untracked_frees = raw->h.untracked_frees;
+	r->leak_bytes = 0;
+	for (size_t i = 0; i < raw->n; i++) {
+		const struct cs_leak_raw_site *site = &raw->sites[i];
+		uint32_t node = 0;
+		/* Root first. Every address is a return address: step back into the call. */
+		for (uint32_t d = site->depth; d-- > 0;) {
+			uint64_t a = site->addrs[d];
+			struct cs_uframe f = cs_sym_locate(r->sym, r->pid, a ? a - 1 : 0);
+			node = anode_get(r, node, f.module, f.addr);
+		}
+		struct psite p = {node, site->bytes, site->blocks,
+				  raw->h.time_ns > site->oldest_ns ? raw->h.time_ns - site->oldest_ns : 0};
+		CS_VEC_PUSH(ps.sites, p);
+		r->leak_bytes += site->bytes;
+	}
+	CS_VEC_PUSH(r->snaps, ps);
+}
+
+/* Ask the agent for a snapshot; returns 0, or -1 once the agent is gone. */
+static int take_snapshot(struct rec *r)
+{
+	if (!r->ls)
+		return -1;
+	struct cs_leak_raw raw;
+	int gone;
+	if (cs_leak_session_snapshot(r->ls, &raw, &gone) < 0)
+		return -1;
+	add_snapshot(r, &raw);
+	cs_leak_raw_release(&raw);
+	return gone ? -1 : 0;
+}
+
+/* The agent spoke without being asked: its final snapshot (the target is exiting), or
+ * it went away. */
+static void agent_spoke(struct rec *r, int timeout_ms)
+{
+	struct cs_leak_raw raw;
+	if (cs_leak_session_final(r->ls, &raw, timeout_ms) == 1) {
+		add_snapshot(r, &raw);
+		cs_leak_raw_release(&raw);
+	}
+	cs_leak_session_free(r->ls);
+	r->ls = NULL;
+}
+
+static int agent_readable(const struct rec *r)
+{
+	if (!r->ls || cs_leak_session_fd(r->ls) < 0)
+		return 0;
+	struct pollfd pf = {cs_leak_session_fd(r->ls), POLLIN, 0};
+	return poll(&pf, 1, 0) > 0;
+}
+
 /* ---- timeline and status ---- */
 
 static void timeline_tick(struct rec *r, struct cs_profile *p, uint64_t now, uint64_t *last_tick)
@@ -288,8 +373,12 @@ static void status(const struct rec *r, uint64_t now)
 	size_t live = 0;
 	for (size_t i = 0; i < r->threads.n; i++)
 		live += r->threads.v[i].alive;
-	fprintf(stderr, "\r\033[K[csampler] recording: %.1f s, %llu samples, %zu threads", 
-		(double)(now - r->start_ns) / 1e9, (unsigned long long)r->st.samples, live);
+	fprintf(stderr, "\r\033[K[csampler] recording: %.1f s", (double)(now - r->start_ns) / 1e9);
+	if (!r->o->no_cpu)
+		fprintf(stderr, ", %llu samples, %zu threads", (unsigned long long)r->st.samples, live);
+	if (r->o->leaks)
+		fprintf(stderr, ", %zu leak snapshots, %.1f MiB outstanding", r->snaps.n,
+			(double)r->leak_bytes / 1048576.0);
 	fflush(stderr);
 }
 
@@ -370,6 +459,22 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 		uint32_t node = (uint32_t)(key >> 24), thread = (uint32_t)(key & 0xffffff);
 		cs_profile_add(p, pnode[node], pthread[thread], *c);
 	}
+	for (size_t i = 0; i < r->snaps.n; i++) {
+		const struct psnap *ps = &r->snaps.v[i];
+		struct cs_leak_snapshot ls;
+		memset(&ls, 0, sizeof(ls));
+		ls.time_s = ps->time_s;
+		ls.sampled = !!(ps->flags & CS_SNAP_SAMPLED);
+		ls.exact = !(ps->flags & (CS_SNAP_INEXACT | CS_SNAP_SAMPLED));
+		ls.sample_bytes = ps->sample_bytes;
+		ls.pre_attach_frees = ps->untracked_frees;
+		for (size_t k = 0; k < ps->sites.n; k++) {
+			const struct psite *q = &ps->sites.v[k];
+			struct cs_leak_site site = {pnode[q->node], q->bytes, q->blocks, q->age_ns};
+			CS_VEC_PUSH(ls.sites, site);
+		}
+		CS_VEC_PUSH(p->leaks, ls);
+	}
 	free(pthread);
 	free(pnode);
 }
@@ -413,6 +518,11 @@ static void rec_release(struct rec *r)
 	cs_map64_release(&r->proc_ix);
 	cs_map64_release(&r->counts);
 	CS_VEC_FREE(r->count_keys);
+	for (size_t i = 0; i < r->snaps.n; i++)
+		CS_VEC_FREE(r->snaps.v[i].sites);
+	CS_VEC_FREE(r->snaps);
+	if (r->ls)
+		cs_leak_session_free(r->ls);
 }
 
 int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_record_result *res)
@@ -422,6 +532,7 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	struct cs_launch launch = {0, -1, -1};
 	int launched = 0, ret = -1;
 	pid_t pid = o->pid;
+	char **env = NULL;
 
 	memset(res, 0, sizeof(*res));
 	r->o = o;
@@ -429,13 +540,21 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	struct anode root = {0, CS_SYM_NOMOD, 0};
 	CS_VEC_PUSH(r->nodes, root);
 
-	r->kernel = o->kernel < 0 ? cs_kernel_sampling_allowed() : o->kernel;
+	r->kernel = o->no_cpu ? 0 : o->kernel < 0 ? cs_kernel_sampling_allowed() : o->kernel;
 	struct cs_sampler_opts so = {o->hz, o->stack_size, r->kernel, 0, 0};
 	struct cs_symbolizer_opts yo = {o->debug_dirs, o->n_debug_dirs, 0};
 	r->sym = cs_symbolizer_new(&yo);
 
+	if (o->leaks) {
+		struct cs_leak_opts lo = {o->sample_bytes, 0, o->agent};
+		r->ls = cs_leak_session_new(&lo);
+		if (!r->ls)
+			goto out;
+	}
 	if (o->argv) {
-		if (cs_launch_prepare(o->argv, &launch) < 0)
+		if (r->ls && cs_leak_session_launch_env(r->ls, &env) < 0)
+			goto out;
+		if (cs_launch_prepare(o->argv, env, &launch) < 0)
 			goto out;
 		launched = 1;
 		pid = launch.pid;
@@ -457,14 +576,16 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			goto out;
 		}
 	}
-	smp = cs_sampler_open(pid, &so);
-	if (!smp)
-		goto out;
-	r->start_ns = cs_now_ns();
-	if (!o->argv) {
-		/* Name the threads that exist now, and the process. */
-		proc_get(r, (uint32_t)pid);
+	r->pid = pid;
+	if (!o->no_cpu) {
+		smp = cs_sampler_open(pid, &so);
+		if (!smp)
+			goto out;
 	}
+	r->start_ns = cs_now_ns();
+	if (!o->argv)
+		proc_get(r, (uint32_t)pid);
+	uint64_t leak_start = 0;
 	if (launched) {
 		if (cs_launch_go(&launch, o->argv[0]) < 0) {
 			launched = 0; /* reaped */
@@ -472,14 +593,38 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		}
 		res->launched = 1;
 		proc_get(r, (uint32_t)pid);
-	}
-
-	uint64_t last_tick = r->start_ns, last_status = 0;
-	uint64_t deadline = o->duration_s > 0 ? r->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
-	for (;;) {
-		if (cs_sampler_poll(smp, 100, &ops, r) < 0)
+		if (r->ls && cs_leak_session_handshake(r->ls, pid, 10000, &leak_start) < 0)
 			goto out;
+	} else if (r->ls) {
+		uint64_t t0 = cs_now_ns();
+		if (cs_leak_session_attach(r->ls, r->sym, pid, &res->inject) < 0 ||
+		    cs_leak_session_handshake(r->ls, pid, 10000, &leak_start) < 0)
+			goto out;
+		res->agent_ready_ms = (double)(cs_now_ns() - t0) / 1e6;
+	}
+	res->leaks = r->ls != NULL;
+
+	uint64_t last_tick = r->start_ns, last_status = 0, last_snap = cs_now_ns();
+	uint64_t deadline = o->duration_s > 0 ? r->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
+	uint64_t interval = (uint64_t)((o->leak_interval_s > 0 ? o->leak_interval_s : 10) * 1e9);
+	for (;;) {
+		if (smp) {
+			if (cs_sampler_poll(smp, 100, &ops, r) < 0)
+				goto out;
+		} else {
+			struct pollfd pf = {r->ls ? cs_leak_session_fd(r->ls) : -1, POLLIN, 0};
+			poll(&pf, 1, 100);
+		}
 		uint64_t now = cs_now_ns();
+		if (r->ls && agent_readable(r))
+			agent_spoke(r, 2000); /* unasked: the target is exiting */
+		if (r->ls && now - last_snap >= interval) {
+			if (take_snapshot(r) < 0 && r->ls) {
+				cs_leak_session_free(r->ls);
+				r->ls = NULL;
+			}
+			last_snap = now;
+		}
 		if (now - last_tick >= 1000000000ull)
 			timeline_tick(r, p, now, &last_tick);
 		if (o->status_line && now - last_status >= 250000000ull) {
@@ -504,24 +649,37 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			break;
 		}
 	}
+	/* The last leak snapshot: the agent's own if the target exited, else ask. */
+	if (r->ls) {
+		if (res->exited)
+			agent_spoke(r, 2000);
+		else if (take_snapshot(r) == 0)
+			cs_leak_session_detach(r->ls);
+	}
 	/* Stop sampling, then take what is still in the rings. */
-	cs_sampler_disable(smp);
-	for (int i = 0; i < 64 && cs_sampler_poll(smp, 0, &ops, r) > 0; i++)
-		;
+	if (smp) {
+		cs_sampler_disable(smp);
+		for (int i = 0; i < 64 && cs_sampler_poll(smp, 0, &ops, r) > 0; i++)
+			;
+	}
 	uint64_t end = cs_now_ns();
 	if (end - last_tick >= 200000000ull || !p->timeline.n)
 		timeline_tick(r, p, end, &last_tick);
 	if (o->status_line)
 		fprintf(stderr, "\r\033[K");
-	cs_sampler_close(smp);
+	if (smp)
+		cs_sampler_close(smp);
 	smp = NULL;
 
 	r->st.duration_ns = end - r->start_ns;
 	fill_meta(r, p, pid);
+	if (o->no_cpu)
+		p->meta.event = cs_profile_cstr(p, "allocations");
 	build_profile(r, p);
 	r->st.profiler_cpu_ns = cs_process_cpu_ns();
 	p->stats = r->st;
 	res->kernel = r->kernel;
+	res->snapshots = (unsigned)r->snaps.n;
 	ret = 0;
 out:
 	if (smp)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "leaks/inject.h"
 #include "profile/profile.h"
 
 struct cs_record_opts {
@@ -26,6 +27,11 @@ struct cs_record_opts {
 	const char *const *debug_dirs;
 	size_t n_debug_dirs;
 	int status_line;     /* draw a live status line on stderr */
+	int no_cpu;	     /* do not sample CPU time (leak tracking only) */
+	int leaks;	     /* track allocations with the agent (see agent/protocol.h) */
+	double leak_interval_s; /* seconds between leak snapshots (default 10) */
+	uint64_t sample_bytes;	/* 0: exact tracking; else mean bytes between samples */
+	const char *agent;	/* the agent library; NULL: found next to csampler */
 	/* Set asynchronously (by a signal handler) to end the recording. */
 	volatile sig_atomic_t *stop;
 };
@@ -35,6 +41,10 @@ struct cs_record_result {
 	int exit_status;  /* its wait status when launched and it ended */
 	int exited;	  /* the target exited during recording */
 	int kernel;	  /* kernel frames were recorded */
+	int leaks;	  /* the agent tracked allocations */
+	unsigned snapshots;
+	struct cs_inject_stats inject; /* attach mode: how the agent was loaded */
+	double agent_ready_ms;	       /* from the start of loading to tracking */
 };
 
 /* Record into p (an initialized, empty profile). Returns 0, or -1 after printing one

@@ -68,6 +68,24 @@ struct cs_hotspot {
 /* Compute hotspot rows (unsorted); returns the count, rows in *out (caller frees). */
 size_t cs_hotspots(const struct cs_profile *p, int by, struct cs_hotspot **out);
 
+/* ---- leak snapshots ---- */
+
+struct cs_leak_report_opts {
+	int snapshot;	   /* 1-based snapshot to list; 0 = the last */
+	int diff_a, diff_b; /* 1-based: show the growth from snapshot a to b (0 = off) */
+	double min_age_s;  /* only stacks whose oldest block is at least this old */
+	int top;	   /* stacks to list; 0 = all */
+	int format;	   /* CS_FMT_TEXT or CS_FMT_JSON */
+};
+
+/* Outstanding allocations by call stack, the growth between snapshots, and the growth
+ * suspects (stacks whose outstanding bytes rose at every snapshot). */
+int cs_render_leaks(const struct cs_profile *p, const struct cs_leak_report_opts *o, FILE *out);
+
+/* Fill the empty profile q with p's stacks weighted by the outstanding bytes of leak
+ * snapshot `snapshot` (1-based; 0 = the last), for the CPU views (flame, fold). */
+int cs_leak_profile(const struct cs_profile *p, int snapshot, struct cs_profile *q);
+
 /* JSON string escaping (also used by other JSON writers). */
 void cs_json_str(FILE *out, const char *s, size_t len);
 

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int cs_launch_prepare(char *const argv[], struct cs_launch *l)
+int cs_launch_prepare(char *const argv[], char *const env[], struct cs_launch *l)
 {
 	int go[2], err[2];
 	if (pipe2(go, O_CLOEXEC) < 0)
@@ -48,7 +48,10 @@ int cs_launch_prepare(char *const argv[], struct cs_launch *l)
 		if (r != 0)
 			_exit(127); /* the profiler gave up */
 		close(go[0]);
-		execvp(argv[0], argv);
+		if (env)
+			execvpe(argv[0], argv, env);
+		else
+			execvp(argv[0], argv);
 		int e = errno;
 		ssize_t w = write(err[1], &e, sizeof(e));
 		(void)w;

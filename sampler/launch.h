@@ -11,8 +11,9 @@ struct cs_launch {
 	int err_fd; /* read end: receives errno if exec fails, EOF if it succeeded */
 };
 
-/* Fork a child that waits, then execs argv[0] (searched in PATH). 0 or -1 (printed). */
-int cs_launch_prepare(char *const argv[], struct cs_launch *l);
+/* Fork a child that waits, then execs argv[0] (searched in PATH) with environment env
+ * (NULL: this process's). 0 or -1 (printed). */
+int cs_launch_prepare(char *const argv[], char *const env[], struct cs_launch *l);
 /* Let the child exec; 0 if it did, -1 (printed) if the command could not be run. */
 int cs_launch_go(struct cs_launch *l, const char *name);
 /* Give up on a prepared child: it exits without running the command. */

@@ -1,0 +1,68 @@
+/* session.h - csampler's end of the agent protocol (agent/protocol.h): the socket the
+ * agent connects to, how the agent gets into the target (LD_PRELOAD for a launched
+ * command, ptrace injection for a running process), the handshake, and snapshots. */
+#ifndef CS_LEAK_SESSION_H
+#define CS_LEAK_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent/protocol.h"
+#include "leaks/inject.h"
+#include "symbolizer/symbolizer.h"
+
+struct cs_leak_opts {
+	uint64_t sample_bytes; /* 0: exact; else mean bytes between samples */
+	unsigned max_depth;    /* frames per stack (default 64) */
+	const char *agent;     /* the agent library; NULL: found next to csampler */
+};
+
+/* One call stack in a snapshot, as the agent sent it. */
+struct cs_leak_raw_site {
+	uint64_t bytes, blocks, oldest_ns;
+	uint32_t depth, truncated;
+	const uint64_t *addrs; /* return addresses, innermost first */
+};
+
+struct cs_leak_raw {
+	struct cs_snap_header h;
+	size_t n;
+	struct cs_leak_raw_site *sites;
+	uint8_t *buf; /* owns the addresses */
+};
+
+void cs_leak_raw_release(struct cs_leak_raw *r);
+
+struct cs_leak_session;
+
+/* Find the agent and prepare. NULL after one error line. */
+struct cs_leak_session *cs_leak_session_new(const struct cs_leak_opts *o);
+void cs_leak_session_free(struct cs_leak_session *s);
+
+/* Launch mode: listen on a private socket; *env receives the NULL-terminated
+ * environment for the command (the caller's environment plus LD_PRELOAD and
+ * CSAMPLER_AGENT_SOCKET; owned by the session). 0 or -1. */
+int cs_leak_session_launch_env(struct cs_leak_session *s, char ***env);
+/* Attach mode: listen where the agent of process pid will look, then load the agent
+ * into pid (see inject.h). 0 or -1. */
+int cs_leak_session_attach(struct cs_leak_session *s, struct cs_symbolizer *sym, pid_t pid,
+			   struct cs_inject_stats *st);
+/* Wait (up to timeout_ms) for the agent of process pid, exchange HELLO/CONFIG/READY.
+ * *start_ns receives when tracking began. 0 or -1. */
+int cs_leak_session_handshake(struct cs_leak_session *s, pid_t pid, int timeout_ms,
+			      uint64_t *start_ns);
+/* Ask for a snapshot and read it. 0, or -1 if the agent is gone (*gone set to 1, no
+ * message) or misbehaved (one error line). If the agent's final snapshot (sent as the
+ * target exits) is pending, that one is returned. */
+int cs_leak_session_snapshot(struct cs_leak_session *s, struct cs_leak_raw *out, int *gone);
+/* Read the agent's final snapshot if it sends one within timeout_ms (the target is
+ * exiting). 1 if one was read, 0 if none. */
+int cs_leak_session_final(struct cs_leak_session *s, struct cs_leak_raw *out, int timeout_ms);
+/* The socket to watch for the final snapshot (readable when the agent speaks or
+ * goes away), or -1. */
+int cs_leak_session_fd(const struct cs_leak_session *s);
+/* Tell the agent to remove its hooks (when still connected), and close. */
+void cs_leak_session_detach(struct cs_leak_session *s);
+
+#endif
