@@ -569,10 +569,11 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			if (!cs_proc_alive(pid))
 				cs_error("no process with PID %d", (int)pid);
 			else
-				cs_error("cannot read the memory map of PID %d (/proc/%d/maps): "
-					 "permission denied; run csampler as root or as the "
-					 "process's owner",
-					 (int)pid, (int)pid);
+				cs_error("permission denied reading the memory map of PID %d: "
+					 "profiling another user's process needs root or "
+					 "CAP_SYS_PTRACE (and CAP_PERFMON, or sysctl "
+					 "kernel.perf_event_paranoid <= 1)",
+					 (int)pid);
 			goto out;
 		}
 	}

@@ -1,12 +1,12 @@
 /* Bad input gives one clear line on stderr and a non-zero exit, never a crash and
  * never a partial file left looking complete. */
-#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -124,6 +124,69 @@ Test(errors, truncated_recording)
 	}
 	free(buf);
 	free(cut);
+	free(data);
+	h_tmpdir_free(dir);
+}
+
+/* Run argv as user nobody (setpriv, from util-linux). */
+static int as_nobody(char **argv, int timeout, char **err)
+{
+	char *full[32] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+	size_t k = 4;
+	for (size_t i = 0; argv[i] && k < 31; i++)
+		full[k++] = argv[i];
+	full[k] = NULL;
+	return h_run(full, timeout, NULL, err);
+}
+
+static void require_setpriv_and_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("changing to another user needs root");
+	if (access("/usr/bin/setpriv", X_OK) != 0)
+		cr_skip_test("setpriv (util-linux) is not installed");
+}
+
+Test(errors, permission_denied_names_the_fix)
+{
+	require_setpriv_and_root();
+	char *argv[] = {CS_EXE, "record", "-p", "1", "-d", "1", "-o", "/tmp/cs-never.data", NULL};
+	char *err;
+	int st = as_nobody(argv, 30, &err);
+	cr_expect_eq(st, 1, "%s", err);
+	cr_expect_eq(lines(err), 1, "%s", err);
+	cr_expect(strstr(err, "permission denied"), "%s", err);
+	cr_expect(strstr(err, "CAP_SYS_PTRACE") && strstr(err, "kernel.perf_event_paranoid"), "%s",
+		  err);
+	free(err);
+}
+
+Test(errors, unprivileged_user_records_own_process)
+{
+	require_setpriv_and_root();
+	h_require_perf();
+	char *dir = h_tmpdir();
+	chmod(dir, 0777);
+	char *data = h_path(dir, "np.data");
+	/* the target runs as nobody too */
+	char *targ[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			TARGET("cs_t_cpu3"), NULL};
+	struct h_proc t;
+	h_start(&t, targ);
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	char *argv[] = {CS_EXE, "record", "-p", pid, "-d", "1", "-o", data, NULL};
+	char *err;
+	int st = as_nobody(argv, 30, &err);
+	cr_expect_eq(st, 0, "%s", err);
+	cr_expect(strstr(err, "kernel frames not recorded"), "the summary says what is missing: %s",
+		  err);
+	free(err);
+	cr_expect_eq(h_stop(&t, SIGTERM, 5000), 0);
+	struct h_folded f;
+	h_fold(data, NULL, &f);
+	cr_expect_gt(h_with_seq(&f, "main;work_a;burn_a"), 0);
+	h_folded_free(&f);
 	free(data);
 	h_tmpdir_free(dir);
 }

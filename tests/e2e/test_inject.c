@@ -1,7 +1,6 @@
 /* Loading a library into a running process (the way the leak agent is loaded): the
  * borrowed thread must come back with every register, its vector state and its
  * interrupted system call intact, and the library's constructor must have run. */
-#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,6 +1,5 @@
 /* End-to-end tests of `csampler record`: real targets built by the suite, attached by
  * PID while they run (or launched), checked through `csampler fold` / `report`. */
-#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,7 +1,6 @@
 /* Unit tests of the symbolizer: unwinding this test's own stack (through libc's qsort)
  * from a register snapshot and a stack copy, exactly as samples are unwound, and
  * resolving the frames to names and lines. */
-#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdlib.h>
