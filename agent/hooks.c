@@ -28,7 +28,6 @@
 #define HOOK __attribute__((visibility("hidden"), used))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-#define FLUSH_EVERY 256 /* sampled mode: per-thread counts flushed this often */
 
 struct tstate {
 	int guard;
@@ -98,7 +97,8 @@ static void flush_counts(void)
 	ts.allocs = ts.frees = 0;
 }
 
-/* Exact mode: always. Sampled mode: whether a sample point falls inside these bytes. */
+/* Exact mode: always. Sampled mode: whether a sample point falls inside these bytes.
+ * The per-thread counts of unsampled events are handed over at the next sample. */
 static inline int want(size_t n)
 {
 	if (!cs_state.sampled)
@@ -112,12 +112,12 @@ static inline int want(size_t n)
 	int64_t s = n > ((uint64_t)1 << 62) ? (int64_t)1 << 62 : (int64_t)n;
 	ts.countdown -= s;
 	if (likely(ts.countdown > 0)) {
-		if (unlikely(++ts.allocs >= FLUSH_EVERY))
-			flush_counts();
+		ts.allocs++;
 		return 0;
 	}
 	/* Memoryless: the distance past this block to the next point is a fresh draw. */
 	ts.countdown = draw();
+	flush_counts();
 	return n != 0;
 }
 
@@ -162,8 +162,7 @@ static inline int untrack(void *p, struct cs_block *old)
 {
 	struct cs_tables *t = cs_state.tables;
 	if (cs_state.sampled && !cs_tables_maybe_live(t, (uintptr_t)p)) {
-		if (unlikely(++ts.frees >= FLUSH_EVERY))
-			flush_counts();
+		ts.frees++;
 		return 0;
 	}
 	return cs_tables_remove(t, (uintptr_t)p, old, 1);

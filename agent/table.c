@@ -10,7 +10,7 @@
 
 #define CACHE_LINE 64
 #define SITE_CHUNK (4u << 20)	/* site records are carved from 4 MiB mappings */
-#define FILTER_BITS 18		/* 256 KiB of 8-bit counters */
+#define FILTER_BITS 16		/* 64 KiB of 8-bit counters: stays in L2 */
 #define SHARD_MIN_CAP 128	/* entries in a shard's first table (one 4 KiB page) */
 
 struct entry {
@@ -152,12 +152,19 @@ void cs_tables_destroy(struct cs_tables *t)
 
 static uint64_t stack_hash(const uint64_t *a, uint32_t depth, int truncated)
 {
-	uint64_t h = 0x243F6A8885A308D3ull ^ depth ^ ((uint64_t)truncated << 32);
-	for (uint32_t i = 0; i < depth; i++) {
-		h ^= a[i];
-		h *= 0x100000001B3ull * 0x9E3779B1ull | 1;
-		h ^= h >> 31;
+	/* Independent multiplies (they pipeline), each term tied to its position. */
+	uint64_t h1 = 0x243F6A8885A308D3ull ^ depth, h2 = (uint64_t)truncated;
+	uint32_t i = 0;
+	for (; i + 1 < depth; i += 2) {
+		h1 += (a[i] ^ (i * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
+		h2 += (a[i + 1] ^ (i * 0xC2B2AE3D27D4EB4Full)) * 0xc4ceb9fe1a85ec53ull;
 	}
+	if (i < depth)
+		h1 += (a[i] ^ 0x165667B19E3779F9ull) * 0xff51afd7ed558ccdull;
+	uint64_t h = h1 ^ (h2 + (h1 << 17) + (h1 >> 41));
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
 	return h | 1; /* never 0 */
 }
 

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# leaks.sh - slowdown of a malloc-heavy program under csampler's allocation-tracking
+# agent (exact and sampled) next to heaptrack and valgrind memcheck, in one run.
+#
+# The workload (bench/leaks_workload.c) makes PAIRS malloc/free pairs ~10 frames deep
+# from four call sites, keeps a small working set, and leaks 1010 known blocks. Every
+# configuration is run REPS times, interleaved; the median wall time of each is
+# compared with the program alone:
+#   alone       the program by itself
+#   exact       csampler's agent, every allocation tracked
+#   sampled     csampler's agent, Poisson sampling by bytes (SAMPLE_BYTES mean)
+#   heaptrack   heaptrack (writes its trace to the work directory)
+#   memcheck    valgrind --leak-check=full
+#
+# usage: bench/leaks.sh [BUILD_DIR]   (default: build; the agent must be built there)
+#
+# Environment:
+#   PAIRS         malloc/free pairs per run (default 5000000)
+#   REPS          runs of each configuration (default 5)
+#   SAMPLE_BYTES  mean bytes between samples in sampled mode (default 524288)
+#   TOOLS         configurations to run (default "alone exact sampled heaptrack memcheck")
+#   KEEP=1        keep the work directory and print its path
+#
+# Needs: cc; heaptrack and valgrind for their rows (scripts/deps.sh bench), skipped
+# with a note when missing. Exits non-zero only when a configuration fails to run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+agent=$build/agent/libcsampler_agent.so
+PAIRS=${PAIRS:-5000000}
+REPS=${REPS:-5}
+SAMPLE_BYTES=${SAMPLE_BYTES:-524288}
+TOOLS=${TOOLS:-"alone exact sampled heaptrack memcheck"}
+
+die() {
+	echo "leaks.sh: $*" >&2
+	exit 1
+}
+[ -f "$agent" ] || die "no agent at $agent: build first (make -C $build csampler_agent)"
+command -v cc >/dev/null || die "a C compiler is needed"
+
+work=$(mktemp -d)
+cleanup() {
+	if [ "${KEEP:-0}" = 1 ]; then echo "leaks.sh: work directory kept: $work" >&2
+	else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+cd "$work"
+
+cc -O2 -g -fomit-frame-pointer -o leaks_workload "$here/leaks_workload.c" ||
+	die "cannot build the workload"
+cc -O2 -I"$root" -o leaks_driver "$here/leaks_driver.c" || die "cannot build the driver"
+
+# How a command runs under csampler's agent: `leaks_cmd [--sample-bytes N] -- CMD...`.
+# When `csampler leaks` exists, this is the one line to change:
+#   leaks_cmd() { "$build/cli/csampler" leaks "$@"; }
+leaks_cmd() { ./leaks_driver -a "$agent" "$@"; }
+
+run_one() { # TOOL -> runs it once; its stderr goes to $work/TOOL.log
+	local w=./leaks_workload
+	case "$1" in
+	alone) $w "$PAIRS" ;;
+	exact) leaks_cmd -- $w "$PAIRS" ;;
+	sampled) leaks_cmd --sample-bytes "$SAMPLE_BYTES" -- $w "$PAIRS" ;;
+	heaptrack) heaptrack -o "$work/ht.$RANDOM" $w "$PAIRS" >/dev/null ;;
+	memcheck) valgrind -q --leak-check=full --error-exitcode=0 $w "$PAIRS" ;;
+	esac 2>>"$work/$1.log"
+}
+
+available() {
+	case "$1" in
+	heaptrack) command -v heaptrack >/dev/null ;;
+	memcheck) command -v valgrind >/dev/null ;;
+	*) true ;;
+	esac
+}
+
+tools=()
+for t in $TOOLS; do
+	if available "$t"; then tools+=("$t"); else echo "leaks.sh: $t not installed: skipped" >&2; fi
+done
+
+declare -A times
+for ((rep = 1; rep <= REPS; rep++)); do
+	for t in "${tools[@]}"; do
+		start=$(date +%s%N)
+		run_one "$t" || die "$t failed (see $work/$t.log; KEEP=1 keeps it)"
+		end=$(date +%s%N)
+		times[$t]+="$(((end - start) / 1000)) "
+	done
+done
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "workload: $PAIRS malloc/free pairs ~10 frames deep, 1010 leaked blocks; $REPS runs each, median wall time"
+base=$(echo "${times[alone]:-}" | median)
+printf '%-10s %12s %10s\n' config "median ms" slowdown
+for t in "${tools[@]}"; do
+	m=$(echo "${times[$t]}" | median)
+	printf '%-10s %12.1f %9.2fx\n' "$t" "$(echo "$m / 1000" | bc -l)" \
+		"$(echo "$m / ${base:-$m}" | bc -l)"
+done
+for t in exact sampled; do
+	[ -s "$work/$t.log" ] && echo "$t: $(tail -n 1 "$work/$t.log")"
+done
+if [ -n "${times[exact]:-}" ] && [ -n "${times[heaptrack]:-}" ]; then
+	e=$(echo "${times[exact]}" | median)
+	h=$(echo "${times[heaptrack]}" | median)
+	printf 'exact mode is %.1fx faster than heaptrack' "$(echo "$h / $e" | bc -l)"
+	if [ -n "${times[memcheck]:-}" ]; then
+		v=$(echo "${times[memcheck]}" | median)
+		printf ', %.1fx faster than valgrind memcheck' "$(echo "$v / $e" | bc -l)"
+	fi
+	echo
+fi
