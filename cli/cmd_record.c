@@ -161,9 +161,10 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 	if (cpu && !res->kernel)
 		fprintf(stderr, "[csampler] kernel frames not recorded (run as root or set "
 				"kernel.perf_event_paranoid <= 1 to see time spent in the kernel)\n");
-	fprintf(stderr, "[csampler] profiler CPU %.2f s (%.1f%% of one core); ",
-		(double)st->profiler_cpu_ns / 1e9,
-		dur > 0 ? 100.0 * (double)st->profiler_cpu_ns / 1e9 / dur : 0.0);
+	fprintf(stderr, "[csampler] profiler CPU %.2f s", (double)st->profiler_cpu_ns / 1e9);
+	if (dur >= 1)
+		fprintf(stderr, " (%.1f%% of one core)", 100.0 * (double)st->profiler_cpu_ns / 1e9 / dur);
+	fprintf(stderr, "; ");
 	fprintf(stderr, "wrote '%s' (%lld bytes", output, bytes);
 	if (st->samples)
 		fprintf(stderr, ", %.1f bytes/sample", (double)bytes / (double)st->samples);

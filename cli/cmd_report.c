@@ -31,7 +31,7 @@ static const char usage_text[] =
 	"Leak snapshots (recorded by 'csampler leaks' or 'record --leaks'):\n"
 	"      --leaks         list outstanding allocations by call stack (the last\n"
 	"                      snapshot), then the growth suspects: stacks whose outstanding\n"
-	"                      bytes rose at every snapshot\n"
+	"                      bytes kept rising (never fell, rose in most intervals)\n"
 	"      --snapshot K    list snapshot K (1 = the first) instead of the last\n"
 	"      --diff A B      the growth per call stack from snapshot A to snapshot B\n"
 	"      --min-age S     only stacks whose oldest outstanding block is S seconds old\n"

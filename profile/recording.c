@@ -521,7 +521,7 @@ static int dec_timeline(struct dec *d, struct cs_rd *r)
 
 static int dec_leaks(struct dec *d, struct cs_rd *r)
 {
-	uint64_t n = rd_count(r, 13);
+	uint64_t n = rd_count(r, 12); /* an empty snapshot takes 12 bytes */
 	for (uint64_t i = 0; i < n && !r->err; i++) {
 		struct cs_leak_snapshot s;
 		memset(&s, 0, sizeof(s));

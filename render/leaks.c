@@ -1,6 +1,6 @@
 /* leaks.c - views of the leak snapshots of a recording: outstanding allocations by
  * call stack, the growth between two snapshots, and the growth suspects (stacks whose
- * outstanding bytes rose at every snapshot). */
+ * outstanding bytes kept rising). */
 #include "render.h"
 
 #include <math.h>
@@ -60,8 +60,10 @@ static int suspect_cmp(const void *a, const void *b)
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
-/* A stack is a suspect if it is present in the last snapshot and its outstanding
- * bytes rose at every snapshot since it first appeared, at least twice. */
+/* A stack is a suspect if it is present in the last snapshot and, since it first
+ * appeared, its outstanding bytes never fell and rose in at least half of the
+ * intervals, at least twice. (Requiring a rise in every interval would miss a steady
+ * leak whenever two snapshots come close together, as the one at the end does.) */
 static size_t find_suspects(const struct cs_profile *p, struct suspect **out)
 {
 	CS_VEC(struct suspect) v = {0};
@@ -82,10 +84,10 @@ static size_t find_suspects(const struct cs_profile *p, struct suspect **out)
 				uint64_t cur = find_site(&p->leaks.v[k], st)->bytes;
 				if (cur > prev)
 					rises++;
-				else
+				else if (cur < prev)
 					ok = 0;
 			}
-			if (!ok || rises < 2)
+			if (!ok || rises < 2 || rises * 2 < n - 1 - first)
 				continue;
 			struct suspect s;
 			s.stack = st;
@@ -204,17 +206,17 @@ static void text_suspects(const struct cs_profile *p, int top, FILE *out)
 			     "shorter --interval or a longer recording\n",
 			p->leaks.n);
 	} else if (!n) {
-		fprintf(out, "\n# growth suspects: none (no stack's outstanding bytes rose at every "
-			     "snapshot)\n");
+		fprintf(out, "\n# growth suspects: none (no stack's outstanding bytes kept rising)\n");
 	} else {
-		fprintf(out, "\n# growth suspects: stacks whose outstanding bytes rose at every "
-			     "snapshot\n");
+		fprintf(out, "\n# growth suspects: stacks whose outstanding bytes kept rising (never "
+			     "fell, rose in at least half of the intervals)\n");
 		size_t shown = top > 0 ? CS_MIN(n, (size_t)top) : n;
 		for (size_t i = 0; i < shown; i++) {
 			fprintf(out, "%3zu. +%.0f bytes/s: from %llu to %llu bytes over %zu "
-				     "snapshots\n",
+				     "snapshots (rose in %zu of %zu intervals)\n",
 				i + 1, v[i].rate, (unsigned long long)v[i].first_bytes,
-				(unsigned long long)v[i].last_bytes, v[i].rises + 1);
+				(unsigned long long)v[i].last_bytes, p->leaks.n - v[i].first,
+				v[i].rises, p->leaks.n - 1 - v[i].first);
 			text_stack(p, v[i].stack, out);
 		}
 	}
@@ -347,7 +349,7 @@ static void json_all(const struct cs_profile *p, const struct cs_leak_report_opt
 			", \"first_bytes\": %llu, \"last_bytes\": %llu, \"growth_bytes_per_s\": "
 			"%.1f, \"snapshots\": %zu}",
 			(unsigned long long)sv[i].first_bytes, (unsigned long long)sv[i].last_bytes,
-			sv[i].rate, sv[i].rises + 1);
+			sv[i].rate, p->leaks.n - sv[i].first);
 	}
 	free(sv);
 	fprintf(out, "\n]");

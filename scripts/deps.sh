@@ -4,7 +4,7 @@
 set -euo pipefail
 mode=${1:-build}
 
-pkgs=(cmake make gcc g++ pkg-config binutils libdw-dev libelf-dev zlib1g-dev)
+pkgs=(cmake make gcc g++ pkg-config binutils libdw-dev libelf-dev zlib1g-dev libunwind-dev)
 case "$mode" in
 build) ;;
 test) pkgs+=(libcriterion-dev libxml2-dev elfutils chromium nodejs npm) ;;

@@ -46,6 +46,20 @@ static void build_sample_profile(struct cs_profile *p)
 	p->stats.lost = 2;
 	struct cs_tick tick = {1000, 4096, 3, 5, 99.5, 99};
 	CS_VEC_PUSH(p->timeline, tick);
+	/* two leak snapshots: an empty one, then one with a site */
+	struct cs_leak_snapshot ls;
+	memset(&ls, 0, sizeof(ls));
+	ls.time_s = 0.5;
+	ls.exact = 1;
+	CS_VEC_PUSH(p->leaks, ls);
+	memset(&ls, 0, sizeof(ls));
+	ls.time_s = 1.5;
+	ls.sampled = 1;
+	ls.sample_bytes = 4096;
+	ls.pre_attach_frees = 7;
+	struct cs_leak_site site = {cs_profile_stack(p, st2, 3), 6400, 100, 1200000000};
+	CS_VEC_PUSH(ls.sites, site);
+	CS_VEC_PUSH(p->leaks, ls);
 }
 
 static char *write_tmp(const struct cs_profile *p, size_t *len)
@@ -124,6 +138,17 @@ Test(recording, round_trip)
 	cr_expect_eq(q.modules.n, 1);
 	cr_expect_eq(q.modules.v[0].build_id_len, 4);
 	cr_expect_str_eq(cs_str(&q, q.threads.v[0].name), "worker");
+	cr_assert_eq(q.leaks.n, 2);
+	cr_expect_eq(q.leaks.v[0].sites.n, 0);
+	cr_expect(q.leaks.v[0].exact);
+	cr_expect_eq(q.leaks.v[1].sites.n, 1);
+	cr_expect(q.leaks.v[1].sampled && !q.leaks.v[1].exact);
+	cr_expect_eq(q.leaks.v[1].sample_bytes, 4096);
+	cr_expect_eq(q.leaks.v[1].pre_attach_frees, 7);
+	cr_expect_eq(q.leaks.v[1].sites.v[0].bytes, 6400);
+	cr_expect_eq(q.leaks.v[1].sites.v[0].blocks, 100);
+	cr_expect_eq(q.leaks.v[1].sites.v[0].oldest_age_ns, 1200000000);
+	cr_expect_eq(q.nodes.v[q.leaks.v[1].sites.v[0].stack].depth, 3);
 	/* The deepest stack comes back frame for frame. */
 	for (size_t i = 0; i < q.samples.n; i++) {
 		const struct cs_sample *s = &q.samples.v[i];
