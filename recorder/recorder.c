@@ -270,8 +270,11 @@ static const struct cs_sampler_ops ops = {
 /* Turn the agent's snapshot into trie nodes now, while the address space is known. */
 static void add_snapshot(struct rec *r, struct cs_leak_raw *raw)
 {
-	if (r->o->no_cpu && cs_proc_alive(r->pid))
-		cs_sym_proc_load(r->sym, r->pid); /* no perf records: read the maps afresh */
+	/* Without perf records the maps come from /proc, refreshed before each request
+	 * and every second; a final snapshot (the target is exiting, its maps may be
+	 * half gone) uses what was known. */
+	if (r->o->no_cpu && !(raw->h.flags & CS_SNAP_FINAL) && cs_proc_alive(r->pid))
+		cs_sym_proc_refresh(r->sym, r->pid);
 	struct psnap ps;
 	memset(&ps, 0, sizeof(ps));
 	ps.time_s = raw->h.time_ns > r->start_ns ? (double)(raw->h.time_ns - r->start_ns) / 1e9 : 0;
@@ -596,6 +599,8 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		proc_get(r, (uint32_t)pid);
 		if (r->ls && cs_leak_session_handshake(r->ls, pid, 10000, &leak_start) < 0)
 			goto out;
+		if (r->ls && o->no_cpu)
+			cs_sym_proc_refresh(r->sym, pid); /* the program is mapped by now */
 	} else if (r->ls) {
 		uint64_t t0 = cs_now_ns();
 		if (cs_leak_session_attach(r->ls, r->sym, pid, &res->inject) < 0 ||
@@ -626,8 +631,11 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			}
 			last_snap = now;
 		}
-		if (now - last_tick >= 1000000000ull)
+		if (now - last_tick >= 1000000000ull) {
 			timeline_tick(r, p, now, &last_tick);
+			if (o->no_cpu && r->ls)
+				cs_sym_proc_refresh(r->sym, pid); /* keep up with dlopen */
+		}
 		if (o->status_line && now - last_status >= 250000000ull) {
 			status(r, now);
 			last_status = now;

@@ -55,6 +55,9 @@ void cs_symbolizer_free(struct cs_symbolizer *s);
 
 /* Learn process pid's mappings from /proc/pid/maps. 0, or -1 if it is gone. */
 int cs_sym_proc_load(struct cs_symbolizer *s, pid_t pid);
+/* Add what /proc/pid/maps shows now to pid's known mappings (new mappings replace
+ * what they overlap; nothing is forgotten). 0, or -1 if pid is gone. */
+int cs_sym_proc_refresh(struct cs_symbolizer *s, pid_t pid);
 /* pid was forked from ppid: it starts with a copy of the parent's mappings. */
 void cs_sym_proc_fork(struct cs_symbolizer *s, pid_t ppid, pid_t pid);
 /* pid called exec: its old mappings are gone. */

@@ -89,6 +89,8 @@ static void space_insert(struct aspace *a, const struct amap *nm)
 	a->dirty = 1;
 }
 
+static const struct amap *find_map(const struct aspace *a, uint64_t addr);
+
 static void add_mapping(struct cs_symbolizer *s, struct aspace *a, const struct cs_mapping *m)
 {
 	if (!(m->prot & PROT_EXEC) || !m->len)
@@ -102,6 +104,11 @@ static void add_mapping(struct cs_symbolizer *s, struct aspace *a, const struct 
 	am.end = m->start + m->len;
 	am.pgoff = m->pgoff;
 	am.mod = cs_symmod_get(s, a->pid, m);
+	/* The same mapping seen again (a refresh from /proc): nothing changes. */
+	const struct amap *old = find_map(a, am.start);
+	if (old && old->start == am.start && old->end == am.end && old->pgoff == am.pgoff &&
+	    old->mod == am.mod)
+		return;
 	am.bias = cs_symmod_bias(s->mods.v[am.mod], m);
 	am.reported = 0;
 	if (a->exe_pending && !s->mods.v[am.mod]->vdso) {
@@ -141,6 +148,15 @@ int cs_sym_proc_load(struct cs_symbolizer *s, pid_t pid)
 		}
 	}
 	return 0;
+}
+
+int cs_sym_proc_refresh(struct cs_symbolizer *s, pid_t pid)
+{
+	struct aspace *a = space_get(s, pid);
+	if (!a)
+		return cs_sym_proc_load(s, pid);
+	struct load_ctx lc = {s, a};
+	return cs_proc_maps(pid, load_one, &lc);
 }
 
 static void load_one(void *ctx, const struct cs_proc_map *pm)

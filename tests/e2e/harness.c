@@ -413,3 +413,23 @@ void h_folded_dump(const struct h_folded *f, size_t max)
 	for (size_t i = 0; i < f->n && i < max; i++)
 		fprintf(stderr, "  %s %llu\n", f->stack[i], (unsigned long long)f->count[i]);
 }
+
+char *h_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap + 1);
+	size_t r;
+	while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap)
+			buf = realloc(buf, (cap *= 2) + 1);
+	}
+	fclose(f);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}

@@ -35,6 +35,9 @@ pid_t h_spawn(char *const argv[], int *err_fd);
 /* Wait for a spawned command; returns its wait status, or -1 on timeout. */
 int h_collect(pid_t pid, int err_fd, int timeout_s, char **err);
 
+/* The whole file as a NUL-terminated heap string, or NULL. */
+char *h_read_file(const char *path, size_t *len);
+
 /* A fresh temporary directory (removed by h_tmpdir_free). */
 char *h_tmpdir(void);
 void h_tmpdir_free(char *dir);
