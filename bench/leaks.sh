@@ -11,6 +11,8 @@
 #   sampled     csampler's agent, Poisson sampling by bytes (SAMPLE_BYTES mean)
 #   heaptrack   heaptrack (writes its trace to the work directory)
 #   memcheck    valgrind --leak-check=full
+# Then the attach cost: csampler leaks --pid on the running workload, REPS times: time
+# until tracking is ready, and the longest single stop of the target's thread.
 #
 # usage: bench/leaks.sh [BUILD_DIR]   (default: build; the agent must be built there)
 #
@@ -28,6 +30,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 agent=$build/agent/libcsampler_agent.so
+csampler=$build/cli/csampler
 PAIRS=${PAIRS:-5000000}
 REPS=${REPS:-5}
 SAMPLE_BYTES=${SAMPLE_BYTES:-524288}
@@ -38,6 +41,7 @@ die() {
 	exit 1
 }
 [ -f "$agent" ] || die "no agent at $agent: build first (make -C $build csampler_agent)"
+[ -x "$csampler" ] || die "no csampler at $csampler: build first"
 command -v cc >/dev/null || die "a C compiler is needed"
 
 work=$(mktemp -d)
@@ -50,12 +54,9 @@ cd "$work"
 
 cc -O2 -g -fomit-frame-pointer -o leaks_workload "$here/leaks_workload.c" ||
 	die "cannot build the workload"
-cc -O2 -I"$root" -o leaks_driver "$here/leaks_driver.c" || die "cannot build the driver"
 
-# How a command runs under csampler's agent: `leaks_cmd [--sample-bytes N] -- CMD...`.
-# When `csampler leaks` exists, this is the one line to change:
-#   leaks_cmd() { "$build/cli/csampler" leaks "$@"; }
-leaks_cmd() { ./leaks_driver -a "$agent" "$@"; }
+# A command under csampler's agent: `leaks_cmd [--sample-bytes N] -- CMD...`.
+leaks_cmd() { CSAMPLER_AGENT=$agent "$csampler" leaks -o "$work/leaks.data" "$@"; }
 
 run_one() { # TOOL -> runs it once; its stderr goes to $work/TOOL.log
 	local w=./leaks_workload
@@ -81,28 +82,37 @@ for t in $TOOLS; do
 	if available "$t"; then tools+=("$t"); else echo "leaks.sh: $t not installed: skipped" >&2; fi
 done
 
-declare -A times
+# Two figures per run: the program's own run time (it prints "workload_us N": the
+# slowdown it suffers) and the wall time of the whole command (adds each tool's own
+# start-up and end-of-run work: loading, writing reports).
+declare -A times walls
 for ((rep = 1; rep <= REPS; rep++)); do
 	for t in "${tools[@]}"; do
 		start=$(date +%s%N)
 		run_one "$t" || die "$t failed (see $work/$t.log; KEEP=1 keeps it)"
 		end=$(date +%s%N)
-		times[$t]+="$(((end - start) / 1000)) "
+		us=$(grep -o 'workload_us [0-9]*' "$work/$t.log" | tail -n 1 | cut -d' ' -f2)
+		[ -n "$us" ] || die "$t: the workload did not report its time (see $work/$t.log)"
+		times[$t]+="$us "
+		walls[$t]+="$(((end - start) / 1000)) "
 	done
 done
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "workload: $PAIRS malloc/free pairs ~10 frames deep, 1010 leaked blocks; $REPS runs each, median wall time"
+echo "workload: $PAIRS malloc/free pairs ~10 frames deep, 1010 leaked blocks; $REPS runs each, medians"
 base=$(echo "${times[alone]:-}" | median)
-printf '%-10s %12s %10s\n' config "median ms" slowdown
+wbase=$(echo "${walls[alone]:-}" | median)
+printf '%-10s %14s %10s   %16s %10s\n' config "program ms" slowdown "whole command ms" ratio
 for t in "${tools[@]}"; do
 	m=$(echo "${times[$t]}" | median)
-	printf '%-10s %12.1f %9.2fx\n' "$t" "$(echo "$m / 1000" | bc -l)" \
-		"$(echo "$m / ${base:-$m}" | bc -l)"
+	w=$(echo "${walls[$t]}" | median)
+	printf '%-10s %14.1f %9.2fx   %16.1f %9.2fx\n' "$t" "$(echo "$m / 1000" | bc -l)" \
+		"$(echo "$m / ${base:-$m}" | bc -l)" "$(echo "$w / 1000" | bc -l)" \
+		"$(echo "$w / ${wbase:-$w}" | bc -l)"
 done
 for t in exact sampled; do
-	[ -s "$work/$t.log" ] && echo "$t: $(tail -n 1 "$work/$t.log")"
+	[ -s "$work/$t.log" ] && echo "$t: $(grep 'leak snapshot' "$work/$t.log" | tail -n 1)"
 done
 if [ -n "${times[exact]:-}" ] && [ -n "${times[heaptrack]:-}" ]; then
 	e=$(echo "${times[exact]}" | median)
@@ -114,3 +124,26 @@ if [ -n "${times[exact]:-}" ] && [ -n "${times[heaptrack]:-}" ]; then
 	fi
 	echo
 fi
+
+# Attach: the workload runs long enough; csampler attaches, tracks for a second, detaches.
+echo
+echo "attach to the running workload (csampler leaks --pid, $REPS times):"
+ready=() stops=()
+for ((rep = 1; rep <= REPS; rep++)); do
+	./leaks_workload 2000000000 >/dev/null &
+	wpid=$!
+	sleep 0.3
+	CSAMPLER_AGENT=$agent "$csampler" leaks --pid "$wpid" -d 1 -o "$work/attach.data" \
+		2>"$work/attach.log" || die "attach failed: $(cat "$work/attach.log")"
+	kill "$wpid" 2>/dev/null
+	wait "$wpid" 2>/dev/null || true
+	line=$(grep 'agent loaded in' "$work/attach.log") || die "no attach figures: $(cat "$work/attach.log")"
+	ready+=("$(echo "$line" | sed 's/.*agent loaded in \([0-9.]*\) ms.*/\1/')")
+	stops+=("$(echo "$line" | sed 's/.*the longest for \([0-9.]*\) ms.*/\1/')")
+done
+printf '  ready after:  median %s ms, max %s ms   (target <= 100 ms)\n' \
+	"$(printf '%s\n' "${ready[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" \
+	"$(printf '%s\n' "${ready[@]}" | sort -g | tail -n 1)"
+printf '  longest stop: median %s ms, max %s ms   (target <= 5 ms)\n' \
+	"$(printf '%s\n' "${stops[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" \
+	"$(printf '%s\n' "${stops[@]}" | sort -g | tail -n 1)"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -610,6 +611,9 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	}
 	res->leaks = r->ls != NULL;
 
+	/* Without perf rings to wait on, wake up when the target exits (pidfd, Linux 5.3+)
+	 * or the agent speaks, not only on the 100 ms tick. */
+	int pidfd = smp ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
 	uint64_t last_tick = r->start_ns, last_status = 0, last_snap = cs_now_ns();
 	uint64_t deadline = o->duration_s > 0 ? r->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
 	uint64_t interval = (uint64_t)((o->leak_interval_s > 0 ? o->leak_interval_s : 10) * 1e9);
@@ -618,8 +622,9 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			if (cs_sampler_poll(smp, 100, &ops, r) < 0)
 				goto out;
 		} else {
-			struct pollfd pf = {r->ls ? cs_leak_session_fd(r->ls) : -1, POLLIN, 0};
-			poll(&pf, 1, 100);
+			struct pollfd pf[2] = {{r->ls ? cs_leak_session_fd(r->ls) : -1, POLLIN, 0},
+					       {pidfd, POLLIN, 0}};
+			poll(pf, 2, 100);
 		}
 		uint64_t now = cs_now_ns();
 		if (r->ls && agent_readable(r))
@@ -658,6 +663,8 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			break;
 		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	/* The last leak snapshot: the agent's own if the target exited, else ask. */
 	if (r->ls) {
 		if (res->exited)
