@@ -56,6 +56,7 @@ struct aspace {
 	int exe_pending; /* after exec: the next executable mapping is the program */
 	CS_VEC(struct amap) maps; /* sorted by start, non-overlapping */
 	CS_VEC(Dwfl *) retired;	  /* old Dwfls, freed at the end (their Elf may be shared) */
+	struct cs_map64 rules;	  /* lookup pc -> packed unwind rule (see unwind.c) */
 	/* the sample being unwound */
 	const uint64_t *regs;
 	const uint8_t *stack;
@@ -71,6 +72,9 @@ struct ksym {
 
 struct cs_symbolizer {
 	struct cs_symbolizer_opts o;
+	int check_unwind;     /* CSAMPLER_UNWIND_CHECK: compare the fast path with libdw */
+	uint64_t fast, slow;  /* stacks unwound by each path */
+	uint64_t mismatches;  /* check mode: stacks on which the two disagreed */
 	char *debuginfo_path;
 	Dwfl_Callbacks unwind_cb;
 	Dwfl_Callbacks offline_cb;

@@ -6,6 +6,8 @@
 #include "internal.h"
 #include "util/proc.h"
 
+#include <dwarf.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@ static struct aspace *space_new(struct cs_symbolizer *s, pid_t pid)
 		return a;
 	}
 	a = cs_xcalloc(1, sizeof(*a));
+	cs_map64_init(&a->rules);
 	a->pid = pid;
 	*cs_map64_put(&s->space_ix, (uint64_t)pid, s->spaces.n, NULL) = s->spaces.n;
 	CS_VEC_PUSH(s->spaces, a);
@@ -38,6 +41,8 @@ static struct aspace *space_new(struct cs_symbolizer *s, pid_t pid)
 
 static void space_retire_dwfl(struct aspace *a)
 {
+	cs_map64_release(&a->rules); /* rules came from the modules of that Dwfl */
+	cs_map64_init(&a->rules);
 	if (a->dwfl) {
 		CS_VEC_PUSH(a->retired, a->dwfl);
 		a->dwfl = NULL;
@@ -383,6 +388,160 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	return DWARF_CB_OK;
 }
 
+/* ---- the fast path: per-pc rules computed once from libdw's CFI ----
+ *
+ * Nearly every x86-64 frame follows one of a few rules: CFA = rsp + k or rbp + k, the
+ * return address saved at CFA + r, rbp either unchanged or saved at CFA + b, and at
+ * the outermost frame the return address undefined. The rule of each pc is asked of
+ * libdw once and packed into 64 bits; a stack is then walked with a few loads per
+ * frame. A pc whose rule is anything else (PLT stubs, signal frames, realigned stacks,
+ * no CFI) sends the whole sample to libdw's own unwinder, so the result is always the
+ * one libdw would give. */
+
+enum { R_COMPLEX = 1, R_RSP = 2, R_RBP = 3, R_END = 4 };
+#define OFF_BITS 18
+#define OFF_MAX ((1 << (OFF_BITS - 1)) - 1)
+
+static uint64_t pack_rule(int kind, int64_t cfa, int64_t ra, int rbp_same, int64_t rbp)
+{
+	uint64_t m = (1u << OFF_BITS) - 1;
+	return (uint64_t)kind | ((uint64_t)rbp_same << 3) | (((uint64_t)cfa & m) << 4) |
+	       (((uint64_t)ra & m) << (4 + OFF_BITS)) | (((uint64_t)rbp & m) << (4 + 2 * OFF_BITS));
+}
+
+static int64_t field(uint64_t r, int shift)
+{
+	int64_t v = (int64_t)((r >> shift) & ((1u << OFF_BITS) - 1));
+	return v >= (1 << (OFF_BITS - 1)) ? v - (1 << OFF_BITS) : v;
+}
+
+/* Offset from the CFA of a register saved by an "offset(N)" rule, or 0 on failure. */
+static int saved_at(const Dwarf_Op *ops, size_t n, int64_t *off)
+{
+	if (n < 1 || ops[0].atom != DW_OP_call_frame_cfa)
+		return 0;
+	if (n == 1) {
+		*off = 0;
+		return 1;
+	}
+	if (n == 2 && ops[1].atom == DW_OP_plus_uconst) {
+		*off = (int64_t)ops[1].number;
+		return 1;
+	}
+	if (n == 3 && (ops[1].atom == DW_OP_consts || ops[1].atom == DW_OP_const1s ||
+		       ops[1].atom == DW_OP_const2s || ops[1].atom == DW_OP_const4s) &&
+	    ops[2].atom == DW_OP_plus) {
+		*off = (int64_t)ops[1].number;
+		return 1;
+	}
+	return 0;
+}
+
+static uint64_t compute_rule(struct aspace *a, uint64_t pc)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(a->dwfl, pc);
+	if (!mod)
+		return pack_rule(R_COMPLEX, 0, 0, 0, 0);
+	for (int pass = 0; pass < 2; pass++) {
+		Dwarf_Addr bias;
+		Dwarf_CFI *cfi = pass ? dwfl_module_dwarf_cfi(mod, &bias) : dwfl_module_eh_cfi(mod, &bias);
+		Dwarf_Frame *frame;
+		if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0)
+			continue;
+		uint64_t rule = pack_rule(R_COMPLEX, 0, 0, 0, 0);
+		bool signal = false;
+		int ra = dwarf_frame_info(frame, NULL, NULL, &signal);
+		Dwarf_Op *cfa_ops, mem[3], *ops;
+		size_t ncfa, n;
+		if (signal || ra != 16 || dwarf_frame_cfa(frame, &cfa_ops, &ncfa) != 0 || ncfa != 1 ||
+		    cfa_ops[0].atom != DW_OP_bregx || (cfa_ops[0].number != 7 && cfa_ops[0].number != 6)) {
+			free(frame);
+			return rule;
+		}
+		int kind = cfa_ops[0].number == 7 ? R_RSP : R_RBP;
+		int64_t cfa_off = (int64_t)cfa_ops[0].number2, ra_off = 0, rbp_off = 0;
+		int rbp_same = 0;
+		if (dwarf_frame_register(frame, ra, mem, &ops, &n) != 0)
+			goto done;
+		if (n == 0 && ops == mem) {
+			rule = pack_rule(R_END, 0, 0, 0, 0); /* return address undefined: the root */
+			goto done;
+		}
+		if (!saved_at(ops, n, &ra_off))
+			goto done;
+		if (dwarf_frame_register(frame, 6, mem, &ops, &n) != 0)
+			goto done;
+		if (n == 0 && !ops)
+			rbp_same = 1;
+		else if (!saved_at(ops, n, &rbp_off))
+			goto done;
+		if (cfa_off < -OFF_MAX || cfa_off > OFF_MAX || ra_off < -OFF_MAX || ra_off > OFF_MAX ||
+		    rbp_off < -OFF_MAX || rbp_off > OFF_MAX)
+			goto done;
+		rule = pack_rule(kind, cfa_off, ra_off, rbp_same, rbp_off);
+done:
+		free(frame);
+		return rule;
+	}
+	return pack_rule(R_COMPLEX, 0, 0, 0, 0);
+}
+
+static int read_copy(const struct aspace *a, uint64_t addr, uint64_t *out)
+{
+	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8)
+		return 0;
+	memcpy(out, a->stack + (addr - a->sp), 8);
+	return 1;
+}
+
+/* 1 complete, 0 truncated, -1 for libdw to do it. */
+static int fast_unwind(struct aspace *a, const uint64_t *regs, struct cs_uframe *out,
+		       size_t cap, size_t max, size_t *n)
+{
+	uint64_t pc = regs[16], sp = regs[7], bp = regs[6];
+	int bp_known = 1;
+	size_t k = 0;
+	for (int first = 1;; first = 0) {
+		uint64_t look = first ? pc : pc - 1;
+		if (k >= cap || k >= max) {
+			*n = k;
+			return 0;
+		}
+		const struct amap *m = find_map(a, look);
+		out[k].module = m ? m->mod : CS_SYM_NOMOD;
+		out[k].addr = m ? look - m->bias : look;
+		k++;
+		int added;
+		uint64_t *slot = cs_map64_put(&a->rules, look, 0, &added);
+		if (added)
+			*slot = compute_rule(a, look);
+		uint64_t rule = *slot;
+		int kind = (int)(rule & 7);
+		if (kind == R_COMPLEX)
+			return -1;
+		if (kind == R_END) {
+			*n = k;
+			return 1;
+		}
+		if (kind == R_RBP && !bp_known)
+			return -1;
+		uint64_t cfa = (kind == R_RSP ? sp : bp) + (uint64_t)field(rule, 4);
+		uint64_t ra;
+		if (!read_copy(a, cfa + (uint64_t)field(rule, 4 + OFF_BITS), &ra)) {
+			*n = k;
+			return 0; /* the copy ends here */
+		}
+		if (!((rule >> 3) & 1))
+			bp_known = read_copy(a, cfa + (uint64_t)field(rule, 4 + 2 * OFF_BITS), &bp);
+		sp = cfa;
+		pc = ra;
+		if (pc == 0) {
+			*n = k;
+			return 0;
+		}
+	}
+}
+
 int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 		  const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
 		  struct cs_uframe *out, size_t cap, size_t *n)
@@ -401,7 +560,18 @@ int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 	a->stack = stack;
 	a->stack_len = stack ? stack_len : 0;
 	a->sp = regs[7];
-	struct walk w = {s, a, out, cap, 0, s->o.max_frames ? s->o.max_frames : 1024, 0, 0};
+	size_t max = s->o.max_frames ? s->o.max_frames : 1024;
+	int fr = fast_unwind(a, regs, out, cap, max, n);
+	if (fr >= 0 && !s->check_unwind) {
+		s->fast++;
+		return fr ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED;
+	}
+	size_t nfast = *n;
+	struct cs_uframe fast[64];
+	if (fr >= 0)
+		memcpy(fast, out, CS_MIN(nfast, (size_t)64) * sizeof(*fast));
+	s->slow++;
+	struct walk w = {s, a, out, cap, 0, max, 0, 0};
 	int r = dwfl_getthread_frames(a->dwfl, tid, frame_cb, &w);
 	*n = w.n;
 	if (w.n == 0)
@@ -410,9 +580,22 @@ int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 	 * out), so a clean end alone proves nothing: the stack is complete only if the
 	 * last frame is an outermost one, whose CFI says the return address is
 	 * undefined (_start, clone3, ...). */
-	if (r == 0 && !w.overflow && outermost(a, w.last_pc))
-		return CS_UNWIND_COMPLETE;
-	return CS_UNWIND_TRUNCATED;
+	int result = r == 0 && !w.overflow && outermost(a, w.last_pc) ? CS_UNWIND_COMPLETE
+									: CS_UNWIND_TRUNCATED;
+	if (fr >= 0 && s->check_unwind) {
+		/* Check mode: the fast path must agree with libdw, frame for frame. */
+		int same = (fr ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED) == result && nfast == w.n;
+		for (size_t i = 0; same && i < CS_MIN(nfast, (size_t)64); i++)
+			same = fast[i].module == out[i].module && fast[i].addr == out[i].addr;
+		if (!same) {
+			s->mismatches++;
+			cs_warn("fast unwinder disagrees with libdw at pc %#llx: %zu vs %zu frames, "
+				"%s vs %s",
+				(unsigned long long)regs[16], nfast, w.n, fr ? "complete" : "truncated",
+				result == CS_UNWIND_COMPLETE ? "complete" : "truncated");
+		}
+	}
+	return result;
 
 leaf_only:
 	/* At least the interrupted instruction is known. */
@@ -430,6 +613,8 @@ struct cs_symbolizer *cs_symbolizer_new(const struct cs_symbolizer_opts *o)
 	struct cs_symbolizer *s = cs_xcalloc(1, sizeof(*s));
 	s->o = *o;
 	elf_version(EV_CURRENT); /* libelf refuses to work until told its version */
+	const char *check = getenv("CSAMPLER_UNWIND_CHECK");
+	s->check_unwind = check && *check && strcmp(check, "0");
 	/* Separate debug info: next to the file, in .debug/, under /usr/lib/debug (by
 	 * build-id and by path), then the user's directories. */
 	size_t len = 64;
@@ -466,6 +651,7 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 			dwfl_end(a->retired.v[j]);
 		CS_VEC_FREE(a->retired);
 		CS_VEC_FREE(a->maps);
+		cs_map64_release(&a->rules);
 		free(a);
 	}
 	for (size_t i = 0; i < s->mods.n; i++)

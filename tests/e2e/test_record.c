@@ -366,3 +366,29 @@ Test(record, target_exit_ends_recording)
 	h_folded_free(&f);
 	free(data);
 }
+
+/* The fast unwinder (per-pc rules) must give exactly what libdw gives, on complete
+ * stacks through libc and on stacks cut short by a small copy. */
+Test(record, fast_unwinder_agrees_with_libdw)
+{
+	setenv("CSAMPLER_UNWIND_CHECK", "1", 1);
+	const char *sizes[] = {"16384", "1024"};
+	for (int k = 0; k < 2; k++) {
+		struct h_proc t;
+		char *argv[] = {TARGET("cs_t_recurse"), "120", NULL};
+		h_start(&t, argv);
+		char *data = h_path(dir, "chk.data");
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+		char *rec[] = {CS_EXE, "record", "-p", pid, "-F", "999", "-d", "1", "--stack-size",
+			       (char *)sizes[k], "-o", data, NULL};
+		char *err;
+		cr_assert_eq(h_run(rec, 60, NULL, &err), 0, "%s", err);
+		cr_expect_null(strstr(err, "disagrees"), "%s", err);
+		cr_expect(strstr(err, "samples"), "%s", err);
+		free(err);
+		h_stop(&t, SIGTERM, 5000);
+		free(data);
+	}
+	unsetenv("CSAMPLER_UNWIND_CHECK");
+}
