@@ -37,6 +37,8 @@ struct symmod {
 	struct sym *syms;
 	size_t nsyms;
 	uint32_t profile_module; /* CS_NONE until added to a profile */
+	int cache_state;	 /* resolution cache: 0 not loaded, 1 loaded, -1 none */
+	struct symcache *cache;
 };
 
 /* One executable mapping in one process. */
@@ -64,12 +66,6 @@ struct aspace {
 	uint64_t sp;
 };
 
-struct ksym {
-	uint64_t addr;
-	const char *name;
-	const char *module; /* "" for the kernel image */
-};
-
 struct cs_symbolizer {
 	struct cs_symbolizer_opts o;
 	int check_unwind;     /* CSAMPLER_UNWIND_CHECK: compare the fast path with libdw */
@@ -84,9 +80,9 @@ struct cs_symbolizer {
 	struct cs_map64 space_ix; /* pid -> index into spaces */
 	/* kernel symbols, loaded on first use */
 	int kinit;
-	char *kbuf;
-	struct ksym *ksyms;
-	size_t nksyms;
+	void *ktable; /* sorted kernel text symbols (kallsyms.c) */
+	size_t ktable_size;
+	int ktable_mapped;
 	uint32_t kmodule; /* profile module of the kernel */
 };
 
@@ -98,6 +94,14 @@ void cs_symmod_free(struct symmod *m);
 
 /* resolve.c */
 uint32_t cs_symmod_profile_module(struct cs_symbolizer *s, struct cs_profile *p, uint32_t mod);
+
+/* symcache.c: frames resolved in earlier runs (see there). lookup returns how many
+ * frames it wrote (0: not cached); add records a fresh resolution; close saves. */
+size_t cs_symcache_lookup(struct cs_symbolizer *s, struct symmod *m, struct cs_profile *p,
+			  uint32_t module, uint64_t vaddr, uint32_t *out, size_t cap, int *resolved);
+void cs_symcache_add(struct cs_symbolizer *s, struct symmod *m, const struct cs_profile *p,
+		     uint64_t vaddr, const uint32_t *ids, size_t n, int resolved);
+void cs_symcache_close(struct symmod *m);
 
 /* kallsyms.c */
 size_t cs_kernel_resolve(struct cs_symbolizer *s, struct cs_profile *p, uint64_t addr,

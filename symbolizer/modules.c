@@ -144,6 +144,7 @@ uint64_t cs_symmod_bias(const struct symmod *mod, const struct cs_mapping *m)
 
 void cs_symmod_free(struct symmod *m)
 {
+	cs_symcache_close(m);
 	if (m->sdwfl)
 		dwfl_end(m->sdwfl);
 	if (m->elf)

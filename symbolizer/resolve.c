@@ -197,9 +197,12 @@ size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_u
 		return 1;
 	}
 	struct symmod *m = s->mods.v[uf.module];
+	f.module = cs_symmod_profile_module(s, p, uf.module);
+	size_t cached = cs_symcache_lookup(s, m, p, f.module, uf.addr, out, cap, resolved);
+	if (cached)
+		return cached;
 	if (!m->res_init)
 		res_init(s, m);
-	f.module = cs_symmod_profile_module(s, p, uf.module);
 	uint64_t a = uf.addr + m->sbias; /* address in the offline Dwfl */
 
 	const struct sym *y = m->smod ? find_sym(m, a) : NULL;
@@ -299,6 +302,7 @@ size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_u
 	}
 	free(scopes);
 	free(ysym);
+	cs_symcache_add(s, m, p, uf.addr, out, n, *resolved);
 	return n;
 }
 

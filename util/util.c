@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -202,4 +203,31 @@ int cs_parse_double(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+char *cs_cache_dir(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *dir;
+	if (xdg && *xdg == '/') {
+		dir = cs_xasprintf("%s/csampler", xdg);
+	} else if (home && *home == '/') {
+		char *parent = cs_xasprintf("%s/.cache", home);
+		mkdir(parent, 0700);
+		free(parent);
+		dir = cs_xasprintf("%s/.cache/csampler", home);
+	} else {
+		return NULL;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		free(dir);
+		return NULL;
+	}
+	struct stat st;
+	/* only a private directory of ours */
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
 }

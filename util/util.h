@@ -76,6 +76,10 @@ int cs_write_all(int fd, const void *buf, size_t n);
  * buffer (caller frees) and its length in *len, or NULL with errno set. */
 char *cs_read_file(const char *path, size_t max, size_t *len);
 
+/* csampler's private cache directory ($XDG_CACHE_HOME/csampler or
+ * ~/.cache/csampler), created with mode 0700; NULL if there is none (caller frees). */
+char *cs_cache_dir(void);
+
 /* Parse a decimal/hex number strictly; 0 on success, -1 if s is not a whole number. */
 int cs_parse_u64(const char *s, uint64_t *out);
 int cs_parse_double(const char *s, double *out);

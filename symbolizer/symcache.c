@@ -1,0 +1,333 @@
+/* symcache.c - resolved frames per module and address, kept across runs.
+ *
+ * Resolving an address in a library whose separate debug info is compressed (Debian's
+ * libc6-dbg, for one) first inflates all of its debug sections: tens of milliseconds,
+ * every run. The frames an address resolves to depend only on the module's contents
+ * (its build-id) and on the debug info found for it, so they are cached in
+ * CACHE/syms/BUILDID-SIG, where SIG hashes what libdwfl would find: whether the module
+ * carries .debug_info, and the size and time of every file at the places it looks for
+ * separate debug info (by build-id and by .gnu_debuglink). Installing or removing
+ * debug info changes SIG, so a cached answer is never stale.
+ *
+ * File (host byte order): "CSSYMC01" | u32 nents | u32 nframes | u32 nstrs (bytes) |
+ * u32 0 | nents x {u64 vaddr, u32 first, u16 count, u16 resolved} sorted by vaddr |
+ * nframes x {u32 func, u32 file, u32 line, u32 flags} | strings (offsets into them).
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "CSSYMC01"
+#define MAX_ENTS 400000
+
+struct centry {
+	uint64_t vaddr;
+	uint32_t first;
+	uint16_t count, resolved;
+};
+
+struct cframe {
+	uint32_t func, file, line, flags;
+};
+
+struct symcache {
+	char *path;
+	void *map;
+	size_t map_size;
+	const struct centry *ents;
+	size_t nents;
+	const struct cframe *frames;
+	size_t nframes;
+	const char *strs;
+	size_t nstrs;
+	/* found this run */
+	CS_VEC(struct centry) add;
+	CS_VEC(struct cframe) add_frames;
+	struct cs_profile names; /* interns the strings of new entries */
+};
+
+static void stat_into(uint64_t *h, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0)
+		*h = cs_hash_u64(*h ^ cs_hash_bytes(path, strlen(path), (uint64_t)st.st_size) ^
+				 (uint64_t)st.st_mtime);
+}
+
+/* What libdwfl would find as debug info for this module, as a hash. */
+static uint64_t debug_signature(struct cs_symbolizer *s, struct symmod *m)
+{
+	uint64_t h = 0x5157;
+	size_t shstrndx;
+	const char *link = NULL;
+	if (elf_getshdrstrndx(m->elf, &shstrndx) == 0) {
+		for (Elf_Scn *scn = NULL; (scn = elf_nextscn(m->elf, scn));) {
+			GElf_Shdr sh;
+			if (!gelf_getshdr(scn, &sh))
+				continue;
+			const char *name = elf_strptr(m->elf, shstrndx, sh.sh_name);
+			if (!name)
+				continue;
+			if (!strcmp(name, ".debug_info"))
+				h = cs_hash_u64(h ^ 1);
+			if (!strcmp(name, ".gnu_debuglink")) {
+				Elf_Data *d = elf_getdata(scn, NULL);
+				if (d && d->d_size > 4 && memchr(d->d_buf, 0, d->d_size))
+					link = d->d_buf;
+			}
+		}
+	}
+	/* by build-id under every absolute directory of the debuginfo path */
+	char hex[2 * sizeof(m->build_id) + 1];
+	for (size_t i = 0; i < m->build_id_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
+	char *dirs = cs_xstrdup(s->debuginfo_path);
+	for (char *tok = strtok(dirs, ":"); tok; tok = strtok(NULL, ":")) {
+		if (tok[0] != '/')
+			continue;
+		char *p = cs_xasprintf("%s/.build-id/%.2s/%s.debug", tok, hex, hex + 2);
+		stat_into(&h, p);
+		free(p);
+	}
+	free(dirs);
+	/* by .gnu_debuglink: next to the file, in .debug/, under /usr/lib/debug */
+	if (link && !strchr(link, '/')) {
+		char *dir = cs_xstrdup(m->file_name);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		const char *fmts[] = {"%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s"};
+		for (size_t i = 0; i < CS_ARRAY_SIZE(fmts); i++) {
+			char *p = cs_xasprintf(fmts[i], dir, link);
+			stat_into(&h, p);
+			free(p);
+		}
+		for (size_t i = 0; i < s->o.n_debug_dirs; i++) {
+			char *p = cs_xasprintf("%s%s/%s", s->o.debug_dirs[i], dir, link);
+			stat_into(&h, p);
+			free(p);
+			p = cs_xasprintf("%s/%s", s->o.debug_dirs[i], link);
+			stat_into(&h, p);
+			free(p);
+		}
+		free(dir);
+	}
+	return h;
+}
+
+static int valid(const uint8_t *p, size_t size, struct symcache *c)
+{
+	if (size < 24 || memcmp(p, MAGIC, 8))
+		return 0;
+	uint32_t ne, nf, ns;
+	memcpy(&ne, p + 8, 4);
+	memcpy(&nf, p + 12, 4);
+	memcpy(&ns, p + 16, 4);
+	size_t need = 24 + (size_t)ne * sizeof(struct centry) + (size_t)nf * sizeof(struct cframe) + ns;
+	if (need != size || ns == 0)
+		return 0;
+	const struct centry *e = (const void *)(p + 24);
+	const struct cframe *f = (const void *)(e + ne);
+	const char *strs = (const char *)(f + nf);
+	if (strs[ns - 1])
+		return 0;
+	for (uint32_t i = 0; i < ne; i++)
+		if ((uint64_t)e[i].first + e[i].count > nf || !e[i].count ||
+		    (i && e[i].vaddr <= e[i - 1].vaddr))
+			return 0;
+	for (uint32_t i = 0; i < nf; i++)
+		if (f[i].func >= ns || f[i].file >= ns)
+			return 0;
+	c->ents = e;
+	c->nents = ne;
+	c->frames = f;
+	c->nframes = nf;
+	c->strs = strs;
+	c->nstrs = ns;
+	return 1;
+}
+
+/* Load the cache of module m (once). Returns it, or NULL if m cannot be cached. */
+static struct symcache *cache_of(struct cs_symbolizer *s, struct symmod *m)
+{
+	if (m->cache_state)
+		return m->cache_state > 0 ? m->cache : NULL;
+	m->cache_state = -1;
+	const char *no = getenv("CSAMPLER_NO_CACHE");
+	if ((no && *no && strcmp(no, "0")) || !m->build_id_len || !m->elf)
+		return NULL;
+	char *dir = cs_cache_dir();
+	if (!dir)
+		return NULL;
+	char *sub = cs_xasprintf("%s/syms", dir);
+	free(dir);
+	mkdir(sub, 0700);
+	struct symcache *c = cs_xcalloc(1, sizeof(*c));
+	char hex[2 * sizeof(m->build_id) + 1];
+	for (size_t i = 0; i < m->build_id_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
+	c->path = cs_xasprintf("%s/%s-%016llx", sub, hex, (unsigned long long)debug_signature(s, m));
+	free(sub);
+	cs_profile_init(&c->names);
+	int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() && st.st_size > 0) {
+		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			if (valid(p, (size_t)st.st_size, c)) {
+				c->map = p;
+				c->map_size = (size_t)st.st_size;
+			} else {
+				munmap(p, (size_t)st.st_size);
+			}
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	m->cache = c;
+	m->cache_state = 1;
+	return c;
+}
+
+size_t cs_symcache_lookup(struct cs_symbolizer *s, struct symmod *m, struct cs_profile *p,
+			  uint32_t module, uint64_t vaddr, uint32_t *out, size_t cap, int *resolved)
+{
+	struct symcache *c = cache_of(s, m);
+	if (!c || !c->nents)
+		return 0;
+	size_t lo = 0, hi = c->nents;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->ents[mid].vaddr < vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == c->nents || c->ents[lo].vaddr != vaddr)
+		return 0;
+	const struct centry *e = &c->ents[lo];
+	size_t n = CS_MIN((size_t)e->count, cap);
+	for (size_t i = 0; i < n; i++) {
+		const struct cframe *cf = &c->frames[e->first + i];
+		struct cs_frame f;
+		f.func = cs_profile_cstr(p, c->strs + cf->func);
+		f.file = cs_profile_cstr(p, c->strs + cf->file);
+		f.line = cf->line;
+		f.module = module;
+		f.flags = cf->flags;
+		f.addr = vaddr;
+		out[i] = cs_profile_frame(p, &f);
+	}
+	*resolved = e->resolved;
+	return n;
+}
+
+void cs_symcache_add(struct cs_symbolizer *s, struct symmod *m, const struct cs_profile *p,
+		     uint64_t vaddr, const uint32_t *ids, size_t n, int resolved)
+{
+	struct symcache *c = cache_of(s, m);
+	if (!c || !n || n > 0xffff || c->nents + c->add.n >= MAX_ENTS)
+		return;
+	struct centry e = {vaddr, (uint32_t)c->add_frames.n, (uint16_t)n, (uint16_t)!!resolved};
+	for (size_t i = 0; i < n; i++) {
+		const struct cs_frame *f = &p->frames.v[ids[i]];
+		uint32_t fn = cs_profile_str(&c->names, cs_str(p, f->func), cs_strlen(p, f->func));
+		uint32_t fl = cs_profile_str(&c->names, cs_str(p, f->file), cs_strlen(p, f->file));
+		struct cframe cf = {fn, fl, f->line, f->flags};
+		CS_VEC_PUSH(c->add_frames, cf);
+	}
+	CS_VEC_PUSH(c->add, e);
+}
+
+static const struct centry *g_add_ents; /* qsort context */
+
+static int add_cmp(const void *a, const void *b)
+{
+	const struct centry *x = &g_add_ents[*(const uint32_t *)a], *y = &g_add_ents[*(const uint32_t *)b];
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+/* Merge what this run found into the file, atomically. */
+static void flush(struct symcache *c)
+{
+	struct cs_profile out; /* used only as a string interner */
+	cs_profile_init(&out);
+	CS_VEC(struct centry) ents = {0};
+	CS_VEC(struct cframe) frames = {0};
+	uint32_t *order = cs_xmalloc((c->add.n + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < c->add.n; i++)
+		order[i] = (uint32_t)i;
+	g_add_ents = c->add.v;
+	qsort(order, c->add.n, sizeof(uint32_t), add_cmp);
+	size_t i = 0, j = 0;
+	while (i < c->nents || j < c->add.n) {
+		int take_old = j == c->add.n ||
+			       (i < c->nents && c->ents[i].vaddr <= c->add.v[order[j]].vaddr);
+		const struct centry *e = take_old ? &c->ents[i] : &c->add.v[order[j]];
+		const struct cframe *src = take_old ? c->frames : c->add_frames.v;
+		const char *strs = take_old ? c->strs : NULL;
+		if (!ents.n || ents.v[ents.n - 1].vaddr != e->vaddr) {
+			struct centry ne = {e->vaddr, (uint32_t)frames.n, e->count, e->resolved};
+			for (uint16_t k = 0; k < e->count; k++) {
+				const struct cframe *f = &src[e->first + k];
+				const char *fn = strs ? strs + f->func : cs_str(&c->names, f->func);
+				const char *fl = strs ? strs + f->file : cs_str(&c->names, f->file);
+				uint32_t a = cs_profile_cstr(&out, fn), b = cs_profile_cstr(&out, fl);
+				struct cframe nf = {(uint32_t)out.strs.off[a], (uint32_t)out.strs.off[b],
+						    f->line, f->flags};
+				CS_VEC_PUSH(frames, nf);
+			}
+			CS_VEC_PUSH(ents, ne);
+		}
+		if (take_old)
+			i++;
+		else
+			j++;
+	}
+	char *tmp = cs_xasprintf("%s.tmp.%d", c->path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		uint8_t head[24];
+		uint32_t ne = (uint32_t)ents.n, nf = (uint32_t)frames.n, ns = (uint32_t)out.strs.arena_n;
+		memcpy(head, MAGIC, 8);
+		memcpy(head + 8, &ne, 4);
+		memcpy(head + 12, &nf, 4);
+		memcpy(head + 16, &ns, 4);
+		memset(head + 20, 0, 4);
+		int ok = cs_write_all(fd, head, 24) == 0 &&
+			 cs_write_all(fd, ents.v, ents.n * sizeof(*ents.v)) == 0 &&
+			 cs_write_all(fd, frames.v, frames.n * sizeof(*frames.v)) == 0 &&
+			 cs_write_all(fd, out.strs.arena, out.strs.arena_n) == 0;
+		if (close(fd) == 0 && ok)
+			rename(tmp, c->path);
+	}
+	unlink(tmp);
+	free(tmp);
+	free(order);
+	CS_VEC_FREE(ents);
+	CS_VEC_FREE(frames);
+	cs_profile_release(&out);
+}
+
+void cs_symcache_close(struct symmod *m)
+{
+	struct symcache *c = m->cache;
+	if (!c)
+		return;
+	if (c->add.n)
+		flush(c);
+	if (c->map)
+		munmap(c->map, c->map_size);
+	CS_VEC_FREE(c->add);
+	CS_VEC_FREE(c->add_frames);
+	cs_profile_release(&c->names);
+	free(c->path);
+	free(c);
+	m->cache = NULL;
+}
