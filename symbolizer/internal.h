@@ -72,6 +72,7 @@ struct cs_symbolizer {
 	uint64_t fast, slow;  /* stacks unwound by each path */
 	uint64_t mismatches;  /* check mode: stacks on which the two disagreed */
 	char *debuginfo_path;
+	char *debug_cache; /* CACHE/debug: uncompressed debug info copies, or NULL */
 	Dwfl_Callbacks unwind_cb;
 	Dwfl_Callbacks offline_cb;
 	CS_VEC(struct symmod *) mods;
@@ -102,6 +103,10 @@ size_t cs_symcache_lookup(struct cs_symbolizer *s, struct symmod *m, struct cs_p
 void cs_symcache_add(struct cs_symbolizer *s, struct symmod *m, const struct cs_profile *p,
 		     uint64_t vaddr, const uint32_t *ids, size_t n, int resolved);
 void cs_symcache_close(struct symmod *m);
+
+/* debugcache.c: make an uncompressed copy of m's compressed debug file if needed,
+ * before libdw first opens it. */
+void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m);
 
 /* kallsyms.c */
 size_t cs_kernel_resolve(struct cs_symbolizer *s, struct cs_profile *p, uint64_t addr,

@@ -92,6 +92,7 @@ static void res_init(struct cs_symbolizer *s, struct symmod *m)
 	m->res_init = 1;
 	if (m->fd < 0)
 		return;
+	cs_debugcache_prepare(s, m);
 	m->sdwfl = dwfl_begin(&s->offline_cb);
 	if (!m->sdwfl)
 		return;

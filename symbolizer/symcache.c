@@ -60,10 +60,14 @@ static void stat_into(uint64_t *h, const char *path)
 				 (uint64_t)st.st_mtime);
 }
 
+/* Bump when resolution itself changes (names, inline chains, lines): an answer cached
+ * by an older csampler for the same module must not be served. */
+#define RESOLVER_REVISION 1
+
 /* What libdwfl would find as debug info for this module, as a hash. */
 static uint64_t debug_signature(struct cs_symbolizer *s, struct symmod *m)
 {
-	uint64_t h = 0x5157;
+	uint64_t h = cs_hash_bytes(CS_VERSION, strlen(CS_VERSION), 0x5157 + RESOLVER_REVISION);
 	size_t shstrndx;
 	const char *link = NULL;
 	if (elf_getshdrstrndx(m->elf, &shstrndx) == 0) {
@@ -89,8 +93,8 @@ static uint64_t debug_signature(struct cs_symbolizer *s, struct symmod *m)
 		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
 	char *dirs = cs_xstrdup(s->debuginfo_path);
 	for (char *tok = strtok(dirs, ":"); tok; tok = strtok(NULL, ":")) {
-		if (tok[0] != '/')
-			continue;
+		if (tok[0] != '/' || (s->debug_cache && !strcmp(tok, s->debug_cache)))
+			continue; /* our uncompressed copy holds what the original holds */
 		char *p = cs_xasprintf("%s/.build-id/%.2s/%s.debug", tok, hex, hex + 2);
 		stat_into(&h, p);
 		free(p);

@@ -9,6 +9,7 @@
 #include <dwarf.h>
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -617,11 +618,25 @@ struct cs_symbolizer *cs_symbolizer_new(const struct cs_symbolizer_opts *o)
 	s->check_unwind = check && *check && strcmp(check, "0");
 	/* Separate debug info: next to the file, in .debug/, under /usr/lib/debug (by
 	 * build-id and by path), then the user's directories. */
-	size_t len = 64;
+	const char *no = getenv("CSAMPLER_NO_CACHE");
+	if (!(no && *no && strcmp(no, "0"))) {
+		char *cache = cs_cache_dir();
+		if (cache) {
+			s->debug_cache = cs_xasprintf("%s/debug", cache);
+			if (mkdir(s->debug_cache, 0700) < 0 && errno != EEXIST) {
+				free(s->debug_cache);
+				s->debug_cache = NULL;
+			}
+			free(cache);
+		}
+	}
+	size_t len = 64 + (s->debug_cache ? strlen(s->debug_cache) + 1 : 0);
 	for (size_t i = 0; i < o->n_debug_dirs; i++)
 		len += strlen(o->debug_dirs[i]) + 1;
 	s->debuginfo_path = cs_xmalloc(len);
-	strcpy(s->debuginfo_path, ":.debug:/usr/lib/debug");
+	/* Uncompressed copies first (debugcache.c), then libdwfl's usual places. */
+	snprintf(s->debuginfo_path, len, "%s%s:.debug:/usr/lib/debug",
+		 s->debug_cache ? s->debug_cache : "", s->debug_cache ? ":" : "");
 	for (size_t i = 0; i < o->n_debug_dirs; i++) {
 		strcat(s->debuginfo_path, ":");
 		strcat(s->debuginfo_path, o->debug_dirs[i]);
@@ -662,5 +677,6 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 	cs_map64_release(&s->space_ix);
 	cs_kernel_free(s);
 	free(s->debuginfo_path);
+	free(s->debug_cache);
 	free(s);
 }

@@ -176,3 +176,68 @@ Test(symbolizer, symbol_lookup_and_unknown_addresses)
 	cs_profile_release(&p);
 	cs_symbolizer_free(s);
 }
+
+/* Resolve a fixed set of addresses; return the frames as text, one per line. */
+static char *resolve_all(void)
+{
+	struct cs_symbolizer_opts o = {0};
+	struct cs_symbolizer *s = cs_symbolizer_new(&o);
+	cr_assert_eq(cs_sym_proc_load(s, getpid()), 0);
+	struct cs_profile p;
+	cs_profile_init(&p);
+	took = 0;
+	sort_something();
+	struct cs_uframe fr[256];
+	size_t n;
+	cs_sym_unwind(s, getpid(), gettid(), snap_regs, snap_stack, snap_len, fr, 256, &n);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t ids[16];
+		int resolved;
+		size_t m = cs_sym_resolve(s, &p, fr[i], ids, 16, &resolved);
+		for (size_t k = 0; k < m; k++) {
+			const struct cs_frame *f = &p.frames.v[ids[k]];
+			fprintf(out, "%s %s:%u %#x %llx %s %d\n", cs_str(&p, f->func), cs_str(&p, f->file),
+				f->line, f->flags, (unsigned long long)f->addr,
+				cs_module_name(&p, f->module), resolved);
+		}
+	}
+	fclose(out);
+	cs_profile_release(&p);
+	cs_symbolizer_free(s); /* saves the cache */
+	/* Frames from resolve_all up depend on where it was called from: compare below. */
+	char *cut = strstr(buf, "resolve_all ");
+	if (cut)
+		*cut = 0;
+	return buf;
+}
+
+Test(symbolizer, cache_gives_the_same_answers)
+{
+	char dir[] = "/tmp/cs-cache-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	setenv("XDG_CACHE_HOME", dir, 1);
+	unsetenv("CSAMPLER_NO_CACHE");
+	char *cold = resolve_all();
+	char *warm = resolve_all();
+	cr_expect_str_eq(warm, cold);
+	/* damage every cached file: it must be ignored, not trusted */
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd),
+		 "find %s -type f -name '*-*' -path '*/syms/*' -exec truncate -s 40 {} +", dir);
+	cr_assert_eq(system(cmd), 0);
+	char *damaged = resolve_all();
+	cr_expect_str_eq(damaged, cold);
+	setenv("CSAMPLER_NO_CACHE", "1", 1);
+	char *none = resolve_all();
+	cr_expect_str_eq(none, cold);
+	cr_expect(strstr(cold, "sort_something"), "%s", cold);
+	free(cold);
+	free(warm);
+	free(damaged);
+	free(none);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
