@@ -120,7 +120,9 @@ Test(leaks, attached_while_busy_allocating)
 	char *err;
 	int st = h_collect(r, err_fd, 60, &err);
 	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "leaks failed: %s", err);
-	cr_expect(strstr(err, "was stopped 1 time"), "attached with one stop: %s", err);
+	/* the summary says how the target was stopped (a stop inside malloc is refused
+	 * and retried, so the count may exceed one) */
+	cr_expect(strstr(err, "agent loaded in") && strstr(err, "was stopped"), "%s", err);
 	free(err);
 	/* After detach the target runs on, and exits normally when asked. */
 	usleep(200 * 1000);
@@ -233,9 +235,13 @@ Test(leaks, sigkill_of_csampler_leaves_target_running)
 	kill(t.pid, SIGUSR1); /* it allocates and frees on, with the agent now inert */
 	usleep(500 * 1000);
 	cr_expect(h_alive(t.pid), "target survived csampler's death");
-	uint64_t c0 = h_cpu_ns(t.pid);
-	usleep(300 * 1000);
-	cr_expect_gt(h_cpu_ns(t.pid), c0, "and keeps working");
+	/* CPU time in /proc moves in 10 ms ticks and this target naps: give it time. */
+	uint64_t c0 = h_cpu_ns(t.pid), c1 = c0;
+	for (int i = 0; i < 60 && c1 == c0; i++) {
+		usleep(50 * 1000);
+		c1 = h_cpu_ns(t.pid);
+	}
+	cr_expect_gt(c1, c0, "and keeps working");
 	cr_expect_eq(h_stop(&t, SIGTERM, 5000), 0, "and exits normally");
 	struct stat sb;
 	cr_expect_neq(stat(data, &sb), 0, "no recording that looks complete");
