@@ -258,13 +258,18 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 	return true;
 }
 
+static int read_copy(const struct aspace *a, uint64_t addr, uint64_t *out)
+{
+	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8)
+		return 0;
+	memcpy(out, a->stack + (addr - a->sp), 8);
+	return 1;
+}
+
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
-	struct aspace *a = arg;
-	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8)
-		return false; /* outside the copy: the stack ends here for us */
-	memcpy(result, a->stack + (addr - a->sp), 8);
-	return true;
+	/* Outside the copy the stack ends, for us. */
+	return read_copy(arg, addr, result);
 }
 
 static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
@@ -330,28 +335,35 @@ static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 	return 0;
 }
 
-/* Does the CFI at pc say the caller's return address is undefined? */
-static int outermost(struct aspace *a, uint64_t pc)
+/* The CFI row for pc, from .eh_frame or else .debug_frame (as libdw's unwinder looks).
+ * 0 and *frame (caller frees), or -1. */
+static int cfi_frame(struct aspace *a, uint64_t pc, Dwarf_Frame **frame)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(a->dwfl, pc);
 	if (!mod)
-		return 0;
+		return -1;
 	for (int pass = 0; pass < 2; pass++) {
 		Dwarf_Addr bias;
 		Dwarf_CFI *cfi = pass ? dwfl_module_dwarf_cfi(mod, &bias) : dwfl_module_eh_cfi(mod, &bias);
-		Dwarf_Frame *frame;
-		if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0)
-			continue;
-		Dwarf_Op ops_mem[3], *ops;
-		size_t nops;
-		int ra = dwarf_frame_info(frame, NULL, NULL, NULL);
-		int undefined = ra >= 0 &&
-				dwarf_frame_register(frame, ra, ops_mem, &ops, &nops) == 0 &&
-				nops == 0 && ops == ops_mem;
-		free(frame);
-		return undefined;
+		if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, frame) == 0)
+			return 0;
 	}
-	return 0;
+	return -1;
+}
+
+/* Does the CFI at pc say the caller's return address is undefined? */
+static int outermost(struct aspace *a, uint64_t pc)
+{
+	Dwarf_Frame *frame;
+	if (cfi_frame(a, pc, &frame) < 0)
+		return 0;
+	Dwarf_Op ops_mem[3], *ops;
+	size_t nops;
+	int ra = dwarf_frame_info(frame, NULL, NULL, NULL);
+	int undefined = ra >= 0 && dwarf_frame_register(frame, ra, ops_mem, &ops, &nops) == 0 &&
+			nops == 0 && ops == ops_mem;
+	free(frame);
+	return undefined;
 }
 
 struct walk {
@@ -440,59 +452,39 @@ static int saved_at(const Dwarf_Op *ops, size_t n, int64_t *off)
 
 static uint64_t compute_rule(struct aspace *a, uint64_t pc)
 {
-	Dwfl_Module *mod = dwfl_addrmodule(a->dwfl, pc);
-	if (!mod)
-		return pack_rule(R_COMPLEX, 0, 0, 0, 0);
-	for (int pass = 0; pass < 2; pass++) {
-		Dwarf_Addr bias;
-		Dwarf_CFI *cfi = pass ? dwfl_module_dwarf_cfi(mod, &bias) : dwfl_module_eh_cfi(mod, &bias);
-		Dwarf_Frame *frame;
-		if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0)
-			continue;
-		uint64_t rule = pack_rule(R_COMPLEX, 0, 0, 0, 0);
-		bool signal = false;
-		int ra = dwarf_frame_info(frame, NULL, NULL, &signal);
-		Dwarf_Op *cfa_ops, mem[3], *ops;
-		size_t ncfa, n;
-		if (signal || ra != 16 || dwarf_frame_cfa(frame, &cfa_ops, &ncfa) != 0 || ncfa != 1 ||
-		    cfa_ops[0].atom != DW_OP_bregx || (cfa_ops[0].number != 7 && cfa_ops[0].number != 6)) {
-			free(frame);
-			return rule;
-		}
-		int kind = cfa_ops[0].number == 7 ? R_RSP : R_RBP;
-		int64_t cfa_off = (int64_t)cfa_ops[0].number2, ra_off = 0, rbp_off = 0;
-		int rbp_same = 0;
-		if (dwarf_frame_register(frame, ra, mem, &ops, &n) != 0)
-			goto done;
-		if (n == 0 && ops == mem) {
-			rule = pack_rule(R_END, 0, 0, 0, 0); /* return address undefined: the root */
-			goto done;
-		}
-		if (!saved_at(ops, n, &ra_off))
-			goto done;
-		if (dwarf_frame_register(frame, 6, mem, &ops, &n) != 0)
-			goto done;
-		if (n == 0 && !ops)
-			rbp_same = 1;
-		else if (!saved_at(ops, n, &rbp_off))
-			goto done;
-		if (cfa_off < -OFF_MAX || cfa_off > OFF_MAX || ra_off < -OFF_MAX || ra_off > OFF_MAX ||
-		    rbp_off < -OFF_MAX || rbp_off > OFF_MAX)
-			goto done;
-		rule = pack_rule(kind, cfa_off, ra_off, rbp_same, rbp_off);
-done:
-		free(frame);
+	uint64_t rule = pack_rule(R_COMPLEX, 0, 0, 0, 0);
+	Dwarf_Frame *frame;
+	if (cfi_frame(a, pc, &frame) < 0)
 		return rule;
+	bool signal = false;
+	int ra = dwarf_frame_info(frame, NULL, NULL, &signal);
+	Dwarf_Op *cfa_ops, mem[3], *ops;
+	size_t ncfa, n;
+	if (signal || ra != 16 || dwarf_frame_cfa(frame, &cfa_ops, &ncfa) != 0 || ncfa != 1 ||
+	    cfa_ops[0].atom != DW_OP_bregx || (cfa_ops[0].number != 7 && cfa_ops[0].number != 6))
+		goto done;
+	int kind = cfa_ops[0].number == 7 ? R_RSP : R_RBP;
+	int64_t cfa_off = (int64_t)cfa_ops[0].number2, ra_off = 0, rbp_off = 0;
+	int rbp_same = 0;
+	if (dwarf_frame_register(frame, ra, mem, &ops, &n) != 0)
+		goto done;
+	if (n == 0 && ops == mem) {
+		rule = pack_rule(R_END, 0, 0, 0, 0); /* return address undefined: the root */
+		goto done;
 	}
-	return pack_rule(R_COMPLEX, 0, 0, 0, 0);
-}
-
-static int read_copy(const struct aspace *a, uint64_t addr, uint64_t *out)
-{
-	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8)
-		return 0;
-	memcpy(out, a->stack + (addr - a->sp), 8);
-	return 1;
+	if (!saved_at(ops, n, &ra_off) || dwarf_frame_register(frame, 6, mem, &ops, &n) != 0)
+		goto done;
+	if (n == 0 && !ops)
+		rbp_same = 1;
+	else if (!saved_at(ops, n, &rbp_off))
+		goto done;
+	if (cfa_off < -OFF_MAX || cfa_off > OFF_MAX || ra_off < -OFF_MAX || ra_off > OFF_MAX ||
+	    rbp_off < -OFF_MAX || rbp_off > OFF_MAX)
+		goto done;
+	rule = pack_rule(kind, cfa_off, ra_off, rbp_same, rbp_off);
+done:
+	free(frame);
+	return rule;
 }
 
 /* 1 complete, 0 truncated, -1 for libdw to do it. */
