@@ -194,6 +194,7 @@ static const char *setup(const struct cs_msg_config *c, struct cs_msg_ready *rea
 		atfork_done = 1;
 	}
 	cs_state.tables = t;
+	cs_state.filter = cs_tables_filter(t);
 	cs_state.sampled = c->mode == CS_AGENT_SAMPLED;
 	cs_state.sample_bytes = cs_state.sampled ? c->sample_bytes : 0;
 	cs_state.max_depth = c->max_depth ? c->max_depth : CS_AGENT_MAX_DEPTH;

@@ -29,6 +29,7 @@ struct cs_agent_state {
 	uint32_t max_depth;
 	uint64_t sample_bytes;
 	struct cs_tables *tables;
+	const uint8_t *filter;	/* sampled mode: cs_tables_filter(tables) */
 	uint64_t start_ns;
 	int inexact; /* a slot could not be hooked: every snapshot is marked inexact */
 	uintptr_t self_lo, self_hi; /* the agent's own mapped range: frames dropped */

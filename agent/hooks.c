@@ -160,12 +160,11 @@ static inline void track(void *p, size_t n)
 /* Forget p if it is live; returns 1 and its record if it was. */
 static inline int untrack(void *p, struct cs_block *old)
 {
-	struct cs_tables *t = cs_state.tables;
-	if (cs_state.sampled && !cs_tables_maybe_live(t, (uintptr_t)p)) {
+	if (cs_state.sampled && !cs_filter_maybe_live(cs_state.filter, (uintptr_t)p)) {
 		ts.frees++;
 		return 0;
 	}
-	return cs_tables_remove(t, (uintptr_t)p, old, 1);
+	return cs_tables_remove(cs_state.tables, (uintptr_t)p, old, 1);
 }
 
 /* ---- the real functions ---- */

@@ -10,7 +10,7 @@
 
 #define CACHE_LINE 64
 #define SITE_CHUNK (4u << 20)	/* site records are carved from 4 MiB mappings */
-#define FILTER_BITS 16		/* 64 KiB of 8-bit counters: stays in L2 */
+#define FILTER_BITS CS_FILTER_BITS
 #define SHARD_MIN_CAP 128	/* entries in a shard's first table (one 4 KiB page) */
 
 struct entry {
@@ -84,9 +84,7 @@ static void unlock(int *l)
 
 static inline uint64_t ptr_hash(uint64_t p)
 {
-	/* malloc pointers are 16-byte aligned: drop those bits, then spread. */
-	uint64_t h = (p >> 4) * 0x9E3779B97F4A7C15ull;
-	return h ^ (h >> 29);
+	return cs_ptr_hash(p);
 }
 
 static inline struct shard *shard_of(struct cs_tables *t, uint64_t h)
@@ -348,6 +346,11 @@ out:
 		s->untracked_frees++;
 	unlock(&s->lock);
 	return found;
+}
+
+const uint8_t *cs_tables_filter(const struct cs_tables *t)
+{
+	return t->filter;
 }
 
 int cs_tables_maybe_live(const struct cs_tables *t, uintptr_t ptr)

@@ -59,6 +59,23 @@ int cs_tables_remove(struct cs_tables *t, uintptr_t ptr, struct cs_block *out, i
 /* Sampled mode only: 0 if ptr is certainly not in the table (one load, no lock). */
 int cs_tables_maybe_live(const struct cs_tables *t, uintptr_t ptr);
 
+/* The same check, inlined into the free hooks (sampled mode's hot path): the filter is
+ * 1 << CS_FILTER_BITS counters indexed by bits of cs_ptr_hash(ptr). */
+#define CS_FILTER_BITS 16 /* 64 KiB of 8-bit counters: stays in L2 */
+static inline uint64_t cs_ptr_hash(uint64_t p)
+{
+	/* malloc pointers are 16-byte aligned: drop those bits, then spread. */
+	uint64_t h = (p >> 4) * 0x9E3779B97F4A7C15ull;
+	return h ^ (h >> 29);
+}
+static inline int cs_filter_maybe_live(const uint8_t *filter, uintptr_t ptr)
+{
+	return __atomic_load_n(&filter[(cs_ptr_hash(ptr) >> 20) & ((1u << CS_FILTER_BITS) - 1)],
+			       __ATOMIC_RELAXED) != 0;
+}
+/* The filter of t (NULL if t was made without one). */
+const uint8_t *cs_tables_filter(const struct cs_tables *t);
+
 /* Events that bypass the shards: allocations and frees seen but not sampled (sampled
  * mode), and events that could not be recorded. Relaxed atomic adds. */
 void cs_tables_count(struct cs_tables *t, uint64_t allocs, uint64_t frees);
