@@ -121,6 +121,20 @@ static inline int want(size_t n)
 	return n != 0;
 }
 
+/* Sampled mode's allocation fast path: count this block's bytes down; 1 when a
+ * sample point falls inside it (then want() decides, as for every other allocation
+ * function). Otherwise the allocation is only counted. A thread's first allocation
+ * comes here with countdown 0 and goes to want(), which seeds its countdown. */
+static inline int sample_due(size_t n)
+{
+	int64_t s = n > ((uint64_t)1 << 62) ? (int64_t)1 << 62 : (int64_t)n;
+	if (likely((ts.countdown -= s) > 0)) {
+		ts.allocs++;
+		return 0;
+	}
+	return 1;
+}
+
 /* ---- recording ---- */
 
 static __attribute__((noinline)) void record(void *p, size_t n)
@@ -195,8 +209,16 @@ static void *r_dl, *r_da, *r_dl_sz, *r_da_sz, *r_dl_al, *r_da_al, *r_dl_sz_al, *
 HOOK void *cs_h_malloc(size_t n)
 {
 	void *p = ((fn_sz)r_malloc)(n);
-	if (tracking())
+	if (cs_state.sampled) {
+		/* the guard first: bytes an operator new already counted are not counted
+		 * again when it calls malloc */
+		if (likely(!ts.guard) && sample_due(n) && tracking()) {
+			ts.countdown += (int64_t)n; /* want() takes the block into account */
+			track(p, n);
+		}
+	} else if (tracking()) {
 		track(p, n);
+	}
 	return p;
 }
 
@@ -250,8 +272,17 @@ HOOK void *cs_h_pvalloc(size_t n)
 
 HOOK void cs_h_free(void *p)
 {
-	if (p && tracking())
-		untrack(p, NULL);
+	if (p) {
+		if (cs_state.sampled) {
+			/* almost no freed block was sampled: one filter load decides */
+			if (likely(!cs_filter_maybe_live(cs_state.filter, (uintptr_t)p)))
+				ts.frees++;
+			else if (tracking())
+				cs_tables_remove(cs_state.tables, (uintptr_t)p, NULL, 1);
+		} else if (tracking()) {
+			untrack(p, NULL);
+		}
+	}
 	((fn_p)r_free)(p);
 }
 
