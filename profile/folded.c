@@ -87,6 +87,75 @@ static size_t common_prefix(const char *a, size_t an, const char *b, size_t bn)
 	return i;
 }
 
+/* The frame of each distinct frame text seen, keyed by the text itself (annotation
+ * included): one lookup per frame of a line instead of interning its name, then its
+ * frame. A slot holds all but the text, which is copied into one small arena: compared
+ * against its first occurrence in the input, every lookup would be a cache miss. */
+struct text_slot {
+	uint32_t hash;
+	uint32_t len; /* 0: free slot (empty texts are never looked up) */
+	uint32_t frame;
+	uint32_t off; /* in arena */
+};
+
+struct text_tab {
+	struct text_slot *slot;
+	size_t cap, n;
+	CS_VEC(char) arena;
+};
+
+static void text_grow(struct text_tab *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 1024;
+	struct text_slot *ns = cs_xcalloc(ncap, sizeof(*ns));
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->slot[i].len)
+			continue;
+		size_t j = t->slot[i].hash & (ncap - 1);
+		while (ns[j].len)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = t->slot[i];
+	}
+	free(t->slot);
+	t->slot = ns;
+	t->cap = ncap;
+}
+
+/* The frame of text s[0..len) (len > 0), interned on first sight. */
+static uint32_t text_frame(struct cs_profile *p, struct text_tab *t, const char *s, size_t len)
+{
+	uint32_t h32 = (uint32_t)cs_hash_bytes(s, len, 0x7f);
+	size_t j = h32 & (t->cap - 1);
+	for (;; j = (j + 1) & (t->cap - 1)) {
+		const struct text_slot *e = &t->slot[j];
+		if (!e->len)
+			break;
+		if (e->hash == h32 && e->len == len && !memcmp(t->arena.v + e->off, s, len))
+			return e->frame;
+	}
+	size_t flen = len;
+	struct cs_frame f = {0};
+	f.module = CS_NONE;
+	f.flags = cs_folded_annotation(s, &flen);
+	f.func = cs_profile_str(p, s, flen);
+	uint32_t fi = cs_profile_frame(p, &f);
+	if (len > UINT32_MAX || t->arena.n + len > UINT32_MAX)
+		return fi; /* beyond what the table can hold: interned every time */
+	if ((t->n + 1) * 2 > t->cap) {
+		text_grow(t);
+		j = h32 & (t->cap - 1);
+		while (t->slot[j].len)
+			j = (j + 1) & (t->cap - 1);
+	}
+	struct text_slot e = {h32, (uint32_t)len, fi, (uint32_t)t->arena.n};
+	CS_GROW(t->arena.v, t->arena.cap, t->arena.n + len);
+	memcpy(t->arena.v + t->arena.n, s, len);
+	t->arena.n += len;
+	t->slot[j] = e;
+	t->n++;
+	return fi;
+}
+
 int cs_import_folded(struct cs_profile *p, const char *text, size_t n, const char *name)
 {
 	/* Folded files are usually sorted, so a line mostly repeats the frames of the one
@@ -95,10 +164,12 @@ int cs_import_folded(struct cs_profile *p, const char *text, size_t n, const cha
 	CS_VEC(size_t) semi_at = {0};
 	CS_VEC(uint32_t) node_at = {0};
 	CS_VEC(uint32_t) tail = {0};
+	struct text_tab texts = {0};
 	const char *prev = NULL;
 	size_t prev_stop = 0, pos = 0, lineno = 0;
 	int ret = -1;
 
+	text_grow(&texts);
 	p->meta.source = CS_SOURCE_FOLDED;
 	while (pos < n) {
 		const char *nl = memchr(text + pos, '\n', n - pos);
@@ -132,13 +203,8 @@ int cs_import_folded(struct cs_profile *p, const char *text, size_t n, const cha
 		while (start <= stop) {
 			const char *semi = memchr(line + start, ';', stop - start);
 			size_t seglen = semi ? (size_t)(semi - (line + start)) : stop - start;
-			size_t flen = seglen;
-			if (flen) {
-				struct cs_frame f = {0};
-				f.module = CS_NONE;
-				f.flags = cs_folded_annotation(line + start, &flen);
-				f.func = cs_profile_str(p, line + start, flen);
-				uint32_t fi = cs_profile_frame(p, &f);
+			if (seglen) {
+				uint32_t fi = text_frame(p, &texts, line + start, seglen);
 				/* below a node made on this line, every node is new: collect
 				 * them and add them at once (their ids are known already) */
 				if (tail_parent != CS_NONE) {
@@ -169,6 +235,8 @@ int cs_import_folded(struct cs_profile *p, const char *text, size_t n, const cha
 	}
 	ret = 0;
 out:
+	free(texts.slot);
+	CS_VEC_FREE(texts.arena);
 	CS_VEC_FREE(semi_at);
 	CS_VEC_FREE(node_at);
 	CS_VEC_FREE(tail);

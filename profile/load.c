@@ -37,17 +37,19 @@ static char *read_stdin(size_t *len)
 
 int cs_profile_load(struct cs_profile *p, const char *path, const struct cs_import_opts *o)
 {
+	struct cs_file file = {0};
 	size_t n = 0;
 	char *data;
 	const char *name = strcmp(path, "-") ? path : "standard input";
 
 	if (!strcmp(path, "-")) {
-		data = read_stdin(&n);
+		data = file.data = read_stdin(&n);
 	} else {
 		struct stat st;
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			return cs_error("cannot read '%s': Is a directory", path);
-		data = cs_read_file(path, MAX_INPUT, &n);
+		data = cs_file_open(&file, path, MAX_INPUT) == 0 ? file.data : NULL;
+		n = file.len;
 	}
 	if (!data) {
 		if (errno == ENOENT && !strcmp(path, "csampler.data"))
@@ -72,6 +74,6 @@ int cs_profile_load(struct cs_profile *p, const char *path, const struct cs_impo
 		ret = cs_error("'%s' is neither a csampler recording, folded stacks nor perf script "
 			       "output",
 			       name);
-	free(data);
+	cs_file_release(&file);
 	return ret;
 }

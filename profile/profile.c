@@ -195,8 +195,16 @@ static int node_eq(void *ctx, uint32_t idx)
 	return n->parent == k->parent && n->frame == k->frame;
 }
 
+/* node_ix holds every node but those numbered right after their parent, which are
+ * found by looking there first: a chain of new nodes, as most stacks end in, costs
+ * one index entry instead of one per node, and the index stays a fraction of the size
+ * of the node array. */
 uint32_t cs_profile_node(struct cs_profile *p, uint32_t parent, uint32_t frame)
 {
+	uint32_t next = parent + 1;
+	if (next < p->nodes.n && p->nodes.v[next].parent == parent &&
+	    p->nodes.v[next].frame == frame)
+		return next;
 	uint64_t h = cs_hash_u64(((uint64_t)parent << 32) | frame);
 	struct node_key k = {p, parent, frame};
 	uint32_t idx = cs_index_find(&p->node_ix, h, node_eq, &k);
@@ -205,27 +213,25 @@ uint32_t cs_profile_node(struct cs_profile *p, uint32_t parent, uint32_t frame)
 	struct cs_node n = {frame, parent, p->nodes.v[parent].depth + 1};
 	idx = (uint32_t)p->nodes.n;
 	CS_VEC_PUSH(p->nodes, n);
-	cs_index_insert(&p->node_ix, h, idx);
+	if (idx != next)
+		cs_index_insert(&p->node_ix, h, idx);
 	return idx;
 }
 
 uint32_t cs_profile_chain(struct cs_profile *p, uint32_t parent, const uint32_t *frames, size_t n)
 {
-	uint64_t hashes[64];
-	uint32_t idx[64];
-	while (n) {
-		size_t m = n < 64 ? n : 64;
-		CS_GROW(p->nodes.v, p->nodes.cap, p->nodes.n + m);
-		for (size_t k = 0; k < m; k++) {
-			struct cs_node nd = {frames[k], parent, p->nodes.v[parent].depth + 1};
-			idx[k] = (uint32_t)p->nodes.n;
-			hashes[k] = cs_hash_u64(((uint64_t)parent << 32) | frames[k]);
-			p->nodes.v[p->nodes.n++] = nd;
-			parent = idx[k];
-		}
-		cs_index_insert_many(&p->node_ix, hashes, idx, m);
-		frames += m;
-		n -= m;
+	if (!n)
+		return parent;
+	CS_GROW(p->nodes.v, p->nodes.cap, p->nodes.n + n);
+	uint32_t first = (uint32_t)p->nodes.n, depth = p->nodes.v[parent].depth;
+	if (first != parent + 1)
+		cs_index_insert(&p->node_ix, cs_hash_u64(((uint64_t)parent << 32) | frames[0]),
+				first);
+	/* every other node comes right after its parent */
+	for (size_t k = 0; k < n; k++) {
+		struct cs_node nd = {frames[k], parent, ++depth};
+		p->nodes.v[p->nodes.n] = nd;
+		parent = (uint32_t)p->nodes.n++;
 	}
 	return parent;
 }

@@ -140,7 +140,7 @@ struct cs_profile {
 	CS_VEC(struct cs_frame) frames;
 	struct cs_index frame_ix;
 	CS_VEC(struct cs_node) nodes;
-	struct cs_index node_ix;
+	struct cs_index node_ix; /* the nodes not numbered right after their parent */
 	CS_VEC(struct cs_module) modules;
 	struct cs_index module_ix;
 	CS_VEC(struct cs_thread) threads;
@@ -177,8 +177,9 @@ uint32_t cs_profile_thread(struct cs_profile *p, uint32_t pid, uint32_t tid, uin
 uint32_t cs_profile_node(struct cs_profile *p, uint32_t parent, uint32_t frame);
 /* Append the chain frames[0..n) under parent, each node the child of the one before,
  * when the caller knows parent has no child with frames[0] yet (it was just created,
- * say): no lookups, and the index takes the n new nodes in one batch. The new nodes
- * are numbered from p->nodes.n on; returns the last (parent if n is 0). */
+ * say): no lookups, and at most one index entry (nodes numbered right after their
+ * parent need none). The new nodes are numbered from p->nodes.n on; returns the last
+ * (parent if n is 0). */
 uint32_t cs_profile_chain(struct cs_profile *p, uint32_t parent, const uint32_t *frames, size_t n);
 /* The node of a whole stack given root first. */
 uint32_t cs_profile_stack(struct cs_profile *p, const uint32_t *frames, size_t n);

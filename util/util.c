@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,46 @@ char *cs_read_file(const char *path, size_t max, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+int cs_file_open(struct cs_file *f, const char *path, size_t max)
+{
+	memset(f, 0, sizeof(*f));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size <= max && (uint64_t)st.st_size < SIZE_MAX / 2) {
+		/* Room for the file and a NUL after it: anonymous zero pages, then the file
+		 * mapped over their start (the rest of its last page reads as zeros). */
+		size_t size = (size_t)st.st_size, page = (size_t)sysconf(_SC_PAGESIZE);
+		size_t room = (size + 1 + page - 1) / page * page;
+		int prot = PROT_READ | PROT_WRITE;
+		char *p = mmap(NULL, room, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED) {
+			if (mmap(p, size, prot, MAP_PRIVATE | MAP_FIXED, fd, 0) != MAP_FAILED) {
+				close(fd);
+				f->data = p;
+				f->len = size;
+				f->mapped = room;
+				return 0;
+			}
+			munmap(p, room);
+		}
+	}
+	close(fd);
+	f->data = cs_read_file(path, max, &f->len);
+	return f->data ? 0 : -1;
+}
+
+void cs_file_release(struct cs_file *f)
+{
+	if (f->mapped)
+		munmap(f->data, f->mapped);
+	else
+		free(f->data);
+	memset(f, 0, sizeof(*f));
 }
 
 int cs_parse_u64(const char *s, uint64_t *out)

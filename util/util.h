@@ -76,6 +76,19 @@ int cs_write_all(int fd, const void *buf, size_t n);
  * buffer (caller frees) and its length in *len, or NULL with errno set. */
 char *cs_read_file(const char *path, size_t max, size_t *len);
 
+/* A whole file to read, NUL-terminated: a regular file of at most max bytes is mapped
+ * (private: no copy through the heap, writes stay in this process), anything else is
+ * read as by cs_read_file. Returns 0, or -1 with errno set; release with
+ * cs_file_release. As with any mapping, a file cut shorter while it is open makes
+ * reads of the lost part fault. */
+struct cs_file {
+	char *data;
+	size_t len;
+	size_t mapped; /* length of the mapping; 0: data is a heap buffer */
+};
+int cs_file_open(struct cs_file *f, const char *path, size_t max);
+void cs_file_release(struct cs_file *f);
+
 /* csampler's private cache directory ($XDG_CACHE_HOME/csampler or
  * ~/.cache/csampler), created with mode 0700; NULL if there is none (caller frees). */
 char *cs_cache_dir(void);

@@ -1,5 +1,5 @@
 /* Unit tests of the profile model: interning, the recording file round trip and the
- * rejection of corrupt or truncated recordings, folded-text import. */
+ * rejection of corrupt or truncated recordings, folded-text import, reading files. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +116,104 @@ Test(nodes, stacks_share_prefixes)
 	cr_expect_eq(out[1], fb);
 	cr_expect_eq(out[2], fa);
 	cs_profile_release(&p);
+}
+
+/* A small deterministic generator for the randomized tests. */
+static uint64_t rng = 1;
+static uint32_t rnd(uint32_t n)
+{
+	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(rng >> 33) % n;
+}
+
+Test(nodes, lookups_find_every_node_once)
+{
+	/* Stacks over few frames share prefixes and siblings in every way; some are added
+	 * a node at a time, some as a chain under a node just made. Every node must be
+	 * found again, and no two may share their parent and frame. */
+	struct cs_profile p;
+	cs_profile_init(&p);
+	uint32_t frames[6];
+	for (int i = 0; i < 6; i++) {
+		struct cs_frame f = {0};
+		f.module = CS_NONE;
+		f.func = cs_profile_str(&p, "abcdef" + i, 1);
+		frames[i] = cs_profile_frame(&p, &f);
+	}
+	for (int k = 0; k < 3000; k++) {
+		uint32_t st[12], out[12];
+		size_t n = 1 + rnd(12);
+		for (size_t i = 0; i < n; i++)
+			st[i] = frames[rnd(i < 3 ? 2 : 6)];
+		uint32_t leaf;
+		if (rnd(2)) {
+			leaf = cs_profile_stack(&p, st, n);
+		} else {
+			/* follow the nodes there are (found by a plain search), then chain
+			 * the rest under the last of them */
+			size_t i = 0;
+			leaf = 0;
+			for (; i < n; i++) {
+				uint32_t c = 0;
+				for (uint32_t j = 1; j < p.nodes.n && !c; j++) {
+					const struct cs_node *nd = &p.nodes.v[j];
+					if (nd->parent == leaf && nd->frame == st[i])
+						c = j;
+				}
+				if (!c)
+					break;
+				leaf = c;
+			}
+			leaf = cs_profile_chain(&p, leaf, st + i, n - i);
+		}
+		cr_assert_eq(cs_profile_frames(&p, leaf, out, 12), n);
+		cr_assert(!memcmp(out, st, n * sizeof(uint32_t)), "stack %d", k);
+	}
+	struct cs_map64 seen;
+	cs_map64_init(&seen);
+	for (uint32_t i = 1; i < p.nodes.n; i++) {
+		const struct cs_node *nd = &p.nodes.v[i];
+		int added;
+		cs_map64_put(&seen, ((uint64_t)nd->parent << 32) | nd->frame, i, &added);
+		cr_assert(added, "node %u repeats its parent and frame", i);
+		size_t before = p.nodes.n;
+		cr_assert_eq(cs_profile_node(&p, nd->parent, nd->frame), i);
+		cr_assert_eq(p.nodes.n, before);
+	}
+	cs_map64_release(&seen);
+	cs_profile_release(&p);
+}
+
+Test(files, mapped_or_read_whole_and_nul_terminated)
+{
+	/* sizes around a page: the NUL after a file that fills its last page whole */
+	long page = sysconf(_SC_PAGESIZE);
+	size_t sizes[] = {0, 1, (size_t)page - 1, (size_t)page, (size_t)page + 1, 3 * (size_t)page};
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		char path[] = "/tmp/cs-test-XXXXXX";
+		int fd = mkstemp(path);
+		cr_assert(fd >= 0);
+		char *want = malloc(sizes[k] + 1);
+		for (size_t i = 0; i < sizes[k]; i++)
+			want[i] = (char)('a' + i % 26);
+		cr_assert_eq(cs_write_all(fd, want, sizes[k]), 0);
+		close(fd);
+		struct cs_file f;
+		cr_assert_eq(cs_file_open(&f, path, 1 << 20), 0);
+		cr_expect_eq(f.len, sizes[k]);
+		cr_expect(!memcmp(f.data, want, sizes[k]));
+		cr_expect_eq(f.data[f.len], 0, "size %zu", sizes[k]);
+		cs_file_release(&f);
+		unlink(path);
+		free(want);
+	}
+	struct cs_file f;
+	cr_expect_eq(cs_file_open(&f, "/nonexistent/csampler", 1 << 20), -1);
+	cr_assert_eq(cs_file_open(&f, "/proc/self/status", 1 << 20), 0, "not mappable: read");
+	cr_expect_gt(f.len, 0);
+	cr_expect_eq(f.mapped, 0);
+	cr_expect_eq(f.data[f.len], 0);
+	cs_file_release(&f);
 }
 
 Test(recording, round_trip)
