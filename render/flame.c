@@ -197,6 +197,24 @@ static int build_same_shape(struct cs_flame_tree *t, const struct cs_profile *p)
 	return 1;
 }
 
+/* Number frames by (name, flags) into key_of_frame (NULL: only count); returns how
+ * many distinct keys there are. */
+static size_t frame_keys(const struct cs_profile *p, uint32_t *key_of_frame)
+{
+	struct cs_map64 keys;
+	cs_map64_init(&keys);
+	for (size_t f = 0; f < p->frames.n; f++) {
+		int added;
+		uint64_t k = ((uint64_t)p->frames.v[f].func << 32) | p->frames.v[f].flags;
+		uint32_t key = (uint32_t)*cs_map64_put(&keys, k, keys.n, &added);
+		if (key_of_frame)
+			key_of_frame[f] = key;
+	}
+	size_t n = keys.n;
+	cs_map64_release(&keys);
+	return n;
+}
+
 int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reverse,
 		   int thread_root)
 {
@@ -209,16 +227,8 @@ int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reve
 		return cs_error("the profile has no samples: nothing to draw");
 
 	/* Frames with the same name and flags are one key. */
-	struct cs_map64 keys;
-	cs_map64_init(&keys);
 	b.key_of_frame = cs_xmalloc((p->frames.n + 1) * sizeof(uint32_t));
-	for (size_t f = 0; f < p->frames.n; f++) {
-		int added;
-		uint64_t k = ((uint64_t)p->frames.v[f].func << 32) | p->frames.v[f].flags;
-		b.key_of_frame[f] = (uint32_t)*cs_map64_put(&keys, k, keys.n, &added);
-	}
-	size_t keys_n = keys.n;
-	cs_map64_release(&keys);
+	size_t keys_n = frame_keys(p, b.key_of_frame);
 	cs_map64_init(&b.children);
 
 	new_node(t, CS_NONE, "all", 3, 0, CS_NONE);
@@ -388,6 +398,195 @@ size_t cs_flame_count_kept(const struct cs_flame_tree *t, uint64_t min_total)
 size_t cs_flame_merge_narrow(struct cs_flame_tree *t, uint64_t min_total)
 {
 	return walk_narrow(t, min_total, 1);
+}
+
+/* The k-th largest of v[0..n) (k < n), reordering v. */
+static uint64_t kth_largest(uint64_t *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		uint64_t pivot = v[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] > pivot)
+				i++;
+			while (v[j] < pivot)
+				j--;
+			if (i <= j) {
+				uint64_t x = v[i];
+				v[i] = v[j];
+				v[j] = x;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return v[k];
+	}
+	return v[k];
+}
+
+static inline int bit_length(uint64_t v)
+{
+	return v ? 64 - __builtin_clzll(v) : 0;
+}
+
+/* The k-th largest of the non-zero values of v[0..n) (k < how many there are), given
+ * how many there are of each bit length: only those of the bit length of the k-th
+ * largest are copied and selected from. */
+static uint64_t kth_largest_nonzero(const uint64_t *v, size_t n, const size_t count[65], size_t k)
+{
+	int bits = 64;
+	while (bits > 0 && k >= count[bits])
+		k -= count[bits--];
+	uint64_t *w = cs_xmalloc((count[bits] + 1) * sizeof(uint64_t));
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (bit_length(v[i]) == bits)
+			w[m++] = v[i];
+	uint64_t r = kth_largest(w, m, k);
+	free(w);
+	return r;
+}
+
+/* The threshold for at most budget frames, given the total of the (budget/2+1)-th
+ * widest: frames wider than it stay; the bar rises until the merged frames and lone
+ * narrow chains fit too. */
+static uint64_t raise_threshold(const struct cs_flame_tree *t, uint64_t kth, size_t budget)
+{
+	uint64_t thr = kth + 1;
+	while (cs_flame_count_kept(t, thr) > budget)
+		thr += thr / 4 + 1;
+	return thr;
+}
+
+/* How far ahead passes over the model's nodes fetch what they will need. */
+#define AHEAD 16
+
+/* Samples per model stack node, inclusive, and how many of them there are by bit
+ * length; NULL when the flame tree does not have the shape of the model's stack tree
+ * (see build_same_shape). */
+static uint64_t *model_totals(const struct cs_profile *p, size_t count[65])
+{
+	size_t n = p->nodes.n;
+	for (size_t i = 1; i < n; i++)
+		if (p->nodes.v[i].parent >= i)
+			return NULL;
+	uint64_t *total = cs_xcalloc(n, sizeof(uint64_t));
+	for (size_t i = 0; i < p->samples.n; i++)
+		total[p->samples.v[i].stack] += p->samples.v[i].count;
+	/* Children come after their parent, so a node's total is whole when this pass
+	 * reaches it. Its parent is mostly the node before; where not (where stacks
+	 * branch), it can be anywhere: fetch it ahead. */
+	memset(count, 0, 65 * sizeof(size_t));
+	for (size_t i = n - 1; i > 0; i--) {
+		if (i > AHEAD)
+			__builtin_prefetch(&total[p->nodes.v[i - AHEAD].parent], 1);
+		total[p->nodes.v[i].parent] += total[i];
+		count[bit_length(total[i])]++;
+	}
+	count[bit_length(total[0])]++;
+	return total;
+}
+
+/* The fit of a profile whose flame tree has the shape of its stack tree, made from the
+ * model's totals without building the whole tree: only the frames some threshold from
+ * thr_lo up can keep or look at are made. A frame is kept at a threshold if it is as
+ * wide, or the lone narrow child of a kept frame; narrow at thr_lo means narrow at any
+ * higher threshold, and a lone narrow child there is still narrow and lone or else
+ * wide. So the frames that can be kept are those "open" ones: the root, the children of
+ * an open frame as wide as thr_lo, and its child narrower than thr_lo when it is the
+ * only one; and all that a count or merge looks at are the open frames and their
+ * children. A frame made without its subtree is narrow and goes into a merged frame
+ * at any threshold from thr_lo up. total[] is used up: an open node's entry becomes
+ * its tree node once it is made. */
+static void fit_same_shape(struct cs_flame_tree *t, const struct cs_profile *p, uint64_t *total,
+			   const size_t count[65], size_t budget, uint64_t *min_total)
+{
+	size_t n = p->nodes.n, live = n - count[0];
+	uint64_t kth = 0, thr_lo = 0;
+	if (live > budget) {
+		kth = kth_largest_nonzero(total, n, count, budget / 2);
+		thr_lo = kth + 1;
+	}
+	/* per model node: its narrow children (0, 1, 2 = more), and whether it is open */
+	enum { NARROW = 3, OPEN = 4 };
+	uint8_t *state = cs_xcalloc(n, 1);
+	for (size_t i = 1; i < n; i++) {
+		if (i + AHEAD < n)
+			__builtin_prefetch(&state[p->nodes.v[i + AHEAD].parent], 1);
+		uint8_t *ps = &state[p->nodes.v[i].parent];
+		if (total[i] && total[i] < thr_lo && (*ps & NARROW) < 2)
+			(*ps)++;
+	}
+	t->nodes.v[0].total = t->nodes.v[0].self = total[0];
+	state[0] |= OPEN;
+	total[0] = 0;
+	for (size_t i = 1; i < n; i++) {
+		const struct cs_node *m = &p->nodes.v[i];
+		if (i + AHEAD < n)
+			__builtin_prefetch(&state[p->nodes.v[i + AHEAD].parent]);
+		if (!total[i] || !(state[m->parent] & OPEN))
+			continue;
+		const struct cs_frame *fr = &p->frames.v[m->frame];
+		uint32_t parent = (uint32_t)total[m->parent];
+		uint32_t c = new_node(t, parent, cs_str(p, fr->func), cs_strlen(p, fr->func),
+				      fr->flags, m->frame);
+		t->nodes.v[c].total = t->nodes.v[c].self = total[i];
+		t->nodes.v[parent].self -= total[i];
+		if (total[i] >= thr_lo || (state[m->parent] & NARROW) == 1) {
+			state[i] |= OPEN;
+			total[i] = c;
+		}
+	}
+	free(state);
+	*min_total = live > budget ? raise_threshold(t, kth, budget) : 0;
+}
+
+int cs_flame_build_fit(struct cs_flame_tree *t, const struct cs_profile *p, int reverse,
+		       int thread_root, size_t budget, uint64_t *min_total)
+{
+	size_t count[65];
+	uint64_t *total = NULL;
+	*min_total = 0;
+	if (thread_root == CS_ROOT_NONE && !reverse && frame_keys(p, NULL) == p->frames.n)
+		total = model_totals(p, count);
+	if (total) {
+		memset(t, 0, sizeof(*t));
+		if (!total[0]) {
+			free(total);
+			return cs_error("the profile has no samples: nothing to draw");
+		}
+		new_node(t, CS_NONE, "all", 3, 0, CS_NONE);
+		fit_same_shape(t, p, total, count, budget, min_total);
+		free(total);
+	} else {
+		if (cs_flame_build(t, p, reverse, thread_root) < 0)
+			return -1;
+		/* right after building, the frames with samples are exactly the live ones */
+		size_t nn = t->nodes.n;
+		uint64_t *tot = cs_xmalloc(nn * sizeof(uint64_t));
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < nn; i++) {
+			tot[i] = t->nodes.v[i].total;
+			count[bit_length(tot[i])]++;
+		}
+		uint64_t kth = 0;
+		if (nn - count[0] > budget)
+			kth = kth_largest_nonzero(tot, nn, count, budget / 2);
+		free(tot);
+		if (nn - count[0] > budget)
+			*min_total = raise_threshold(t, kth, budget);
+	}
+	if (*min_total)
+		cs_flame_merge_narrow(t, *min_total);
+	return 0;
 }
 
 size_t cs_flame_preorder(const struct cs_flame_tree *t, uint32_t **out)

@@ -68,6 +68,17 @@ size_t cs_flame_merge_narrow(struct cs_flame_tree *t, uint64_t min_total);
 /* How many frames cs_flame_merge_narrow(t, min_total) would leave. */
 size_t cs_flame_count_kept(const struct cs_flame_tree *t, uint64_t min_total);
 
+/* cs_flame_build, then cs_flame_merge_narrow for the threshold that fits the tree in
+ * budget frames: 0 (nothing merged, *min_total = 0) if the frames with samples are no
+ * more; else one above the total of the (budget/2+1)-th widest frame, raised by a
+ * quarter (plus one) until cs_flame_count_kept says the merged tree fits. The
+ * threshold is stored in *min_total. When the tree has the shape of the model's stack
+ * tree (folded input, for one), the frames no threshold from there on can keep are
+ * not made: the result is the same tree up to the numbering of its nodes, which
+ * cs_flame_sort makes irrelevant. Returns 0, or -1 as cs_flame_build. */
+int cs_flame_build_fit(struct cs_flame_tree *t, const struct cs_profile *p, int reverse,
+		       int thread_root, size_t budget, uint64_t *min_total);
+
 /* Frames reachable from the root, in the order the SVG lists them (preorder, children
  * by name, merged frames last); returns the count, array in *out (caller frees). */
 size_t cs_flame_preorder(const struct cs_flame_tree *t, uint32_t **out);

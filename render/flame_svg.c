@@ -301,60 +301,6 @@ static void write_head(FILE *out, const struct cs_flame_opts *o, const struct ge
 	fprintf(out, "<g id=\"cs-tip\" class=\"cs-hide\"><rect/><text/></g>\n");
 }
 
-/* The k-th largest of v[0..n) (k < n), reordering v. */
-static uint64_t kth_largest(uint64_t *v, size_t n, size_t k)
-{
-	size_t lo = 0, hi = n - 1;
-	while (lo < hi) {
-		uint64_t pivot = v[lo + (hi - lo) / 2];
-		size_t i = lo, j = hi;
-		while (i <= j) {
-			while (v[i] > pivot)
-				i++;
-			while (v[j] < pivot)
-				j--;
-			if (i <= j) {
-				uint64_t x = v[i];
-				v[i] = v[j];
-				v[j] = x;
-				i++;
-				if (j == 0)
-					break;
-				j--;
-			}
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			return v[k];
-	}
-	return v[k];
-}
-
-static uint64_t pick_threshold(const struct cs_flame_tree *t, size_t budget)
-{
-	/* Right after building, the frames with samples are exactly the live ones. */
-	size_t n = 0;
-	for (size_t i = 0; i < t->nodes.n; i++)
-		n += t->nodes.v[i].total != 0;
-	if (n <= budget)
-		return 0;
-	/* Frames wider than the budget/2-th widest stay; raise the bar until the merged
-	 * frames and lone narrow chains fit too. */
-	uint64_t *tot = cs_xmalloc(n * sizeof(uint64_t));
-	n = 0;
-	for (size_t i = 0; i < t->nodes.n; i++)
-		if (t->nodes.v[i].total)
-			tot[n++] = t->nodes.v[i].total;
-	uint64_t thr = kth_largest(tot, n, budget / 2) + 1;
-	free(tot);
-	while (cs_flame_count_kept(t, thr) > budget)
-		thr += thr / 4 + 1;
-	return thr;
-}
-
 int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, FILE *out)
 {
 	struct cs_flame_tree tree;
@@ -373,11 +319,9 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 	if (budget < 16)
 		budget = 16;
 
-	if (cs_flame_build(&tree, p, o->reverse, o->thread_root) < 0)
+	uint64_t thr;
+	if (cs_flame_build_fit(&tree, p, o->reverse, o->thread_root, budget, &thr) < 0)
 		return -1;
-	uint64_t thr = pick_threshold(&tree, budget);
-	if (thr)
-		cs_flame_merge_narrow(&tree, thr);
 	cs_flame_sort(&tree);
 
 	uint32_t *order;

@@ -221,6 +221,108 @@ Test(flame_tree, narrow_siblings_merge_with_exactly_their_time)
 	cs_profile_release(&p);
 }
 
+/* The threshold as cs_flame_build_fit documents it, the plain way: sort every total. */
+static int desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static uint64_t plain_threshold(const struct cs_flame_tree *t, size_t budget)
+{
+	uint64_t *tot = malloc(t->nodes.n * sizeof(uint64_t));
+	size_t n = 0;
+	for (size_t i = 0; i < t->nodes.n; i++)
+		if (t->nodes.v[i].total)
+			tot[n++] = t->nodes.v[i].total;
+	uint64_t thr = 0;
+	if (n > budget) {
+		qsort(tot, n, sizeof(uint64_t), desc);
+		thr = tot[budget / 2] + 1;
+		while (cs_flame_count_kept(t, thr) > budget)
+			thr += thr / 4 + 1;
+	}
+	free(tot);
+	return thr;
+}
+
+/* One line per frame in preorder: depth, name, flags, frame, merged, total, self. */
+static char *describe(struct cs_flame_tree *t)
+{
+	cs_flame_sort(t);
+	uint32_t *order;
+	size_t n = cs_flame_preorder(t, &order);
+	char *s;
+	size_t len;
+	FILE *f = open_memstream(&s, &len);
+	for (size_t i = 0; i < n; i++) {
+		const struct cs_flame_node *nd = &t->nodes.v[order[i]];
+		fprintf(f, "%u %.*s %u %u %u %llu %llu\n", nd->depth, (int)nd->name_len,
+			nd->name ? nd->name : "", nd->flags, nd->frame, nd->merged,
+			(unsigned long long)nd->total, (unsigned long long)nd->self);
+	}
+	fclose(f);
+	free(order);
+	return s;
+}
+
+Test(flame_tree, fit_is_build_then_merge)
+{
+	/* Random folded profiles: lines of a random call tree over a few names (so that
+	 * names repeat across the tree), some counts zero; fitted at many budgets. */
+	uint64_t rng = 7;
+#define RND(n) ((rng = rng * 6364136223846793005ULL + 1442695040888963407ULL), (rng >> 33) % (n))
+	for (int round = 0; round < 40; round++) {
+		char *text;
+		size_t len;
+		FILE *f = open_memstream(&text, &len);
+		int lines = 1 + (int)RND(400);
+		for (int l = 0; l < lines; l++) {
+			int depth = 1 + (int)RND(round % 4 == 0 ? 40 : 9);
+			uint64_t path = 0;
+			for (int d = 0; d < depth; d++) {
+				path = path * 3 + RND(d < 3 ? 2 : 4);
+				const char *ann = path % 11 == 0 ? "_[k]" : "";
+				fprintf(f, "%sf%u%s", d ? ";" : "", (unsigned)(path % 7), ann);
+			}
+			fprintf(f, " %llu\n", (unsigned long long)(RND(5) ? RND(30) + 1 : RND(2)));
+		}
+		fclose(f);
+		struct cs_profile p;
+		cs_profile_init(&p);
+		cr_assert_eq(cs_import_folded(&p, text, len, "t"), 0);
+		free(text);
+		if (!cs_profile_total(&p)) {
+			cs_profile_release(&p);
+			continue;
+		}
+		for (int reverse = 0; reverse < 2; reverse++) {
+			size_t budgets[] = {16, 17, 30, 64, 100, 1000};
+			for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+				struct cs_flame_tree fit, plain;
+				uint64_t thr;
+				cr_assert_eq(cs_flame_build_fit(&fit, &p, reverse, CS_ROOT_NONE,
+								budgets[b], &thr),
+					     0);
+				cr_assert_eq(cs_flame_build(&plain, &p, reverse, CS_ROOT_NONE), 0);
+				uint64_t want = plain_threshold(&plain, budgets[b]);
+				cr_expect_eq(thr, want, "round %d budget %zu", round, budgets[b]);
+				if (want)
+					cs_flame_merge_narrow(&plain, want);
+				char *a = describe(&fit), *e = describe(&plain);
+				cr_expect_str_eq(a, e, "round %d reverse %d budget %zu", round,
+						 reverse, budgets[b]);
+				free(a);
+				free(e);
+				cs_flame_release(&fit);
+				cs_flame_release(&plain);
+			}
+		}
+		cs_profile_release(&p);
+	}
+#undef RND
+}
+
 Test(flame_tree, no_samples_is_an_error)
 {
 	struct cs_profile p;
