@@ -5,6 +5,8 @@
 #
 # usage: bench/flame.sh [BUILD_DIR]      (default: build; csampler must be built there)
 #
+# Every figure is the median of FLAME_RUNS runs (default 5) of the same command.
+#
 # Needs: cc, perf (linux-perf), GNU time (/usr/bin/time), and for first paint
 # /usr/bin/chromium with tests/browser/node_modules (npm ci in tests/browser).
 # FlameGraph's flamegraph.pl and stackcollapse-perf.pl are used when found in PATH or
@@ -20,15 +22,22 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-# measure LABEL CMD...: run once, set SECS and KB (peak RSS)
+# measure LABEL CMD...: run $runs times, set SECS (the median) and KB (the largest peak
+# RSS); one run on a shared machine says more about its neighbours than about the tool
+runs=${FLAME_RUNS:-5}
 measure() {
-	local label=$1
+	local label=$1 i
 	shift
-	/usr/bin/time -f "%e %M" -o time.txt "$@" >/dev/null 2>err.txt || {
-		echo "flame.sh: $label failed: $(cat err.txt)" >&2
-		exit 1
-	}
-	read -r SECS KB <time.txt
+	: >times.txt
+	for ((i = 0; i < runs; i++)); do
+		/usr/bin/time -f "%e %M" -o time.txt "$@" >/dev/null 2>err.txt || {
+			echo "flame.sh: $label failed: $(cat err.txt)" >&2
+			exit 1
+		}
+		cat time.txt >>times.txt
+	done
+	SECS=$(sort -n times.txt | awk '{ s[NR] = $1 } END { print s[int((NR + 1) / 2)] }')
+	KB=$(awk '$2 > kb { kb = $2 } END { print kb }' times.txt)
 }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? b / 1e6 / s : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
