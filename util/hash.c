@@ -64,28 +64,6 @@ void cs_index_insert(struct cs_index *ix, uint64_t hash, uint32_t idx)
 	ix->n++;
 }
 
-void cs_index_insert_many(struct cs_index *ix, const uint64_t *hashes, const uint32_t *idx,
-			  size_t n)
-{
-	while ((ix->n + n + 1) * 4 >= ix->cap * 3)
-		index_rehash(ix, ix->cap ? ix->cap * 2 : 64);
-	for (size_t i = 0; i < n; i += 16) {
-		size_t m = n - i < 16 ? n - i : 16;
-		for (size_t k = 0; k < m; k++) {
-			uint32_t h = (uint32_t)(hashes[i + k] ^ (hashes[i + k] >> 32));
-			__builtin_prefetch(&ix->slots[h & (ix->cap - 1)], 1);
-		}
-		for (size_t k = 0; k < m; k++) {
-			uint32_t h = (uint32_t)(hashes[i + k] ^ (hashes[i + k] >> 32));
-			size_t j = h & (ix->cap - 1);
-			while (ix->slots[j])
-				j = (j + 1) & (ix->cap - 1);
-			ix->slots[j] = ((uint64_t)h << 32) | ((uint64_t)idx[i + k] + 1);
-		}
-		ix->n += m;
-	}
-}
-
 void cs_map64_init(struct cs_map64 *m)
 {
 	memset(m, 0, sizeof(*m));

@@ -28,10 +28,6 @@ void cs_index_release(struct cs_index *ix);
 uint32_t cs_index_find(const struct cs_index *ix, uint64_t hash, cs_index_eq_fn eq, void *ctx);
 /* Record that element idx has this hash. The caller first checked it is absent. */
 void cs_index_insert(struct cs_index *ix, uint64_t hash, uint32_t idx);
-/* The same for n elements at once: on a big table their slots are fetched from memory
- * together instead of one cache miss after the other. */
-void cs_index_insert_many(struct cs_index *ix, const uint64_t *hashes, const uint32_t *idx,
-			  size_t n);
 
 struct cs_map64 {
 	uint64_t *keys;

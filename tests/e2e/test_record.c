@@ -116,7 +116,13 @@ Test(record, threads_and_a_late_thread)
 	cr_expect_lt(light, heavy * 6 / 10, "light (%llu) should be well below heavy (%llu)",
 		     (unsigned long long)light, (unsigned long long)heavy);
 	cr_expect_gt(late, 50, "late thread samples: %llu", (unsigned long long)late);
-	cr_expect_eq(h_with_seq(&f, "late_work") , late, "late thread runs late_work");
+	/* nearly all of it in late_work (a sample may land in thread start-up) */
+	uint64_t late_in_work = 0;
+	for (size_t i = 0; i < f.n; i++)
+		if (!strncmp(f.stack[i], "late-", 5) && strstr(f.stack[i], ";late_work"))
+			late_in_work += f.count[i];
+	cr_expect_geq(late_in_work * 10, late * 9, "late thread runs late_work: %llu of %llu",
+		      (unsigned long long)late_in_work, (unsigned long long)late);
 	cr_expect_gt(h_with_seq(&f, "start_thread"), 0, "thread stacks start in libc");
 	h_folded_free(&f);
 	free(data);
