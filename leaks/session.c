@@ -267,7 +267,7 @@ static int read_msg(int fd, struct cs_msg *m, uint8_t **payload, uint64_t deadli
 }
 
 int cs_leak_session_handshake(struct cs_leak_session *s, pid_t pid, int timeout_ms,
-			      uint64_t *start_ns)
+			      uint64_t *start_ns, void (*on_hello)(void *ctx), void *ctx)
 {
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 	struct pollfd pf = {s->listen_fd, POLLIN, 0};
@@ -301,6 +301,8 @@ int cs_leak_session_handshake(struct cs_leak_session *s, pid_t pid, int timeout_
 	if (hello.version != CS_AGENT_VERSION)
 		return cs_error("the agent in PID %d speaks protocol %u; this csampler speaks %d",
 				(int)pid, hello.version, CS_AGENT_VERSION);
+	if (on_hello)
+		on_hello(ctx);
 	struct cs_msg_config cfg = {s->o.sample_bytes ? CS_AGENT_SAMPLED : CS_AGENT_EXACT,
 				    s->o.max_depth, s->o.sample_bytes};
 	if (send_msg(s->fd, CS_MSG_CONFIG, &cfg, sizeof(cfg)) < 0)

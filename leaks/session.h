@@ -49,9 +49,11 @@ int cs_leak_session_launch_env(struct cs_leak_session *s, char ***env);
 int cs_leak_session_attach(struct cs_leak_session *s, struct cs_symbolizer *sym, pid_t pid,
 			   struct cs_inject_stats *st);
 /* Wait (up to timeout_ms) for the agent of process pid, exchange HELLO/CONFIG/READY.
- * *start_ns receives when tracking began. 0 or -1. */
+ * on_hello(ctx), if not NULL, runs between HELLO and CONFIG: the target waits for
+ * CONFIG then (a launched program has not reached main yet), so its memory map can be
+ * read without a race. *start_ns receives when tracking began. 0 or -1. */
 int cs_leak_session_handshake(struct cs_leak_session *s, pid_t pid, int timeout_ms,
-			      uint64_t *start_ns);
+			      uint64_t *start_ns, void (*on_hello)(void *ctx), void *ctx);
 /* Ask for a snapshot and read it. 0, or -1 if the agent is gone (*gone set to 1, no
  * message) or misbehaved (one error line). If the agent's final snapshot (sent as the
  * target exits) is pending, that one is returned. */

@@ -300,6 +300,14 @@ static void add_snapshot(struct rec *r, struct cs_leak_raw *raw)
 	CS_VEC_PUSH(r->snaps, ps);
 }
 
+/* Between the agent's HELLO and csampler's CONFIG the target waits: read its maps. */
+static void refresh_maps(void *ctx)
+{
+	struct rec *r = ctx;
+	if (r->o->no_cpu)
+		cs_sym_proc_refresh(r->sym, r->pid);
+}
+
 /* Ask the agent for a snapshot; returns 0, or -1 once the agent is gone. */
 static int take_snapshot(struct rec *r)
 {
@@ -598,14 +606,13 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		}
 		res->launched = 1;
 		proc_get(r, (uint32_t)pid);
-		if (r->ls && cs_leak_session_handshake(r->ls, pid, 10000, &leak_start) < 0)
+		if (r->ls &&
+		    cs_leak_session_handshake(r->ls, pid, 10000, &leak_start, refresh_maps, r) < 0)
 			goto out;
-		if (r->ls && o->no_cpu)
-			cs_sym_proc_refresh(r->sym, pid); /* the program is mapped by now */
 	} else if (r->ls) {
 		uint64_t t0 = cs_now_ns();
 		if (cs_leak_session_attach(r->ls, r->sym, pid, &res->inject) < 0 ||
-		    cs_leak_session_handshake(r->ls, pid, 10000, &leak_start) < 0)
+		    cs_leak_session_handshake(r->ls, pid, 10000, &leak_start, refresh_maps, r) < 0)
 			goto out;
 		res->agent_ready_ms = (double)(cs_now_ns() - t0) / 1e6;
 	}
