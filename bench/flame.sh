@@ -97,7 +97,7 @@ echo "csampler flame (perf script text): $SECS s = $(mbps "$bytes" "$SECS") MB/s
 paint_files+=(perf.svg)
 measure "perf report" perf report --stdio -i perf.data
 echo "perf report --stdio (same recording): $SECS s, peak $((KB / 1024)) MiB;" \
-	"csampler fold of its text is $(ratio "$SECS" "$fold_secs")x that time"
+	"csampler fold of its perf script text is $(ratio "$SECS" "$fold_secs")x faster"
 sc=$(find_tool stackcollapse-perf.pl)
 if [ -n "$sc" ]; then
 	measure stackcollapse-perf.pl "$sc" perf.txt
