@@ -40,9 +40,14 @@ uint32_t cs_profile_str(struct cs_profile *p, const char *s, size_t len)
 		return idx;
 	if (t->n >= UINT32_MAX - 1)
 		abort();
-	/* s may point into the arena itself; copy before the arena can move. */
+	/* s may point into the arena itself (a part of an interned string): find it
+	 * again after the arena has moved. */
+	int inside = t->arena && s >= t->arena && s < t->arena + t->arena_n;
+	size_t s_off = inside ? (size_t)(s - t->arena) : 0;
 	size_t off = t->arena_n;
 	CS_GROW(t->arena, t->arena_cap, t->arena_n + len + 1);
+	if (inside)
+		s = t->arena + s_off;
 	memmove(t->arena + off, s, len);
 	t->arena[off + len] = 0;
 	t->arena_n += len + 1;

@@ -95,6 +95,23 @@ Test(strings, interning_is_stable)
 	cs_profile_release(&p);
 }
 
+Test(strings, interning_a_part_of_an_interned_string)
+{
+	struct cs_profile p;
+	cs_profile_init(&p);
+	uint32_t a = cs_profile_cstr(&p, "/usr/lib/libexample.so.1");
+	/* its basename, taken from the arena, while the arena must grow */
+	for (int i = 0; i < 2000; i++) {
+		const char *path = cs_str(&p, a);
+		uint32_t b = cs_profile_cstr(&p, strrchr(path, '/') + 1 + (i % 3));
+		cr_assert_str_eq(cs_str(&p, b), "libexample.so.1" + (i % 3));
+		char filler[40];
+		snprintf(filler, sizeof(filler), "filler-%d-abcdefghijklmnopqrstuvwxyz", i);
+		cs_profile_cstr(&p, filler);
+	}
+	cs_profile_release(&p);
+}
+
 Test(nodes, stacks_share_prefixes)
 {
 	struct cs_profile p;

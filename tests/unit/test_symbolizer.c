@@ -84,9 +84,9 @@ static size_t names(struct cs_symbolizer *s, struct cs_profile *p, struct cs_ufr
 		uint32_t ids[16];
 		int resolved;
 		size_t m = cs_sym_resolve(s, p, fr[i], ids, 16, &resolved);
-		/* ids are root first; list leaf first */
+		/* ids are root first; list leaf first. Copies: the arena moves as it grows. */
 		for (size_t j = m; j-- > 0 && k < cap;)
-			out[k++] = cs_str(p, p->frames.v[ids[j]].func);
+			out[k++] = strdup(cs_str(p, p->frames.v[ids[j]].func));
 	}
 	return k;
 }
@@ -131,6 +131,8 @@ Test(symbolizer, unwinds_own_stack_through_libc)
 	const struct cs_frame *f = &p.frames.v[ids[m - 1]];
 	cr_expect(strstr(cs_str(&p, f->file), "test_symbolizer.c"), "file %s", cs_str(&p, f->file));
 	cr_expect_gt(f->line, 0);
+	for (size_t i = 0; i < k; i++)
+		free((char *)nm[i]);
 	cs_profile_release(&p);
 	cs_symbolizer_free(s);
 }
