@@ -173,15 +173,12 @@ int cs_leak_session_launch_env(struct cs_leak_session *s, char ***env)
 
 static int copy_file(const char *from, const char *to)
 {
-	size_t n;
-	char *data = cs_read_file(from, 1u << 30, &n);
-	if (!data)
-		return -1;
 	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	int ret = fd >= 0 && cs_write_all(fd, data, n) == 0 ? 0 : -1;
-	if (fd >= 0 && close(fd) < 0)
+	if (fd < 0)
+		return -1;
+	int ret = cs_copy_file_to(from, fd);
+	if (close(fd) < 0)
 		ret = -1;
-	free(data);
 	return ret;
 }
 

@@ -77,14 +77,14 @@ static int node_cmp(const void *a, const void *b, void *ctx)
 void cs_flame_sort(struct cs_flame_tree *t)
 {
 	CS_VEC(uint32_t) kids = {0};
-	CS_VEC(uint32_t) todo = {0};
-	CS_VEC_PUSH(todo, 0);
-	while (todo.n) {
-		struct cs_flame_node *n = &t->nodes.v[todo.v[--todo.n]];
+	CS_VEC(uint32_t) pending = {0};
+	CS_VEC_PUSH(pending, 0);
+	while (pending.n) {
+		struct cs_flame_node *n = &t->nodes.v[pending.v[--pending.n]];
 		kids.n = 0;
 		for (uint32_t c = n->child; c != CS_NONE; c = t->nodes.v[c].next) {
 			CS_VEC_PUSH(kids, c);
-			CS_VEC_PUSH(todo, c);
+			CS_VEC_PUSH(pending, c);
 		}
 		if (kids.n < 2)
 			continue;
@@ -95,7 +95,7 @@ void cs_flame_sort(struct cs_flame_tree *t)
 		t->nodes.v[kids.v[kids.n - 1]].next = CS_NONE;
 	}
 	CS_VEC_FREE(kids);
-	CS_VEC_FREE(todo);
+	CS_VEC_FREE(pending);
 }
 
 /* One root frame per distinct thread-root name; returns thread -> root node. */
@@ -330,18 +330,18 @@ void cs_flame_release(struct cs_flame_tree *t)
 /* Visit the frames cs_flame_merge_narrow would keep; merge != 0 does the merging. */
 static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, int merge)
 {
-	CS_VEC(uint32_t) todo = {0};
+	CS_VEC(uint32_t) pending = {0};
 	size_t kept = 0;
-	CS_VEC_PUSH(todo, 0);
-	while (todo.n) {
-		uint32_t n = todo.v[--todo.n];
+	CS_VEC_PUSH(pending, 0);
+	while (pending.n) {
+		uint32_t n = pending.v[--pending.n];
 		kept++;
 		uint32_t narrow = 0, lone = CS_NONE, members = 0;
 		uint64_t sum = 0;
 		for (uint32_t c = t->nodes.v[n].child; c != CS_NONE; c = t->nodes.v[c].next) {
 			const struct cs_flame_node *cn = &t->nodes.v[c];
 			if (cn->total >= min_total && !cn->merged) {
-				CS_VEC_PUSH(todo, c);
+				CS_VEC_PUSH(pending, c);
 				continue;
 			}
 			if (cn->merged && cn->total >= min_total) {
@@ -354,7 +354,7 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, int merge
 			sum += cn->total;
 		}
 		if (narrow == 1 && !t->nodes.v[lone].merged) {
-			CS_VEC_PUSH(todo, lone);
+			CS_VEC_PUSH(pending, lone);
 			continue;
 		}
 		if (!narrow)
@@ -386,7 +386,7 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, int merge
 		else
 			t->nodes.v[last].next = m;
 	}
-	CS_VEC_FREE(todo);
+	CS_VEC_FREE(pending);
 	return kept;
 }
 

@@ -38,25 +38,6 @@ static int has_compressed(Elf *e, uint64_t *raw)
 	return n;
 }
 
-static int copy_bytes(const char *src, int out)
-{
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -1;
-	char buf[1 << 16];
-	ssize_t r;
-	int ret = 0;
-	while ((r = read(in, buf, sizeof(buf))) > 0)
-		if (cs_write_all(out, buf, (size_t)r) < 0) {
-			ret = -1;
-			break;
-		}
-	if (r < 0)
-		ret = -1;
-	close(in);
-	return ret;
-}
-
 static void make_copy(const char *src, const char *dst)
 {
 	char *tmp = cs_xasprintf("%s.tmp.%d", dst, (int)getpid());
@@ -65,7 +46,7 @@ static void make_copy(const char *src, const char *dst)
 		free(tmp);
 		return;
 	}
-	int ok = copy_bytes(src, fd) == 0;
+	int ok = cs_copy_file_to(src, fd) == 0;
 	Elf *e = ok ? elf_begin(fd, ELF_C_RDWR, NULL) : NULL;
 	if (e) {
 		for (Elf_Scn *scn = NULL; ok && (scn = elf_nextscn(e, scn));) {
@@ -91,8 +72,7 @@ void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m)
 	if (!s->debug_cache || !m->build_id_len)
 		return;
 	char hex[2 * sizeof(m->build_id) + 1];
-	for (size_t i = 0; i < m->build_id_len; i++)
-		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
+	cs_symmod_build_id_hex(m, hex);
 	char *dst = cs_xasprintf("%s/.build-id/%.2s/%s.debug", s->debug_cache, hex, hex + 2);
 	struct stat st;
 	if (stat(dst, &st) == 0) {

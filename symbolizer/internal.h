@@ -88,6 +88,8 @@ struct cs_symbolizer {
 };
 
 /* modules.c */
+/* The build-id of m as lowercase hex into hex (2 * sizeof(m->build_id) + 1 bytes). */
+void cs_symmod_build_id_hex(const struct symmod *m, char *hex);
 uint32_t cs_symmod_get(struct cs_symbolizer *s, pid_t pid, const struct cs_mapping *m);
 /* The load bias of module mod mapped by m (absolute = vaddr + bias). */
 uint64_t cs_symmod_bias(const struct symmod *mod, const struct cs_mapping *m);

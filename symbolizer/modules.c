@@ -8,6 +8,7 @@
 #include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -140,6 +141,13 @@ uint64_t cs_symmod_bias(const struct symmod *mod, const struct cs_mapping *m)
 		}
 	}
 	return m->start - m->pgoff;
+}
+
+void cs_symmod_build_id_hex(const struct symmod *m, char *hex)
+{
+	hex[0] = 0;
+	for (size_t i = 0; i < m->build_id_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
 }
 
 void cs_symmod_free(struct symmod *m)

@@ -89,8 +89,7 @@ static uint64_t debug_signature(struct cs_symbolizer *s, struct symmod *m)
 	}
 	/* by build-id under every absolute directory of the debuginfo path */
 	char hex[2 * sizeof(m->build_id) + 1];
-	for (size_t i = 0; i < m->build_id_len; i++)
-		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
+	cs_symmod_build_id_hex(m, hex);
 	char *dirs = cs_xstrdup(s->debuginfo_path);
 	for (char *tok = strtok(dirs, ":"); tok; tok = strtok(NULL, ":")) {
 		if (tok[0] != '/' || (s->debug_cache && !strcmp(tok, s->debug_cache)))
@@ -174,8 +173,7 @@ static struct symcache *cache_of(struct cs_symbolizer *s, struct symmod *m)
 	mkdir(sub, 0700);
 	struct symcache *c = cs_xcalloc(1, sizeof(*c));
 	char hex[2 * sizeof(m->build_id) + 1];
-	for (size_t i = 0; i < m->build_id_len; i++)
-		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
+	cs_symmod_build_id_hex(m, hex);
 	c->path = cs_xasprintf("%s/%s-%016llx", sub, hex, (unsigned long long)debug_signature(s, m));
 	free(sub);
 	cs_profile_init(&c->names);

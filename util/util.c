@@ -272,3 +272,25 @@ char *cs_cache_dir(void)
 	}
 	return dir;
 }
+
+int cs_copy_file_to(const char *src, int out)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	char buf[1 << 16];
+	ssize_t r;
+	int ret = 0;
+	while ((r = read(in, buf, sizeof(buf))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || cs_write_all(out, buf, (size_t)r) < 0) {
+			ret = -1;
+			break;
+		}
+	}
+	int e = errno;
+	close(in);
+	errno = e;
+	return ret;
+}

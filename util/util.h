@@ -93,6 +93,9 @@ void cs_file_release(struct cs_file *f);
  * ~/.cache/csampler), created with mode 0700; NULL if there is none (caller frees). */
 char *cs_cache_dir(void);
 
+/* Append the contents of file src to the open descriptor out. 0, or -1 with errno. */
+int cs_copy_file_to(const char *src, int out);
+
 /* Parse a decimal/hex number strictly; 0 on success, -1 if s is not a whole number. */
 int cs_parse_u64(const char *s, uint64_t *out);
 int cs_parse_double(const char *s, double *out);

@@ -1,4 +1,5 @@
 #include "harness.h"
+#include "util/proc.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -101,37 +102,13 @@ int h_stop(struct h_proc *p, int sig, int timeout_ms)
 
 int h_alive(pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	char buf[512];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	return cs_proc_alive(pid);
 }
 
 uint64_t h_cpu_ns(pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	char buf[1024];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	unsigned long long ut = 0, st = 0;
-	/* fields after ')': state(3) ... utime(14) stime(15) */
-	sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
-	return (ut + st) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
+	struct cs_proc_usage u;
+	return cs_proc_usage(pid, &u) == 0 ? u.cpu_ns : 0;
 }
 
 static char *slurp_fd(int fd, uint64_t deadline)
