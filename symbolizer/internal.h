@@ -110,6 +110,14 @@ void cs_symcache_close(struct symmod *m);
  * before libdw first opens it. */
 void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m);
 
+/* debugfind.c: libdwfl's find_debuginfo callback, searching as
+ * dwfl_standard_find_debuginfo does but never blocking on a FIFO nor opening a device
+ * (see there), in the debuginfo path last given to cs_debugfind_use_path. */
+int cs_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
+		      const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+		      char **debuginfo_file_name);
+void cs_debugfind_use_path(const char *path);
+
 /* kallsyms.c */
 size_t cs_kernel_resolve(struct cs_symbolizer *s, struct cs_profile *p, uint64_t addr,
 			 uint32_t *out, int *resolved);
