@@ -75,9 +75,7 @@ void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m)
 	cs_symmod_build_id_hex(m, hex);
 	char *dst = cs_xasprintf("%s/.build-id/%.2s/%s.debug", s->debug_cache, hex, hex + 2);
 	/* A copy whose checksum fails (damaged, edited) is removed here and made again. */
-	struct cs_cache_entry ce;
-	if (cs_cache_entry_map(dst, &ce) == 0) {
-		cs_cache_entry_unmap(&ce);
+	if (cs_cache_entry_check(dst) == 0) {
 		free(dst);
 		return;
 	}

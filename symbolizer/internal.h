@@ -83,7 +83,6 @@ struct cs_symbolizer {
 	int kinit;
 	void *ktable; /* sorted kernel text symbols (kallsyms.c) */
 	size_t ktable_size;
-	int ktable_mapped;
 	uint32_t kmodule; /* profile module of the kernel */
 };
 

@@ -4,7 +4,7 @@
  * Generating /proc/kallsyms costs the kernel 50-100 ms of CPU on every read. Its
  * addresses change only at boot (KASLR) and when modules come and go, so the text
  * symbols are kept as a sorted binary table in a private per-user cache keyed by the
- * boot id and the module list, and later runs map it and search it in place. The
+ * boot id and the module list, and later runs read it and search it in place. The
  * entry is checksummed (util/cache.h): a damaged or edited one is rebuilt.
  * CSAMPLER_NO_CACHE=1 disables the cache.
  *
@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,13 +158,12 @@ static void kernel_init(struct cs_symbolizer *s)
 	s->kinit = 1;
 	char *cache = cache_path();
 	struct cs_cache_entry e;
-	if (cache && cs_cache_entry_map(cache, &e) == 0) {
+	if (cache && cs_cache_entry_read(cache, &e) == 0) {
 		if (table_ok(e.data, e.size)) {
-			s->ktable = e.map;
-			s->ktable_size = e.map_size; /* what to unmap */
-			s->ktable_mapped = 1;
+			s->ktable = e.data; /* ours to free */
+			s->ktable_size = e.size;
 		} else {
-			cs_cache_entry_unmap(&e);
+			cs_cache_entry_release(&e);
 		}
 	}
 	if (!s->ktable) {
@@ -232,9 +230,6 @@ size_t cs_kernel_resolve(struct cs_symbolizer *s, struct cs_profile *p, uint64_t
 
 void cs_kernel_free(struct cs_symbolizer *s)
 {
-	if (s->ktable_mapped)
-		munmap(s->ktable, s->ktable_size);
-	else
-		free(s->ktable);
+	free(s->ktable);
 	s->ktable = NULL;
 }

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,7 +39,7 @@ struct cframe {
 
 struct symcache {
 	char *path;
-	struct cs_cache_entry file; /* what earlier runs found, mapped */
+	struct cs_cache_entry file; /* what earlier runs found */
 	const struct centry *ents;
 	size_t nents;
 	const struct cframe *frames;
@@ -176,8 +175,8 @@ static struct symcache *cache_of(struct cs_symbolizer *s, struct symmod *m)
 	free(sub);
 	cs_profile_init(&c->names);
 	/* A damaged or edited entry fails its checksum and is rebuilt from scratch. */
-	if (cs_cache_entry_map(c->path, &c->file) == 0 && !valid(c->file.data, c->file.size, c))
-		cs_cache_entry_unmap(&c->file);
+	if (cs_cache_entry_read(c->path, &c->file) == 0 && !valid(c->file.data, c->file.size, c))
+		cs_cache_entry_release(&c->file);
 	m->cache = c;
 	m->cache_state = 1;
 	return c;
@@ -305,7 +304,7 @@ void cs_symcache_close(struct symmod *m)
 		return;
 	if (c->add.n)
 		flush(c);
-	cs_cache_entry_unmap(&c->file);
+	cs_cache_entry_release(&c->file);
 	CS_VEC_FREE(c->add);
 	CS_VEC_FREE(c->add_frames);
 	cs_profile_release(&c->names);

@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,97 +212,186 @@ char *cs_cache_subdir(const char *rel)
 	return sub;
 }
 
-uint64_t cs_checksum(const void *p, size_t n)
+/* The checksum, over data given in pieces whose sizes are multiples of 32 bytes but
+ * for the last. Four independent lanes keep the multiplier busy; each step is a
+ * bijection of the lane for a fixed word, so any one changed word changes the result. */
+struct sum {
+	uint64_t h[4];
+	size_t len;
+};
+
+static void sum_init(struct sum *s)
 {
-	/* Four independent lanes keep the multiplier busy; each step is a bijection of the
-	 * lane for a fixed word, so any one changed word changes the result. */
-	const unsigned char *s = p;
-	uint64_t h[4] = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL, 0xa4093822299f31d0ULL,
-			 0x082efa98ec4e6c89ULL};
-	size_t len = n;
-	while (n >= 32) {
+	static const uint64_t iv[4] = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL,
+				       0xa4093822299f31d0ULL, 0x082efa98ec4e6c89ULL};
+	memcpy(s->h, iv, sizeof(iv));
+	s->len = 0;
+}
+
+static void sum_blocks(struct sum *s, const unsigned char *p, size_t n)
+{
+	s->len += n;
+	for (; n >= 32; p += 32, n -= 32)
 		for (int i = 0; i < 4; i++) {
 			uint64_t w;
-			memcpy(&w, s + 8 * i, 8);
-			h[i] = (h[i] ^ w) * 0xff51afd7ed558ccdULL;
-			h[i] ^= h[i] >> 32;
+			memcpy(&w, p + 8 * i, 8);
+			s->h[i] = (s->h[i] ^ w) * 0xff51afd7ed558ccdULL;
+			s->h[i] ^= s->h[i] >> 32;
 		}
-		s += 32;
-		n -= 32;
-	}
-	uint64_t x = cs_hash_bytes(s, n, len);
+}
+
+static uint64_t sum_final(struct sum *s, const unsigned char *tail, size_t n)
+{
+	uint64_t x = cs_hash_bytes(tail, n, s->len + n);
 	for (int i = 0; i < 4; i++)
-		x = cs_hash_u64(x ^ h[i]) + (uint64_t)i;
+		x = cs_hash_u64(x ^ s->h[i]) + (uint64_t)i;
 	return x;
 }
 
+uint64_t cs_checksum(const void *p, size_t n)
+{
+	struct sum s;
+	sum_init(&s);
+	sum_blocks(&s, p, n & ~(size_t)31);
+	return sum_final(&s, (const unsigned char *)p + (n & ~(size_t)31), n & 31);
+}
+
 #define TRAILER_MAGIC "CSCSUM01"
+#define MAX_ENTRY (1ull << 31)
 
 struct trailer {
 	char magic[8];
 	uint64_t size, sum;
 };
 
-int cs_cache_entry_map(const char *path, struct cs_cache_entry *e)
+/* Open the entry at path for reading: a regular file of ours that nobody else may
+ * write, opened without following a link or waiting on a FIFO. Its size in *size.
+ * A descriptor, or -1 (then a bad entry has been removed). */
+static int open_entry(const char *path, size_t *size)
 {
-	memset(e, 0, sizeof(*e));
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno != ENOENT)
-			unlink(path); /* a link or something we cannot read: rebuild */
+			unlink(path); /* a link, or something we cannot read: rebuild */
 		return -1;
 	}
 	struct stat st;
-	struct trailer t;
-	void *m = MAP_FAILED;
-	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-		 !(st.st_mode & (S_IWGRP | S_IWOTH)) && (uint64_t)st.st_size >= sizeof(t) &&
-		 (uint64_t)st.st_size < SIZE_MAX / 2;
-	if (ok)
-		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (m != MAP_FAILED) {
-		size_t n = (size_t)st.st_size - sizeof(t);
-		memcpy(&t, (const char *)m + n, sizeof(t));
-		if (!memcmp(t.magic, TRAILER_MAGIC, 8) && t.size == n && t.sum == cs_checksum(m, n)) {
-			e->data = m;
-			e->size = n;
-			e->map = m;
-			e->map_size = (size_t)st.st_size;
-			return 0;
-		}
-		munmap(m, (size_t)st.st_size);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    !(st.st_mode & (S_IWGRP | S_IWOTH)) && (uint64_t)st.st_size >= sizeof(struct trailer) &&
+	    (uint64_t)st.st_size <= MAX_ENTRY) {
+		*size = (size_t)st.st_size;
+		return fd;
 	}
+	close(fd);
 	unlink(path);
 	return -1;
 }
 
-void cs_cache_entry_unmap(struct cs_cache_entry *e)
+static int read_at(int fd, void *buf, size_t n, off_t off)
 {
-	if (e->map)
-		munmap(e->map, e->map_size);
+	char *p = buf;
+	while (n) {
+		ssize_t r = pread(fd, p, n, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
+static int trailer_ok(const struct trailer *t, size_t n, uint64_t sum)
+{
+	return !memcmp(t->magic, TRAILER_MAGIC, 8) && t->size == n && t->sum == sum;
+}
+
+/* Reading into memory costs less than mapping: a 10 MB entry took 3 ms of CPU with
+ * pread, 7-10 ms with mmap (page faults or MAP_POPULATE). */
+int cs_cache_entry_read(const char *path, struct cs_cache_entry *e)
+{
 	memset(e, 0, sizeof(*e));
+	size_t size;
+	int fd = open_entry(path, &size);
+	if (fd < 0)
+		return -1;
+	char *buf = cs_xmalloc(size + 1);
+	size_t n = size - sizeof(struct trailer);
+	struct trailer t;
+	int ok = read_at(fd, buf, size, 0) == 0;
+	close(fd);
+	if (ok) {
+		memcpy(&t, buf + n, sizeof(t));
+		ok = trailer_ok(&t, n, cs_checksum(buf, n));
+	}
+	if (!ok) {
+		free(buf);
+		unlink(path);
+		return -1;
+	}
+	buf[n] = 0;
+	e->data = buf;
+	e->size = n;
+	return 0;
+}
+
+void cs_cache_entry_release(struct cs_cache_entry *e)
+{
+	free(e->data);
+	memset(e, 0, sizeof(*e));
+}
+
+/* The checksum of the first n bytes of fd, read in pieces. 0 or -1. */
+static int sum_fd(int fd, size_t n, uint64_t *out)
+{
+	size_t bufsize = 1 << 18, off = 0; /* a multiple of 32 */
+	unsigned char *buf = cs_xmalloc(bufsize);
+	struct sum s;
+	int ok = 1;
+	sum_init(&s);
+	for (;;) {
+		size_t k = CS_MIN(bufsize, n - off);
+		if (!(ok = read_at(fd, buf, k, (off_t)off) == 0) || off + k == n) {
+			/* the last piece: its whole blocks, then the tail */
+			sum_blocks(&s, buf, k & ~(size_t)31);
+			*out = sum_final(&s, buf + (k & ~(size_t)31), k & 31);
+			break;
+		}
+		sum_blocks(&s, buf, k);
+		off += k;
+	}
+	free(buf);
+	return ok ? 0 : -1;
+}
+
+int cs_cache_entry_check(const char *path)
+{
+	size_t size;
+	int fd = open_entry(path, &size);
+	if (fd < 0)
+		return -1;
+	size_t n = size - sizeof(struct trailer);
+	struct trailer t;
+	uint64_t sum;
+	int ok = sum_fd(fd, n, &sum) == 0 && read_at(fd, &t, sizeof(t), (off_t)n) == 0 &&
+		 trailer_ok(&t, n, sum);
+	close(fd);
+	if (!ok)
+		unlink(path);
+	return ok ? 0 : -1;
 }
 
 int cs_cache_entry_seal(int fd)
 {
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return -1;
-	size_t n = (size_t)st.st_size;
 	struct trailer t;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || sum_fd(fd, (size_t)st.st_size, &t.sum) < 0)
+		return -1;
 	memcpy(t.magic, TRAILER_MAGIC, 8);
-	t.size = n;
-	if (n) {
-		void *m = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
-		if (m == MAP_FAILED)
-			return -1;
-		t.sum = cs_checksum(m, n);
-		munmap(m, n);
-	} else {
-		t.sum = cs_checksum("", 0);
-	}
-	return pwrite(fd, &t, sizeof(t), (off_t)n) == (ssize_t)sizeof(t) ? 0 : -1;
+	t.size = (uint64_t)st.st_size;
+	return pwrite(fd, &t, sizeof(t), st.st_size) == (ssize_t)sizeof(t) ? 0 : -1;
 }
 
 int cs_cache_entry_write(const char *path, const struct iovec *parts, int nparts)

@@ -35,18 +35,19 @@ int cs_cache_mkdirs(const char *dir, const char *rel);
 /* A 64-bit checksum of n bytes (not cryptographic: it finds damage and edits). */
 uint64_t cs_checksum(const void *p, size_t n);
 
-/* A verified cache entry mapped read-only: data/size are its contents without the
- * checksum. */
+/* A verified cache entry in memory: data/size are its contents without the checksum
+ * (followed by a NUL byte), in a heap buffer the caller may keep. */
 struct cs_cache_entry {
-	const void *data;
+	void *data;
 	size_t size;
-	void *map;
-	size_t map_size;
 };
-/* Map the entry at path. 0, or -1 when it is absent or bad (a bad one is removed so
+/* Read the entry at path. 0, or -1 when it is absent or bad (a bad one is removed so
  * that it is rebuilt). Never blocks: a FIFO there is bad. */
-int cs_cache_entry_map(const char *path, struct cs_cache_entry *e);
-void cs_cache_entry_unmap(struct cs_cache_entry *e);
+int cs_cache_entry_read(const char *path, struct cs_cache_entry *e);
+void cs_cache_entry_release(struct cs_cache_entry *e);
+/* Verify the entry at path without keeping it (for files others read, like debug info
+ * copies). 0, or -1 as cs_cache_entry_read. */
+int cs_cache_entry_check(const char *path);
 /* Write the entry at path atomically (mode 0600): the parts, then their checksum.
  * Failures are silent (a cache is an optimisation); 0 or -1. */
 int cs_cache_entry_write(const char *path, const struct iovec *parts, int nparts);
