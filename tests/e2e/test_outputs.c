@@ -651,6 +651,25 @@ Test(outputs, fifo_at_debuglink_path_does_not_block_record)
 			h_folded_free(&f);
 		}
 	}
+	/* the same for the dwz file named by a .gnu_debugaltlink */
+	unsetenv("CSAMPLER_NO_CACHE");
+	char *sec = h_path(dir, "altsec");
+	FILE *f = fopen(sec, "w");
+	cr_assert(f);
+	fwrite("alt.debug\0" "0123456789abcdefghij", 1, 30, f);
+	fclose(f);
+	cr_assert(asprintf(&cmd, "cd '%s' && objcopy --add-section .gnu_debugaltlink=altsec prog "
+				 "prog2 && mkdir .dwz && mkfifo alt.debug .dwz/alt.debug", dir) > 0);
+	sh(cmd);
+	free(cmd);
+	char *prog2 = h_path(dir, "prog2");
+	argv[6] = prog2;
+	char *err;
+	cr_expect_eq(h_run(argv, 60, NULL, &err), 0, "FIFOs at the .gnu_debugaltlink paths: %s",
+		     err);
+	free(err);
+	free(prog2);
+	free(sec);
 	free(prog);
 	free(data);
 	free(cache);
