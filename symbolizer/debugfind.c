@@ -133,14 +133,15 @@ static int by_build_id(const char *path, const struct want *w, char **found)
 
 /* Search the path by name for the file of file_name whose link name is link
  * (invented: FILE.debug was made up, so FILE itself is tried too). */
-static int by_name(const char *path, const char *file_name, const char *link, int invented,
-		   int alt, const struct want *w, char **found)
+static int by_name(const char *path, const char *file_name, const char *link, int invented, int alt,
+		   const struct want *w, char **found)
 {
 	const char *slash = strrchr(file_name, '/');
 	const char *base = slash ? slash + 1 : file_name;
 	const char *lbase = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
-	char *dir = slash ? cs_xstrndup(file_name, slash == file_name ? 1 : (size_t)(slash - file_name))
-			  : NULL;
+	char *dir =
+	    slash ? cs_xstrndup(file_name, slash == file_name ? 1 : (size_t)(slash - file_name))
+		  : NULL;
 	char *entries = cs_xstrdup(path), *e = entries;
 	int defcheck = 1, fd = -1;
 	if (*e == '-' || *e == '+')
@@ -230,8 +231,8 @@ int cs_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GE
 	GElf_Word main_crc = 0;
 	Elf *main = dwfl_module_getelf(mod, &bias);
 	const char *main_link = main ? dwelf_elf_gnu_debuglink(main, &main_crc) : NULL;
-	int alt = debuglink_file && !(main_link && !strcmp(main_link, debuglink_file) &&
-				      main_crc == debuglink_crc);
+	int alt = debuglink_file &&
+		  !(main_link && !strcmp(main_link, debuglink_file) && main_crc == debuglink_crc);
 	if (alt) {
 		w.id_len = file_name ? altlink_build_id(file_name, altid) : 0;
 		w.id = w.id_len ? altid : NULL;

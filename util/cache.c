@@ -126,7 +126,8 @@ static int private_dir(int dirfd, const char *name, const char *shown)
 	int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			refuse(S_ISLNK(st.st_mode) ? "'%s' is a symbolic link" : "'%s' is not a directory",
+			refuse(S_ISLNK(st.st_mode) ? "'%s' is a symbolic link"
+						   : "'%s' is not a directory",
 			       shown);
 		return -1;
 	}
@@ -257,7 +258,7 @@ uint64_t cs_checksum(const void *p, size_t n)
 }
 
 #define TRAILER_MAGIC "CSCSUM01"
-#define MAX_ENTRY (1ull << 31)
+#define MAX_ENTRY     (1ull << 31)
 
 struct trailer {
 	char magic[8];
@@ -387,7 +388,8 @@ int cs_cache_entry_seal(int fd)
 {
 	struct stat st;
 	struct trailer t;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || sum_fd(fd, (size_t)st.st_size, &t.sum) < 0)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    sum_fd(fd, (size_t)st.st_size, &t.sum) < 0)
 		return -1;
 	memcpy(t.magic, TRAILER_MAGIC, 8);
 	t.size = (uint64_t)st.st_size;

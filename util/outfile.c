@@ -103,7 +103,8 @@ static int open_in_place(struct cs_outfile *o, const char *base)
 	ts = ls;
 	if (S_ISLNK(ls.st_mode)) {
 		/* A link someone else planted, or one that leads nowhere, is replaced. */
-		if ((ls.st_uid != geteuid() && ls.st_uid != 0) || fstatat(o->dirfd, base, &ts, 0) < 0)
+		if ((ls.st_uid != geteuid() && ls.st_uid != 0) ||
+		    fstatat(o->dirfd, base, &ts, 0) < 0)
 			return 0;
 		if (S_ISDIR(ts.st_mode))
 			return errno = EISDIR, -1;
@@ -133,8 +134,8 @@ static int create_named(struct cs_outfile *o, mode_t mode)
 		sigset_t old;
 		temp_name(o->tmp, o->name);
 		block_signals(&old);
-		int fd = openat(o->dirfd, o->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				mode);
+		int fd = openat(o->dirfd, o->tmp,
+				O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		int e = errno;
 		if (fd >= 0)
 			track(o);

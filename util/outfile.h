@@ -33,13 +33,13 @@ enum {
 };
 
 struct cs_outfile {
-	int fd;	       /* write here (a temporary is also readable) */
-	int flags;     /* CS_OUT_* */
-	int dirfd;     /* the directory of the name when it is replaced, else -1 */
-	int anonymous; /* the temporary has no name yet (O_TMPFILE) */
-	int slot;      /* index in the table of named temporaries, or -1 */
-	char *path;    /* the name as given, for messages; NULL for standard output */
-	char *name;    /* its last component, when replaced */
+	int fd;			/* write here (a temporary is also readable) */
+	int flags;		/* CS_OUT_* */
+	int dirfd;		/* the directory of the name when it is replaced, else -1 */
+	int anonymous;		/* the temporary has no name yet (O_TMPFILE) */
+	int slot;		/* index in the table of named temporaries, or -1 */
+	char *path;		/* the name as given, for messages; NULL for standard output */
+	char *name;		/* its last component, when replaced */
 	char tmp[NAME_MAX + 1]; /* the temporary's name in dirfd, "" while it has none */
 };
 

@@ -60,10 +60,10 @@ static const char *const cmd_names[] = {"fold", "flame", "report", "record"};
 static void command(enum cmd c, const char *in, const char *out, char **argv)
 {
 	char *const v[N_CMDS][9] = {
-		{CS_EXE, "fold", "-i", (char *)in, "-o", (char *)out, NULL},
-		{CS_EXE, "flame", "-i", (char *)in, (char *)out, NULL},
-		{CS_EXE, "report", "-i", (char *)in, "-o", (char *)out, NULL},
-		{CS_EXE, "record", "-q", "-o", (char *)out, "--", TARGET("cs_t_cpu3"), "0.2", NULL},
+	    {CS_EXE, "fold", "-i", (char *)in, "-o", (char *)out, NULL},
+	    {CS_EXE, "flame", "-i", (char *)in, (char *)out, NULL},
+	    {CS_EXE, "report", "-i", (char *)in, "-o", (char *)out, NULL},
+	    {CS_EXE, "record", "-q", "-o", (char *)out, "--", TARGET("cs_t_cpu3"), "0.2", NULL},
 	};
 	memcpy(argv, v[c], sizeof(v[c]));
 }
@@ -72,10 +72,14 @@ static void command(enum cmd c, const char *in, const char *out, char **argv)
 static int output_ok(enum cmd c, const char *data, size_t n)
 {
 	switch (c) {
-	case FOLD: return data && strstr(data, "main;a;b 10");
-	case FLAME: return data && strstr(data, "<svg") && strstr(data, "</svg>");
-	case REPORT: return data && strstr(data, "main");
-	default: return data && n > 8 && !memcmp(data, "CSAMPLER", 8);
+	case FOLD:
+		return data && strstr(data, "main;a;b 10");
+	case FLAME:
+		return data && strstr(data, "<svg") && strstr(data, "</svg>");
+	case REPORT:
+		return data && strstr(data, "main");
+	default:
+		return data && n > 8 && !memcmp(data, "CSAMPLER", 8);
 	}
 }
 
@@ -162,8 +166,7 @@ static void planted(enum cmd c, int as_files)
 	cr_expect(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s -o with %s planted: %s",
 		  cmd_names[c], as_files ? "files" : "links", err);
 	free(err);
-	cr_expect(is_text(victim, "precious\n"), "%s wrote through a planted link",
-		  cmd_names[c]);
+	cr_expect(is_text(victim, "precious\n"), "%s wrote through a planted link", cmd_names[c]);
 	size_t len;
 	char *data = h_read_file(out, &len);
 	struct stat ls;
@@ -244,7 +247,8 @@ Test(outputs, character_device_written_in_place)
 		command(c, in, null, argv);
 		good &= run_ok(argv, NULL);
 		struct stat st;
-		int chr = lstat(null, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+		int chr =
+		    lstat(null, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
 		cr_expect(chr, "%s -o DEVICE replaced the device", cmd_names[c]);
 		good &= chr;
 	}
@@ -276,7 +280,8 @@ Test(outputs, fifo_written_in_place)
 		pid_t reader = fork();
 		cr_assert_geq(reader, 0);
 		if (reader == 0) {
-			int fd = open(fifo, O_RDONLY), o = open(got, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			int fd = open(fifo, O_RDONLY),
+			    o = open(got, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 			char buf[65536];
 			ssize_t r;
 			while (fd >= 0 && (r = read(fd, buf, sizeof(buf))) > 0)
@@ -324,8 +329,9 @@ Test(outputs, stdout_links_write_to_stdout)
 	good &= run_ok(flame, &out) && strstr(out, "</svg>");
 	free(out);
 	/* standard output redirected to a regular file: written through that descriptor */
-	char *sh[] = {"/bin/sh", "-c", "exec \"$0\" fold -i \"$1\" -o \"$2\" > \"$3\"", CS_EXE, in,
-		      link, file, NULL};
+	char *sh[] = {"/bin/sh", "-c", "exec \"$0\" fold -i \"$1\" -o \"$2\" > \"$3\"",
+		      CS_EXE,	 in,   link,
+		      file,	 NULL};
 	good &= run_ok(sh, NULL) && is_text(file, "main;a;b 10\nmain;c 5\n");
 	struct stat st;
 	good &= lstat(link, &st) == 0 && S_ISLNK(st.st_mode);
@@ -424,7 +430,8 @@ static void killed_leaves_nothing(enum cmd c, int sig)
 			if (caught == 1 && sig == SIGKILL && !tmpfile_works()) {
 				kill(pid, SIGKILL);
 				h_collect(pid, err_fd, 60, NULL);
-				cr_skip_test("no O_TMPFILE here: a temporary killed by SIGKILL has a name");
+				cr_skip_test(
+				    "no O_TMPFILE here: a temporary killed by SIGKILL has a name");
 			}
 			if (caught)
 				kill(pid, sig);
@@ -442,7 +449,7 @@ static void killed_leaves_nothing(enum cmd c, int sig)
 		DIR *d = opendir(dir);
 		for (struct dirent *e; (e = readdir(d));)
 			cr_expect(!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-					  !strcmp(e->d_name, "in.folded"),
+				      !strcmp(e->d_name, "in.folded"),
 				  "%s killed by signal %d left '%s'", cmd_names[c], sig, e->d_name);
 		closedir(d);
 		free(in);
@@ -473,7 +480,7 @@ static char *record_with_cache(const char *cache, const char *data)
 	setenv("XDG_CACHE_HOME", cache, 1);
 	unsetenv("CSAMPLER_NO_CACHE");
 	char *argv[] = {CS_EXE, "record", "-q", "-o", (char *)data, "--", TARGET("cs_t_cpu3"),
-			"0.4", NULL};
+			"0.4",	NULL};
 	char *err;
 	int st = h_run(argv, 120, NULL, &err);
 	cr_expect_eq(st, 0, "%s", err);
@@ -631,8 +638,10 @@ Test(outputs, fifo_at_debuglink_path_does_not_block_record)
 	cr_assert_eq(h_run(rep, 60, &out, NULL), 0);
 	cr_expect(strstr(out, "cpu3.c:"), "the .gnu_debuglink file was not found: %s", out);
 	free(out);
-	cr_assert(asprintf(&cmd, "cd '%s' && rm .debug/prog.debug && mkfifo .debug/prog.debug "
-				 "prog.debug", dir) > 0);
+	cr_assert(asprintf(&cmd,
+			   "cd '%s' && rm .debug/prog.debug && mkfifo .debug/prog.debug "
+			   "prog.debug",
+			   dir) > 0);
 	sh(cmd);
 	free(cmd);
 	for (int no_cache = 0; no_cache < 2; no_cache++) {
@@ -656,10 +665,14 @@ Test(outputs, fifo_at_debuglink_path_does_not_block_record)
 	char *sec = h_path(dir, "altsec");
 	FILE *f = fopen(sec, "w");
 	cr_assert(f);
-	fwrite("alt.debug\0" "0123456789abcdefghij", 1, 30, f);
+	fwrite("alt.debug\0"
+	       "0123456789abcdefghij",
+	       1, 30, f);
 	fclose(f);
-	cr_assert(asprintf(&cmd, "cd '%s' && objcopy --add-section .gnu_debugaltlink=altsec prog "
-				 "prog2 && mkdir .dwz && mkfifo alt.debug .dwz/alt.debug", dir) > 0);
+	cr_assert(asprintf(&cmd,
+			   "cd '%s' && objcopy --add-section .gnu_debugaltlink=altsec prog "
+			   "prog2 && mkdir .dwz && mkfifo alt.debug .dwz/alt.debug",
+			   dir) > 0);
 	sh(cmd);
 	free(cmd);
 	char *prog2 = h_path(dir, "prog2");

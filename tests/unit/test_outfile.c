@@ -203,7 +203,8 @@ Test(cache, entry_that_is_a_link_or_fifo_is_refused)
 	cr_assert_eq(cs_cache_entry_write(victim, &part, 1), 0);
 	cr_assert_eq(symlink(victim, e), 0);
 	struct cs_cache_entry ce;
-	cr_expect_eq(cs_cache_entry_read(e, &ce), -1, "a valid entry behind a link is still refused");
+	cr_expect_eq(cs_cache_entry_read(e, &ce), -1,
+		     "a valid entry behind a link is still refused");
 	struct stat st;
 	cr_expect_neq(lstat(e, &st), 0, "the link is removed");
 	cr_expect_eq(stat(victim, &st), 0, "its target is not");
