@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "profile/profile.h"
+#include "util/outfile.h"
 
 int cmd_record(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
@@ -13,18 +14,23 @@ int cmd_flame(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
-/* An output file written atomically: to PATH.tmp.PID, renamed over PATH on commit, so
- * an interrupted run never leaves a partial file under the final name. "-" or NULL
- * means standard output. */
+/* An output of a command (util/outfile.h says exactly what happens): "-" or NULL is
+ * standard output; a new or regular file is replaced atomically on commit, so an
+ * interrupted run never leaves a partial file under the final name nor a temporary file
+ * beside it (SIGINT, SIGTERM and SIGHUP remove it before csampler dies); a device or a
+ * FIFO is written in place; a symbolic link is written through only when it is the
+ * caller's or root's and leads to something that is not a regular file (/dev/stdout),
+ * else it is replaced, never followed. */
 struct cs_out {
 	FILE *f;
-	char *path, *tmp;
+	struct cs_outfile file;
 };
 
+/* Open for writing; 0 or -1 after one error line. */
 int cs_out_open(struct cs_out *o, const char *path);
 /* Flush, check for write errors, close and rename; 0 or -1 after one error line. */
 int cs_out_commit(struct cs_out *o);
-/* Discard the output (removes the temporary file). */
+/* Discard the output (removes the temporary file). A no-op after commit. */
 void cs_out_abort(struct cs_out *o);
 
 /* Load the input of a reading command, defaulting to csampler.data. */

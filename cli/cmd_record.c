@@ -86,25 +86,6 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-/* Fail now, not after a long recording, if the output cannot be created. */
-static int check_output(const char *path)
-{
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return cs_error("cannot write '%s': Is a directory", path);
-	char *tmp = cs_xasprintf("%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		int e = errno;
-		free(tmp);
-		return cs_error("cannot write '%s': %s", path, strerror(e));
-	}
-	close(fd);
-	unlink(tmp);
-	free(tmp);
-	return 0;
-}
-
 static void leak_summary(const struct cs_profile *p, const struct cs_record_result *res)
 {
 	if (res->inject.stops)
@@ -300,7 +281,9 @@ static int run(int argc, char **argv, int leaks_cmd)
 	struct cs_profile p;
 	cs_profile_init(&p);
 	struct cs_record_result res;
-	if (strcmp(output, "-") && check_output(output) < 0)
+	/* Open the output now, so that a recording never ends in an unwritable name. */
+	struct cs_out out;
+	if (cs_out_open(&out, output) < 0)
 		goto out;
 
 	struct sigaction sa;
@@ -317,7 +300,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	if (cs_profile_write(&p, output) < 0)
+	if (cs_profile_write_to(&p, out.f) < 0 || cs_out_commit(&out) < 0)
 		goto out;
 	if (!quiet) {
 		struct stat st;
@@ -326,6 +309,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 	}
 	ret = 0;
 out:
+	cs_out_abort(&out);
 	CS_VEC_FREE(dirs);
 	cs_profile_release(&p);
 	return ret;

@@ -1,39 +1,68 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+static void on_fatal_signal(int sig)
+{
+	cs_outfile_remove_temps();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* A command killed while writing leaves no temporary file behind. Signals a command
+ * handles itself (record stops on SIGINT) keep their handler. */
+static void remove_temps_on_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < CS_ARRAY_SIZE(sigs); i++) {
+		struct sigaction old, sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_fatal_signal;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 int cs_out_open(struct cs_out *o, const char *path)
 {
 	memset(o, 0, sizeof(*o));
+	o->file.fd = -1;
 	if (!path || !strcmp(path, "-")) {
 		o->f = stdout;
 		return 0;
 	}
-	o->path = cs_xstrdup(path);
-	o->tmp = cs_xasprintf("%s.tmp.%d", path, (int)getpid());
-	o->f = fopen(o->tmp, "w");
+	remove_temps_on_signals();
+	if (cs_outfile_open(&o->file, path, 0) < 0)
+		return -1;
+	/* The FILE writes through its own descriptor, so that closing it leaves the
+	 * output's own for the commit. */
+	int fd = fcntl(o->file.fd, F_DUPFD_CLOEXEC, 3);
+	o->f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!o->f) {
 		int e = errno;
-		free(o->path);
-		free(o->tmp);
-		o->path = o->tmp = NULL;
-		return cs_error("cannot create '%s': %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		cs_outfile_abort(&o->file);
+		return cs_error("cannot write '%s': %s", path, strerror(e));
 	}
 	return 0;
 }
 
 int cs_out_commit(struct cs_out *o)
 {
-	int ret = 0;
-	if (!o->path) {
+	if (!o->f)
+		return 0;
+	if (o->f == stdout) {
+		o->f = NULL;
 		if (fflush(stdout) != 0 || ferror(stdout))
-			ret = cs_error("cannot write to standard output: %s", strerror(errno));
-		return ret;
+			return cs_error("cannot write to standard output: %s", strerror(errno));
+		return 0;
 	}
 	int bad = fflush(o->f) != 0 || ferror(o->f);
 	int e = errno;
@@ -41,28 +70,21 @@ int cs_out_commit(struct cs_out *o)
 		bad = 1;
 		e = errno;
 	}
+	o->f = NULL;
 	if (bad) {
-		ret = cs_error("cannot write '%s': %s", o->path, strerror(e));
-		unlink(o->tmp);
-	} else if (rename(o->tmp, o->path) < 0) {
-		ret = cs_error("cannot create '%s': %s", o->path, strerror(errno));
-		unlink(o->tmp);
+		cs_error("cannot write '%s': %s", o->file.path, strerror(e));
+		cs_outfile_abort(&o->file);
+		return -1;
 	}
-	free(o->path);
-	free(o->tmp);
-	memset(o, 0, sizeof(*o));
-	return ret;
+	return cs_outfile_commit(&o->file);
 }
 
 void cs_out_abort(struct cs_out *o)
 {
-	if (o->path) {
+	if (o->f && o->f != stdout)
 		fclose(o->f);
-		unlink(o->tmp);
-		free(o->path);
-		free(o->tmp);
-	}
-	memset(o, 0, sizeof(*o));
+	o->f = NULL;
+	cs_outfile_abort(&o->file);
 }
 
 int cs_cli_load(struct cs_profile *p, const char *path, const struct cs_import_opts *o)

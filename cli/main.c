@@ -30,6 +30,13 @@ static void usage(FILE *out)
 		     "  csampler record -- ./server --port 8080\n"
 		     "  csampler report --top 20\n"
 		     "  csampler fold > out.folded\n\n"
+		     "outputs (-o FILE, flame's OUT.svg), safe as root in shared directories:\n"
+		     "  a new or regular file is replaced atomically once complete: never a partial\n"
+		     "  file under the name, no temporary file left behind even if csampler is\n"
+		     "  killed. A device, a FIFO or /dev/stdout is written in place, never replaced.\n"
+		     "  A symbolic link is written through only if it is yours or root's and leads\n"
+		     "  to something that is not a regular file (/dev/stdout); any other link is\n"
+		     "  replaced by the new file, and what it pointed to is left untouched.\n\n"
 		     "'csampler COMMAND --help' describes each command.\n");
 }
 

@@ -199,10 +199,12 @@ static inline const char *cs_frame_name(const struct cs_profile *p, const struct
 }
 const char *cs_module_name(const struct cs_profile *p, uint32_t module);
 
-/* Recording file. cs_profile_write writes atomically: to a temporary file in the same
- * directory, then rename(), so a partial file never carries the final name.
- * Both return 0 or -1 after printing one error line. */
+/* Recording file. cs_profile_write writes path as util/outfile.h says (a regular file
+ * atomically, so a partial file never carries the final name; "-" is standard output).
+ * cs_profile_write_to writes to f; write errors then show in ferror(f). All return 0
+ * or -1 after printing one error line. */
 int cs_profile_write(const struct cs_profile *p, const char *path);
+int cs_profile_write_to(const struct cs_profile *p, FILE *f);
 int cs_profile_decode(struct cs_profile *p, const void *data, size_t n, const char *name);
 /* Does this buffer start like a recording? */
 int cs_profile_is_recording(const void *data, size_t n);

@@ -11,6 +11,7 @@
  */
 #include "profile.h"
 #include "util/buf.h"
+#include "util/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,7 +216,8 @@ static int put_section(struct cs_buf *out, uint32_t type, const struct cs_buf *r
 
 typedef void (*enc_fn)(const struct cs_profile *, struct cs_buf *);
 
-int cs_profile_write(const struct cs_profile *p, const char *path)
+/* The whole recording file into out. 0 or -1 after one error line. */
+static int encode(const struct cs_profile *p, struct cs_buf *out)
 {
 	static const struct {
 		uint32_t type;
@@ -226,72 +228,63 @@ int cs_profile_write(const struct cs_profile *p, const char *path)
 		{SEC_THREADS, enc_threads}, {SEC_SAMPLES, enc_samples}, {SEC_TIMELINE, enc_timeline},
 		{SEC_LEAKS, enc_leaks},
 	};
-	struct cs_buf out, raw;
-	int ret = -1, fd = -1;
-	char *tmp = NULL;
+	struct cs_buf raw;
+	int ret = -1;
 
-	cs_buf_init(&out);
 	cs_buf_init(&raw);
-	cs_buf_put(&out, MAGIC, 8);
-	cs_buf_put_u32(&out, VERSION);
-	cs_buf_put_u32(&out, HEADER_SIZE);
-	cs_buf_put_u64(&out, 0);
-	cs_buf_put_u64(&out, 0);
+	cs_buf_put(out, MAGIC, 8);
+	cs_buf_put_u32(out, VERSION);
+	cs_buf_put_u32(out, HEADER_SIZE);
+	cs_buf_put_u64(out, 0);
+	cs_buf_put_u64(out, 0);
 	for (size_t i = 0; i < CS_ARRAY_SIZE(secs); i++) {
 		raw.n = 0;
 		secs[i].fn(p, &raw);
-		if (put_section(&out, secs[i].type, &raw) < 0)
+		if (put_section(out, secs[i].type, &raw) < 0)
 			goto out;
 	}
 	/* END: crc over everything before it. */
-	uint32_t all = (uint32_t)crc32(0, out.p, (uInt)out.n);
-	cs_buf_put_u32(&out, SEC_END);
-	cs_buf_put_u32(&out, 0);
-	cs_buf_put_u64(&out, 0);
-	cs_buf_put_u64(&out, 0);
-	cs_buf_put_u32(&out, all);
-	cs_buf_put_u32(&out, 0);
-
-	if (!strcmp(path, "-")) {
-		if (cs_write_all(STDOUT_FILENO, out.p, out.n) < 0) {
-			cs_error("cannot write recording to standard output: %s", strerror(errno));
-			goto out;
-		}
-		ret = 0;
-		goto out;
-	}
-	tmp = cs_xasprintf("%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		cs_error("cannot create '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (cs_write_all(fd, out.p, out.n) < 0 || fsync(fd) < 0) {
-		cs_error("cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		cs_error("cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		cs_error("cannot create '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
+	uint32_t all = (uint32_t)crc32(0, out->p, (uInt)out->n);
+	cs_buf_put_u32(out, SEC_END);
+	cs_buf_put_u32(out, 0);
+	cs_buf_put_u64(out, 0);
+	cs_buf_put_u64(out, 0);
+	cs_buf_put_u32(out, all);
+	cs_buf_put_u32(out, 0);
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
+	cs_buf_release(&raw);
+	return ret;
+}
+
+int cs_profile_write_to(const struct cs_profile *p, FILE *f)
+{
+	struct cs_buf out;
+	cs_buf_init(&out);
+	int ret = encode(p, &out);
+	if (ret == 0 && out.n)
+		fwrite(out.p, 1, out.n, f); /* errors show in ferror(f) */
+	cs_buf_release(&out);
+	return ret;
+}
+
+int cs_profile_write(const struct cs_profile *p, const char *path)
+{
+	struct cs_buf out;
+	struct cs_outfile o;
+	cs_buf_init(&out);
+	int ret = encode(p, &out);
+	if (ret == 0 && cs_outfile_open(&o, path, 0) < 0)
+		ret = -1;
+	else if (ret == 0 && cs_write_all(o.fd, out.p, out.n) < 0) {
+		ret = !strcmp(path, "-") ? cs_error("cannot write recording to standard output: %s",
+						    strerror(errno))
+					 : cs_error("cannot write '%s': %s", path, strerror(errno));
+		cs_outfile_abort(&o);
+	} else if (ret == 0) {
+		ret = cs_outfile_commit(&o);
 	}
 	cs_buf_release(&out);
-	cs_buf_release(&raw);
 	return ret;
 }
 

@@ -6,8 +6,11 @@
  * file (found by build-id) has compressed sections, csampler writes an uncompressed
  * copy under CACHE/debug/.build-id/xx/yyyy.debug, and that directory comes first in
  * the debuginfo path, so libdw maps the copy instead (~0.5 ms). The copy carries the
- * same build-id, which libdwfl checks. */
+ * same build-id, which libdwfl checks, and a checksum after its end (util/cache.h): a
+ * copy that does not match it is removed and made again before libdw can open it. */
 #include "internal.h"
+#include "util/cache.h"
+#include "util/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,16 +41,15 @@ static int has_compressed(Elf *e, uint64_t *raw)
 	return n;
 }
 
+/* Write the uncompressed copy of src at dst, with a checksum after its end (libelf
+ * ignores bytes past the section headers). */
 static void make_copy(const char *src, const char *dst)
 {
-	char *tmp = cs_xasprintf("%s.tmp.%d", dst, (int)getpid());
-	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		free(tmp);
+	struct cs_outfile o;
+	if (cs_outfile_open(&o, dst, CS_OUT_PRIVATE | CS_OUT_REPLACE | CS_OUT_QUIET) < 0)
 		return;
-	}
-	int ok = cs_copy_file_to(src, fd) == 0;
-	Elf *e = ok ? elf_begin(fd, ELF_C_RDWR, NULL) : NULL;
+	int ok = cs_copy_file_to(src, o.fd) == 0;
+	Elf *e = ok ? elf_begin(o.fd, ELF_C_RDWR, NULL) : NULL;
 	if (e) {
 		for (Elf_Scn *scn = NULL; ok && (scn = elf_nextscn(e, scn));) {
 			GElf_Shdr sh;
@@ -59,12 +61,10 @@ static void make_copy(const char *src, const char *dst)
 	} else {
 		ok = 0;
 	}
-	if (close(fd) < 0)
-		ok = 0;
-	if (ok)
-		rename(tmp, dst);
-	unlink(tmp);
-	free(tmp);
+	if (ok && cs_cache_entry_seal(o.fd) == 0)
+		cs_outfile_commit(&o);
+	else
+		cs_outfile_abort(&o);
 }
 
 void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m)
@@ -74,14 +74,15 @@ void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m)
 	char hex[2 * sizeof(m->build_id) + 1];
 	cs_symmod_build_id_hex(m, hex);
 	char *dst = cs_xasprintf("%s/.build-id/%.2s/%s.debug", s->debug_cache, hex, hex + 2);
-	struct stat st;
-	if (stat(dst, &st) == 0) {
+	/* A copy whose checksum fails (damaged, edited) is removed here and made again. */
+	if (cs_cache_entry_check(dst) == 0) {
 		free(dst);
 		return;
 	}
 	/* The debug file libdwfl would find by build-id, outside the cache. */
 	char *dirs = cs_xstrdup(s->debuginfo_path);
 	char *src = NULL;
+	struct stat st;
 	for (char *tok = strtok(dirs, ":"); tok && !src; tok = strtok(NULL, ":")) {
 		if (tok[0] != '/' || !strcmp(tok, s->debug_cache))
 			continue;
@@ -93,7 +94,7 @@ void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m)
 	}
 	free(dirs);
 	if (src) {
-		int fd = open(src, O_RDONLY | O_CLOEXEC);
+		int fd = cs_open_regular(src);
 		Elf *e = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
 		uint64_t raw = 0;
 		int compressed = e && elf_kind(e) == ELF_K_ELF && has_compressed(e, &raw);
@@ -101,15 +102,10 @@ void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m)
 			elf_end(e);
 		if (fd >= 0)
 			close(fd);
-		if (compressed && raw <= MAX_COPY) {
-			char *dir = cs_xasprintf("%s/.build-id", s->debug_cache);
-			mkdir(dir, 0700);
-			free(dir);
-			dir = cs_xasprintf("%s/.build-id/%.2s", s->debug_cache, hex);
-			mkdir(dir, 0700);
-			free(dir);
+		char sub[16];
+		snprintf(sub, sizeof(sub), ".build-id/%.2s", hex);
+		if (compressed && raw <= MAX_COPY && cs_cache_mkdirs(s->debug_cache, sub) == 0)
 			make_copy(src, dst);
-		}
 	}
 	free(src);
 	free(dst);

@@ -83,7 +83,6 @@ struct cs_symbolizer {
 	int kinit;
 	void *ktable; /* sorted kernel text symbols (kallsyms.c) */
 	size_t ktable_size;
-	int ktable_mapped;
 	uint32_t kmodule; /* profile module of the kernel */
 };
 
@@ -109,6 +108,14 @@ void cs_symcache_close(struct symmod *m);
 /* debugcache.c: make an uncompressed copy of m's compressed debug file if needed,
  * before libdw first opens it. */
 void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m);
+
+/* debugfind.c: libdwfl's find_debuginfo callback, searching as
+ * dwfl_standard_find_debuginfo does but never blocking on a FIFO nor opening a device
+ * (see there), in the debuginfo path last given to cs_debugfind_use_path. */
+int cs_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
+		      const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+		      char **debuginfo_file_name);
+void cs_debugfind_use_path(const char *path);
 
 /* kallsyms.c */
 size_t cs_kernel_resolve(struct cs_symbolizer *s, struct cs_profile *p, uint64_t addr,

@@ -4,7 +4,8 @@
  * Generating /proc/kallsyms costs the kernel 50-100 ms of CPU on every read. Its
  * addresses change only at boot (KASLR) and when modules come and go, so the text
  * symbols are kept as a sorted binary table in a private per-user cache keyed by the
- * boot id and the module list, and later runs map it and search it in place.
+ * boot id and the module list, and later runs read it and search it in place. The
+ * entry is checksummed (util/cache.h): a damaged or edited one is rebuilt.
  * CSAMPLER_NO_CACHE=1 disables the cache.
  *
  * Table layout (host byte order): "CSKSYM01" | u64 count | count x {u64 addr,
@@ -12,12 +13,12 @@
  * start of the string area; module 0 is "").
  */
 #include "internal.h"
+#include "util/cache.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,39 +153,18 @@ static int table_ok(const uint8_t *t, size_t size)
 	return 1;
 }
 
-static void store(const char *path, const void *t, size_t size)
-{
-	char *tmp = cs_xasprintf("%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		int ok = cs_write_all(fd, t, size) == 0;
-		if (close(fd) == 0 && ok)
-			rename(tmp, path);
-	}
-	unlink(tmp);
-	free(tmp);
-}
-
 static void kernel_init(struct cs_symbolizer *s)
 {
 	s->kinit = 1;
 	char *cache = cache_path();
-	if (cache) {
-		int fd = open(cache, O_RDONLY | O_CLOEXEC);
-		struct stat st;
-		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() && !(st.st_mode & 077) &&
-		    st.st_size > 16) {
-			void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-			if (m != MAP_FAILED && table_ok(m, (size_t)st.st_size)) {
-				s->ktable = m;
-				s->ktable_size = (size_t)st.st_size;
-				s->ktable_mapped = 1;
-			} else if (m != MAP_FAILED) {
-				munmap(m, (size_t)st.st_size);
-			}
+	struct cs_cache_entry e;
+	if (cache && cs_cache_entry_read(cache, &e) == 0) {
+		if (table_ok(e.data, e.size)) {
+			s->ktable = e.data; /* ours to free */
+			s->ktable_size = e.size;
+		} else {
+			cs_cache_entry_release(&e);
 		}
-		if (fd >= 0)
-			close(fd);
 	}
 	if (!s->ktable) {
 		size_t size;
@@ -192,8 +172,9 @@ static void kernel_init(struct cs_symbolizer *s)
 		if (t && table_ok(t, size)) {
 			s->ktable = t;
 			s->ktable_size = size;
+			struct iovec part = {t, size};
 			if (cache && size > 17)
-				store(cache, t, size);
+				cs_cache_entry_write(cache, &part, 1);
 		} else {
 			free(t);
 		}
@@ -249,9 +230,6 @@ size_t cs_kernel_resolve(struct cs_symbolizer *s, struct cs_profile *p, uint64_t
 
 void cs_kernel_free(struct cs_symbolizer *s)
 {
-	if (s->ktable_mapped)
-		munmap(s->ktable, s->ktable_size);
-	else
-		free(s->ktable);
+	free(s->ktable);
 	s->ktable = NULL;
 }

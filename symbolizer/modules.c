@@ -69,8 +69,8 @@ static void open_module(struct symmod *mod, pid_t pid, const struct cs_mapping *
 		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)pid,
 			 (unsigned long long)m->start, (unsigned long long)(m->start + m->len));
 		mod->fd = open(mf, O_RDONLY | O_CLOEXEC);
-		if (mod->fd < 0 && mod->file_name[0] == '/')
-			mod->fd = open(mod->file_name, O_RDONLY | O_CLOEXEC);
+		if (mod->fd < 0 && mod->file_name[0] == '/') /* a FIFO there must not block */
+			mod->fd = cs_open_regular(mod->file_name);
 	}
 	if (mod->fd < 0)
 		return;

@@ -7,19 +7,20 @@
  * CACHE/syms/BUILDID-SIG, where SIG hashes what libdwfl would find: whether the module
  * carries .debug_info, and the size and time of every file at the places it looks for
  * separate debug info (by build-id and by .gnu_debuglink). Installing or removing
- * debug info changes SIG, so a cached answer is never stale.
+ * debug info changes SIG, so a cached answer is never stale. Entries carry a checksum
+ * (util/cache.h): a damaged or edited one is ignored and rebuilt.
  *
  * File (host byte order): "CSSYMC01" | u32 nents | u32 nframes | u32 nstrs (bytes) |
  * u32 0 | nents x {u64 vaddr, u32 first, u16 count, u16 resolved} sorted by vaddr |
  * nframes x {u32 func, u32 file, u32 line, u32 flags} | strings (offsets into them).
  */
 #include "internal.h"
+#include "util/cache.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,8 +39,7 @@ struct cframe {
 
 struct symcache {
 	char *path;
-	void *map;
-	size_t map_size;
+	struct cs_cache_entry file; /* what earlier runs found */
 	const struct centry *ents;
 	size_t nents;
 	const struct cframe *frames;
@@ -165,33 +165,18 @@ static struct symcache *cache_of(struct cs_symbolizer *s, struct symmod *m)
 	const char *no = getenv("CSAMPLER_NO_CACHE");
 	if ((no && *no && strcmp(no, "0")) || !m->build_id_len || !m->elf)
 		return NULL;
-	char *dir = cs_cache_dir();
-	if (!dir)
+	char *sub = cs_cache_subdir("syms");
+	if (!sub)
 		return NULL;
-	char *sub = cs_xasprintf("%s/syms", dir);
-	free(dir);
-	mkdir(sub, 0700);
 	struct symcache *c = cs_xcalloc(1, sizeof(*c));
 	char hex[2 * sizeof(m->build_id) + 1];
 	cs_symmod_build_id_hex(m, hex);
 	c->path = cs_xasprintf("%s/%s-%016llx", sub, hex, (unsigned long long)debug_signature(s, m));
 	free(sub);
 	cs_profile_init(&c->names);
-	int fd = open(c->path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() && st.st_size > 0) {
-		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (p != MAP_FAILED) {
-			if (valid(p, (size_t)st.st_size, c)) {
-				c->map = p;
-				c->map_size = (size_t)st.st_size;
-			} else {
-				munmap(p, (size_t)st.st_size);
-			}
-		}
-	}
-	if (fd >= 0)
-		close(fd);
+	/* A damaged or edited entry fails its checksum and is rebuilt from scratch. */
+	if (cs_cache_entry_read(c->path, &c->file) == 0 && !valid(c->file.data, c->file.size, c))
+		cs_cache_entry_release(&c->file);
 	m->cache = c;
 	m->cache_state = 1;
 	return c;
@@ -292,25 +277,20 @@ static void flush(struct symcache *c)
 		else
 			j++;
 	}
-	char *tmp = cs_xasprintf("%s.tmp.%d", c->path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		uint8_t head[24];
-		uint32_t ne = (uint32_t)ents.n, nf = (uint32_t)frames.n, ns = (uint32_t)out.strs.arena_n;
-		memcpy(head, MAGIC, 8);
-		memcpy(head + 8, &ne, 4);
-		memcpy(head + 12, &nf, 4);
-		memcpy(head + 16, &ns, 4);
-		memset(head + 20, 0, 4);
-		int ok = cs_write_all(fd, head, 24) == 0 &&
-			 cs_write_all(fd, ents.v, ents.n * sizeof(*ents.v)) == 0 &&
-			 cs_write_all(fd, frames.v, frames.n * sizeof(*frames.v)) == 0 &&
-			 cs_write_all(fd, out.strs.arena, out.strs.arena_n) == 0;
-		if (close(fd) == 0 && ok)
-			rename(tmp, c->path);
-	}
-	unlink(tmp);
-	free(tmp);
+	uint8_t head[24];
+	uint32_t ne = (uint32_t)ents.n, nf = (uint32_t)frames.n, ns = (uint32_t)out.strs.arena_n;
+	memcpy(head, MAGIC, 8);
+	memcpy(head + 8, &ne, 4);
+	memcpy(head + 12, &nf, 4);
+	memcpy(head + 16, &ns, 4);
+	memset(head + 20, 0, 4);
+	struct iovec parts[] = {
+		{head, 24},
+		{ents.v, ents.n * sizeof(*ents.v)},
+		{frames.v, frames.n * sizeof(*frames.v)},
+		{out.strs.arena, out.strs.arena_n},
+	};
+	cs_cache_entry_write(c->path, parts, (int)CS_ARRAY_SIZE(parts));
 	free(order);
 	CS_VEC_FREE(ents);
 	CS_VEC_FREE(frames);
@@ -324,8 +304,7 @@ void cs_symcache_close(struct symmod *m)
 		return;
 	if (c->add.n)
 		flush(c);
-	if (c->map)
-		munmap(c->map, c->map_size);
+	cs_cache_entry_release(&c->file);
 	CS_VEC_FREE(c->add);
 	CS_VEC_FREE(c->add_frames);
 	cs_profile_release(&c->names);

@@ -4,6 +4,7 @@
  * descriptor the registry holds, and the thread state is served from the sample
  * being unwound (registers and stack copy), so libdw caches CFI across samples. */
 #include "internal.h"
+#include "util/cache.h"
 #include "util/proc.h"
 
 #include <dwarf.h>
@@ -610,18 +611,7 @@ struct cs_symbolizer *cs_symbolizer_new(const struct cs_symbolizer_opts *o)
 	s->check_unwind = check && *check && strcmp(check, "0");
 	/* Separate debug info: next to the file, in .debug/, under /usr/lib/debug (by
 	 * build-id and by path), then the user's directories. */
-	const char *no = getenv("CSAMPLER_NO_CACHE");
-	if (!(no && *no && strcmp(no, "0"))) {
-		char *cache = cs_cache_dir();
-		if (cache) {
-			s->debug_cache = cs_xasprintf("%s/debug", cache);
-			if (mkdir(s->debug_cache, 0700) < 0 && errno != EEXIST) {
-				free(s->debug_cache);
-				s->debug_cache = NULL;
-			}
-			free(cache);
-		}
-	}
+	s->debug_cache = cs_cache_subdir("debug"); /* NULL with CSAMPLER_NO_CACHE */
 	size_t len = 64 + (s->debug_cache ? strlen(s->debug_cache) + 1 : 0);
 	for (size_t i = 0; i < o->n_debug_dirs; i++)
 		len += strlen(o->debug_dirs[i]) + 1;
@@ -634,12 +624,13 @@ struct cs_symbolizer *cs_symbolizer_new(const struct cs_symbolizer_opts *o)
 		strcat(s->debuginfo_path, o->debug_dirs[i]);
 	}
 	s->unwind_cb.find_elf = dwfl_build_id_find_elf;
-	s->unwind_cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->unwind_cb.find_debuginfo = cs_find_debuginfo; /* never blocks on a FIFO */
 	s->unwind_cb.debuginfo_path = &s->debuginfo_path;
 	s->offline_cb.find_elf = dwfl_build_id_find_elf;
-	s->offline_cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->offline_cb.find_debuginfo = cs_find_debuginfo;
 	s->offline_cb.section_address = dwfl_offline_section_address;
 	s->offline_cb.debuginfo_path = &s->debuginfo_path;
+	cs_debugfind_use_path(s->debuginfo_path);
 	s->kmodule = CS_NONE;
 	cs_map64_init(&s->mod_ix);
 	cs_map64_init(&s->space_ix);

@@ -246,36 +246,44 @@ int cs_parse_double(const char *s, double *out)
 	return 0;
 }
 
-char *cs_cache_dir(void)
+int cs_open_regular(const char *path)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char *dir;
-	if (xdg && *xdg == '/') {
-		dir = cs_xasprintf("%s/csampler", xdg);
-	} else if (home && *home == '/') {
-		char *parent = cs_xasprintf("%s/.cache", home);
-		mkdir(parent, 0700);
-		free(parent);
-		dir = cs_xasprintf("%s/.cache/csampler", home);
-	} else {
-		return NULL;
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		free(dir);
-		return NULL;
-	}
+	/* An O_PATH descriptor opens nothing; reopening it through /proc reaches the very
+	 * inode just checked, so the file cannot be swapped for a FIFO in between. */
+	int pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return -1;
 	struct stat st;
-	/* only a private directory of ours */
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
-		free(dir);
-		return NULL;
+	int fd = -1;
+	if (fstat(pfd, &st) < 0) {
+		fd = -1;
+	} else if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	} else {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) { /* no /proc: never block, check again */
+			fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			struct stat s2;
+			if (fd >= 0 && (fstat(fd, &s2) < 0 || !S_ISREG(s2.st_mode))) {
+				close(fd);
+				fd = -1;
+				errno = EINVAL;
+			} else if (fd >= 0) {
+				fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			}
+		}
 	}
-	return dir;
+	int e = errno;
+	close(pfd);
+	errno = e;
+	return fd;
 }
 
 int cs_copy_file_to(const char *src, int out)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int in = cs_open_regular(src);
 	if (in < 0)
 		return -1;
 	char buf[1 << 16];

@@ -89,11 +89,13 @@ struct cs_file {
 int cs_file_open(struct cs_file *f, const char *path, size_t max);
 void cs_file_release(struct cs_file *f);
 
-/* csampler's private cache directory ($XDG_CACHE_HOME/csampler or
- * ~/.cache/csampler), created with mode 0700; NULL if there is none (caller frees). */
-char *cs_cache_dir(void);
+/* Open a file for reading only if it is a regular file, without ever blocking (a
+ * FIFO there is refused, not waited on) and without opening a device (opening one can
+ * have effects). A descriptor, or -1 with errno set (EINVAL: not a regular file). */
+int cs_open_regular(const char *path);
 
-/* Append the contents of file src to the open descriptor out. 0, or -1 with errno. */
+/* Append the contents of the regular file src to the open descriptor out (never
+ * blocking on a FIFO, see cs_open_regular). 0, or -1 with errno. */
 int cs_copy_file_to(const char *src, int out);
 
 /* Parse a decimal/hex number strictly; 0 on success, -1 if s is not a whole number. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -242,6 +243,23 @@ int h_run(char *const argv[], int timeout_s, char **out, char **err)
 	if (status == -1 || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+char *h_copy_exe(const char *src, const char *dir, const char *name)
+{
+	char *dst = h_path(dir, name);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	cr_assert(in >= 0 && out >= 0, "cannot copy %s to %s: %s", src, dst, strerror(errno));
+	char buf[1 << 16];
+	ssize_t r;
+	while ((r = read(in, buf, sizeof(buf))) > 0)
+		cr_assert_eq(write(out, buf, (size_t)r), r);
+	cr_assert_eq(r, 0);
+	close(in);
+	cr_assert_eq(close(out), 0);
+	cr_assert_eq(chmod(dst, 0755), 0); /* whatever the umask */
+	return dst;
 }
 
 char *h_tmpdir(void)

@@ -38,6 +38,11 @@ int h_collect(pid_t pid, int err_fd, int timeout_s, char **err);
 /* The whole file as a NUL-terminated heap string, or NULL. */
 char *h_read_file(const char *path, size_t *len);
 
+/* Copy the executable src to dir/name (mode 0755); returns the new path. For running
+ * programs of the build as another user: the checkout may be in a directory that
+ * nobody else can enter. */
+char *h_copy_exe(const char *src, const char *dir, const char *name);
+
 /* A fresh temporary directory (removed by h_tmpdir_free). */
 char *h_tmpdir(void);
 void h_tmpdir_free(char *dir);

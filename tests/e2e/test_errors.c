@@ -139,6 +139,17 @@ static int as_nobody(char **argv, int timeout, char **err)
 	return h_run(full, timeout, NULL, err);
 }
 
+/* A directory nobody can use, holding copies of csampler and cs_t_cpu3: the build
+ * itself may be in a directory nobody may enter (a checkout in /root). */
+static char *nobody_dir(char **exe, char **target)
+{
+	char *dir = h_tmpdir();
+	cr_assert_eq(chmod(dir, 0777), 0);
+	*exe = h_copy_exe(CS_EXE, dir, "csampler");
+	*target = h_copy_exe(TARGET("cs_t_cpu3"), dir, "cs_t_cpu3");
+	return dir;
+}
+
 static void require_setpriv_and_root(void)
 {
 	if (geteuid() != 0)
@@ -150,7 +161,8 @@ static void require_setpriv_and_root(void)
 Test(errors, permission_denied_names_the_fix)
 {
 	require_setpriv_and_root();
-	char *argv[] = {CS_EXE, "record", "-p", "1", "-d", "1", "-o", "/tmp/cs-never.data", NULL};
+	char *exe, *target, *dir = nobody_dir(&exe, &target);
+	char *argv[] = {exe, "record", "-p", "1", "-d", "1", "-o", "/tmp/cs-never.data", NULL};
 	char *err;
 	int st = as_nobody(argv, 30, &err);
 	cr_expect_eq(st, 1, "%s", err);
@@ -159,23 +171,25 @@ Test(errors, permission_denied_names_the_fix)
 	cr_expect(strstr(err, "CAP_SYS_PTRACE") && strstr(err, "kernel.perf_event_paranoid"), "%s",
 		  err);
 	free(err);
+	free(exe);
+	free(target);
+	h_tmpdir_free(dir);
 }
 
 Test(errors, unprivileged_user_records_own_process)
 {
 	require_setpriv_and_root();
 	h_require_perf();
-	char *dir = h_tmpdir();
-	chmod(dir, 0777);
+	char *exe, *target, *dir = nobody_dir(&exe, &target);
 	char *data = h_path(dir, "np.data");
 	/* the target runs as nobody too */
 	char *targ[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-			TARGET("cs_t_cpu3"), NULL};
+			target, NULL};
 	struct h_proc t;
 	h_start(&t, targ);
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
-	char *argv[] = {CS_EXE, "record", "-p", pid, "-d", "1", "-o", data, NULL};
+	char *argv[] = {exe, "record", "-p", pid, "-d", "1", "-o", data, NULL};
 	char *err;
 	int st = as_nobody(argv, 30, &err);
 	cr_expect_eq(st, 0, "%s", err);
@@ -188,5 +202,7 @@ Test(errors, unprivileged_user_records_own_process)
 	cr_expect_gt(h_with_seq(&f, "main;work_a;burn_a"), 0);
 	h_folded_free(&f);
 	free(data);
+	free(exe);
+	free(target);
 	h_tmpdir_free(dir);
 }
