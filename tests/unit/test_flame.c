@@ -177,8 +177,8 @@ Test(flame_tree, narrow_siblings_merge_with_exactly_their_time)
 	struct cs_flame_tree t;
 	load(&p, "m;big 100\nm;s1 3\nm;s2;deep 2\nm;s3 1\nm;s4 4\nm;w;lone;under 2\nm;w 50\n");
 	cr_assert_eq(cs_flame_build(&t, &p, 0, CS_ROOT_NONE), 0);
-	size_t before = cs_flame_count_kept(&t, 5);
-	size_t kept = cs_flame_merge_narrow(&t, 5);
+	size_t before = cs_flame_count_kept(&t, 5, CS_FLAME_NO_CUT);
+	size_t kept = cs_flame_merge_narrow(&t, 5, CS_FLAME_NO_CUT);
 	cr_expect_eq(kept, before, "count_kept predicts merge_narrow");
 	cs_flame_sort(&t);
 	uint32_t m = PATH(&t, "m");
@@ -209,7 +209,7 @@ Test(flame_tree, narrow_siblings_merge_with_exactly_their_time)
 	cr_expect_eq(cs_flame_preorder(&t, &order), kept);
 	free(order);
 	/* merging again at a higher bar folds the earlier merged frame in */
-	cs_flame_merge_narrow(&t, 60);
+	cs_flame_merge_narrow(&t, 60, CS_FLAME_NO_CUT);
 	uint32_t w = PATH(&t, "m", "w");
 	cr_expect(w == CS_NONE);
 	last = CS_NONE;
@@ -228,22 +228,31 @@ static int desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static uint64_t plain_threshold(const struct cs_flame_tree *t, size_t budget)
+/* The fit as flame.h documents it, the plain way: sort every total, then try every
+ * depth limit from the deepest down. */
+static struct cs_flame_fit plain_fit(const struct cs_flame_tree *t, size_t budget)
 {
 	uint64_t *tot = malloc(t->nodes.n * sizeof(uint64_t));
 	size_t n = 0;
-	for (size_t i = 0; i < t->nodes.n; i++)
+	uint32_t deepest = 0;
+	for (size_t i = 0; i < t->nodes.n; i++) {
 		if (t->nodes.v[i].total)
 			tot[n++] = t->nodes.v[i].total;
-	uint64_t thr = 0;
+		if (t->nodes.v[i].depth > deepest)
+			deepest = t->nodes.v[i].depth;
+	}
+	struct cs_flame_fit fit = {0, CS_FLAME_NO_CUT, 0};
 	if (n > budget) {
 		qsort(tot, n, sizeof(uint64_t), desc);
-		thr = tot[budget / 2] + 1;
-		while (cs_flame_count_kept(t, thr) > budget)
-			thr += thr / 4 + 1;
+		fit.min_total = tot[budget / 2] + 1;
+		if (cs_flame_count_kept(t, fit.min_total, CS_FLAME_NO_CUT) > budget) {
+			fit.max_depth = deepest;
+			while (cs_flame_count_kept(t, fit.min_total, fit.max_depth) > budget)
+				fit.max_depth--;
+		}
 	}
 	free(tot);
-	return thr;
+	return fit;
 }
 
 /* One line per frame in preorder: depth, name, flags, frame, merged, total, self. */
@@ -257,8 +266,8 @@ static char *describe(struct cs_flame_tree *t)
 	FILE *f = open_memstream(&s, &len);
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_flame_node *nd = &t->nodes.v[order[i]];
-		fprintf(f, "%u %.*s %u %u %u %llu %llu\n", nd->depth, (int)nd->name_len,
-			nd->name ? nd->name : "", nd->flags, nd->frame, nd->merged,
+		fprintf(f, "%u %.*s %u %u %u %u %llu %llu\n", nd->depth, (int)nd->name_len,
+			nd->name ? nd->name : "", nd->flags, nd->frame, nd->merged, nd->cut,
 			(unsigned long long)nd->total, (unsigned long long)nd->self);
 	}
 	fclose(f);
@@ -287,6 +296,14 @@ Test(flame_tree, fit_is_build_then_merge)
 			}
 			fprintf(f, " %llu\n", (unsigned long long)(RND(5) ? RND(30) + 1 : RND(2)));
 		}
+		/* every other round, call chains deeper than the small budgets */
+		for (int l = 0; round % 2 && l < 1 + round % 5; l++) {
+			int depth = 20 + (int)RND(60);
+			fprintf(f, "f%u", (unsigned)RND(2));
+			for (int d = 1; d < depth; d++)
+				fprintf(f, ";c%u", (unsigned)(d < 5 ? RND(2) : d));
+			fprintf(f, " %llu\n", (unsigned long long)RND(100) + 1);
+		}
 		fclose(f);
 		struct cs_profile p;
 		cs_profile_init(&p);
@@ -300,15 +317,22 @@ Test(flame_tree, fit_is_build_then_merge)
 			size_t budgets[] = {16, 17, 30, 64, 100, 1000};
 			for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
 				struct cs_flame_tree fit, plain;
-				uint64_t thr;
+				struct cs_flame_fit got;
 				cr_assert_eq(cs_flame_build_fit(&fit, &p, reverse, CS_ROOT_NONE,
-								budgets[b], &thr),
+								budgets[b], &got),
 					     0);
 				cr_assert_eq(cs_flame_build(&plain, &p, reverse, CS_ROOT_NONE), 0);
-				uint64_t want = plain_threshold(&plain, budgets[b]);
-				cr_expect_eq(thr, want, "round %d budget %zu", round, budgets[b]);
-				if (want)
-					cs_flame_merge_narrow(&plain, want);
+				struct cs_flame_fit want = plain_fit(&plain, budgets[b]);
+				cr_expect_eq(got.min_total, want.min_total, "round %d budget %zu",
+					     round, budgets[b]);
+				cr_expect_eq(got.max_depth, want.max_depth, "round %d budget %zu",
+					     round, budgets[b]);
+				size_t kept = 0;
+				if (want.min_total)
+					kept = cs_flame_merge_narrow(&plain, want.min_total,
+								     want.max_depth);
+				cr_expect_leq(kept, budgets[b], "round %d budget %zu", round,
+					      budgets[b]);
 				char *a = describe(&fit), *e = describe(&plain);
 				cr_expect_str_eq(a, e, "round %d reverse %d budget %zu", round,
 						 reverse, budgets[b]);
@@ -466,7 +490,12 @@ Test(flame_svg, hostile_names_stay_inside_their_strings)
 	cr_expect(strstr(data, "\"countname\": \"\\u003c/script\\u003e\""));
 	cr_expect(strstr(svg, ">&lt;title&gt; &amp; &quot;quotes&quot; ]]&gt;</text>"));
 	cr_expect(strstr(svg, ">sub\xef\xbf\xbdtitle\xef\xbf\xbd</text>"));
-	cr_expect(strstr(svg, "font-family=\"Verdana&quot; onload=&quot;alert(3)\""));
+	cr_expect(strstr(svg, "font-family=\"Verdana&quot; onload=&quot;alert(3), sans-serif\""));
+	/* the static drawing carries the names as escaped text, in labels and titles */
+	cr_expect(strstr(svg, "<title>&lt;script&gt;alert(1)&lt;/script&gt; (1 &lt;/script&gt;, "));
+	cr_expect(strstr(svg, "<title>&lt;/svg&gt;&lt;g onload=alert(2)&gt; (8 &lt;/script&gt;, "));
+	cr_expect(strstr(svg, "<title>bad" FFFD FFFD FFFD "name (5 &lt;/script&gt;, "));
+	cr_expect(strstr(svg, ">a]]&gt;b</text>"));
 	/* exactly the two scripts of the template */
 	size_t scripts = 0;
 	for (const char *s = svg; (s = strstr(s, "<script")); s++)
@@ -533,7 +562,7 @@ Test(flame_svg, every_option_reaches_the_document)
 	char *svg = render(&p, &o);
 	char *data = data_of(svg);
 	cr_expect(strstr(svg, "width=\"800\""));
-	cr_expect(strstr(svg, "font-size=\"10\" font-family=\"DejaVu Sans\""));
+	cr_expect(strstr(svg, "font-size=\"10\" font-family=\"DejaVu Sans, sans-serif\""));
 	cr_expect(strstr(svg, ">Icicle Graph</text>"), "inverted names the default title");
 	cr_expect(strstr(svg, ">a subtitle</text>"));
 	cr_expect(strstr(data, "\"width\": 800,"));
@@ -563,6 +592,9 @@ Test(flame_svg, every_option_reaches_the_document)
 	cr_expect(strstr(data, "\"minwidth\": 1,"), "default minwidth is 1 px");
 	cr_expect(strstr(data, "\"strings\": [\"all\", \"all-0\", \"main\""), "%s", data);
 	cr_expect(strstr(svg, "width=\"1200\""));
+	cr_expect(strstr(svg, "font-family=\"Verdana, DejaVu Sans, Bitstream Vera Sans, "
+			      "Liberation Sans, Arial, sans-serif\""),
+		  "a list of fonts that ends with a generic family");
 	free(data);
 	free(svg);
 	cs_profile_release(&p);
