@@ -351,10 +351,14 @@ void cs_flame_release(struct cs_flame_tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static inline int is_wide(const struct cs_flame_node *n, const struct cs_flame_fit *f)
+{
+	return n->total > f->min_total || (n->total == f->min_total && n->depth <= f->tie_depth);
+}
+
 /* Visit the frames cs_flame_merge_narrow would keep; merge != 0 does the merging. Each
  * kept frame is visited once and its children looked at once: bounded by the tree. */
-static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, uint32_t max_depth,
-			  int merge)
+static size_t walk_narrow(struct cs_flame_tree *t, const struct cs_flame_fit *f, int merge)
 {
 	CS_VEC(uint32_t) pending = {0};
 	size_t kept = 0;
@@ -366,11 +370,12 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, uint32_t 
 		uint64_t sum = 0;
 		for (uint32_t c = t->nodes.v[n].child; c != CS_NONE; c = t->nodes.v[c].next) {
 			const struct cs_flame_node *cn = &t->nodes.v[c];
-			if (cn->total >= min_total && !cn->merged) {
+			int wide = is_wide(cn, f);
+			if (wide && !cn->merged) {
 				CS_VEC_PUSH(pending, c);
 				continue;
 			}
-			if (cn->merged && cn->total >= min_total) {
+			if (wide && cn->merged) {
 				kept++; /* an earlier merge wide enough to stay as it is */
 				continue;
 			}
@@ -383,7 +388,7 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, uint32_t 
 			continue;
 		int cut = narrow == 1 && t->nodes.v[lone].cut;
 		if (narrow == 1 && !t->nodes.v[lone].merged) {
-			if (t->nodes.v[lone].depth <= max_depth) {
+			if (t->nodes.v[lone].depth <= f->max_depth) {
 				CS_VEC_PUSH(pending, lone);
 				continue;
 			}
@@ -396,8 +401,7 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, uint32_t 
 		uint32_t *link = &t->nodes.v[n].child, last = CS_NONE;
 		while (*link != CS_NONE) {
 			struct cs_flame_node *cn = &t->nodes.v[*link];
-			int wide = cn->total >= min_total;
-			if (!wide) {
+			if (!is_wide(cn, f)) {
 				*link = cn->next;
 				cn->parent = CS_NONE; /* dead */
 				continue;
@@ -421,14 +425,14 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, uint32_t 
 	return kept;
 }
 
-size_t cs_flame_count_kept(const struct cs_flame_tree *t, uint64_t min_total, uint32_t max_depth)
+size_t cs_flame_count_kept(const struct cs_flame_tree *t, const struct cs_flame_fit *fit)
 {
-	return walk_narrow((struct cs_flame_tree *)t, min_total, max_depth, 0);
+	return walk_narrow((struct cs_flame_tree *)t, fit, 0);
 }
 
-size_t cs_flame_merge_narrow(struct cs_flame_tree *t, uint64_t min_total, uint32_t max_depth)
+size_t cs_flame_merge_narrow(struct cs_flame_tree *t, const struct cs_flame_fit *fit)
 {
-	return walk_narrow(t, min_total, max_depth, 1);
+	return walk_narrow(t, fit, 1);
 }
 
 /* The k-th largest of v[0..n) (k < n), reordering v. */
@@ -486,26 +490,50 @@ static uint64_t kth_largest_nonzero(const uint64_t *v, size_t n, const size_t co
 	return r;
 }
 
-/* The fit for at most budget frames, given the total of the (budget/2+1)-th widest
- * frame: frames wider than it stay. If lone narrow chains then exceed the budget, the
- * deepest limit for them that fits, by bisection over the depth: the count never
- * shrinks as the limit grows, and at limit 0 it is at most budget (see flame.h). */
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The fit for at most budget frames, given kth, the total of the (budget/2+1)-th widest
+ * frame (every frame that total or more is in t): the frames wider than kth stay, and
+ * as many as wide as kth as the budget has left for, nearest the root first. If lone
+ * narrow chains then exceed the budget, the deepest limit for them that fits, by
+ * bisection over the depth: the count never shrinks as the limit grows, and at limit 0
+ * it is at most budget (see flame.h). */
 static void choose_fit(const struct cs_flame_tree *t, uint64_t kth, size_t budget,
 		       struct cs_flame_fit *fit)
 {
-	fit->min_total = sat_add(kth, 1);
+	size_t wider = 0;
+	uint32_t deepest = 0;
+	CS_VEC(uint32_t) ties = {0};
+	for (size_t i = 0; i < t->nodes.n; i++) {
+		const struct cs_flame_node *n = &t->nodes.v[i];
+		deepest = CS_MAX(deepest, n->depth);
+		if (n->total > kth)
+			wider++;
+		else if (n->total == kth)
+			CS_VEC_PUSH(ties, n->depth);
+	}
+	size_t room = wider < budget / 2 ? budget / 2 - wider : 0;
+	fit->min_total = kth;
+	fit->tie_depth = UINT32_MAX;
+	if (room < ties.n) {
+		qsort(ties.v, ties.n, sizeof(uint32_t), cmp_u32);
+		fit->tie_depth = ties.v[room] ? ties.v[room] - 1 : 0;
+	}
+	CS_VEC_FREE(ties);
 	fit->max_depth = CS_FLAME_NO_CUT;
-	if (cs_flame_count_kept(t, fit->min_total, CS_FLAME_NO_CUT) <= budget)
+	if (cs_flame_count_kept(t, fit) <= budget)
 		return;
-	uint32_t lo = 0, hi = 0;
-	for (size_t i = 0; i < t->nodes.n; i++)
-		hi = CS_MAX(hi, t->nodes.v[i].depth);
+	uint32_t lo = 0, hi = deepest;
 	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (cs_flame_count_kept(t, fit->min_total, mid) <= budget)
-			lo = mid;
+		fit->max_depth = lo + (hi - lo) / 2;
+		if (cs_flame_count_kept(t, fit) <= budget)
+			lo = fit->max_depth;
 		else
-			hi = mid;
+			hi = fit->max_depth;
 	}
 	fit->max_depth = lo;
 }
@@ -540,16 +568,16 @@ static uint64_t *model_totals(const struct cs_profile *p, size_t count[65])
 }
 
 /* The fit of a profile whose flame tree has the shape of its stack tree, made from the
- * model's totals without building the whole tree: only the frames some threshold from
- * thr_lo up can keep or look at are made. A frame is kept at a threshold if it is as
- * wide, or the lone narrow child of a kept frame; narrow at thr_lo means narrow at any
- * higher threshold, and a lone narrow child there is still narrow and lone or else
- * wide. So the frames that can be kept are those "open" ones: the root, the children of
- * an open frame as wide as thr_lo, and its child narrower than thr_lo when it is the
- * only one; and all that a count or merge looks at are the open frames and their
- * children. A frame made without its subtree is narrow and goes into a merged frame
- * at any threshold from thr_lo up. total[] is used up: an open node's entry becomes
- * its tree node once it is made. */
+ * model's totals without building the whole tree: only the frames a fit with
+ * min_total = thr_lo can keep or look at are made. A frame is kept if it is wide, or
+ * the lone narrow child of a kept frame; narrower than thr_lo means narrow in that fit,
+ * whatever its tie_depth, and a lone child narrower than thr_lo is still narrow and
+ * lone, or else wide. So the frames that can be kept are those "open" ones: the root,
+ * the children of an open frame at least as wide as thr_lo, and its child narrower
+ * than thr_lo when it is the only one; and all that a count or merge looks at are the
+ * open frames and their children. A frame made without its subtree is narrow and goes
+ * into a merged frame. Every frame as wide as thr_lo is made. total[] is used up: an
+ * open node's entry becomes its tree node once it is made. */
 static void fit_same_shape(struct cs_flame_tree *t, const struct cs_profile *p, uint64_t *total,
 			   const size_t count[65], size_t budget, struct cs_flame_fit *fit)
 {
@@ -557,7 +585,7 @@ static void fit_same_shape(struct cs_flame_tree *t, const struct cs_profile *p, 
 	uint64_t kth = 0, thr_lo = 0;
 	if (live > budget) {
 		kth = kth_largest_nonzero(total, n, count, budget / 2);
-		thr_lo = kth + 1;
+		thr_lo = kth; /* frames as wide as kth may stay (see choose_fit) */
 	}
 	/* per model node: its narrow children (0, 1, 2 = more), and whether it is open */
 	enum { NARROW = 3, OPEN = 4 };
@@ -600,6 +628,7 @@ int cs_flame_build_fit(struct cs_flame_tree *t, const struct cs_profile *p, int 
 	size_t count[65];
 	uint64_t *total = NULL;
 	fit->min_total = 0;
+	fit->tie_depth = UINT32_MAX;
 	fit->max_depth = CS_FLAME_NO_CUT;
 	fit->cut_total = 0;
 	if (budget < 4)
@@ -635,7 +664,7 @@ int cs_flame_build_fit(struct cs_flame_tree *t, const struct cs_profile *p, int 
 	}
 	if (fit->min_total) {
 		size_t live = t->nodes.n;
-		cs_flame_merge_narrow(t, fit->min_total, fit->max_depth);
+		cs_flame_merge_narrow(t, fit);
 		for (size_t i = live; i < t->nodes.n; i++)
 			if (t->nodes.v[i].cut)
 				fit->cut_total = sat_add(fit->cut_total, t->nodes.v[i].total);

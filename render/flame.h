@@ -64,36 +64,39 @@ void cs_flame_release(struct cs_flame_tree *t);
  * flags; merged frames last. */
 void cs_flame_sort(struct cs_flame_tree *t);
 
-/* No depth limit for cs_flame_merge_narrow. */
+/* Which frames stay: a frame is wide if its total is above min_total, or equal to it
+ * and it is no deeper than tie_depth (so that among equally wide frames the ones
+ * nearer the root stay). A lone narrow child followed down (see cs_flame_merge_narrow)
+ * is cut below max_depth. */
+struct cs_flame_fit {
+	uint64_t min_total;
+	uint32_t tie_depth; /* UINT32_MAX: a frame as wide as min_total is wide */
+	uint32_t max_depth; /* CS_FLAME_NO_CUT: no depth limit */
+	uint64_t cut_total; /* out: samples in the frames that stand for cut chains */
+};
 #define CS_FLAME_NO_CUT UINT32_MAX
 
-/* Merge, under every frame, the children whose total is below min_total into one
- * frame placed after the others, with merged = the number of frames it replaces and
- * total = self = the sum of theirs (their descendants go with them). A lone narrow
- * child is not merged: it keeps its name and its own children are considered in
- * turn, as long as it is no deeper than max_depth (CS_FLAME_NO_CUT: any depth). A lone
- * narrow child deeper than that is cut: it and all below it become one merged frame
- * with cut = 1. Returns the number of frames left reachable from the root. */
-size_t cs_flame_merge_narrow(struct cs_flame_tree *t, uint64_t min_total, uint32_t max_depth);
+/* Merge, under every frame, the children that are not wide into one frame placed
+ * after the others, with merged = the number of frames it replaces and total = self =
+ * the sum of theirs (their descendants go with them). A lone narrow child is not
+ * merged: it keeps its name and its own children are considered in turn, as long as
+ * it is no deeper than max_depth. A lone narrow child deeper than that is cut: it and
+ * all below it become one merged frame with cut = 1. Returns the number of frames left
+ * reachable from the root. */
+size_t cs_flame_merge_narrow(struct cs_flame_tree *t, const struct cs_flame_fit *fit);
 
-/* How many frames cs_flame_merge_narrow(t, min_total, max_depth) would leave. */
-size_t cs_flame_count_kept(const struct cs_flame_tree *t, uint64_t min_total,
-			   uint32_t max_depth);
-
-/* What cs_flame_build_fit chose. */
-struct cs_flame_fit {
-	uint64_t min_total; /* siblings narrower than this are merged; 0: none */
-	uint32_t max_depth; /* lone narrow chains are cut below it; CS_FLAME_NO_CUT: none */
-	uint64_t cut_total; /* samples in the frames that stand for cut chains */
-};
+/* How many frames cs_flame_merge_narrow(t, fit) would leave. */
+size_t cs_flame_count_kept(const struct cs_flame_tree *t, const struct cs_flame_fit *fit);
 
 /* cs_flame_build, then cs_flame_merge_narrow so that the tree fits in budget frames
- * (budget >= 4). Nothing is merged if the frames with samples are no more. Else
- * min_total is one above the total of the (budget/2+1)-th widest frame: the frames
- * wider than that are at most budget/2, and with one merged frame under each at most
- * budget. Lone narrow children, followed down, can still exceed the budget (one call
- * chain deeper than the budget is all lone children); then max_depth is the deepest
- * limit for them that fits (found by bisection: every pass over the tree is bounded,
+ * (at least 4). Nothing is merged (min_total 0) if the frames with samples are no
+ * more. Else the wide frames are those before the (budget/2+1)-th in the order of
+ * total (largest first), then depth (nearest the root first): min_total and tie_depth
+ * say where that frame is. They are at most budget/2 and, as a frame's parent is
+ * always before it, connected to the root; with one merged frame under each, they fit.
+ * Lone narrow children, followed down, can still exceed the budget (a call chain
+ * deeper than the budget is all lone children); then max_depth is the deepest limit
+ * for them that fits (found by bisection: every pass over the tree is bounded,
  * whatever the input). When the tree has the shape of the model's stack tree (folded
  * input, for one), the frames no such fit can keep are not made: the result is the
  * same tree up to the numbering of its nodes, which cs_flame_sort makes irrelevant.
