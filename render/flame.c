@@ -332,7 +332,8 @@ int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reve
 		struct cs_flame_node *n = &t->nodes.v[i - 1];
 		n->total = sat_add(n->total, n->self);
 		if (n->parent != CS_NONE)
-			t->nodes.v[n->parent].total = sat_add(t->nodes.v[n->parent].total, n->total);
+			t->nodes.v[n->parent].total =
+				sat_add(t->nodes.v[n->parent].total, n->total);
 	}
 	CS_VEC_FREE(path);
 	free(memo);
@@ -551,8 +552,10 @@ static uint64_t *model_totals(const struct cs_profile *p, size_t count[65])
 		if (p->nodes.v[i].parent >= i)
 			return NULL;
 	uint64_t *total = cs_xcalloc(n, sizeof(uint64_t));
-	for (size_t i = 0; i < p->samples.n; i++)
-		total[p->samples.v[i].stack] = sat_add(total[p->samples.v[i].stack], p->samples.v[i].count);
+	for (size_t i = 0; i < p->samples.n; i++) {
+		uint32_t s = p->samples.v[i].stack;
+		total[s] = sat_add(total[s], p->samples.v[i].count);
+	}
 	/* Children come after their parent, so a node's total is whole when this pass
 	 * reaches it. Its parent is mostly the node before; where not (where stacks
 	 * branch), it can be anywhere: fetch it ahead. */

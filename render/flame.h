@@ -39,8 +39,9 @@ struct cs_flame_node {
 	uint32_t child, next;	    /* first child, next sibling; CS_NONE ends a list */
 	uint32_t depth;		    /* the root "all" is depth 0 */
 	uint32_t merged;	    /* 0, or how many sibling frames this frame stands for */
-	uint32_t cut;		    /* 1: a merged frame that stands for a narrow call chain cut
-				       below the depth limit (see cs_flame_merge_narrow) */
+	uint32_t cut;		    /* 1: a merged frame that stands for a narrow call
+				       chain cut below the depth limit (see
+				       cs_flame_merge_narrow) */
 	uint64_t total, self;	    /* samples in and under it; samples in it alone */
 	uint64_t weight;	    /* internal: samples behind the choice of frame */
 };

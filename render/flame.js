@@ -236,7 +236,7 @@
 	function storedMerge(c, parent) {
 		return {
 			depth: nDepth[c], count: membersOf(c), sum: nTotal[c], parent: parent,
-			cut: nMerged[c] === 0,
+			cut: nMerged[c] === 0, stored: true,
 		};
 	}
 
@@ -374,7 +374,8 @@
 		}
 		if (m) {
 			return [
-				m.count + ' frames merged, each narrower than ' + MINW + ' px',
+				m.count + ' frames merged, ' + (m.stored ? 'to fit --max-frames' :
+					'each narrower than ' + MINW + ' px'),
 				fmt(m.sum) + ' ' + COUNT + ', ' + pct(m.sum, TOTAL),
 				'click to zoom into ' + nameOf(m.parent),
 			];

@@ -11,7 +11,7 @@
  * frames after TITLE_BYTES get no <title>. The 20,000-stack benchmark draws about
  * 2,000 frames, some 500 KB with their titles. */
 #define STATIC_BYTES (1024 * 1024)
-#define TITLE_BYTES (640 * 1024)
+#define TITLE_BYTES  (640 * 1024)
 /* Longest name in a <title>, in UTF-16 code units (the table holds it whole). */
 #define TITLE_NAME_MAX 400
 
@@ -55,13 +55,13 @@ uint32_t cs_flame_node_hash(uint32_t name_hash, uint32_t node, int by_name)
 static const struct {
 	uint8_t lo[3], hi[3], light;
 } kinds[] = {
-	{{204, 204, 204}, {220, 220, 220}, 0}, /* root */
-	{{230, 61, 55}, {230, 131, 55}, 47},   /* user code: red to orange */
-	{{231, 159, 35}, {191, 231, 35}, 54},  /* library: by module, amber to yellow-green */
-	{{102, 169, 214}, {102, 128, 214}, 54}, /* kernel: blues */
-	{{62, 204, 185}, {62, 189, 204}, 43},  /* inlined: teals */
-	{{104, 198, 57}, {57, 198, 76}, 51},   /* JIT: greens */
-	{{168, 168, 168}, {189, 189, 189}, 0}, /* unknown: greys */
+    {{204, 204, 204}, {220, 220, 220}, 0},  /* root */
+    {{230, 61, 55}, {230, 131, 55}, 47},    /* user code: red to orange */
+    {{231, 159, 35}, {191, 231, 35}, 54},   /* library: by module, amber to yellow-green */
+    {{102, 169, 214}, {102, 128, 214}, 54}, /* kernel: blues */
+    {{62, 204, 185}, {62, 189, 204}, 43},   /* inlined: teals */
+    {{104, 198, 57}, {57, 198, 76}, 51},    /* JIT: greens */
+    {{168, 168, 168}, {189, 189, 189}, 0},  /* unknown: greys */
 };
 
 uint32_t cs_flame_colour(int colors, uint32_t kind, uint32_t h, int has_module,
@@ -236,6 +236,9 @@ static void put_title(FILE *out, const struct cs_flame_layout *l, const struct i
 		if (n > TITLE_NAME_MAX)
 			fputs("..", out);
 		v = nodes[it->node].total;
+	} else if (it->type == T_MERGED && nodes[it->node].desc == UINT32_MAX) {
+		/* merged when the file was written, not for the width */
+		fprintf(out, "%u frames merged to fit --max-frames", it->members);
 	} else if (it->type == T_MERGED) {
 		fprintf(out, "%u frames merged, each narrower than %g px", it->members,
 			l->minwidth);
@@ -247,6 +250,12 @@ static void put_title(FILE *out, const struct cs_flame_layout *l, const struct i
 	fputc(' ', out);
 	cs_flame_xml_str(out, l->countname, strlen(l->countname));
 	fprintf(out, ", %.2f%%)", pct(v, all));
+}
+
+/* The top of the row of frames at depth (flame.js: yOf). */
+static double row_y(const struct cs_flame_layout *l, uint32_t depth)
+{
+	return l->inverted ? l->top + depth * l->fh : l->h - l->bottom - (depth + 1) * l->fh;
 }
 
 static void put_label(FILE *out, const struct cs_flame_layout *l, const struct item *it,
@@ -275,8 +284,7 @@ static void put_label(FILE *out, const struct cs_flame_layout *l, const struct i
 	fputs("<text x=\"", out);
 	put_coord(out, it->x + 3);
 	fputs("\" y=\"", out);
-	double y = l->inverted ? l->top + it->depth * l->fh : l->h - l->bottom - (it->depth + 1) * l->fh;
-	put_coord(out, y + l->fh / 2 + l->fs / 3);
+	put_coord(out, row_y(l, it->depth) + l->fh / 2 + l->fs / 3);
 	fputs("\">", out);
 	if (n <= k) {
 		cs_flame_xml_str(out, s, len);
@@ -296,11 +304,10 @@ static void put_item(FILE *out, const struct cs_flame_layout *l, const struct it
 		put_title(out, l, it, nodes, descs, all);
 		fputs("</title>", out);
 	}
-	double y = l->inverted ? l->top + it->depth * l->fh : l->h - l->bottom - (it->depth + 1) * l->fh;
 	fputs("<rect x=\"", out);
 	put_coord(out, it->x);
 	fputs("\" y=\"", out);
-	put_coord(out, y);
+	put_coord(out, row_y(l, it->depth));
 	fputs("\" width=\"", out);
 	put_coord(out, it->w);
 	fputs("\" height=\"", out);
@@ -309,14 +316,19 @@ static void put_item(FILE *out, const struct cs_flame_layout *l, const struct it
 	if (it->type == T_FRAME) {
 		const struct cs_flame_ddesc *d = &descs[nodes[it->node].desc];
 		uint32_t h = cs_flame_node_hash(d->name_hash, it->node, l->hash);
-		fprintf(out, "#%06x", cs_flame_colour(l->colors, d->kind, h, d->has_module,
-						      d->module_hash));
+		fprintf(out, "#%06x",
+			cs_flame_colour(l->colors, d->kind, h, d->has_module, d->module_hash));
 	} else {
 		fputs(it->type == T_CUT ? "url(#cs-cut)" : "url(#cs-merged)", out);
 	}
 	fputs("\"/>", out);
 	put_label(out, l, it, nodes, descs, all);
 	fputs(title ? "</g>\n" : "\n", out);
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 static double at_least_1(double w)
@@ -354,7 +366,7 @@ static void layout(struct walk *wk, const struct cs_flame_layout *l,
 				narrow++;
 				members += cn->desc != UINT32_MAX || !cn->merged ? 1 : cn->merged;
 				sum += (double)cn->total;
-				isum = isum > UINT64_MAX - cn->total ? UINT64_MAX : isum + cn->total;
+				isum = sat_add(isum, cn->total);
 				lone = c;
 			}
 		}
@@ -364,16 +376,15 @@ static void layout(struct walk *wk, const struct cs_flame_layout *l,
 			add(wk, type, lone, cn->depth, cx, at_least_1((double)cn->total * scale),
 			    members, cn->total);
 		} else if (narrow) {
-			add(wk, T_MERGED, n, nodes[n].depth + 1, cx, at_least_1(sum * scale), members,
-			    isum);
+			add(wk, T_MERGED, n, nodes[n].depth + 1, cx, at_least_1(sum * scale),
+			    members, isum);
 		}
 	}
 	CS_VEC_FREE(todo);
 }
 
-char *cs_flame_draw_static(const struct cs_flame_layout *l, struct cs_flame_dnode *nodes,
-			   size_t n, const struct cs_flame_ddesc *descs, size_t *len,
-			   uint32_t *rows)
+char *cs_flame_draw_static(const struct cs_flame_layout *l, struct cs_flame_dnode *nodes, size_t n,
+			   const struct cs_flame_ddesc *descs, size_t *len, uint32_t *rows)
 {
 	/* the subtree ends, as flame.js finds them: in preorder a node's parent is the
 	 * last node one level up */

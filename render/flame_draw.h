@@ -73,8 +73,7 @@ void cs_flame_draw_legend(FILE *out, const struct cs_flame_layout *l, double y,
  * after the row that passes a size budget (a deep or wide profile must not make the
  * file many times larger): *rows is the number of rows drawn, or UINT32_MAX if all
  * were. Fills in nodes[].end. */
-char *cs_flame_draw_static(const struct cs_flame_layout *l, struct cs_flame_dnode *nodes,
-			   size_t n, const struct cs_flame_ddesc *descs, size_t *len,
-			   uint32_t *rows);
+char *cs_flame_draw_static(const struct cs_flame_layout *l, struct cs_flame_dnode *nodes, size_t n,
+			   const struct cs_flame_ddesc *descs, size_t *len, uint32_t *rows);
 
 #endif

@@ -447,7 +447,8 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 			C(g.xpad), C(g.note_y), fit.max_depth, budget,
 			(unsigned long long)fit.cut_total);
 		xml_cstr(out, cn);
-		fprintf(out, " (%.2f%%) are in the frames marked 'cut' that stand for them.</text>\n",
+		fprintf(out,
+			" (%.2f%%) are in the frames marked 'cut' that stand for them.</text>\n",
 			all ? 100.0 * (double)fit.cut_total / (double)all : 0.0);
 	}
 	fprintf(out, "<g id=\"cs-tip\" class=\"cs-hide\"><rect/><text/></g>\n");
@@ -460,8 +461,8 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 		"\"font_size\": %s, \"minwidth\": %.6g, \"inverted\": %d, \"colors\": \"%s\", "
 		"\"hash\": %d, \"reverse\": %d, \"countname\": ",
 		(unsigned long long)tree.nodes.v[0].total, C(g.w), C(g.h), C(g.xpad), C(g.top),
-		C(g.bottom), C(g.legend_y), C(g.fh), C(g.fs), minw, !!o->inverted, palettes[colors], !!o->hash,
-		!!o->reverse);
+		C(g.bottom), C(g.legend_y), C(g.fh), C(g.fs), minw, !!o->inverted, palettes[colors],
+		!!o->hash, !!o->reverse);
 	cs_flame_json_str(out, cn, strlen(cn));
 	fprintf(out, ",\n\"merged_below\": %llu, ", (unsigned long long)fit.min_total);
 	if (cut)

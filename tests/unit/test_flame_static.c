@@ -82,8 +82,11 @@ static void png_read(const char *path, struct image *im)
 		for (size_t i = 0; i < stride; i++) {
 			int a = i >= (size_t)bpp ? row[i - bpp] : 0, b = up ? up[i] : 0;
 			int c = up && i >= (size_t)bpp ? up[i - bpp] : 0;
-			int pred = filter == 1 ? a : filter == 2 ? b : filter == 3 ? (a + b) / 2 :
-				   filter == 4 ? paeth(a, b, c) : 0;
+			int pred = filter == 1	 ? a
+				   : filter == 2 ? b
+				   : filter == 3 ? (a + b) / 2
+				   : filter == 4 ? paeth(a, b, c)
+						 : 0;
 			row[i] = (uint8_t)(row[i] + pred);
 		}
 	}
@@ -191,9 +194,9 @@ static uint32_t fill_of(const struct drawn *d, const char *name)
 }
 
 /* Default geometry: 1200 px wide, 10 px margins, 16 px rows. */
-#define X(frac) (10 + 1180 * (frac))
+#define X(frac)		 (10 + 1180 * (frac))
 #define ROW_UP(d, depth) ((d)->h - (d)->bottom - ((depth) + 1) * 16 + 7.5) /* mid-row */
-#define ROW_DOWN(depth) (55.2 + (depth) * 16 + 7.5)
+#define ROW_DOWN(depth)	 (55.2 + (depth)*16 + 7.5)
 
 static int near(uint32_t a, uint32_t b, int tol)
 {
@@ -219,8 +222,8 @@ Test(flame_static, frames_are_drawn_where_they_must_be)
 		double x;
 		int depth;
 	} want[] = {
-		{"all", X(0.5), 0}, {"main", X(0.5), 1}, {"main", X(0.98), 1}, {"a", X(0.4), 2},
-		{"b", X(0.9), 2},   {"x", X(0.3), 3},	  {"y", X(0.7), 3},
+	    {"all", X(0.5), 0}, {"main", X(0.5), 1}, {"main", X(0.98), 1}, {"a", X(0.4), 2},
+	    {"b", X(0.9), 2},	{"x", X(0.3), 3},    {"y", X(0.7), 3},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		uint32_t fill = fill_of(&d, want[i].name);
@@ -231,7 +234,8 @@ Test(flame_static, frames_are_drawn_where_they_must_be)
 			  want[i].name, want[i].x, want[i].depth, got, fill);
 	}
 	/* nothing above b, nor above x and y, nor right of the frames */
-	double empty[][2] = {{X(0.9), ROW_UP(&d, 3)}, {X(0.5), ROW_UP(&d, 4)}, {1196, ROW_UP(&d, 1)}};
+	double empty[][2] = {
+	    {X(0.9), ROW_UP(&d, 3)}, {X(0.5), ROW_UP(&d, 4)}, {1196, ROW_UP(&d, 1)}};
 	for (size_t i = 0; i < 3; i++) {
 		uint32_t here = pixel(&d.im, empty[i][0], empty[i][1]);
 		uint32_t margin = pixel(&d.im, 3, empty[i][1]);
