@@ -1,14 +1,18 @@
 /* flame_svg.c - write a flame tree as a standalone interactive SVG.
  *
- * The document holds a static frame (title, buttons, status lines) and two scripts: a
- * JSON table of the tree and the code (flame.js, flame.css embedded at build time)
- * that draws it. The table:
+ * The document holds the title, legend, buttons and status lines, the frames drawn
+ * as plain SVG (flame_draw.c: what a viewer without script shows), a note when call
+ * chains were cut, and two scripts: a JSON table of the tree and the code (flame.js,
+ * flame.css embedded at build time) that redraws it interactively. The table:
  *
  *   strings  every name, module and file, in order of first use
  *   frames   per frame description: name, kind, module+1, file+1, line
  *   nodes    per node in preorder: depth step (previous depth + 1 - depth),
- *            frame description + 1 (0: merged frame, then how many it stands for),
- *            total samples
+ *            frame description + 1 (0: merged frame, then how many it stands for, 0
+ *            for the frame that stands for a cut call chain), total samples
+ *
+ * With cut chains the table also says cut_depth (the depth of the frames that stand
+ * for them) and max_frames.
  *
  * frames and nodes are unsigned numbers in a base-32 varint over the characters
  * [0-9A-Za-z_-] (digits 32-63 continue, low digits first), which need no escaping in
