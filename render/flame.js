@@ -499,6 +499,11 @@
 		});
 	});
 
+	/* The static drawing goes before the window is measured: laying out its labels
+	 * only to throw them away would cost more than drawing. */
+	var empty = doc.createElementNS(NS, 'g');
+	empty.setAttribute('id', 'cs-frames');
+	$('cs-frames').parentNode.replaceChild(empty, $('cs-frames'));
 	/* the note that the static drawing stops early is not true of this one */
 	var staticNote = $('cs-static-note');
 	if (staticNote) staticNote.parentNode.removeChild(staticNote);
