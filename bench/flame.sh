@@ -8,7 +8,8 @@
 # Every figure is the median of FLAME_RUNS runs (default 5) of the same command.
 #
 # Needs: cc, perf (linux-perf), GNU time (/usr/bin/time), and for first paint
-# /usr/bin/chromium with tests/browser/node_modules (npm ci in tests/browser).
+# /usr/bin/chromium with tests/browser/node_modules (npm ci in tests/browser); the
+# static drawing is timed with rsvg-convert (librsvg2-bin) when present.
 # FlameGraph's flamegraph.pl and stackcollapse-perf.pl are used when found in PATH or
 # in $FLAMEGRAPH_DIR; Debian does not package them.
 set -euo pipefail
@@ -22,15 +23,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-# measure LABEL CMD...: run $runs times, set SECS (the median) and KB (the largest peak
-# RSS); one run on a shared machine says more about its neighbours than about the tool
+# measure LABEL CMD...: run $runs times, set SECS (the median wall time), CPU (the median
+# user + system time: what to compare on a busy machine) and KB (the largest peak RSS);
+# one run on a shared machine says more about its neighbours than about the tool
 runs=${FLAME_RUNS:-5}
 measure() {
 	local label=$1 i
 	shift
 	: >times.txt
 	for ((i = 0; i < runs; i++)); do
-		/usr/bin/time -f "%e %M" -o time.txt "$@" >/dev/null 2>err.txt || {
+		/usr/bin/time -f "%e %M %U %S" -o time.txt "$@" >/dev/null 2>err.txt || {
 			echo "flame.sh: $label failed: $(cat err.txt)" >&2
 			exit 1
 		}
@@ -38,6 +40,7 @@ measure() {
 	done
 	SECS=$(sort -n times.txt | awk '{ s[NR] = $1 } END { print s[int((NR + 1) / 2)] }')
 	KB=$(awk '$2 > kb { kb = $2 } END { print kb }' times.txt)
+	CPU=$(awk '{ print $3 + $4 }' times.txt | sort -n | awk '{ s[NR] = $1 } END { print s[int((NR + 1) / 2)] }')
 }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? b / 1e6 / s : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
@@ -62,7 +65,7 @@ for n in 20000 200000; do
 	measure "csampler flame" "$exe" flame -i "s$n.folded" "s$n.svg"
 	svg=$(stat -c %s "s$n.svg")
 	echo "$n stacks: $(mb "$bytes") MB folded, $nodes unique frames:" \
-		"csampler flame $SECS s = $(mbps "$bytes" "$SECS") MB/s, peak $((KB / 1024)) MiB" \
+		"csampler flame $SECS s (cpu $CPU s) = $(mbps "$bytes" "$SECS") MB/s, peak $((KB / 1024)) MiB" \
 		"($(awk -v k="$KB" -v n="$nodes" 'BEGIN { printf "%.0f", k * 1024 / n }') B/frame)," \
 		"SVG $(mb "$svg") MB"
 	paint_files+=("s$n.svg")
@@ -77,9 +80,18 @@ for n in 20000 200000; do
 done
 ./gen_folded 200000 10 60 >u.folded
 measure "csampler flame (unsorted)" "$exe" flame -i u.folded u.svg
-echo "200000 stacks in random order: $SECS s = $(mbps "$(stat -c %s u.folded)" "$SECS") MB/s," \
+echo "200000 stacks in random order: $SECS s (cpu $CPU s) = $(mbps "$(stat -c %s u.folded)" "$SECS") MB/s," \
 	"peak $((KB / 1024)) MiB"
 [ -n "$(find_tool flamegraph.pl)" ] || echo "  (flamegraph.pl not found: Debian has no package; set FLAMEGRAPH_DIR to compare)"
+
+# The picture without script: what an image viewer (librsvg) makes of the file.
+if command -v rsvg-convert >/dev/null; then
+	measure rsvg-convert rsvg-convert -o s20000.png s20000.svg
+	echo "rsvg-convert of the 20000-stack SVG (the static drawing, no script): $SECS s" \
+		"(cpu $CPU s), $(awk '/<g id="cs-frames">/,/<text id="cs-details"/' s20000.svg | grep -c '<rect') frames drawn"
+else
+	echo "  (rsvg-convert not found: apt-get install librsvg2-bin to time the static drawing)"
+fi
 
 echo "== perf script folding: a recording of >= 100,000 samples"
 perf record -q -F 25000 -g -o perf.data ./workload 5 >/dev/null 2>&1

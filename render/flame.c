@@ -6,6 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Sums of hostile counts stop at the largest count instead of wrapping around. */
+static inline uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static inline uint64_t sat_sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
 struct build {
 	struct cs_flame_tree *t;
 	const struct cs_profile *p;
@@ -178,13 +189,17 @@ static int build_same_shape(struct cs_flame_tree *t, const struct cs_profile *p)
 		tn->depth = m->depth;
 		tn->child = tn->next = CS_NONE;
 	}
-	for (size_t i = 0; i < p->samples.n; i++)
-		t->nodes.v[p->samples.v[i].stack].self += p->samples.v[i].count;
+	for (size_t i = 0; i < p->samples.n; i++) {
+		struct cs_flame_node *tn = &t->nodes.v[p->samples.v[i].stack];
+		tn->self = sat_add(tn->self, p->samples.v[i].count);
+	}
 	for (size_t i = n; i > 0; i--) {
 		struct cs_flame_node *tn = &t->nodes.v[i - 1];
-		tn->total += tn->self;
-		if (i > 1)
-			t->nodes.v[tn->parent].total += tn->total;
+		tn->total = sat_add(tn->total, tn->self);
+		if (i > 1) {
+			struct cs_flame_node *pa = &t->nodes.v[tn->parent];
+			pa->total = sat_add(pa->total, tn->total);
+		}
 	}
 	/* link children, leaving out stacks that never had a sample */
 	for (size_t i = n; i > 1; i--) {
@@ -215,6 +230,15 @@ static size_t frame_keys(const struct cs_profile *p, uint32_t *key_of_frame)
 	return n;
 }
 
+/* Not cs_profile_total() != 0: a sum of hostile counts can wrap to 0. */
+static int has_samples(const struct cs_profile *p)
+{
+	for (size_t i = 0; i < p->samples.n; i++)
+		if (p->samples.v[i].count)
+			return 1;
+	return 0;
+}
+
 int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reverse,
 		   int thread_root)
 {
@@ -223,7 +247,7 @@ int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reve
 	memset(&b, 0, sizeof(b));
 	b.t = t;
 	b.p = p;
-	if (!cs_profile_total(p))
+	if (!has_samples(p))
 		return cs_error("the profile has no samples: nothing to draw");
 
 	/* Frames with the same name and flags are one key. */
@@ -246,7 +270,7 @@ int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reve
 	uint64_t *incl = cs_xcalloc(p->nodes.n + 1, sizeof(uint64_t));
 	for (size_t i = 0; i < p->samples.n; i++)
 		for (uint32_t m = p->samples.v[i].stack; m; m = p->nodes.v[m].parent)
-			incl[m] += p->samples.v[i].count;
+			incl[m] = sat_add(incl[m], p->samples.v[i].count);
 
 	/* model node -> tree node, per root: an array without thread roots, else a map */
 	uint32_t *memo = NULL;
@@ -301,14 +325,15 @@ int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reve
 				}
 			}
 		}
-		t->nodes.v[tn].self += s->count;
+		t->nodes.v[tn].self = sat_add(t->nodes.v[tn].self, s->count);
 	}
 	/* Children were created after their parents: one backward pass sums totals. */
 	for (size_t i = t->nodes.n; i > 0; i--) {
 		struct cs_flame_node *n = &t->nodes.v[i - 1];
-		n->total += n->self;
+		n->total = sat_add(n->total, n->self);
 		if (n->parent != CS_NONE)
-			t->nodes.v[n->parent].total += n->total;
+			t->nodes.v[n->parent].total =
+				sat_add(t->nodes.v[n->parent].total, n->total);
 	}
 	CS_VEC_FREE(path);
 	free(memo);
@@ -327,8 +352,14 @@ void cs_flame_release(struct cs_flame_tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Visit the frames cs_flame_merge_narrow would keep; merge != 0 does the merging. */
-static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, int merge)
+static inline int is_wide(const struct cs_flame_node *n, const struct cs_flame_fit *f)
+{
+	return n->total > f->min_total || (n->total == f->min_total && n->depth <= f->tie_depth);
+}
+
+/* Visit the frames cs_flame_merge_narrow would keep; merge != 0 does the merging. Each
+ * kept frame is visited once and its children looked at once: bounded by the tree. */
+static size_t walk_narrow(struct cs_flame_tree *t, const struct cs_flame_fit *f, int merge)
 {
 	CS_VEC(uint32_t) pending = {0};
 	size_t kept = 0;
@@ -340,25 +371,30 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, int merge
 		uint64_t sum = 0;
 		for (uint32_t c = t->nodes.v[n].child; c != CS_NONE; c = t->nodes.v[c].next) {
 			const struct cs_flame_node *cn = &t->nodes.v[c];
-			if (cn->total >= min_total && !cn->merged) {
+			int wide = is_wide(cn, f);
+			if (wide && !cn->merged) {
 				CS_VEC_PUSH(pending, c);
 				continue;
 			}
-			if (cn->merged && cn->total >= min_total) {
+			if (wide && cn->merged) {
 				kept++; /* an earlier merge wide enough to stay as it is */
 				continue;
 			}
 			narrow++;
 			lone = c;
 			members += cn->merged ? cn->merged : 1;
-			sum += cn->total;
-		}
-		if (narrow == 1 && !t->nodes.v[lone].merged) {
-			CS_VEC_PUSH(pending, lone);
-			continue;
+			sum = sat_add(sum, cn->total);
 		}
 		if (!narrow)
 			continue;
+		int cut = narrow == 1 && t->nodes.v[lone].cut;
+		if (narrow == 1 && !t->nodes.v[lone].merged) {
+			if (t->nodes.v[lone].depth <= f->max_depth) {
+				CS_VEC_PUSH(pending, lone);
+				continue;
+			}
+			cut = 1;
+		}
 		kept++;
 		if (!merge)
 			continue;
@@ -366,8 +402,7 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, int merge
 		uint32_t *link = &t->nodes.v[n].child, last = CS_NONE;
 		while (*link != CS_NONE) {
 			struct cs_flame_node *cn = &t->nodes.v[*link];
-			int wide = cn->total >= min_total;
-			if (!wide) {
+			if (!is_wide(cn, f)) {
 				*link = cn->next;
 				cn->parent = CS_NONE; /* dead */
 				continue;
@@ -380,6 +415,7 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, int merge
 		mn->parent = n;
 		mn->depth = t->nodes.v[n].depth + 1;
 		mn->merged = members;
+		mn->cut = (uint32_t)cut;
 		mn->total = mn->self = sum;
 		if (last == CS_NONE)
 			t->nodes.v[n].child = m;
@@ -390,14 +426,14 @@ static size_t walk_narrow(struct cs_flame_tree *t, uint64_t min_total, int merge
 	return kept;
 }
 
-size_t cs_flame_count_kept(const struct cs_flame_tree *t, uint64_t min_total)
+size_t cs_flame_count_kept(const struct cs_flame_tree *t, const struct cs_flame_fit *fit)
 {
-	return walk_narrow((struct cs_flame_tree *)t, min_total, 0);
+	return walk_narrow((struct cs_flame_tree *)t, fit, 0);
 }
 
-size_t cs_flame_merge_narrow(struct cs_flame_tree *t, uint64_t min_total)
+size_t cs_flame_merge_narrow(struct cs_flame_tree *t, const struct cs_flame_fit *fit)
 {
-	return walk_narrow(t, min_total, 1);
+	return walk_narrow(t, fit, 1);
 }
 
 /* The k-th largest of v[0..n) (k < n), reordering v. */
@@ -455,15 +491,52 @@ static uint64_t kth_largest_nonzero(const uint64_t *v, size_t n, const size_t co
 	return r;
 }
 
-/* The threshold for at most budget frames, given the total of the (budget/2+1)-th
- * widest: frames wider than it stay; the bar rises until the merged frames and lone
- * narrow chains fit too. */
-static uint64_t raise_threshold(const struct cs_flame_tree *t, uint64_t kth, size_t budget)
+static int cmp_u32(const void *a, const void *b)
 {
-	uint64_t thr = kth + 1;
-	while (cs_flame_count_kept(t, thr) > budget)
-		thr += thr / 4 + 1;
-	return thr;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The fit for at most budget frames, given kth, the total of the (budget/2+1)-th widest
+ * frame (every frame that total or more is in t): the frames wider than kth stay, and
+ * as many as wide as kth as the budget has left for, nearest the root first. If lone
+ * narrow chains then exceed the budget, the deepest limit for them that fits, by
+ * bisection over the depth: the count never shrinks as the limit grows, and at limit 0
+ * it is at most budget (see flame.h). */
+static void choose_fit(const struct cs_flame_tree *t, uint64_t kth, size_t budget,
+		       struct cs_flame_fit *fit)
+{
+	size_t wider = 0;
+	uint32_t deepest = 0;
+	CS_VEC(uint32_t) ties = {0};
+	for (size_t i = 0; i < t->nodes.n; i++) {
+		const struct cs_flame_node *n = &t->nodes.v[i];
+		deepest = CS_MAX(deepest, n->depth);
+		if (n->total > kth)
+			wider++;
+		else if (n->total == kth)
+			CS_VEC_PUSH(ties, n->depth);
+	}
+	size_t room = wider < budget / 2 ? budget / 2 - wider : 0;
+	fit->min_total = kth;
+	fit->tie_depth = UINT32_MAX;
+	if (room < ties.n) {
+		qsort(ties.v, ties.n, sizeof(uint32_t), cmp_u32);
+		fit->tie_depth = ties.v[room] ? ties.v[room] - 1 : 0;
+	}
+	CS_VEC_FREE(ties);
+	fit->max_depth = CS_FLAME_NO_CUT;
+	if (cs_flame_count_kept(t, fit) <= budget)
+		return;
+	uint32_t lo = 0, hi = deepest;
+	while (hi - lo > 1) {
+		fit->max_depth = lo + (hi - lo) / 2;
+		if (cs_flame_count_kept(t, fit) <= budget)
+			lo = fit->max_depth;
+		else
+			hi = fit->max_depth;
+	}
+	fit->max_depth = lo;
 }
 
 /* How far ahead passes over the model's nodes fetch what they will need. */
@@ -479,8 +552,10 @@ static uint64_t *model_totals(const struct cs_profile *p, size_t count[65])
 		if (p->nodes.v[i].parent >= i)
 			return NULL;
 	uint64_t *total = cs_xcalloc(n, sizeof(uint64_t));
-	for (size_t i = 0; i < p->samples.n; i++)
-		total[p->samples.v[i].stack] += p->samples.v[i].count;
+	for (size_t i = 0; i < p->samples.n; i++) {
+		uint32_t s = p->samples.v[i].stack;
+		total[s] = sat_add(total[s], p->samples.v[i].count);
+	}
 	/* Children come after their parent, so a node's total is whole when this pass
 	 * reaches it. Its parent is mostly the node before; where not (where stacks
 	 * branch), it can be anywhere: fetch it ahead. */
@@ -488,7 +563,7 @@ static uint64_t *model_totals(const struct cs_profile *p, size_t count[65])
 	for (size_t i = n - 1; i > 0; i--) {
 		if (i > AHEAD)
 			__builtin_prefetch(&total[p->nodes.v[i - AHEAD].parent], 1);
-		total[p->nodes.v[i].parent] += total[i];
+		total[p->nodes.v[i].parent] = sat_add(total[p->nodes.v[i].parent], total[i]);
 		count[bit_length(total[i])]++;
 	}
 	count[bit_length(total[0])]++;
@@ -496,24 +571,24 @@ static uint64_t *model_totals(const struct cs_profile *p, size_t count[65])
 }
 
 /* The fit of a profile whose flame tree has the shape of its stack tree, made from the
- * model's totals without building the whole tree: only the frames some threshold from
- * thr_lo up can keep or look at are made. A frame is kept at a threshold if it is as
- * wide, or the lone narrow child of a kept frame; narrow at thr_lo means narrow at any
- * higher threshold, and a lone narrow child there is still narrow and lone or else
- * wide. So the frames that can be kept are those "open" ones: the root, the children of
- * an open frame as wide as thr_lo, and its child narrower than thr_lo when it is the
- * only one; and all that a count or merge looks at are the open frames and their
- * children. A frame made without its subtree is narrow and goes into a merged frame
- * at any threshold from thr_lo up. total[] is used up: an open node's entry becomes
- * its tree node once it is made. */
+ * model's totals without building the whole tree: only the frames a fit with
+ * min_total = thr_lo can keep or look at are made. A frame is kept if it is wide, or
+ * the lone narrow child of a kept frame; narrower than thr_lo means narrow in that fit,
+ * whatever its tie_depth, and a lone child narrower than thr_lo is still narrow and
+ * lone, or else wide. So the frames that can be kept are those "open" ones: the root,
+ * the children of an open frame at least as wide as thr_lo, and its child narrower
+ * than thr_lo when it is the only one; and all that a count or merge looks at are the
+ * open frames and their children. A frame made without its subtree is narrow and goes
+ * into a merged frame. Every frame as wide as thr_lo is made. total[] is used up: an
+ * open node's entry becomes its tree node once it is made. */
 static void fit_same_shape(struct cs_flame_tree *t, const struct cs_profile *p, uint64_t *total,
-			   const size_t count[65], size_t budget, uint64_t *min_total)
+			   const size_t count[65], size_t budget, struct cs_flame_fit *fit)
 {
 	size_t n = p->nodes.n, live = n - count[0];
 	uint64_t kth = 0, thr_lo = 0;
 	if (live > budget) {
 		kth = kth_largest_nonzero(total, n, count, budget / 2);
-		thr_lo = kth + 1;
+		thr_lo = kth; /* frames as wide as kth may stay (see choose_fit) */
 	}
 	/* per model node: its narrow children (0, 1, 2 = more), and whether it is open */
 	enum { NARROW = 3, OPEN = 4 };
@@ -539,22 +614,28 @@ static void fit_same_shape(struct cs_flame_tree *t, const struct cs_profile *p, 
 		uint32_t c = new_node(t, parent, cs_str(p, fr->func), cs_strlen(p, fr->func),
 				      fr->flags, m->frame);
 		t->nodes.v[c].total = t->nodes.v[c].self = total[i];
-		t->nodes.v[parent].self -= total[i];
+		t->nodes.v[parent].self = sat_sub(t->nodes.v[parent].self, total[i]);
 		if (total[i] >= thr_lo || (state[m->parent] & NARROW) == 1) {
 			state[i] |= OPEN;
 			total[i] = c;
 		}
 	}
 	free(state);
-	*min_total = live > budget ? raise_threshold(t, kth, budget) : 0;
+	if (live > budget)
+		choose_fit(t, kth, budget, fit);
 }
 
 int cs_flame_build_fit(struct cs_flame_tree *t, const struct cs_profile *p, int reverse,
-		       int thread_root, size_t budget, uint64_t *min_total)
+		       int thread_root, size_t budget, struct cs_flame_fit *fit)
 {
 	size_t count[65];
 	uint64_t *total = NULL;
-	*min_total = 0;
+	fit->min_total = 0;
+	fit->tie_depth = UINT32_MAX;
+	fit->max_depth = CS_FLAME_NO_CUT;
+	fit->cut_total = 0;
+	if (budget < 4)
+		budget = 4;
 	if (thread_root == CS_ROOT_NONE && !reverse && frame_keys(p, NULL) == p->frames.n)
 		total = model_totals(p, count);
 	if (total) {
@@ -564,7 +645,7 @@ int cs_flame_build_fit(struct cs_flame_tree *t, const struct cs_profile *p, int 
 			return cs_error("the profile has no samples: nothing to draw");
 		}
 		new_node(t, CS_NONE, "all", 3, 0, CS_NONE);
-		fit_same_shape(t, p, total, count, budget, min_total);
+		fit_same_shape(t, p, total, count, budget, fit);
 		free(total);
 	} else {
 		if (cs_flame_build(t, p, reverse, thread_root) < 0)
@@ -582,10 +663,15 @@ int cs_flame_build_fit(struct cs_flame_tree *t, const struct cs_profile *p, int 
 			kth = kth_largest_nonzero(tot, nn, count, budget / 2);
 		free(tot);
 		if (nn - count[0] > budget)
-			*min_total = raise_threshold(t, kth, budget);
+			choose_fit(t, kth, budget, fit);
 	}
-	if (*min_total)
-		cs_flame_merge_narrow(t, *min_total);
+	if (fit->min_total) {
+		size_t live = t->nodes.n;
+		cs_flame_merge_narrow(t, fit);
+		for (size_t i = live; i < t->nodes.n; i++)
+			if (t->nodes.v[i].cut)
+				fit->cut_total = sat_add(fit->cut_total, t->nodes.v[i].total);
+	}
 	return 0;
 }
 

@@ -8,12 +8,16 @@
  *    narrower than a threshold can be merged into one frame that holds exactly their
  *    time and says how many frames it stands for.
  *
- * 2. An SVG writer that embeds the tree as a compact table (interned strings, nodes
- *    in preorder) plus a script that draws only the frames visible at the current
- *    zoom, merging siblings narrower than --minwidth on the fly, so that no time ever
- *    vanishes and the file stays small. Every name reaches the document as escaped
- *    JSON inside CDATA and is put on screen with textContent: no symbol name can
- *    inject markup or script. The same profile and options always give the same bytes.
+ * 2. An SVG writer that draws the frames wide enough to see as plain SVG elements
+ *    (rects, truncated labels, <title> tooltips: the file is a picture in an <img>,
+ *    an image viewer or rsvg-convert) and embeds the tree as a compact table (interned
+ *    strings, nodes in preorder) plus a script that replaces that drawing with an
+ *    interactive one: zoom, search, tooltips, the width of the window. The script
+ *    draws only the frames visible at the current zoom, merging siblings narrower than
+ *    --minwidth on the fly, so that no time ever vanishes and the file stays small.
+ *    Every name reaches the document as escaped XML text, or as escaped JSON inside
+ *    CDATA put on screen with textContent: no symbol name can inject markup or script.
+ *    The same profile and options always give the same bytes.
  */
 #ifndef CS_FLAME_H
 #define CS_FLAME_H
@@ -35,6 +39,9 @@ struct cs_flame_node {
 	uint32_t child, next;	    /* first child, next sibling; CS_NONE ends a list */
 	uint32_t depth;		    /* the root "all" is depth 0 */
 	uint32_t merged;	    /* 0, or how many sibling frames this frame stands for */
+	uint32_t cut;		    /* 1: a merged frame that stands for a narrow call
+				       chain cut below the depth limit (see
+				       cs_flame_merge_narrow) */
 	uint64_t total, self;	    /* samples in and under it; samples in it alone */
 	uint64_t weight;	    /* internal: samples behind the choice of frame */
 };
@@ -58,26 +65,45 @@ void cs_flame_release(struct cs_flame_tree *t);
  * flags; merged frames last. */
 void cs_flame_sort(struct cs_flame_tree *t);
 
-/* Merge, under every frame, the children whose total is below min_total into one
- * frame placed after the others, with merged = the number of frames it replaces and
- * total = self = the sum of theirs (their descendants go with them). A lone narrow
- * child is not merged: it keeps its name and its own children are considered in
- * turn. Returns the number of frames left reachable from the root. */
-size_t cs_flame_merge_narrow(struct cs_flame_tree *t, uint64_t min_total);
+/* Which frames stay: a frame is wide if its total is above min_total, or equal to it
+ * and it is no deeper than tie_depth (so that among equally wide frames the ones
+ * nearer the root stay). A lone narrow child followed down (see cs_flame_merge_narrow)
+ * is cut below max_depth. */
+struct cs_flame_fit {
+	uint64_t min_total;
+	uint32_t tie_depth; /* UINT32_MAX: a frame as wide as min_total is wide */
+	uint32_t max_depth; /* CS_FLAME_NO_CUT: no depth limit */
+	uint64_t cut_total; /* out: samples in the frames that stand for cut chains */
+};
+#define CS_FLAME_NO_CUT UINT32_MAX
 
-/* How many frames cs_flame_merge_narrow(t, min_total) would leave. */
-size_t cs_flame_count_kept(const struct cs_flame_tree *t, uint64_t min_total);
+/* Merge, under every frame, the children that are not wide into one frame placed
+ * after the others, with merged = the number of frames it replaces and total = self =
+ * the sum of theirs (their descendants go with them). A lone narrow child is not
+ * merged: it keeps its name and its own children are considered in turn, as long as
+ * it is no deeper than max_depth. A lone narrow child deeper than that is cut: it and
+ * all below it become one merged frame with cut = 1. Returns the number of frames left
+ * reachable from the root. */
+size_t cs_flame_merge_narrow(struct cs_flame_tree *t, const struct cs_flame_fit *fit);
 
-/* cs_flame_build, then cs_flame_merge_narrow for the threshold that fits the tree in
- * budget frames: 0 (nothing merged, *min_total = 0) if the frames with samples are no
- * more; else one above the total of the (budget/2+1)-th widest frame, raised by a
- * quarter (plus one) until cs_flame_count_kept says the merged tree fits. The
- * threshold is stored in *min_total. When the tree has the shape of the model's stack
- * tree (folded input, for one), the frames no threshold from there on can keep are
- * not made: the result is the same tree up to the numbering of its nodes, which
- * cs_flame_sort makes irrelevant. Returns 0, or -1 as cs_flame_build. */
+/* How many frames cs_flame_merge_narrow(t, fit) would leave. */
+size_t cs_flame_count_kept(const struct cs_flame_tree *t, const struct cs_flame_fit *fit);
+
+/* cs_flame_build, then cs_flame_merge_narrow so that the tree fits in budget frames
+ * (at least 4). Nothing is merged (min_total 0) if the frames with samples are no
+ * more. Else the wide frames are those before the (budget/2+1)-th in the order of
+ * total (largest first), then depth (nearest the root first): min_total and tie_depth
+ * say where that frame is. They are at most budget/2 and, as a frame's parent is
+ * always before it, connected to the root; with one merged frame under each, they fit.
+ * Lone narrow children, followed down, can still exceed the budget (a call chain
+ * deeper than the budget is all lone children); then max_depth is the deepest limit
+ * for them that fits (found by bisection: every pass over the tree is bounded,
+ * whatever the input). When the tree has the shape of the model's stack tree (folded
+ * input, for one), the frames no such fit can keep are not made: the result is the
+ * same tree up to the numbering of its nodes, which cs_flame_sort makes irrelevant.
+ * Returns 0, or -1 as cs_flame_build. */
 int cs_flame_build_fit(struct cs_flame_tree *t, const struct cs_profile *p, int reverse,
-		       int thread_root, size_t budget, uint64_t *min_total);
+		       int thread_root, size_t budget, struct cs_flame_fit *fit);
 
 /* Frames reachable from the root, in the order the SVG lists them (preorder, children
  * by name, merged frames last); returns the count, array in *out (caller frees). */

@@ -1,5 +1,10 @@
 /* flame.js - draws the flame graph whose table sits in #cs-data (see flame_svg.c).
  *
+ * The file already holds a static drawing of the frames (flame_draw.c, made with the
+ * same layout, labels and colours as here) for viewers without script. This script
+ * replaces it with its own drawing at the width of the window, and redraws on zoom,
+ * search and resize: there is always exactly one drawing in #cs-frames.
+ *
  * Only frames at least minwidth wide at the current zoom are drawn. The narrower
  * children of a frame become one hatched frame that says how many frames and how much
  * time it holds, so no time ever disappears. Names only ever reach the page through
@@ -52,8 +57,8 @@
 	}
 	var NF = fName.length;
 	var N = D.node_count;
-	var nFrame = new Int32Array(N); /* frame description, -1 for merged frames */
-	var nMerged = new Int32Array(N); /* how many frames a merged frame holds */
+	var nFrame = new Int32Array(N); /* frame description, -1 for merged and cut frames */
+	var nMerged = new Int32Array(N); /* how many frames a merged frame holds; 0: cut */
 	var nTotal = new Float64Array(N);
 	var nDepth = new Int32Array(N);
 	var nParent = new Int32Array(N);
@@ -82,12 +87,18 @@
 	var TOTAL = nTotal[0];
 	var W = D.width, XP = D.xpad, FH = D.frame_height, FS = D.font_size;
 	var INNER = W - 2 * XP;
+	var CUT = D.cut_depth || 0; /* depth of the frames that stand for cut call chains */
 	var CHARW = FS * 0.59;
 	var MINW = D.minwidth;
 	var COUNT = D.countname;
 
 	function nameOf(n) {
-		return nFrame[n] < 0 ? nMerged[n] + ' frames' : S[fName[nFrame[n]]];
+		if (nFrame[n] >= 0) return S[fName[nFrame[n]]];
+		return nMerged[n] ? nMerged[n] + ' frames' : 'cut';
+	}
+	/* how many frames a node stands for when it joins a merged frame */
+	function membersOf(n) {
+		return nFrame[n] >= 0 || !nMerged[n] ? 1 : nMerged[n];
 	}
 	function selfOf(n) {
 		var s = nTotal[n];
@@ -106,6 +117,8 @@
 
 	/* ---- colours ---- */
 
+	/* All in 32-bit integers, as flame_draw.c computes them for the static drawing:
+	 * the same frame gets the same colour with or without this script. */
 	function hashStr(s) {
 		var h = 2166136261;
 		for (var k = 0; k < s.length; k++) {
@@ -117,45 +130,60 @@
 		h ^= h >>> 13;
 		return h >>> 0;
 	}
+	function nodeHash(h, n) {
+		h ^= Math.imul(n + 1, 0x9e3779b1);
+		h ^= h >>> 16;
+		h = Math.imul(h, 0x7feb352d);
+		h ^= h >>> 15;
+		h = Math.imul(h, 0x846ca68b);
+		h ^= h >>> 16;
+		return h >>> 0;
+	}
 	var fHash = new Uint32Array(NF);
 	for (i = 0; i < NF; i++) fHash[i] = hashStr(S[fName[i]]);
+	var modHash = {};
 	var KIND_NAMES = ['root', 'user code', 'library', 'kernel', 'inlined', 'JIT', 'unknown'];
+	/* per kind: the two ends of its hues (RGB) and how far towards white it may go */
+	var KINDS = [
+		[204, 204, 204, 220, 220, 220, 0],
+		[230, 61, 55, 230, 131, 55, 47],
+		[231, 159, 35, 191, 231, 35, 54],
+		[102, 169, 214, 102, 128, 214, 54],
+		[62, 204, 185, 62, 189, 204, 43],
+		[104, 198, 57, 57, 198, 76, 51],
+		[168, 168, 168, 189, 189, 189, 0],
+	];
 
-	function hsl(h, s, l) {
-		return 'hsl(' + h.toFixed(1) + ',' + s + '%,' + l.toFixed(1) + '%)';
+	function hex(r, g, b) {
+		return '#' + (0x1000000 | (r << 16) | (g << 8) | b).toString(16).slice(1);
 	}
-	function rgb(r, g, b) {
-		return 'rgb(' + Math.round(r) + ',' + Math.round(g) + ',' + Math.round(b) + ')';
-	}
-	/* Three numbers in [0, 1) from a hash: the same name (with --hash) or the same
-	 * frame (without) always gets the same colour. */
+	/* mod: the hash of the frame's module, or -1 */
 	function paint(kind, h, mod) {
-		var a = (h & 0xffff) / 65536, b = ((h >>> 16) & 0xff) / 256, c = (h >>> 24) / 256;
+		var a = h & 0xffff, b = (h >>> 16) & 0xff, c = h >>> 24;
 		switch (D.colors) {
 		case 'hot':
-			return rgb(205 + 50 * c, 230 * a, 55 * b);
+			return hex(205 + ((50 * c) >> 8), (230 * a) >> 16, (55 * b) >> 8);
 		case 'mem':
-			return rgb(0, 190 + 50 * b, 210 * a);
+			return hex(0, 190 + ((50 * b) >> 8), (210 * a) >> 16);
 		case 'io':
-			return rgb(80 + 60 * a, 80 + 60 * a, 190 + 55 * b);
+			var v = 80 + ((60 * a) >> 16);
+			return hex(v, v, 190 + ((55 * b) >> 8));
 		}
-		switch (kind) {
-		case 0: return hsl(0, 0, 80 + 6 * a);
-		case 1: return hsl(2 + 24 * a, 78, 56 + 8 * b);
-		case 2:
-			var m = mod >= 0 ? hashStr(S[mod]) / 4294967296 : a;
-			return hsl(38 + 34 * m, 80, 52 + 10 * b);
-		case 3: return hsl(204 + 22 * a, 58, 62 + 8 * b);
-		case 4: return hsl(172 + 14 * a, 58, 52 + 8 * b);
-		case 5: return hsl(100 + 28 * a, 55, 50 + 10 * b);
-		default: return hsl(0, 0, 66 + 8 * a);
+		var k = KINDS[kind] || KINDS[6];
+		var t = kind === 2 && mod >= 0 ? mod >>> 16 : a;
+		var ch = [0, 0, 0];
+		for (var j = 0; j < 3; j++) {
+			var x = (k[j] * (65536 - t) + k[j + 3] * t) >>> 16;
+			ch[j] = x + (((255 - x) * b * k[6]) >>> 16);
 		}
+		return hex(ch[0], ch[1], ch[2]);
 	}
 	function colourOf(n) {
 		var f = nFrame[n];
-		var h = fHash[f];
-		if (!D.hash) h = hashStr(String(h) + ':' + n);
-		return paint(fKind[f], h, fMod[f]);
+		var h = D.hash ? fHash[f] : nodeHash(fHash[f], n);
+		var m = fMod[f];
+		if (m >= 0 && modHash[m] === undefined) modHash[m] = hashStr(S[m]);
+		return paint(fKind[f], h, m >= 0 ? modHash[m] : -1);
 	}
 
 	/* ---- drawing ---- */
@@ -166,8 +194,11 @@
 
 	function fit(name, w) {
 		var chars = Math.floor((w - 6) / CHARW);
-		if (chars < 3) return '';
-		return name.length <= chars ? name : name.slice(0, chars - 2) + '..';
+		if (!(chars >= 3)) return '';
+		if (name.length <= chars) return name;
+		var k = chars - 2, c = name.charCodeAt(k - 1);
+		if (c >= 0xd800 && c < 0xdc00) k--; /* never half a surrogate pair */
+		return name.slice(0, k) + '..';
 	}
 
 	function addFrame(g, n, x, w, merged, cls) {
@@ -180,7 +211,7 @@
 		rect.setAttribute('height', FH - 1);
 		rect.setAttribute('rx', 2);
 		var fill;
-		if (merged) fill = 'url(#cs-merged)';
+		if (merged) fill = merged.cut ? 'url(#cs-cut)' : 'url(#cs-merged)';
 		else if (match && match[nFrame[n]]) fill = 'rgb(230,0,230)';
 		else fill = colourOf(n);
 		rect.setAttribute('fill', fill);
@@ -188,7 +219,10 @@
 		rect.csNode = n;
 		rect.csMerged = merged || null;
 		g.appendChild(rect);
-		var label = fit(merged ? merged.count + ' frames, ' + pct(merged.sum, TOTAL) : nameOf(n), w);
+		var label = nameOf(n);
+		if (merged && merged.cut) label = 'cut: deeper frames, ' + pct(merged.sum, TOTAL);
+		else if (merged) label = merged.count + ' frames, ' + pct(merged.sum, TOTAL);
+		label = fit(label, w);
 		if (label) {
 			var t = doc.createElementNS(NS, 'text');
 			t.setAttribute('x', (x + 3).toFixed(2));
@@ -196,6 +230,14 @@
 			t.textContent = label;
 			g.appendChild(t);
 		}
+	}
+
+	/* a frame merged or cut when the SVG was written */
+	function storedMerge(c, parent) {
+		return {
+			depth: nDepth[c], count: membersOf(c), sum: nTotal[c], parent: parent,
+			cut: nMerged[c] === 0, stored: true,
+		};
 	}
 
 	var drawnCount = 0;
@@ -219,15 +261,13 @@
 					todo.push(c, cx);
 					cx += cw;
 				} else if (cw >= MINW) {
-					/* merged when the SVG was written, and wide enough here */
-					addFrame(g, c, cx, cw, {
-						depth: nDepth[c], count: nMerged[c], sum: nTotal[c], parent: n,
-					});
+					/* merged or cut when the SVG was written, and wide enough here */
+					addFrame(g, c, cx, cw, storedMerge(c, n));
 					count++;
 					cx += cw;
 				} else {
 					narrow++;
-					members += nFrame[c] < 0 ? nMerged[c] : 1;
+					members += membersOf(c);
 					sum += nTotal[c];
 					lone = c;
 				}
@@ -236,6 +276,9 @@
 				/* One frame alone keeps its name; what is below it is narrower
 				 * still and stays inside it (its tooltip says so). */
 				addFrame(g, lone, cx, Math.max(nTotal[lone] * scale, 1), null, null);
+				count++;
+			} else if (narrow === 1) {
+				addFrame(g, lone, cx, Math.max(nTotal[lone] * scale, 1), storedMerge(lone, n));
 				count++;
 			} else if (narrow) {
 				addFrame(g, n, cx, Math.max(sum * scale, 1), {
@@ -322,9 +365,17 @@
 	var tip = $('cs-tip');
 	function describe(rect) {
 		var n = rect.csNode, m = rect.csMerged;
+		if (m && m.cut) {
+			return [
+				'call chains cut at depth ' + (CUT - 1) + ' to fit --max-frames ' + D.max_frames,
+				fmt(m.sum) + ' ' + COUNT + ', ' + pct(m.sum, TOTAL),
+				'(the frames below were not kept in the file)',
+			];
+		}
 		if (m) {
 			return [
-				m.count + ' frames merged, each narrower than ' + MINW + ' px',
+				m.count + ' frames merged, ' + (m.stored ? 'to fit --max-frames' :
+					'each narrower than ' + MINW + ' px'),
 				fmt(m.sum) + ' ' + COUNT + ', ' + pct(m.sum, TOTAL),
 				'click to zoom into ' + nameOf(m.parent),
 			];
@@ -420,40 +471,44 @@
 		}
 	});
 
-	/* ---- legend ---- */
+	/* ---- the width of the window ---- */
 
-	function legend() {
-		if (D.colors !== 'module') return;
-		var seen = [];
-		for (var k = 0; k < NF; k++) seen[fKind[k]] = 1;
-		var g = $('cs-legend'), x = XP;
-		for (var kind = 1; kind < KIND_NAMES.length; kind++) {
-			if (!seen[kind]) continue;
-			var sw = doc.createElementNS(NS, 'rect');
-			sw.setAttribute('x', x);
-			sw.setAttribute('y', D.legend_y - FS * 0.75);
-			sw.setAttribute('width', FS * 0.8);
-			sw.setAttribute('height', FS * 0.8);
-			sw.setAttribute('fill', paint(kind, 0x80808080, -1));
-			g.appendChild(sw);
-			var t = doc.createElementNS(NS, 'text');
-			t.setAttribute('x', x + FS);
-			t.setAttribute('y', D.legend_y);
-			t.textContent = KIND_NAMES[kind];
-			g.appendChild(t);
-			x += FS * 1.6 + KIND_NAMES[kind].length * CHARW;
-		}
-		if (x === XP) return;
-		var hint = doc.createElementNS(NS, 'text');
-		hint.setAttribute('x', x + FS);
-		hint.setAttribute('y', D.legend_y);
-		hint.textContent = '· hatched: frames too narrow to draw, merged';
-		g.appendChild(hint);
+	/* The file's width is that of the static drawing; here the graph takes the width
+	 * of the window (or of the frame that embeds it), and follows it. */
+	function fitWidth() {
+		svg.setAttribute('width', '100%');
+		var vw = Math.floor(svg.getBoundingClientRect().width);
+		if (!(vw > 0)) vw = D.width;
+		vw = Math.max(vw, 2 * XP + 100);
+		var changed = vw !== W;
+		W = vw;
+		INNER = W - 2 * XP;
+		svg.setAttribute('viewBox', '0 0 ' + W + ' ' + D.height);
+		$('cs-background').setAttribute('width', W);
+		var place = { 'cs-title': W / 2, 'cs-subtitle': W / 2, 'cs-search': W - XP, 'cs-matched': W - XP };
+		for (var id in place) if ($(id)) $(id).setAttribute('x', place[id]);
+		return changed;
 	}
+	var pending = false;
+	window.addEventListener('resize', function () {
+		if (pending) return;
+		pending = true;
+		window.requestAnimationFrame(function () {
+			pending = false;
+			if (fitWidth()) draw();
+		});
+	});
 
-	var nojs = $('cs-nojs');
-	nojs.parentNode.removeChild(nojs);
-	legend();
+	/* The static drawing goes before the window is measured: laying out its labels
+	 * only to throw them away would cost more than drawing. */
+	var empty = doc.createElementNS(NS, 'g');
+	empty.setAttribute('id', 'cs-frames');
+	$('cs-frames').parentNode.replaceChild(empty, $('cs-frames'));
+	/* the note that the static drawing stops early is not true of this one */
+	var staticNote = $('cs-static-note');
+	if (staticNote) staticNote.parentNode.removeChild(staticNote);
+	$('cs-search').setAttribute('class', 'cs-button');
+	fitWidth();
 	draw();
 
 	window.csFlame = {
@@ -463,19 +518,21 @@
 			resetSearch();
 			zoom(0);
 		},
-		/* what is drawn: [{name, node, x, width, depth, merged, matched, ancestor}] */
+		/* what is drawn: [{name, node, x, width, depth, merged, cut, samples, matched,
+		 * ancestor}] */
 		frames: function () {
 			var out = [];
 			var rects = $('cs-frames').getElementsByTagName('rect');
 			for (var k = 0; k < rects.length; k++) {
 				var rc = rects[k], m = rc.csMerged;
 				out.push({
-					name: m ? m.count + ' frames' : nameOf(rc.csNode),
+					name: m ? (m.cut ? 'cut' : m.count + ' frames') : nameOf(rc.csNode),
 					node: rc.csNode,
 					x: +rc.getAttribute('x'),
 					width: +rc.getAttribute('width'),
 					depth: m ? m.depth : nDepth[rc.csNode],
 					merged: m ? m.count : 0,
+					cut: !!(m && m.cut),
 					samples: m ? m.sum : nTotal[rc.csNode],
 					matched: !m && !!match && !!match[nFrame[rc.csNode]],
 					ancestor: rc.getAttribute('class') === 'cs-anc',
@@ -493,6 +550,9 @@
 		},
 		get drawn() {
 			return drawnCount;
+		},
+		get width() {
+			return W;
 		},
 		firstPaintMs: ((window.performance && performance.now()) || 0) - t0,
 	};

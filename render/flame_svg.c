@@ -1,24 +1,30 @@
 /* flame_svg.c - write a flame tree as a standalone interactive SVG.
  *
- * The document holds a static frame (title, buttons, status lines) and two scripts: a
- * JSON table of the tree and the code (flame.js, flame.css embedded at build time)
- * that draws it. The table:
+ * The document holds the title, legend, buttons and status lines, the frames drawn
+ * as plain SVG (flame_draw.c: what a viewer without script shows), a note when call
+ * chains were cut, and two scripts: a JSON table of the tree and the code (flame.js,
+ * flame.css embedded at build time) that redraws it interactively. The table:
  *
  *   strings  every name, module and file, in order of first use
  *   frames   per frame description: name, kind, module+1, file+1, line
  *   nodes    per node in preorder: depth step (previous depth + 1 - depth),
- *            frame description + 1 (0: merged frame, then how many it stands for),
- *            total samples
+ *            frame description + 1 (0: merged frame, then how many it stands for, 0
+ *            for the frame that stands for a cut call chain), total samples
+ *
+ * With cut chains the table also says cut_depth (the depth of the frames that stand
+ * for them) and max_frames.
  *
  * frames and nodes are unsigned numbers in a base-32 varint over the characters
  * [0-9A-Za-z_-] (digits 32-63 continue, low digits first), which need no escaping in
  * JSON or XML: 5-8 bytes per node.
  */
 #include "flame.h"
+#include "flame_draw.h"
 #include "util/buf.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 extern const unsigned char cs_flame_js[], cs_flame_css[];
 extern const size_t cs_flame_js_len, cs_flame_css_len;
@@ -28,9 +34,7 @@ enum kind { K_ROOT = 0, K_USER, K_LIB, K_KERNEL, K_INLINE, K_JIT, K_UNKNOWN };
 
 /* ---- escaping ---- */
 
-/* Decode one UTF-8 sequence at s (n > 0 bytes left): the code point, or U+FFFD for
- * an invalid, overlong, surrogate or truncated sequence (consuming one byte). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+size_t cs_flame_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	unsigned char c = s[0];
 	if (c < 0x80) {
@@ -96,7 +100,7 @@ void cs_flame_json_str(FILE *out, const char *s, size_t len)
 			continue;
 		}
 		uint32_t cp;
-		i += utf8_next(u + i, len - i, &cp);
+		i += cs_flame_utf8_next(u + i, len - i, &cp);
 		if (cp == '"' || cp == '\\')
 			fprintf(out, "\\%c", (int)cp);
 		else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == '<' || cp == '>' ||
@@ -113,7 +117,7 @@ void cs_flame_xml_str(FILE *out, const char *s, size_t len)
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		i += utf8_next(u + i, len - i, &cp);
+		i += cs_flame_utf8_next(u + i, len - i, &cp);
 		switch (cp) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
@@ -239,8 +243,16 @@ static uint32_t frame_of(struct table *t, const struct cs_flame_node *n)
 
 /* ---- the document ---- */
 
+/* Fonts most systems have that look like Verdana, then the generic family: a family
+ * alone that is missing renders in the default font, a serif one on many systems. */
+static const char default_fonts[] =
+	"Verdana, DejaVu Sans, Bitstream Vera Sans, Liberation Sans, Arial, sans-serif";
+
+/* A coordinate for a %s: see cs_flame_coord. */
+#define C(v) (cs_flame_coord(v).s)
+
 struct geom {
-	double w, fh, fs, xpad, top, bottom, h, legend_y, sub_y;
+	double w, fh, fs, xpad, top, bottom, h, legend_y, sub_y, status_y, note_y;
 	uint32_t depth;
 };
 
@@ -249,56 +261,71 @@ static void put_embedded(FILE *out, const unsigned char *s, size_t n)
 	fwrite(s, 1, n, out);
 }
 
+/* The font list: the user's, with a generic family at the end if it names none. */
+static void put_fonts(FILE *out, const char *fonttype)
+{
+	if (!fonttype) {
+		xml_cstr(out, default_fonts);
+		return;
+	}
+	xml_cstr(out, fonttype);
+	static const char *const generic[] = {"serif", "sans-serif", "monospace", "cursive",
+					      "fantasy", "system-ui"};
+	const char *last = strrchr(fonttype, ',');
+	last = last ? last + 1 : fonttype;
+	last += strspn(last, " \t'\"");
+	size_t n = strcspn(last, " \t'\"");
+	for (size_t i = 0; i < CS_ARRAY_SIZE(generic); i++)
+		if (n == strlen(generic[i]) && !strncasecmp(last, generic[i], n))
+			return;
+	fputs(", sans-serif", out);
+}
+
 static void write_head(FILE *out, const struct cs_flame_opts *o, const struct geom *g,
 		       const char *title)
 {
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
 	fprintf(out,
-		"<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" "
-		"height=\"%g\" viewBox=\"0 0 %g %g\" font-size=\"%g\" font-family=\"",
-		g->w, g->h, g->w, g->h, g->fs);
-	xml_cstr(out, o->fonttype ? o->fonttype : "Verdana");
-	fprintf(out, "\">\n<!-- Flame graph drawn by csampler flame. Click a frame to zoom into "
-		     "it; Ctrl-F searches. -->\n");
+		"<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%s\" "
+		"height=\"%s\" viewBox=\"0 0 %s %s\" font-size=\"%s\" font-family=\"",
+		C(g->w), C(g->h), C(g->w), C(g->h), C(g->fs));
+	put_fonts(out, o->fonttype);
+	fprintf(out, "\">\n<!-- Flame graph drawn by csampler flame. In a web browser, click a "
+		     "frame to zoom into it; Ctrl-F searches. -->\n");
 	fprintf(out, "<defs>\n<linearGradient id=\"cs-bg\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\">"
 		     "<stop offset=\"5%%\" stop-color=\"#f7f7f5\"/><stop offset=\"95%%\" "
 		     "stop-color=\"#ebe7da\"/></linearGradient>\n"
 		     "<pattern id=\"cs-merged\" width=\"6\" height=\"6\" "
 		     "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
 		     "<rect width=\"6\" height=\"6\" fill=\"#cfcfcf\"/><rect width=\"3\" "
-		     "height=\"6\" fill=\"#a9a9a9\"/></pattern>\n</defs>\n");
+		     "height=\"6\" fill=\"#a9a9a9\"/></pattern>\n"
+		     "<pattern id=\"cs-cut\" width=\"6\" height=\"6\" "
+		     "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(-45)\">"
+		     "<rect width=\"6\" height=\"6\" fill=\"#e9d2d2\"/><rect width=\"2\" "
+		     "height=\"6\" fill=\"#b86f6f\"/></pattern>\n</defs>\n");
 	fprintf(out, "<style><![CDATA[\n");
 	put_embedded(out, cs_flame_css, cs_flame_css_len);
 	fprintf(out, "]]></style>\n");
-	fprintf(out, "<rect id=\"cs-background\" x=\"0\" y=\"0\" width=\"%g\" height=\"%g\" "
+	fprintf(out, "<rect id=\"cs-background\" x=\"0\" y=\"0\" width=\"%s\" height=\"%s\" "
 		     "fill=\"url(#cs-bg)\"/>\n",
-		g->w, g->h);
-	fprintf(out, "<text id=\"cs-title\" x=\"%g\" y=\"%g\" text-anchor=\"middle\">", g->w / 2,
-		g->fs * 2);
+		C(g->w), C(g->h));
+	fprintf(out, "<text id=\"cs-title\" x=\"%s\" y=\"%s\" text-anchor=\"middle\">",
+		C(g->w / 2), C(g->fs * 2));
 	xml_cstr(out, title);
 	fprintf(out, "</text>\n");
 	if (o->subtitle) {
-		fprintf(out, "<text id=\"cs-subtitle\" x=\"%g\" y=\"%g\" text-anchor=\"middle\">",
-			g->w / 2, g->sub_y);
+		fprintf(out, "<text id=\"cs-subtitle\" x=\"%s\" y=\"%s\" text-anchor=\"middle\">",
+			C(g->w / 2), C(g->sub_y));
 		xml_cstr(out, o->subtitle);
 		fprintf(out, "</text>\n");
 	}
-	fprintf(out, "<text id=\"cs-unzoom\" class=\"cs-button cs-hide\" x=\"%g\" y=\"%g\">Reset "
+	/* the buttons do something only with the script: it shows them */
+	fprintf(out, "<text id=\"cs-unzoom\" class=\"cs-button cs-hide\" x=\"%s\" y=\"%s\">Reset "
 		     "Zoom</text>\n",
-		g->xpad, g->fs * 2);
-	fprintf(out, "<text id=\"cs-search\" class=\"cs-button\" x=\"%g\" y=\"%g\" "
+		C(g->xpad), C(g->fs * 2));
+	fprintf(out, "<text id=\"cs-search\" class=\"cs-button cs-hide\" x=\"%s\" y=\"%s\" "
 		     "text-anchor=\"end\">Search</text>\n",
-		g->w - g->xpad, g->fs * 2);
-	fprintf(out, "<g id=\"cs-legend\"></g>\n");
-	fprintf(out, "<text id=\"cs-nojs\" x=\"%g\" y=\"%g\" text-anchor=\"middle\">This flame "
-		     "graph is drawn by its script: open the file in a web browser.</text>\n",
-		g->w / 2, g->top + g->fh * 2);
-	fprintf(out, "<g id=\"cs-frames\"></g>\n");
-	fprintf(out, "<text id=\"cs-details\" x=\"%g\" y=\"%g\"> </text>\n", g->xpad,
-		g->h - g->bottom / 2 + g->fs / 3);
-	fprintf(out, "<text id=\"cs-matched\" x=\"%g\" y=\"%g\" text-anchor=\"end\"> </text>\n",
-		g->w - g->xpad, g->h - g->bottom / 2 + g->fs / 3);
-	fprintf(out, "<g id=\"cs-tip\" class=\"cs-hide\"><rect/><text/></g>\n");
+		C(g->w - g->xpad), C(g->fs * 2));
 }
 
 int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, FILE *out)
@@ -319,8 +346,8 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 	if (budget < 16)
 		budget = 16;
 
-	uint64_t thr;
-	if (cs_flame_build_fit(&tree, p, o->reverse, o->thread_root, budget, &thr) < 0)
+	struct cs_flame_fit fit;
+	if (cs_flame_build_fit(&tree, p, o->reverse, o->thread_root, budget, &fit) < 0)
 		return -1;
 	cs_flame_sort(&tree);
 
@@ -334,20 +361,28 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 	struct cs_buf nodes, frames;
 	cs_buf_init(&nodes);
 	cs_buf_init(&frames);
+	struct cs_flame_dnode *dn = cs_xmalloc((n + 1) * sizeof(*dn));
 	long prev_depth = -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_flame_node *nd = &tree.nodes.v[order[i]];
 		g.depth = CS_MAX(g.depth, nd->depth);
 		put_num(&nodes, (uint64_t)(prev_depth + 1 - (long)nd->depth));
 		prev_depth = (long)nd->depth;
+		dn[i].total = nd->total;
+		dn[i].depth = nd->depth;
+		dn[i].desc = UINT32_MAX;
+		dn[i].merged = nd->cut ? 0 : nd->merged;
 		if (nd->merged) {
+			/* a cut frame is a merged frame of 0 */
 			put_num(&nodes, 0);
-			put_num(&nodes, nd->merged);
+			put_num(&nodes, dn[i].merged);
 		} else {
-			put_num(&nodes, frame_of(&tab, nd) + 1);
+			dn[i].desc = frame_of(&tab, nd);
+			put_num(&nodes, dn[i].desc + 1);
 		}
 		put_num(&nodes, nd->total);
 	}
+	struct cs_flame_ddesc *dd = cs_xmalloc((tab.frames.n + 1) * sizeof(*dd));
 	for (size_t i = 0; i < tab.frames.n; i++) {
 		const struct frame_ent *e = &tab.frames.v[i];
 		put_num(&frames, e->name);
@@ -355,31 +390,88 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 		put_num(&frames, e->module);
 		put_num(&frames, e->file);
 		put_num(&frames, e->line);
+		const struct str_ent *name = &tab.strs.v[e->name];
+		dd[i].name = name->s;
+		dd[i].name_len = name->len;
+		dd[i].kind = e->kind;
+		dd[i].name_hash = cs_flame_hash_name(name->s, name->len);
+		dd[i].has_module = e->module != 0;
+		dd[i].module_hash = 0;
+		if (e->module) {
+			const struct str_ent *m = &tab.strs.v[e->module - 1];
+			dd[i].module_hash = cs_flame_hash_name(m->s, m->len);
+		}
 	}
 
-	/* layout: title row, optional subtitle, legend row; frames; status row */
+	/* layout: title row, optional subtitle, legend row; frames; status row, and a
+	 * row that says what was cut, if anything was */
+	int cut = fit.max_depth != CS_FLAME_NO_CUT;
 	g.sub_y = g.fs * 3.6;
 	g.legend_y = (o->subtitle ? g.fs * 5.4 : g.fs * 3.6);
 	g.top = g.legend_y + g.fs;
-	g.bottom = g.fs * 2 + 10;
+	g.bottom = g.fs * 2 + 10 + (cut ? g.fs * 1.5 : 0);
 	g.h = g.top + (g.depth + 1) * g.fh + g.bottom;
+	g.status_y = g.h - g.bottom + g.fs + 5 + g.fs / 3;
+	g.note_y = g.status_y + g.fs * 1.5;
 	const char *title = o->title ? o->title : o->inverted ? "Icicle Graph" : "Flame Graph";
+	const char *cn = o->countname ? o->countname : "samples";
+	int colors = o->colors >= 0 && o->colors < 4 ? o->colors : 0;
+
+	struct cs_flame_layout lay = {
+		.w = g.w, .h = g.h, .fh = g.fh, .fs = g.fs, .xpad = g.xpad, .top = g.top,
+		.bottom = g.bottom, .minwidth = minw, .inverted = !!o->inverted,
+		.hash = !!o->hash, .colors = colors, .countname = cn,
+		.cut_depth = cut ? fit.max_depth + 1 : 0,
+	};
+	size_t static_len;
+	uint32_t static_rows;
+	char *drawing = cs_flame_draw_static(&lay, dn, n, dd, &static_len, &static_rows);
+
 	write_head(out, o, &g, title);
+	fputs("<g id=\"cs-legend\">\n", out);
+	cs_flame_draw_legend(out, &lay, g.legend_y, dd, tab.frames.n);
+	fputs("</g>\n", out);
+	if (static_rows != UINT32_MAX)
+		fprintf(out, "<text id=\"cs-static-note\" x=\"%s\" y=\"%s\" text-anchor=\"end\">"
+			     "This picture shows the first %u rows: open it in a web browser for "
+			     "all %u.</text>\n",
+			C(g.w - g.xpad), C(g.legend_y), static_rows, g.depth + 1);
+	fputs("<g id=\"cs-frames\">\n", out);
+	fwrite(drawing, 1, static_len, out);
+	fputs("</g>\n", out);
+	free(drawing);
+	fprintf(out, "<text id=\"cs-details\" x=\"%s\" y=\"%s\"> </text>\n", C(g.xpad),
+		C(g.status_y));
+	fprintf(out, "<text id=\"cs-matched\" x=\"%s\" y=\"%s\" text-anchor=\"end\"> </text>\n",
+		C(g.w - g.xpad), C(g.status_y));
+	if (cut) {
+		uint64_t all = tree.nodes.v[0].total;
+		fprintf(out, "<text id=\"cs-note\" x=\"%s\" y=\"%s\">Call chains are cut after %u "
+			     "frames to fit --max-frames %zu: %llu ",
+			C(g.xpad), C(g.note_y), fit.max_depth, budget,
+			(unsigned long long)fit.cut_total);
+		xml_cstr(out, cn);
+		fprintf(out,
+			" (%.2f%%) are in the frames marked 'cut' that stand for them.</text>\n",
+			all ? 100.0 * (double)fit.cut_total / (double)all : 0.0);
+	}
+	fprintf(out, "<g id=\"cs-tip\" class=\"cs-hide\"><rect/><text/></g>\n");
 
 	static const char *const palettes[] = {"module", "hot", "mem", "io"};
 	fprintf(out, "<script type=\"application/json\" id=\"cs-data\"><![CDATA[\n");
 	fprintf(out,
-		"{\"version\": 1, \"total\": %llu, \"width\": %g, \"height\": %g, \"xpad\": %g, "
-		"\"top\": %g, \"bottom\": %g, \"legend_y\": %g, \"frame_height\": %g, "
-		"\"font_size\": %g, \"minwidth\": %.6g, \"inverted\": %d, \"colors\": \"%s\", "
+		"{\"version\": 1, \"total\": %llu, \"width\": %s, \"height\": %s, \"xpad\": %s, "
+		"\"top\": %s, \"bottom\": %s, \"legend_y\": %s, \"frame_height\": %s, "
+		"\"font_size\": %s, \"minwidth\": %.6g, \"inverted\": %d, \"colors\": \"%s\", "
 		"\"hash\": %d, \"reverse\": %d, \"countname\": ",
-		(unsigned long long)tree.nodes.v[0].total, g.w, g.h, g.xpad, g.top, g.bottom,
-		g.legend_y, g.fh, g.fs, minw, !!o->inverted,
-		palettes[o->colors >= 0 && o->colors < 4 ? o->colors : 0], !!o->hash, !!o->reverse);
-	const char *cn = o->countname ? o->countname : "samples";
+		(unsigned long long)tree.nodes.v[0].total, C(g.w), C(g.h), C(g.xpad), C(g.top),
+		C(g.bottom), C(g.legend_y), C(g.fh), C(g.fs), minw, !!o->inverted, palettes[colors],
+		!!o->hash, !!o->reverse);
 	cs_flame_json_str(out, cn, strlen(cn));
-	fprintf(out, ",\n\"merged_below\": %llu, \"node_count\": %zu, \"strings\": [",
-		(unsigned long long)thr, n);
+	fprintf(out, ",\n\"merged_below\": %llu, ", (unsigned long long)fit.min_total);
+	if (cut)
+		fprintf(out, "\"cut_depth\": %u, \"max_frames\": %zu, ", fit.max_depth + 1, budget);
+	fprintf(out, "\"node_count\": %zu, \"strings\": [", n);
 	for (size_t i = 0; i < tab.strs.n; i++) {
 		if (i)
 			fputs(i % 8 ? ", " : ",\n", out);
@@ -395,6 +487,8 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 	fprintf(out, "]]></script>\n</svg>\n");
 
 	free(order);
+	free(dn);
+	free(dd);
 	CS_VEC_FREE(tab.strs);
 	CS_VEC_FREE(tab.frames);
 	cs_index_release(&tab.str_ix);

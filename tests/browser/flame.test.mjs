@@ -1,10 +1,12 @@
 // flame.test.mjs - open SVGs made by `csampler flame` in headless Chromium and use them
-// as a person would: click a frame, search, reset, hover. Run by ctest (test_browser)
+// as a person would: click a frame, search, reset, hover, resize the window; and as an
+// <img>, where no script runs and the static drawing must show. Run by ctest (test_browser)
 // with CSAMPLER set to the binary; skips, saying why, only when /usr/bin/chromium or
 // node_modules is missing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { inflateSync } from 'node:zlib';
 import { existsSync, mkdtempSync, writeFileSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -47,7 +49,7 @@ function flame(name, input, opts = []) {
 	const inp = join(work, name + '.in');
 	const out = join(work, name + '.svg');
 	writeFileSync(inp, input);
-	execFileSync(CSAMPLER, ['flame', '-i', inp, ...opts, out]);
+	execFileSync(CSAMPLER, ['flame', '-i', inp, ...opts, out], { timeout: 60000 }); // never hangs
 	return out;
 }
 
@@ -80,11 +82,59 @@ async function clickFrame(page, name) {
 	await page.mouse.click(box.x, box.y);
 }
 
-const INNER = 1200 - 20; // default width less the side margins
+// The graph fills the window: its width less the side margins.
+const innerOf = async (page) => (await page.evaluate(() => window.csFlame.width)) - 20;
+
+// The static drawing in the file: [{name, fill, x, width}] from each <title>d frame.
+function staticFrames(svgPath) {
+	const text = readFileSync(svgPath, 'utf8');
+	const out = [];
+	const re = /<g><title>([^<]*) \([^)]*\)<\/title><rect x="([^"]+)" y="[^"]+" width="([^"]+)"[^>]* fill="([^"]+)"/g;
+	for (let m; (m = re.exec(text));)
+		out.push({ name: m[1], x: +m[2], width: +m[3], fill: m[4] });
+	return out;
+}
+
+// A minimal PNG decoder (8-bit RGB/RGBA, not interlaced): what Chromium screenshots are.
+function decodePng(buf) {
+	let w = 0, h = 0, bpp = 0;
+	const idat = [];
+	for (let at = 8; at < buf.length;) {
+		const len = buf.readUInt32BE(at), type = buf.toString('latin1', at + 4, at + 8);
+		const data = buf.subarray(at + 8, at + 8 + len);
+		if (type === 'IHDR') {
+			w = data.readUInt32BE(0);
+			h = data.readUInt32BE(4);
+			assert.equal(data[8], 8);
+			bpp = data[9] === 6 ? 4 : 3;
+		} else if (type === 'IDAT') idat.push(data);
+		at += 12 + len;
+	}
+	const raw = inflateSync(Buffer.concat(idat));
+	const stride = w * bpp;
+	const px = Buffer.alloc(w * h * bpp);
+	for (let y = 0; y < h; y++) {
+		const f = raw[y * (stride + 1)];
+		for (let i = 0; i < stride; i++) {
+			const a = i >= bpp ? px[y * stride + i - bpp] : 0;
+			const b = y ? px[(y - 1) * stride + i] : 0;
+			const c = y && i >= bpp ? px[(y - 1) * stride + i - bpp] : 0;
+			const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+			const pred = f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 :
+				f === 4 ? (pa <= pb && pa <= pc ? a : pb <= pc ? b : c) : 0;
+			px[y * stride + i] = (raw[y * (stride + 1) + 1 + i] + pred) & 0xff;
+		}
+	}
+	return (x, y) => {
+		const o = (y * w + x) * bpp;
+		return '#' + [px[o], px[o + 1], px[o + 2]].map((v) => v.toString(16).padStart(2, '0')).join('');
+	};
+}
 
 test('click zooms into a frame, reset restores the view', { skip }, async () => {
 	const svg = flame('zoom', 'main;a;x 60\nmain;a;y 20\nmain;b 20\n');
 	const { page, errors } = await open(svg);
+	const INNER = await innerOf(page);
 	let f = await frames(page);
 	assert.deepEqual(f.map((x) => x.name).sort(), ['a', 'all', 'b', 'main', 'x', 'y']);
 	assert.ok(Math.abs(byName(f, 'a')[0].width - INNER * 0.8) < 0.01);
@@ -112,6 +162,7 @@ test('click zooms into a frame, reset restores the view', { skip }, async () => 
 test('search highlights matches and shows the matched share; Esc clears it', { skip }, async () => {
 	const svg = flame('search', 'main;a;x 60\nmain;a;y 20\nmain;b;x 20\n');
 	const { page, errors } = await open(svg);
+	assert.equal(await page.locator('#cs-search').isVisible(), true, 'the script shows Search');
 	page.removeAllListeners('dialog');
 	page.once('dialog', (d) => d.accept('^[xy]$'));
 	await page.keyboard.press('Control+f');
@@ -261,6 +312,138 @@ test('inverted icicle puts the root on top; 20,000 stacks stay small and quick',
 	const rootY = await page.evaluate(() => +document.querySelector('#cs-frames rect').getAttribute('y'));
 	assert.equal(rootY, ys[0], 'the root is the topmost row');
 	assert.ok(root && deepest > 10);
+	assert.deepEqual(errors, []);
+	await page.close();
+});
+
+// One drawing at a time: every rect in #cs-frames was made by the script, and no frame
+// appears twice (ancestors drawn above a zoomed frame apart).
+async function oneDrawing(page) {
+	const r = await page.evaluate(() => {
+		const groups = document.querySelectorAll('#cs-frames').length;
+		const rects = [...document.querySelectorAll('#cs-frames rect')];
+		const seen = new Set();
+		let twice = 0;
+		for (const e of rects) {
+			if (e.getAttribute('class') === 'cs-anc') continue;
+			const key = e.csMerged ? 'm' + e.csMerged.parent + ':' + e.csMerged.depth : 'n' + e.csNode;
+			if (seen.has(key)) twice++;
+			seen.add(key);
+		}
+		return {
+			groups, twice, rects: rects.length,
+			scripted: rects.filter((e) => e.csNode !== undefined).length,
+			titles: document.querySelectorAll('#cs-frames title').length,
+		};
+	});
+	assert.equal(r.groups, 1, 'one #cs-frames');
+	assert.equal(r.scripted, r.rects, 'every frame drawn by the script: the static ones are gone');
+	assert.equal(r.titles, 0, 'no static <title> left');
+	assert.equal(r.twice, 0, 'no frame drawn twice');
+	return r.rects;
+}
+
+test('the script replaces the static drawing with the same frames and colours', { skip }, async () => {
+	// names beyond ASCII and beyond the BMP: the colour hash runs over UTF-16 units
+	const input = 'main;a;x 60\nmain;a;y 20\nmain;b 20\nmain;日本語 30\nmain;fire🔥;é 25\n';
+	const svg = flame('static', input, ['--width', '1300']);
+	const stat = staticFrames(svg);
+	assert.ok(stat.length >= 8, `the file draws ${stat.length} frames statically`);
+	const { page, errors } = await open(svg);
+	assert.equal(await page.evaluate(() => window.csFlame.width), 1300, 'the window is 1300 px wide');
+	const drawn = await page.evaluate(() => [...document.querySelectorAll('#cs-frames rect')].map((r) => ({
+		name: r.csMerged ? null : window.csFlame.frames().find((f) => f.node === r.csNode).name,
+		x: +r.getAttribute('x'), width: +r.getAttribute('width'), fill: r.getAttribute('fill'),
+	})));
+	const n = await oneDrawing(page);
+	assert.equal(n, stat.length, 'as many frames as the static drawing');
+	for (const s of stat) {
+		const d = drawn.find((x) => x.name === s.name);
+		assert.ok(d, `${s.name} is drawn by the script`);
+		assert.equal(d.fill, s.fill, `${s.name}: the same colour with and without the script`);
+		assert.ok(Math.abs(d.x - s.x) < 0.01 && Math.abs(d.width - s.width) < 0.01,
+			`${s.name}: the same place`);
+	}
+	// zoom, search, reset: still one drawing, no frame twice
+	await clickFrame(page, 'a');
+	await oneDrawing(page);
+	await page.evaluate(() => window.csFlame.search('^[xy]$'));
+	await oneDrawing(page);
+	await page.evaluate(() => window.csFlame.reset());
+	assert.equal(await oneDrawing(page), n);
+	assert.deepEqual(errors, []);
+	await page.close();
+});
+
+test('the graph fills the width of the window and follows it', { skip }, async () => {
+	const svg = flame('width', 'main;a 75\nmain;b 25\n', ['--title', 'wide']);
+	const { page, errors } = await open(svg);
+	const vw = await page.evaluate(() => document.documentElement.getBoundingClientRect().width);
+	assert.ok(Math.abs(vw - 1300) < 20, `the SVG spans the window (${vw} px)`);
+	assert.equal(await page.evaluate(() => window.csFlame.width), Math.floor(vw));
+	await page.setViewportSize({ width: 1700, height: 900 });
+	await page.waitForFunction(() => window.csFlame.width >= 1690);
+	const w = await page.evaluate(() => window.csFlame.width);
+	const f = await frames(page);
+	assert.ok(Math.abs(byName(f, 'all')[0].width - (w - 20)) < 0.01, 'the root spans the new width');
+	assert.ok(Math.abs(byName(f, 'a')[0].width - (w - 20) * 0.75) < 0.01);
+	assert.equal(+(await page.locator('#cs-title').getAttribute('x')), w / 2, 'the title stays centred');
+	const box = await page.locator('#cs-search').boundingBox();
+	assert.ok(box.x + box.width > w - 30, 'Search stays at the right edge');
+	await oneDrawing(page);
+	assert.deepEqual(errors, []);
+	await page.close();
+});
+
+test('in an <img> (no script) the static drawing shows the frames', { skip }, async () => {
+	const svg = flame('img', 'main;a;x 60\nmain;a;y 20\nmain;b 20\n');
+	const html = join(work, 'img.html');
+	writeFileSync(html, `<!DOCTYPE html><html><body style="margin:0;background:#fff">` +
+		`<img id="g" src="img.svg"></body></html>`);
+	const page = await context.newPage();
+	await page.goto('file://' + html);
+	await page.waitForFunction(() => document.getElementById('g').complete);
+	const box = await page.locator('#g').boundingBox();
+	assert.ok(Math.abs(box.width - 1200) < 1, `the image has its static size (${box.width} px)`);
+	const at = decodePng(await page.screenshot({ clip: { x: 0, y: 0, width: 1200, height: Math.floor(box.height) } }));
+	const fills = Object.fromEntries(staticFrames(svg).map((s) => [s.name, s.fill]));
+	const h = box.height, row = (d) => Math.round(h - 34 - (d + 1) * 16 + 7.5);
+	assert.equal(at(600, row(0)), fills.all, 'the root');
+	assert.equal(at(482, row(2)), fills.a, 'a, 80% wide');
+	assert.equal(at(364, row(3)), fills.x, 'x above a');
+	// colours within tol per channel (a gradient may be dithered)
+	const near = (p, q, tol) => [1, 3, 5].every((i) =>
+		Math.abs(parseInt(p.slice(i, i + 2), 16) - parseInt(q.slice(i, i + 2), 16)) <= tol);
+	assert.ok(near(at(1072, row(3)), at(3, row(3)), 2), 'nothing above b: background');
+	assert.ok(!near(at(600, row(0)), at(3, row(0)), 8), 'a frame is not the background');
+	await page.close();
+});
+
+test('a call chain deeper than --max-frames is cut, and says so', { skip }, async () => {
+	const chain = Array.from({ length: 17 }, (_, i) => 'f' + i).join(';');
+	const svg = flame('cut', chain + ' 5\n', ['--max-frames', '16']);
+	const { page, errors } = await open(svg);
+	const f = await frames(page);
+	const cut = f.filter((x) => x.cut);
+	assert.equal(cut.length, 1);
+	assert.equal(cut[0].depth, 15);
+	assert.equal(cut[0].samples, 5);
+	assert.equal(byName(f, 'f13').length, 1);
+	assert.equal(byName(f, 'f14').length, 0);
+	const b = await page.evaluate(() => {
+		const r = [...document.querySelectorAll('#cs-frames rect')].find((e) => e.csMerged && e.csMerged.cut);
+		const x = r.getBoundingClientRect();
+		return { x: x.x + x.width / 2, y: x.y + x.height / 2 };
+	});
+	await page.mouse.move(b.x, b.y);
+	await page.waitForSelector('#cs-tip:not(.cs-hide)');
+	const tip = await page.locator('#cs-tip text').textContent();
+	assert.ok(tip.includes('call chains cut at depth 14 to fit --max-frames 16'), tip);
+	assert.match(await page.locator('#cs-note').textContent(), /cut after 14 frames/);
+	// zooming into the last frame kept shows the cut frame under it, once
+	await clickFrame(page, 'f13');
+	await oneDrawing(page);
+	assert.equal((await frames(page)).filter((x) => x.cut).length, 1);
 	assert.deepEqual(errors, []);
 	await page.close();
 });

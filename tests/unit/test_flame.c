@@ -27,6 +27,16 @@ static uint32_t child(const struct cs_flame_tree *t, uint32_t n, const char *nam
 	return CS_NONE;
 }
 
+/* The fit that merges what is narrower than min_total, and cuts nothing. */
+static const struct cs_flame_fit *below(uint64_t min_total)
+{
+	static struct cs_flame_fit f;
+	f.min_total = min_total;
+	f.tie_depth = UINT32_MAX;
+	f.max_depth = CS_FLAME_NO_CUT;
+	return &f;
+}
+
 static uint32_t path(const struct cs_flame_tree *t, const char *const *names, size_t n)
 {
 	uint32_t node = 0;
@@ -177,8 +187,8 @@ Test(flame_tree, narrow_siblings_merge_with_exactly_their_time)
 	struct cs_flame_tree t;
 	load(&p, "m;big 100\nm;s1 3\nm;s2;deep 2\nm;s3 1\nm;s4 4\nm;w;lone;under 2\nm;w 50\n");
 	cr_assert_eq(cs_flame_build(&t, &p, 0, CS_ROOT_NONE), 0);
-	size_t before = cs_flame_count_kept(&t, 5);
-	size_t kept = cs_flame_merge_narrow(&t, 5);
+	size_t before = cs_flame_count_kept(&t, below(5));
+	size_t kept = cs_flame_merge_narrow(&t, below(5));
 	cr_expect_eq(kept, before, "count_kept predicts merge_narrow");
 	cs_flame_sort(&t);
 	uint32_t m = PATH(&t, "m");
@@ -209,7 +219,7 @@ Test(flame_tree, narrow_siblings_merge_with_exactly_their_time)
 	cr_expect_eq(cs_flame_preorder(&t, &order), kept);
 	free(order);
 	/* merging again at a higher bar folds the earlier merged frame in */
-	cs_flame_merge_narrow(&t, 60);
+	cs_flame_merge_narrow(&t, below(60));
 	uint32_t w = PATH(&t, "m", "w");
 	cr_expect(w == CS_NONE);
 	last = CS_NONE;
@@ -221,29 +231,46 @@ Test(flame_tree, narrow_siblings_merge_with_exactly_their_time)
 	cs_profile_release(&p);
 }
 
-/* The threshold as cs_flame_build_fit documents it, the plain way: sort every total. */
-static int desc(const void *a, const void *b)
+/* The fit as cs_flame_build_fit documents it, the plain way: sort every frame by
+ * total, then depth; then try every depth limit from the deepest down. */
+struct key {
+	uint64_t total;
+	uint32_t depth;
+};
+
+static int by_width(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? 1 : x > y ? -1 : 0;
+	const struct key *x = a, *y = b;
+	if (x->total != y->total)
+		return x->total < y->total ? 1 : -1;
+	return x->depth < y->depth ? -1 : x->depth > y->depth;
 }
 
-static uint64_t plain_threshold(const struct cs_flame_tree *t, size_t budget)
+static struct cs_flame_fit plain_fit(const struct cs_flame_tree *t, size_t budget)
 {
-	uint64_t *tot = malloc(t->nodes.n * sizeof(uint64_t));
+	struct key *keys = malloc(t->nodes.n * sizeof(struct key));
 	size_t n = 0;
-	for (size_t i = 0; i < t->nodes.n; i++)
+	uint32_t deepest = 0;
+	for (size_t i = 0; i < t->nodes.n; i++) {
 		if (t->nodes.v[i].total)
-			tot[n++] = t->nodes.v[i].total;
-	uint64_t thr = 0;
-	if (n > budget) {
-		qsort(tot, n, sizeof(uint64_t), desc);
-		thr = tot[budget / 2] + 1;
-		while (cs_flame_count_kept(t, thr) > budget)
-			thr += thr / 4 + 1;
+			keys[n++] = (struct key){t->nodes.v[i].total, t->nodes.v[i].depth};
+		if (t->nodes.v[i].depth > deepest)
+			deepest = t->nodes.v[i].depth;
 	}
-	free(tot);
-	return thr;
+	struct cs_flame_fit fit = {0, UINT32_MAX, CS_FLAME_NO_CUT, 0};
+	if (n > budget) {
+		qsort(keys, n, sizeof(struct key), by_width);
+		/* wide: every frame before the (budget/2+1)-th */
+		fit.min_total = keys[budget / 2].total;
+		fit.tie_depth = keys[budget / 2].depth ? keys[budget / 2].depth - 1 : 0;
+		if (cs_flame_count_kept(t, &fit) > budget) {
+			fit.max_depth = deepest;
+			while (cs_flame_count_kept(t, &fit) > budget)
+				fit.max_depth--;
+		}
+	}
+	free(keys);
+	return fit;
 }
 
 /* One line per frame in preorder: depth, name, flags, frame, merged, total, self. */
@@ -257,8 +284,8 @@ static char *describe(struct cs_flame_tree *t)
 	FILE *f = open_memstream(&s, &len);
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_flame_node *nd = &t->nodes.v[order[i]];
-		fprintf(f, "%u %.*s %u %u %u %llu %llu\n", nd->depth, (int)nd->name_len,
-			nd->name ? nd->name : "", nd->flags, nd->frame, nd->merged,
+		fprintf(f, "%u %.*s %u %u %u %u %llu %llu\n", nd->depth, (int)nd->name_len,
+			nd->name ? nd->name : "", nd->flags, nd->frame, nd->merged, nd->cut,
 			(unsigned long long)nd->total, (unsigned long long)nd->self);
 	}
 	fclose(f);
@@ -287,6 +314,14 @@ Test(flame_tree, fit_is_build_then_merge)
 			}
 			fprintf(f, " %llu\n", (unsigned long long)(RND(5) ? RND(30) + 1 : RND(2)));
 		}
+		/* every other round, call chains deeper than the small budgets */
+		for (int l = 0; round % 2 && l < 1 + round % 5; l++) {
+			int depth = 20 + (int)RND(60);
+			fprintf(f, "f%u", (unsigned)RND(2));
+			for (int d = 1; d < depth; d++)
+				fprintf(f, ";c%u", (unsigned)(d < 5 ? RND(2) : d));
+			fprintf(f, " %llu\n", (unsigned long long)RND(100) + 1);
+		}
 		fclose(f);
 		struct cs_profile p;
 		cs_profile_init(&p);
@@ -300,15 +335,23 @@ Test(flame_tree, fit_is_build_then_merge)
 			size_t budgets[] = {16, 17, 30, 64, 100, 1000};
 			for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
 				struct cs_flame_tree fit, plain;
-				uint64_t thr;
+				struct cs_flame_fit got;
 				cr_assert_eq(cs_flame_build_fit(&fit, &p, reverse, CS_ROOT_NONE,
-								budgets[b], &thr),
+								budgets[b], &got),
 					     0);
 				cr_assert_eq(cs_flame_build(&plain, &p, reverse, CS_ROOT_NONE), 0);
-				uint64_t want = plain_threshold(&plain, budgets[b]);
-				cr_expect_eq(thr, want, "round %d budget %zu", round, budgets[b]);
-				if (want)
-					cs_flame_merge_narrow(&plain, want);
+				struct cs_flame_fit want = plain_fit(&plain, budgets[b]);
+				cr_expect_eq(got.min_total, want.min_total, "round %d budget %zu",
+					     round, budgets[b]);
+				cr_expect_eq(got.tie_depth, want.tie_depth, "round %d budget %zu",
+					     round, budgets[b]);
+				cr_expect_eq(got.max_depth, want.max_depth, "round %d budget %zu",
+					     round, budgets[b]);
+				size_t kept = 0;
+				if (want.min_total)
+					kept = cs_flame_merge_narrow(&plain, &want);
+				cr_expect_leq(kept, budgets[b], "round %d budget %zu", round,
+					      budgets[b]);
 				char *a = describe(&fit), *e = describe(&plain);
 				cr_expect_str_eq(a, e, "round %d reverse %d budget %zu", round,
 						 reverse, budgets[b]);
@@ -466,7 +509,12 @@ Test(flame_svg, hostile_names_stay_inside_their_strings)
 	cr_expect(strstr(data, "\"countname\": \"\\u003c/script\\u003e\""));
 	cr_expect(strstr(svg, ">&lt;title&gt; &amp; &quot;quotes&quot; ]]&gt;</text>"));
 	cr_expect(strstr(svg, ">sub\xef\xbf\xbdtitle\xef\xbf\xbd</text>"));
-	cr_expect(strstr(svg, "font-family=\"Verdana&quot; onload=&quot;alert(3)\""));
+	cr_expect(strstr(svg, "font-family=\"Verdana&quot; onload=&quot;alert(3), sans-serif\""));
+	/* the static drawing carries the names as escaped text, in labels and titles */
+	cr_expect(strstr(svg, "<title>&lt;script&gt;alert(1)&lt;/script&gt; (1 &lt;/script&gt;, "));
+	cr_expect(strstr(svg, "<title>&lt;/svg&gt;&lt;g onload=alert(2)&gt; (8 &lt;/script&gt;, "));
+	cr_expect(strstr(svg, "<title>bad" FFFD FFFD FFFD "name (5 &lt;/script&gt;, "));
+	cr_expect(strstr(svg, ">a]]&gt;b</text>"));
 	/* exactly the two scripts of the template */
 	size_t scripts = 0;
 	for (const char *s = svg; (s = strstr(s, "<script")); s++)
@@ -533,7 +581,7 @@ Test(flame_svg, every_option_reaches_the_document)
 	char *svg = render(&p, &o);
 	char *data = data_of(svg);
 	cr_expect(strstr(svg, "width=\"800\""));
-	cr_expect(strstr(svg, "font-size=\"10\" font-family=\"DejaVu Sans\""));
+	cr_expect(strstr(svg, "font-size=\"10\" font-family=\"DejaVu Sans, sans-serif\""));
 	cr_expect(strstr(svg, ">Icicle Graph</text>"), "inverted names the default title");
 	cr_expect(strstr(svg, ">a subtitle</text>"));
 	cr_expect(strstr(data, "\"width\": 800,"));
@@ -563,6 +611,9 @@ Test(flame_svg, every_option_reaches_the_document)
 	cr_expect(strstr(data, "\"minwidth\": 1,"), "default minwidth is 1 px");
 	cr_expect(strstr(data, "\"strings\": [\"all\", \"all-0\", \"main\""), "%s", data);
 	cr_expect(strstr(svg, "width=\"1200\""));
+	cr_expect(strstr(svg, "font-family=\"Verdana, DejaVu Sans, Bitstream Vera Sans, "
+			      "Liberation Sans, Arial, sans-serif\""),
+		  "a list of fonts that ends with a generic family");
 	free(data);
 	free(svg);
 	cs_profile_release(&p);
@@ -590,6 +641,236 @@ Test(flame_svg, max_frames_bounds_the_table_and_keeps_the_time)
 	cr_expect(!strstr(data, "\"merged_below\": 0,"));
 	cr_expect(!strstr(data, "\"leaf001\""), "the narrowest leaves are merged");
 	cr_expect(strstr(data, "\"leaf400\""));
+	free(data);
+	free(svg);
+	cs_profile_release(&p);
+}
+
+/* ---- bounded work: call chains deeper than the frame budget ----
+ * Each of these used to hang: lone narrow children are never merged, so the threshold
+ * rose until it wrapped around. */
+
+static long json_long(const char *data, const char *key)
+{
+	const char *k = strstr(data, key);
+	cr_assert(k, "%s in the table", key);
+	return atol(k + strlen(key));
+}
+
+/* A folded line: a chain of depth frames named prefix0;prefix1;... (or all the same
+ * name when numbered is 0), count samples. */
+static char *chain(const char *head, const char *name, int numbered, size_t depth,
+		   unsigned long long count)
+{
+	char *s;
+	size_t n;
+	FILE *f = open_memstream(&s, &n);
+	fputs(head, f);
+	for (size_t i = 0; i < depth; i++) {
+		if (numbered)
+			fprintf(f, "%s%s%zu", i || *head ? ";" : "", name, i);
+		else
+			fprintf(f, "%s%s", i || *head ? ";" : "", name);
+	}
+	fprintf(f, " %llu\n", count);
+	fclose(f);
+	return s;
+}
+
+Test(flame_fit, a_chain_one_frame_deeper_than_the_budget, .timeout = 60)
+{
+	struct cs_profile p;
+	char *text = chain("", "f", 1, 17, 5);
+	load(&p, text);
+	free(text);
+	struct cs_flame_opts o = {0};
+	o.max_frames = 16;
+	char *svg = render(&p, &o);
+	expect_well_formed(svg);
+	char *data = data_of(svg);
+	cr_expect_leq(json_long(data, "\"node_count\": "), 16);
+	cr_expect_eq(json_long(data, "\"total\": "), 5, "no time is lost");
+	/* all: depth 0, f0..f13 above it, and the frame that stands for f14..f16 */
+	cr_expect_eq(json_long(data, "\"cut_depth\": "), 15);
+	cr_expect(strstr(svg, ">Call chains are cut after 14 frames to fit --max-frames 16: 5 "
+			      "samples (100.00%)"),
+		  "the SVG says what was cut");
+	cr_expect(strstr(svg, "<title>frames deeper than 14 cut to fit --max-frames (5 samples, "
+			      "100.00%)</title>"));
+	cr_expect(strstr(svg, "fill=\"url(#cs-cut)\""), "the cut is drawn");
+	free(data);
+	free(svg);
+
+	/* the tree itself: at most the budget, the cut frame holds the time below */
+	struct cs_flame_tree t;
+	struct cs_flame_fit fit;
+	cr_assert_eq(cs_flame_build_fit(&t, &p, 0, CS_ROOT_NONE, 16, &fit), 0);
+	cr_expect_eq(fit.max_depth, 14);
+	cr_expect_eq(fit.cut_total, 5);
+	uint32_t *order;
+	size_t n = cs_flame_preorder(&t, &order);
+	cr_expect_eq(n, 16);
+	const struct cs_flame_node *last = &t.nodes.v[order[n - 1]];
+	cr_expect(last->cut && last->merged == 1 && last->total == 5 && last->depth == 15);
+	free(order);
+	cs_flame_release(&t);
+	cs_profile_release(&p);
+}
+
+/* A recording of a 200-deep recursion: frames named alike at two lines (so the tree is
+ * merged by name, not taken over from the model), and with beside != 0 other work. */
+static void deep_recording(struct cs_profile *p, int beside)
+{
+	cs_profile_init(p);
+	struct cs_module m = {0};
+	m.path = m.name = cs_profile_cstr(p, "/usr/bin/recurse");
+	m.flags = CS_MODULE_MAIN;
+	struct cs_frame f = {0};
+	f.module = cs_profile_module(p, &m);
+	f.file = cs_profile_cstr(p, "recurse.c");
+	uint32_t fr[210];
+	const char *names[] = {"_start", "__libc_start_main", "main"};
+	for (int i = 0; i < 3; i++) {
+		f.func = cs_profile_cstr(p, names[i]);
+		f.line = (uint32_t)i + 1;
+		fr[i] = cs_profile_frame(p, &f);
+	}
+	f.func = cs_profile_cstr(p, "recurse");
+	f.line = 10;
+	uint32_t rec_a = cs_profile_frame(p, &f);
+	f.line = 11;
+	uint32_t rec_b = cs_profile_frame(p, &f);
+	for (int i = 3; i < 203; i++)
+		fr[i] = i == 3 ? rec_a : rec_b;
+	f.func = cs_profile_cstr(p, "leaf_burn");
+	f.line = 4;
+	fr[203] = cs_profile_frame(p, &f);
+	cs_profile_add(p, cs_profile_stack(p, fr, 204), CS_NONE, 5000);
+	if (!beside)
+		return;
+	cs_profile_add(p, cs_profile_stack(p, fr, 120), CS_NONE, 30);
+	f.func = cs_profile_cstr(p, "setup");
+	f.line = 20;
+	fr[3] = cs_profile_frame(p, &f);
+	cs_profile_add(p, cs_profile_stack(p, fr, 4), CS_NONE, 40);
+}
+
+Test(flame_fit, a_200_deep_recording_with_150_frames, .timeout = 60)
+{
+	struct cs_profile p;
+	deep_recording(&p, 0);
+	struct cs_flame_opts o = {0};
+	o.max_frames = 150;
+	char *svg = render(&p, &o);
+	char *data = data_of(svg);
+	cr_expect_leq(json_long(data, "\"node_count\": "), 150);
+	cr_expect_eq(json_long(data, "\"cut_depth\": "), 149);
+	free(data);
+	free(svg);
+	cs_profile_release(&p);
+
+	/* with work beside the recursion: equally wide frames nearer the root stay first */
+	deep_recording(&p, 1);
+	svg = render(&p, &o);
+	expect_well_formed(svg);
+	data = data_of(svg);
+	cr_expect_leq(json_long(data, "\"node_count\": "), 150);
+	cr_expect_eq(json_long(data, "\"total\": "), 5070);
+	cr_expect_gt(json_long(data, "\"cut_depth\": "), 100, "the chain is cut deep, not merged");
+	cr_expect(strstr(data, "\"setup\""), "the work beside the recursion is kept");
+	cr_expect(strstr(svg, "<text id=\"cs-note\""));
+	free(data);
+	free(svg);
+	cs_profile_release(&p);
+
+	/* the same as folded text: the tree is taken over from the model's */
+	char *text = chain("_start;__libc_start_main;main", "recurse", 0, 200, 5000);
+	load(&p, text);
+	free(text);
+	cr_assert_eq(cs_import_folded(&p, "_start;__libc_start_main;main;setup 40\n", 39, "t"), 0);
+	svg = render(&p, &o);
+	data = data_of(svg);
+	cr_expect_leq(json_long(data, "\"node_count\": "), 150);
+	cr_expect_eq(json_long(data, "\"total\": "), 5040);
+	cr_expect(strstr(data, "\"setup\""));
+	free(data);
+	free(svg);
+	cs_profile_release(&p);
+}
+
+Test(flame_fit, one_folded_line_of_200000_frames, .timeout = 120)
+{
+	struct cs_profile p;
+	char *text = chain("", "f", 1, 200000, 7);
+	load(&p, text);
+	free(text);
+	struct cs_flame_opts o = {0};
+	char *svg = render(&p, &o);
+	char *data = data_of(svg);
+	cr_expect_leq(json_long(data, "\"node_count\": "), CS_FLAME_MAX_FRAMES_DEFAULT);
+	cr_expect_eq(json_long(data, "\"cut_depth\": "), CS_FLAME_MAX_FRAMES_DEFAULT - 1);
+	/* the static drawing stops early and says so; coordinates never turn into
+	 * exponents (the graph is 2.4 million px high) */
+	cr_expect(strstr(svg, "<text id=\"cs-static-note\""));
+	cr_expect(!strstr(svg, "e+0"));
+	free(data);
+	free(svg);
+	cs_profile_release(&p);
+}
+
+/* ---- hostile sizes ---- */
+
+Test(flame_svg, huge_counts_and_long_names_stay_valid, .timeout = 60)
+{
+	/* counts whose sum passes 2^64 */
+	struct cs_profile p;
+	cs_profile_init(&p);
+	struct cs_frame f = {0};
+	f.module = CS_NONE;
+	const char *names[] = {"main", "a", "b", "c", "other"};
+	uint32_t fr[5];
+	for (int i = 0; i < 5; i++) {
+		f.func = cs_profile_cstr(&p, names[i]);
+		fr[i] = cs_profile_frame(&p, &f);
+	}
+	uint64_t counts[] = {UINT64_MAX, UINT64_MAX, 1ULL << 63};
+	for (int i = 0; i < 3; i++) {
+		uint32_t st[] = {fr[0], fr[1 + i]};
+		cs_profile_add(&p, cs_profile_stack(&p, st, 2), CS_NONE, counts[i]);
+	}
+	cs_profile_add(&p, cs_profile_stack(&p, &fr[4], 1), CS_NONE, 1);
+	struct cs_flame_opts o = {0};
+	char *svg = render(&p, &o);
+	expect_well_formed(svg);
+	char *data = data_of(svg);
+	/* the root saturates instead of wrapping around to a small number */
+	cr_expect(strstr(data, "\"total\": 18446744073709551615,"), "%.200s", data);
+	cr_expect(strstr(svg, "<title>main (18,446,744,073,709,551,615 samples, 100.00%)"));
+	free(data);
+	free(svg);
+	cs_profile_release(&p);
+
+	/* a 100,000-byte name that ends in markup and a truncated UTF-8 sequence */
+	size_t len = 100000;
+	char *name = malloc(len + 32);
+	strcpy(name, "main;");
+	for (size_t i = 5; i < len; i++)
+		name[i] = (char)('a' + (i - 5) % 26);
+	memcpy(name + len, "<&\xe6\x97 3\n", 7);
+	load(&p, name);
+	free(name);
+	svg = render(&p, &o);
+	expect_well_formed(svg);
+	data = data_of(svg);
+	/* the table holds all of it, escaped; a <title> a bounded prefix; a label what fits */
+	cr_expect(strstr(data, "\\u003c\\u0026" FFFD FFFD "\""));
+	const char *t = strstr(svg, "<title>abcdefghijklmnopqrstuvwxyz");
+	cr_assert(t);
+	const char *end = strstr(t, "</title>");
+	cr_assert(end);
+	cr_expect_leq((size_t)(end - t), 7 + 400 + 2 + 40, "a bounded title");
+	cr_expect(strstr(t, ".. (3 samples, 100.00%)</title>"));
+	cr_expect(strstr(svg, ">abcdefghijklmnopqrstuvwxyzabc"));
 	free(data);
 	free(svg);
 	cs_profile_release(&p);
