@@ -144,19 +144,16 @@ static void leak_summary(const struct cs_profile *p, const struct cs_record_resu
 				      : "INEXACT: events were lost");
 	/* Memory that grew where the agent cannot see: mmap'ed arenas (Python's
 	 * pymalloc), a custom allocator, or freed memory the allocator keeps. */
-	if (n->rss_anon_start && n->rss_anon_last > n->rss_anon_start) {
-		uint64_t grew = n->rss_anon_last - n->rss_anon_start;
-		uint64_t tracked = n->tracked_last;
-		if (grew > tracked + (16u << 20) && grew > 2 * tracked)
-			fprintf(stderr,
-				"[csampler] note: the process's resident anonymous memory grew by "
-				"%.1f MiB while tracking, but tracked allocations hold %.1f MiB: "
-				"about %.1f MiB is memory the agent does not see (mmap'ed arenas such "
-				"as Python's, a custom allocator, or freed memory the allocator "
-				"keeps)\n",
-				(double)grew / 1048576.0, (double)tracked / 1048576.0,
-				(double)(grew - tracked) / 1048576.0);
-	}
+	uint64_t grew = n->rss_growth, tracked = n->tracked_then;
+	if (grew > tracked + (16u << 20) && grew > 2 * tracked)
+		fprintf(stderr,
+			"[csampler] note: at one snapshot the process's resident anonymous memory "
+			"had grown by %.1f MiB since tracking began, while tracked allocations held "
+			"%.1f MiB: about %.1f MiB is memory the agent does not see (mmap'ed arenas "
+			"such as Python's, a custom allocator, or freed memory the allocator "
+			"keeps)\n",
+			(double)grew / 1048576.0, (double)tracked / 1048576.0,
+			(double)(grew - tracked) / 1048576.0);
 }
 
 /* Before the figures: what makes them incomplete. */

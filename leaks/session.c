@@ -497,12 +497,15 @@ static void took(struct cs_leak_session *s, struct cs_leak_raw *out)
 			n->died_of_signal = 1;
 	}
 	if (n) {
-		uint64_t rss = cs_target_rss_anon(s->pid);
-		if (rss) {
-			n->rss_anon_last = rss;
-			n->tracked_last = 0;
-			for (size_t i = 0; i < out->n; i++)
-				n->tracked_last += out->sites[i].bytes;
+		uint64_t rss = cs_target_rss_anon(s->pid), tracked = 0;
+		for (size_t i = 0; i < out->n; i++)
+			tracked += out->sites[i].bytes;
+		uint64_t grew = rss > n->rss_anon_start ? rss - n->rss_anon_start : 0;
+		if (n->rss_anon_start && grew > tracked &&
+		    grew - tracked > (n->rss_growth > n->tracked_then ? n->rss_growth - n->tracked_then
+								       : 0)) {
+			n->rss_growth = grew;
+			n->tracked_then = tracked;
 		}
 		n->snapshots++;
 	}

@@ -20,8 +20,9 @@
 struct cs_leak_notes {
 	char own_allocator[256];  /* the executable that has its own malloc, or "" */
 	uint64_t rss_anon_start;  /* resident anonymous bytes when tracking began (0: unknown) */
-	uint64_t rss_anon_last;	  /* ... at the last snapshot */
-	uint64_t tracked_last;	  /* outstanding tracked bytes in that snapshot */
+	/* The snapshot where resident anonymous memory had grown most beyond the tracked
+	 * outstanding bytes: the growth since the start, and the tracked bytes then. */
+	uint64_t rss_growth, tracked_then;
 	int snapshots;		  /* snapshots read */
 	int died_of_signal;	  /* the final snapshot came as the target died of a signal */
 };
