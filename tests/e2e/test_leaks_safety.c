@@ -15,6 +15,7 @@
 #include "harness.h"
 
 #define NOPIE TARGET("cs_t_leak_nopie")
+#define EDGE TARGET("cs_t_leak_edge")
 #define PLUGIN TARGET("libcs_t_agent_plugin.so")
 #define PYTHON "/usr/bin/python3"
 
@@ -211,7 +212,7 @@ Test(leaks_safety, python3_attached)
 Test(leaks_safety, exit_status_is_the_commands)
 {
 	char *data = h_path(dir, "e.data");
-	char *argv[] = {CS_EXE, "leaks", "-q", "-o", data, "--", NOPIE, "exit", "3", NULL};
+	char *argv[] = {CS_EXE, "leaks", "-q", "-o", data, "--", EDGE, "exit", "3", NULL};
 	cr_expect_eq(h_run(argv, 60, NULL, NULL), 3);
 	char *snap = last_snapshot(data);
 	expect_site(snap, "main", "leak_fp", 3000, 30);
@@ -222,7 +223,7 @@ Test(leaks_safety, exit_status_is_the_commands)
 Test(leaks_safety, command_killed_by_sigsegv_still_gets_its_snapshot)
 {
 	char *data = h_path(dir, "s.data");
-	char *argv[] = {CS_EXE, "leaks", "-o", data, "--", NOPIE, "segv", NULL};
+	char *argv[] = {CS_EXE, "leaks", "-o", data, "--", EDGE, "segv", NULL};
 	char *err;
 	cr_expect_eq(h_run(argv, 60, NULL, &err), 128 + SIGSEGV);
 	cr_expect(strstr(err, "died of a signal"), "%s", err);
@@ -290,7 +291,7 @@ Test(leaks_safety, second_concurrent_attach_is_refused)
 Test(leaks_safety, library_dlopened_just_before_exit_is_named)
 {
 	char *data = h_path(dir, "d.data");
-	char *argv[] = {CS_EXE, "leaks", "-q", "-o", data, "--", NOPIE, "dlopen", PLUGIN, NULL};
+	char *argv[] = {CS_EXE, "leaks", "-q", "-o", data, "--", EDGE, "dlopen", PLUGIN, NULL};
 	cr_assert_eq(h_run(argv, 60, NULL, NULL), 0);
 	char *snap = last_snapshot(data);
 	expect_site(snap, "main", "plugin_leak", 7 * 333, 7);

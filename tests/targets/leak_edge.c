@@ -1,6 +1,7 @@
-/* leak_edge: the hard cases of `csampler leaks`. Built -no-pie (cs_t_leak_nopie): it
+/* leak_edge: the hard cases of `csampler leaks`. Built -no-pie (cs_t_leak_nopie) it
  * takes free's address, so the executable has a canonical PLT entry for free, as
- * Debian's python3.11, pigz and node do. No stdio (its buffers are allocations).
+ * Debian's python3.11, pigz and node do; built as PIE (cs_t_leak_edge) it is an
+ * ordinary program. No stdio (its buffers are allocations).
  *   leak_edge fptr       leak 30 x malloc(100) in leak_fp, churn freeing through a
  *                        pointer to free, exit 0
  *   leak_edge busy       say ready, churn through the pointer until SIGTERM (exit 0);
