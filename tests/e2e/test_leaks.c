@@ -298,3 +298,33 @@ Test(leaks, bad_requests)
 	free(err);
 	free(data);
 }
+
+/* report --leaks: JSON lists every site unless --top says otherwise, and says how many
+ * it left out; text lists 10 and says how many more there are. */
+Test(leaks, report_lists_every_site_or_says_what_it_left_out)
+{
+	char *data = h_path(dir, "many.data");
+	char *argv[] = {CS_EXE, "leaks", "-q", "-o", data, "--", TARGET("cs_t_leak_edge"), "many",
+			NULL};
+	run_leaks(argv);
+	char *json = leak_json(data, NULL); /* --top 0 */
+	cr_expect_eq(count(json, "{\"frames\": "), 25, "%s", json);
+	free(json);
+	char *r1[] = {CS_EXE, "report", "--leaks", "-i", data, "--format", "json", NULL};
+	char *out;
+	cr_assert_eq(h_run(r1, 30, &out, NULL), 0);
+	cr_expect_eq(count(out, "{\"frames\": "), 25, "JSON has every site by default: %s", out);
+	cr_expect(!strstr(out, "sites_left_out"), "%s", out);
+	free(out);
+	char *r2[] = {CS_EXE, "report", "--leaks", "-i", data, "--format", "json", "--top", "5",
+		      NULL};
+	cr_assert_eq(h_run(r2, 30, &out, NULL), 0);
+	cr_expect_eq(count(out, "{\"frames\": "), 5, "%s", out);
+	cr_expect(strstr(out, "\"sites_left_out\": 20"), "%s", out);
+	free(out);
+	char *r3[] = {CS_EXE, "report", "--leaks", "-i", data, NULL};
+	cr_assert_eq(h_run(r3, 30, &out, NULL), 0);
+	cr_expect(strstr(out, "# ... 15 more stacks"), "%s", out);
+	free(out);
+	free(data);
+}

@@ -9,6 +9,7 @@
  *   leak_edge exit N     leak as in fptr, exit N
  *   leak_edge segv       leak as in fptr, then die of SIGSEGV
  *   leak_edge dlopen LIB dlopen LIB, call its plugin_leak (7 x malloc(333)), exit 0 at once
+ *   leak_edge many       25 call sites (site_0 ... site_24) leak one malloc(64) each
  */
 #include <dlfcn.h>
 #include <signal.h>
@@ -38,6 +39,25 @@ __attribute__((noinline)) void leak_fp(void)
 	for (int i = 0; i < 30; i++)
 		keep[nkeep++] = malloc(100);
 }
+
+/* 25 functions, one leaking call site each. */
+#define SITE(k)                                                                            \
+	__attribute__((noinline)) void site_##k(void)                                      \
+	{                                                                                  \
+		keep[nkeep++] = malloc(64);                                                \
+		__asm__ volatile("" ::: "memory");                                         \
+	}
+#define SITES5(a, b, c, d, e) SITE(a) SITE(b) SITE(c) SITE(d) SITE(e)
+SITES5(0, 1, 2, 3, 4)
+SITES5(5, 6, 7, 8, 9)
+SITES5(10, 11, 12, 13, 14)
+SITES5(15, 16, 17, 18, 19)
+SITES5(20, 21, 22, 23, 24)
+static void (*const sites[25])(void) = {
+	site_0,	 site_1,  site_2,  site_3,  site_4,  site_5,  site_6,  site_7,	site_8,
+	site_9,	 site_10, site_11, site_12, site_13, site_14, site_15, site_16, site_17,
+	site_18, site_19, site_20, site_21, site_22, site_23, site_24,
+};
 
 __attribute__((noinline)) static void churn(int n)
 {
@@ -78,6 +98,11 @@ int main(int argc, char **argv)
 		if (!fn)
 			return 4;
 		fn();
+		return 0;
+	}
+	if (!strcmp(mode, "many")) {
+		for (int i = 0; i < 25; i++)
+			sites[i]();
 		return 0;
 	}
 	churn(20000);
