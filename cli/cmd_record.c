@@ -75,6 +75,8 @@ static const char leaks_usage_text[] =
 	"                         instead of every one: figures become estimates, overhead\n"
 	"                         becomes small (for busy production processes)\n"
 	"      --debug-dir DIR    also look for separate debug info under DIR\n"
+	"      --agent PATH       the allocation agent library (default: the one installed\n"
+	"                         with csampler; or set CSAMPLER_AGENT)\n"
 	"  -q, --quiet            no status line and no summary\n"
 	"\n"
 	"To record CPU samples and leak snapshots together: csampler record --leaks.\n"
