@@ -43,8 +43,6 @@ static int serving;	/* tracking and the service thread runs (atomic) */
 static pid_t session_pid; /* the process the session belongs to */
 static int launch_mode;
 static struct cs_agent_rendezvous rendezvous; /* attach mode: keys and name */
-/* Serializes whole messages. */
-static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atfork_done;
 /* The final snapshot: requested through wake (0: none, 1: exit, 2: fatal signal);
  * done is made readable once it was acknowledged or given up. */
@@ -63,52 +61,9 @@ static pid_t raw_getpid(void)
 	return (pid_t)syscall(SYS_getpid);
 }
 
-/* ---- socket I/O (never SIGPIPE the target) ---- */
-
-static int send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int recv_all(void *buf, size_t len)
-{
-	char *p = buf;
-	while (len) {
-		ssize_t n = recv(sock, p, len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int send_on(int fd, uint32_t type, const void *payload, size_t len)
-{
-	struct cs_msg m = {CS_AGENT_MAGIC, type, len};
-	pthread_mutex_lock(&send_lock);
-	int rc = send_all(fd, &m, sizeof(m));
-	if (!rc && len)
-		rc = send_all(fd, payload, len);
-	pthread_mutex_unlock(&send_lock);
-	return rc;
-}
-
 static int send_msg(uint32_t type, const void *payload, size_t len)
 {
-	return send_on(sock, type, payload, len);
+	return cs_send_msg(sock, type, payload, len);
 }
 
 static void send_error(const char *what)
@@ -116,47 +71,14 @@ static void send_error(const char *what)
 	send_msg(CS_MSG_ERROR, what, strlen(what));
 }
 
-/* Read one message header and up to cap payload bytes into buf (the rest is
- * discarded). Returns 0 or -1 on EOF, error or a bad magic. */
 static int recv_msg(struct cs_msg *m, void *buf, size_t cap)
 {
-	if (recv_all(m, sizeof(*m)) || m->magic != CS_AGENT_MAGIC)
-		return -1;
-	uint64_t left = m->len;
-	char skip[256];
-	while (left) {
-		size_t take = left;
-		char *dst = skip;
-		if (cap) {
-			if (take > cap)
-				take = cap;
-			dst = buf;
-			buf = (char *)buf + take;
-			cap -= take;
-		} else if (take > sizeof(skip)) {
-			take = sizeof(skip);
-		}
-		if (recv_all(dst, take))
-			return -1;
-		left -= take;
-	}
-	return 0;
+	return cs_recv_msg(sock, m, buf, cap);
 }
 
-/* Wait up to ms for sock to become readable: 1, 0 on timeout, -1 on error. */
 static int wait_readable(int ms)
 {
-	struct pollfd pf = {sock, POLLIN, 0};
-	uint64_t end = cs_now_ns() + (uint64_t)ms * 1000000u;
-	for (;;) {
-		uint64_t now = cs_now_ns();
-		int left = now < end ? (int)((end - now) / 1000000u) : 0;
-		int rc = poll(&pf, 1, left);
-		if (rc >= 0)
-			return rc > 0;
-		if (errno != EINTR)
-			return -1;
-	}
+	return cs_wait_readable(sock, ms);
 }
 
 /* ---- lifecycle ---- */
@@ -242,80 +164,6 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-/* ---- the set-up watchdog ---- */
-
-static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cond;
-static int wd_done;
-
-static void *watchdog_main(void *arg)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += CS_AGENT_SETUP_MS / 1000;
-	until.tv_nsec += (long)(CS_AGENT_SETUP_MS % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&wd_lock);
-	int rc = 0;
-	while (!wd_done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&wd_cond, &wd_lock, &until);
-	int fire = !wd_done;
-	pthread_mutex_unlock(&wd_lock);
-	if (!fire)
-		return NULL;
-	/* Set-up is stuck or far too slow: stop recording, stop installing, put back
-	 * every slot written so far, and tell csampler by closing the connection. */
-	__atomic_store_n(&cs_state.abandoned, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&cs_state.active, 0, __ATOMIC_RELEASE);
-	cs_got_emergency_restore(200);
-	if (sock >= 0)
-		shutdown(sock, SHUT_RDWR);
-	return NULL;
-}
-
-static int watchdog_start(pthread_t *th)
-{
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&wd_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	wd_done = 0;
-	pthread_attr_t attr;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	pthread_attr_setsigmask_np(&attr, &all);
-	int rc = pthread_create(th, &attr, watchdog_main, NULL);
-	pthread_attr_destroy(&attr);
-	return rc;
-}
-
-static void watchdog_stop(pthread_t th)
-{
-	pthread_mutex_lock(&wd_lock);
-	wd_done = 1;
-	pthread_cond_signal(&wd_cond);
-	pthread_mutex_unlock(&wd_lock);
-	pthread_join(th, NULL);
-}
-
-/* The test hook of protocol.h: a set-up that hangs halfway. */
-static void test_stall(void)
-{
-	const char *v = getenv(CS_AGENT_STALL_ENV);
-	long ms = v ? strtol(v, NULL, 10) : 0;
-	if (ms > 0) {
-		struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
-		while (nanosleep(&t, &t) && errno == EINTR)
-			;
-	}
-}
-
 /* ---- set-up ---- */
 
 enum { SETUP_OK, SETUP_BUSY, SETUP_ERROR };
@@ -356,16 +204,15 @@ static int setup(const struct cs_msg_config *c, struct cs_msg_ready *ready, cons
 	cs_state.inexact = 0;
 	cs_state.abandoned = 0;
 	cs_state.start_ns = cs_now_ns();
-	pthread_t wd;
-	int watched = watchdog_start(&wd) == 0;
+	int watched = cs_watchdog_start(sock) == 0;
 	__atomic_store_n(&cs_state.active, 1, __ATOMIC_RELEASE);
 	/* Everything that releases blocks first, in every module; then the allocators. */
 	struct cs_got_stats st = {0, 0, 0};
 	cs_got_install(1, &st);
-	test_stall();
+	cs_test_stall();
 	cs_got_install(2, &st);
 	if (watched)
-		watchdog_stop(wd);
+		cs_watchdog_stop();
 	if (__atomic_load_n(&cs_state.abandoned, __ATOMIC_ACQUIRE)) {
 		cs_got_restore(); /* whatever the emergency restore could not reach */
 		snprintf(msg, sizeof(msg),
@@ -671,8 +518,8 @@ static void answer_busy(const struct cs_agent_rendezvous *r)
 	hello.version = CS_AGENT_VERSION;
 	hello.pid = (uint32_t)getpid();
 	memcpy(hello.key, r->agent_key, sizeof(hello.key));
-	if (send_on(fd, CS_MSG_HELLO, &hello, sizeof(hello)) == 0)
-		send_on(fd, CS_MSG_BUSY, NULL, 0);
+	if (cs_send_msg(fd, CS_MSG_HELLO, &hello, sizeof(hello)) == 0)
+		cs_send_msg(fd, CS_MSG_BUSY, NULL, 0);
 	close(fd);
 }
 

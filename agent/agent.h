@@ -99,4 +99,23 @@ void *cs_find_definition(const char *name, int *in_exe);
 /* agent.c */
 uint64_t cs_now_ns(void);
 
+/* wire.c */
+struct cs_msg;
+/* Send one whole message (header and payload); 0 or -1. */
+int cs_send_msg(int fd, uint32_t type, const void *payload, size_t len);
+/* Read one message header and up to cap payload bytes into buf (the rest is
+ * discarded). 0, or -1 on EOF, error or a bad magic. */
+int cs_recv_msg(int fd, struct cs_msg *m, void *buf, size_t cap);
+/* Wait up to ms for fd to become readable: 1, 0 on timeout, -1 on error. */
+int cs_wait_readable(int fd, int ms);
+
+/* watchdog.c */
+/* Watch the set-up: unless cs_watchdog_stop comes within CS_AGENT_SETUP_MS, set
+ * cs_state.abandoned, stop recording, put the slots back (cs_got_emergency_restore)
+ * and shut fd down. 0 or an errno (then nothing watches). One at a time. */
+int cs_watchdog_start(int fd);
+void cs_watchdog_stop(void);
+/* The test hook CS_AGENT_STALL_ENV of protocol.h: sleep that long, if set. */
+void cs_test_stall(void);
+
 #endif

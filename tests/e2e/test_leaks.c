@@ -112,10 +112,11 @@ Test(leaks, attached_while_busy_allocating)
 	char *data = h_path(dir, "a.data");
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
-	char *rec[] = {CS_EXE, "leaks", "-p", pid, "--interval", "0.5", "-d", "2.5", "-o", data, NULL};
+	char *rec[] = {CS_EXE, "leaks", "-p", pid, "--interval", "0.5", "-d", "5", "-o", data, NULL};
 	int err_fd;
 	pid_t r = h_spawn(rec, &err_fd);
-	usleep(1000 * 1000);
+	/* loading takes long on a busy machine: wait until the agent is there */
+	cr_assert(h_wait_agent(t.pid, 20000, 300), "the agent never started");
 	kill(t.pid, SIGUSR1); /* now: free the 50 blocks from before the attach, and leak */
 	char *err;
 	int st = h_collect(r, err_fd, 60, &err);

@@ -201,7 +201,7 @@ Test(leaks_hostile, another_user_cannot_take_the_rendezvous)
 			_exit(90);
 		struct attack at;
 		memset(&at, 0, sizeof(at));
-		attacker(t.pid, 7000, &at);
+		attacker(t.pid, 9000, &at);
 		ssize_t w = write(rep[1], &at, sizeof(at));
 		_exit(w == (ssize_t)sizeof(at) ? 0 : 91);
 	}
@@ -209,11 +209,11 @@ Test(leaks_hostile, another_user_cannot_take_the_rendezvous)
 	usleep(300 * 1000); /* the old-style name is taken by now */
 	char *data = h_path(dir, "r.data"), pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
-	char *rec[] = {CS_EXE, "leaks", "-q", "-p", pid, "--interval", "0.5", "-d", "4.5",
+	char *rec[] = {CS_EXE, "leaks", "-q", "-p", pid, "--interval", "0.5", "-d", "7",
 		       "-o", data, NULL};
 	int err_fd;
 	pid_t r = h_spawn(rec, &err_fd);
-	usleep(3000 * 1000);
+	cr_assert(h_wait_agent(t.pid, 20000, 1500 + 300), "the agent never started");
 	kill(t.pid, SIGUSR1);
 	char *err;
 	int st = h_collect(r, err_fd, 60, &err);
@@ -359,11 +359,11 @@ Test(leaks_hostile, target_in_its_own_pid_net_and_mount_namespaces)
 	cr_assert_gt(t, 0);
 	char *data = h_path(dir, "c.data"), pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)t);
-	char *rec[] = {CS_EXE, "leaks", "-q", "-p", pid, "--interval", "0.5", "-d", "3", "-o",
+	char *rec[] = {CS_EXE, "leaks", "-q", "-p", pid, "--interval", "0.5", "-d", "5", "-o",
 		       data, NULL};
 	int err_fd;
 	pid_t r = h_spawn(rec, &err_fd);
-	usleep(1500 * 1000);
+	cr_assert(h_wait_agent(t, 20000, 300), "the agent never started");
 	kill(t, SIGUSR1);
 	char *err;
 	int st = h_collect(r, err_fd, 60, &err);

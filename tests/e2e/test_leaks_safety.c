@@ -100,11 +100,11 @@ Test(leaks_safety, nopie_program_taking_free_address_attached)
 	h_start(&t, targ);
 	char *data = h_path(dir, "a.data"), pid[16];
 	pid_arg(pid, sizeof(pid), t.pid);
-	char *rec[] = {CS_EXE, "leaks", "-q", "-p", pid, "--interval", "0.5", "-d", "2.5",
+	char *rec[] = {CS_EXE, "leaks", "-q", "-p", pid, "--interval", "0.5", "-d", "4",
 		       "-o", data, NULL};
 	int err_fd;
 	pid_t r = h_spawn(rec, &err_fd);
-	usleep(1200 * 1000);
+	cr_assert(h_wait_agent(t.pid, 20000, 300), "the agent never started");
 	kill(t.pid, SIGUSR1);
 	char *err;
 	int st = h_collect(r, err_fd, 60, &err);
@@ -252,11 +252,11 @@ Test(leaks_safety, second_concurrent_attach_is_refused)
 	h_start(&t, targ);
 	char *a = h_path(dir, "first.data"), *b = h_path(dir, "second.data"), pid[16];
 	pid_arg(pid, sizeof(pid), t.pid);
-	char *first[] = {CS_EXE, "leaks", "-q", "-p", pid, "--interval", "0.5", "-d", "4",
+	char *first[] = {CS_EXE, "leaks", "-q", "-p", pid, "--interval", "0.5", "-d", "6",
 			 "-o", a, NULL};
 	int err_fd;
 	pid_t r = h_spawn(first, &err_fd);
-	usleep(1500 * 1000); /* the first one tracks by now */
+	cr_assert(h_wait_agent(t.pid, 20000, 300), "the first csampler's agent never started");
 	char *second[] = {CS_EXE, "leaks", "-q", "-p", pid, "-d", "1", "-o", b, NULL};
 	char *err2;
 	cr_expect_eq(h_run(second, 60, NULL, &err2), 1, "the second csampler was not refused");
