@@ -28,8 +28,8 @@ const ElfW(Dyn) *cs_module_dynamic(const struct dl_phdr_info *info)
 {
 	for (int i = 0; i < info->dlpi_phnum; i++)
 		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) {
-			const ElfW(Dyn) *d = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-			return in_base_namespace(d) ? d : NULL;
+			uintptr_t a = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+			return in_base_namespace((const void *)a) ? (const void *)a : NULL;
 		}
 	return NULL;
 }

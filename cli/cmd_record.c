@@ -149,11 +149,11 @@ static void leak_summary(const struct cs_profile *p, const struct cs_record_resu
 	uint64_t grew = n->rss_growth, tracked = n->tracked_then;
 	if (grew > tracked + (16u << 20) && grew > 2 * tracked)
 		fprintf(stderr,
-			"[csampler] note: at one snapshot the process's resident anonymous memory "
-			"had grown by %.1f MiB since tracking began, while tracked allocations held "
-			"%.1f MiB: about %.1f MiB is memory the agent does not see (mmap'ed arenas "
-			"such as Python's, a custom allocator, or freed memory the allocator "
-			"keeps)\n",
+			"[csampler] note: at one snapshot the process's resident anonymous "
+			"memory had grown by %.1f MiB since tracking began, while tracked "
+			"allocations held %.1f MiB: about %.1f MiB is memory the agent does not "
+			"see (mmap'ed arenas such as Python's, a custom allocator, or freed memory "
+			"the allocator keeps)\n",
 			(double)grew / 1048576.0, (double)tracked / 1048576.0,
 			(double)(grew - tracked) / 1048576.0);
 }

@@ -126,7 +126,8 @@ static int listen_there(struct cs_rendezvous *r, pid_t pid)
 	else
 		ret = 0;
 	if (back >= 0 && setns(back, CLONE_NEWNET) < 0)
-		ret = cs_error("cannot return to csampler's network namespace: %s", strerror(errno));
+		ret = cs_error("cannot return to csampler's network namespace: %s",
+			       strerror(errno));
 out:
 	if (there >= 0)
 		close(there);
@@ -146,10 +147,10 @@ int cs_rendezvous_attach(struct cs_rendezvous *r, pid_t pid, const char *agent)
 	} else {
 		int e = -copy_into_target(r, pid, agent);
 		if (e > 0)
-			return cs_error("the allocation agent '%s' is not visible to PID %d (it lives "
-					"in another mount namespace, or its user cannot read the "
-					"file), and csampler cannot copy it into that process's /tmp: "
-					"%s",
+			return cs_error("the allocation agent '%s' is not visible to PID %d (it "
+					"lives in another mount namespace, or its user cannot read "
+					"the file), and csampler cannot copy it into that "
+					"process's /tmp: %s",
 					agent, (int)pid, strerror(e));
 	}
 	uint8_t rnd[16 + 2 * CS_AGENT_KEY_BYTES];

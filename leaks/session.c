@@ -331,7 +331,8 @@ static int no_hello(struct cs_leak_session *s, int timeout_ms)
 				(int)s->pid);
 	if (!s->attach) {
 		if (e == EPIPE)
-			return cs_error("the command ended before the allocation agent started in it");
+			return cs_error("the command ended before the allocation agent started "
+					"in it");
 		return cs_error("the allocation agent did not start in PID %d within %d s (a "
 				"program that clears LD_PRELOAD, or a set-user-ID program?)",
 				(int)s->pid, timeout_ms / 1000);
@@ -406,8 +407,8 @@ int cs_leak_session_handshake(struct cs_leak_session *s, pid_t pid, int timeout_
 					"getting ready",
 					(int)pid);
 		if (e == ETIMEDOUT)
-			return cs_error("the allocation agent in PID %d did not get ready within %d "
-					"s; it removes its hooks by itself",
+			return cs_error("the allocation agent in PID %d did not get ready "
+					"within %d s; it removes its hooks by itself",
 					(int)pid, CS_AGENT_READY_WAIT_MS / 1000);
 		return cs_error("the allocation agent in PID %d gave up before it was ready "
 				"(its hooks are removed)",
@@ -501,9 +502,9 @@ static void took(struct cs_leak_session *s, struct cs_leak_raw *out)
 		for (size_t i = 0; i < out->n; i++)
 			tracked += out->sites[i].bytes;
 		uint64_t grew = rss > n->rss_anon_start ? rss - n->rss_anon_start : 0;
-		if (n->rss_anon_start && grew > tracked &&
-		    grew - tracked > (n->rss_growth > n->tracked_then ? n->rss_growth - n->tracked_then
-								       : 0)) {
+		uint64_t before = n->rss_growth > n->tracked_then ? n->rss_growth - n->tracked_then
+								  : 0;
+		if (n->rss_anon_start && grew > tracked && grew - tracked > before) {
 			n->rss_growth = grew;
 			n->tracked_then = tracked;
 		}
@@ -525,10 +526,11 @@ static int read_snapshot(struct cs_leak_session *s, struct cs_leak_raw *out, int
 		if (stray == MAX_STRAY) {
 			hang_up(s);
 			*gone = 1;
-			return quiet ? -1
-				     : cs_error("the allocation agent of PID %d sent %d messages that "
-						"were not snapshots: csampler stopped listening to it",
-						(int)s->pid, MAX_STRAY);
+			if (quiet)
+				return -1;
+			return cs_error("the allocation agent of PID %d sent %d messages that were "
+					"not snapshots: csampler stopped listening to it",
+					(int)s->pid, MAX_STRAY);
 		}
 		struct cs_msg m;
 		uint8_t *p;
@@ -560,7 +562,9 @@ static int read_snapshot(struct cs_leak_session *s, struct cs_leak_raw *out, int
 			free(p);
 			hang_up(s);
 			*gone = 1;
-			return quiet ? -1 : cs_error("the allocation agent sent a malformed snapshot");
+			if (quiet)
+				return -1;
+			return cs_error("the allocation agent sent a malformed snapshot");
 		}
 		took(s, out);
 		if (out->h.flags & CS_SNAP_FINAL)

@@ -180,8 +180,8 @@ static int attach_agent(const char *agent)
 		rv.csampler_key[i] = (uint8_t)c;
 	}
 	void *h = dlopen(agent, RTLD_NOW);
-	int (*fn)(const struct cs_agent_rendezvous *) =
-		h ? (int (*)(const struct cs_agent_rendezvous *))dlsym(h, CS_AGENT_ATTACH_FN) : NULL;
+	typedef int (*attach_fn)(const struct cs_agent_rendezvous *);
+	attach_fn fn = h ? (attach_fn)dlsym(h, CS_AGENT_ATTACH_FN) : NULL;
 	if (!fn)
 		return -1;
 	fn(&rv);
