@@ -586,11 +586,16 @@ int cs_leak_session_snapshot(struct cs_leak_session *s, struct cs_leak_raw *out,
 		*gone = 1;
 		return -1;
 	}
-	/* Once csampler was asked to end, the last snapshot gets a short wait; a further
-	 * signal ends it at once. */
-	int stopping_now = s->o.stop && *s->o.stop;
+	/* Once csampler was asked to end (a signal, or -d is up), the last snapshot gets
+	 * a short wait; a further signal ends it at once. Before -d is up, a snapshot may
+	 * not take csampler much past it. */
+	uint64_t now = cs_now_ns();
+	int stopping_now = (s->o.stop && *s->o.stop) || (s->o.end_ns && now >= s->o.end_ns);
 	wait_begins(s);
 	uint64_t wait = stopping_now ? SNAPSHOT_WAIT_STOPPING_MS : SNAPSHOT_WAIT_MS;
+	if (!stopping_now && s->o.end_ns &&
+	    (s->o.end_ns - now) / 1000000 + SNAPSHOT_WAIT_STOPPING_MS < wait)
+		wait = (s->o.end_ns - now) / 1000000 + SNAPSHOT_WAIT_STOPPING_MS;
 	return read_snapshot(s, out, gone, wait, 0);
 }
 

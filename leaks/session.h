@@ -35,6 +35,7 @@ struct cs_leak_opts {
 	 * then (libraries it loaded lately get names). May be NULL. */
 	struct cs_symbolizer *sym;
 	volatile sig_atomic_t *stop; /* a change means: stop waiting now. May be NULL. */
+	uint64_t end_ns;	     /* CLOCK_MONOTONIC time csampler must end by (-d), or 0 */
 	struct cs_leak_notes *notes; /* kept up to date when not NULL */
 };
 

@@ -559,7 +559,8 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 
 	if (o->leaks) {
 		struct cs_leak_opts lo = {o->sample_bytes, 0, o->agent, r->sym, o->stop,
-					  &res->leak_notes};
+			o->duration_s > 0 ? cs_now_ns() + (uint64_t)(o->duration_s * 1e9) : 0,
+			&res->leak_notes};
 		r->ls = cs_leak_session_new(&lo);
 		if (!r->ls)
 			goto out;

@@ -322,6 +322,31 @@ Test(leaks_hostile, silent_agent_and_sigterm_end_csampler_promptly)
 	free(data);
 }
 
+/* -d is kept too: a snapshot request may overrun it by a few seconds at most. */
+Test(leaks_hostile, silent_agent_does_not_outlast_the_duration_much)
+{
+	setenv("CS_FAKE_AGENT", "silent", 1);
+	char *data = h_path(dir, "d.data");
+	char *argv[] = {CS_EXE, "leaks", "--agent", FAKE, "--interval", "0.2", "-d", "1", "-o",
+			data, "--", "/bin/sleep", "12", NULL};
+	int err_fd;
+	uint64_t t0 = now_ms();
+	pid_t r = h_spawn(argv, &err_fd);
+	int st = -1;
+	while (now_ms() - t0 < 20000 && waitpid(r, &st, WNOHANG) == 0)
+		usleep(20 * 1000);
+	uint64_t took = now_ms() - t0;
+	cr_expect_lt(took, 9000, "csampler took %llu ms with -d 1", (unsigned long long)took);
+	if (took >= 20000) {
+		kill(r, SIGKILL);
+		waitpid(r, NULL, 0);
+	}
+	close(err_fd);
+	struct stat sb;
+	cr_expect_eq(stat(data, &sb), 0, "the recording was written");
+	free(data);
+}
+
 /* ---- containers ---- */
 
 /* The single child of pid. */
