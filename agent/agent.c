@@ -1,18 +1,24 @@
-/* agent.c - the agent's session: connect to csampler, handshake, install the hooks,
- * answer snapshot requests from one service thread, and go inert on DETACH, on EOF or
- * error, in a forked child, or when nobody answers. See protocol.h for the messages.
+/* agent.c - the agent's session: take the connection csampler prepared, hand-shake,
+ * install the hooks, answer snapshot requests from one service thread, and go inert on
+ * DETACH, on EOF or error, in a forked child, or when nobody answers. See protocol.h
+ * for the messages and how both ends know each other.
  *
- * Launch mode (CSAMPLER_AGENT_SOCKET set, the agent was preloaded): the constructor does
+ * Launch mode (CSAMPLER_AGENT_FD set, the agent was preloaded): the constructor does
  * the whole handshake before main() runs, so the program is tracked from its first
- * instruction. Attach mode (loaded by dlopen through ptrace): the constructor only
- * connects and starts the service thread, which does the handshake; dlopen returns at
- * once and the borrowed thread goes back to the target.
+ * instruction. Attach mode (loaded by dlopen through ptrace, then cs_agent_attach()
+ * called by the injected code): only the connection is made on the borrowed thread;
+ * the service thread does the handshake and the borrowed thread goes back at once.
+ *
+ * The final snapshot (normal exit, or a fatal signal in launch mode) is sent by the
+ * service thread too: the dying thread asks for it through a pipe and waits, bounded,
+ * for csampler's FINAL_ACK. Pipes, poll and atomics are all a signal handler needs.
  */
 #include "agent/agent.h"
 #include "agent/protocol.h"
 #include "agent/table.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <poll.h>
 #include <pthread.h>
@@ -21,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,10 +38,16 @@
 #define PUBLIC __attribute__((visibility("default")))
 
 static int sock = -1;
-static int session; /* 0: idle; 1: a session is starting or running */
-/* Serializes whole messages: the service thread and the exiting thread may both send. */
-static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+static int session;	/* 0: idle; 1: a session is starting or running (atomic) */
+static int serving;	/* tracking and the service thread runs (atomic) */
+static pid_t session_pid; /* the process the session belongs to */
+static int launch_mode;
+static struct cs_agent_rendezvous rendezvous; /* attach mode: keys and name */
 static int atfork_done;
+/* The final snapshot: requested through wake (0: none, 1: exit, 2: fatal signal);
+ * done is made readable once it was acknowledged or given up. */
+static int final_req;
+static int wake_pipe[2] = {-1, -1}, done_pipe[2] = {-1, -1};
 
 uint64_t cs_now_ns(void)
 {
@@ -42,47 +56,14 @@ uint64_t cs_now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* ---- socket I/O (never SIGPIPE the target) ---- */
-
-static int send_all(const void *buf, size_t len)
+static pid_t raw_getpid(void)
 {
-	const char *p = buf;
-	while (len) {
-		ssize_t n = send(sock, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int recv_all(void *buf, size_t len)
-{
-	char *p = buf;
-	while (len) {
-		ssize_t n = recv(sock, p, len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return (pid_t)syscall(SYS_getpid);
 }
 
 static int send_msg(uint32_t type, const void *payload, size_t len)
 {
-	struct cs_msg m = {CS_AGENT_MAGIC, type, len};
-	pthread_mutex_lock(&send_lock);
-	int rc = send_all(&m, sizeof(m));
-	if (!rc && len)
-		rc = send_all(payload, len);
-	pthread_mutex_unlock(&send_lock);
-	return rc;
+	return cs_send_msg(sock, type, payload, len);
 }
 
 static void send_error(const char *what)
@@ -90,31 +71,14 @@ static void send_error(const char *what)
 	send_msg(CS_MSG_ERROR, what, strlen(what));
 }
 
-/* Read one message header and up to cap payload bytes into buf (the rest is
- * discarded). Returns 0 or -1 on EOF, error or a bad magic. */
 static int recv_msg(struct cs_msg *m, void *buf, size_t cap)
 {
-	if (recv_all(m, sizeof(*m)) || m->magic != CS_AGENT_MAGIC)
-		return -1;
-	uint64_t left = m->len;
-	char skip[256];
-	while (left) {
-		size_t take = left;
-		char *dst = skip;
-		if (cap) {
-			if (take > cap)
-				take = cap;
-			dst = buf;
-			buf = (char *)buf + take;
-			cap -= take;
-		} else if (take > sizeof(skip)) {
-			take = sizeof(skip);
-		}
-		if (recv_all(dst, take))
-			return -1;
-		left -= take;
-	}
-	return 0;
+	return cs_recv_msg(sock, m, buf, cap);
+}
+
+static int wait_readable(int ms)
+{
+	return cs_wait_readable(sock, ms);
 }
 
 /* ---- lifecycle ---- */
@@ -127,24 +91,55 @@ static void go_inert(void)
 		cs_got_restore();
 }
 
+static void signal_done(void)
+{
+	if (done_pipe[1] >= 0)
+		(void)!write(done_pipe[1], "x", 1);
+}
+
 static void end_session(void)
 {
 	go_inert();
+	__atomic_store_n(&serving, 0, __ATOMIC_RELEASE);
 	if (sock >= 0)
 		close(sock);
 	sock = -1;
+	signal_done(); /* whoever waits for a final snapshot waits no more */
 	__atomic_store_n(&session, 0, __ATOMIC_RELEASE);
 }
 
-/* In a forked child: forward everything, never touch the parent's socket. Only
- * async-signal-safe work here: no locks (the parent's other threads may have held
+static void make_pipes(void)
+{
+	if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK))
+		wake_pipe[0] = wake_pipe[1] = -1;
+	if (done_pipe[0] < 0 && pipe2(done_pipe, O_CLOEXEC | O_NONBLOCK))
+		done_pipe[0] = done_pipe[1] = -1;
+	/* A new session starts with nothing pending. */
+	char buf[64];
+	while (wake_pipe[0] >= 0 && read(wake_pipe[0], buf, sizeof(buf)) > 0)
+		;
+	while (done_pipe[0] >= 0 && read(done_pipe[0], buf, sizeof(buf)) > 0)
+		;
+	__atomic_store_n(&final_req, 0, __ATOMIC_RELEASE);
+}
+
+/* In a forked child: forward everything, never touch the parent's socket or pipes.
+ * Only async-signal-safe work here: no locks (the parent's other threads may have held
  * the loader's or the agent's), so the GOT keeps pointing at hooks that forward. */
 static void on_fork_child(void)
 {
 	__atomic_store_n(&cs_state.active, 0, __ATOMIC_RELAXED);
+	serving = 0;
 	if (sock >= 0)
 		close(sock);
 	sock = -1;
+	for (int i = 0; i < 2; i++) {
+		if (wake_pipe[i] >= 0)
+			close(wake_pipe[i]);
+		if (done_pipe[i] >= 0)
+			close(done_pipe[i]);
+		wake_pipe[i] = done_pipe[i] = -1;
+	}
 	session = 0;
 }
 
@@ -169,25 +164,33 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-/* Apply CONFIG: tables, real functions, hooks. Returns NULL or an error message. */
-static const char *setup(const struct cs_msg_config *c, struct cs_msg_ready *ready)
+/* ---- set-up ---- */
+
+enum { SETUP_OK, SETUP_BUSY, SETUP_ERROR };
+
+/* Apply CONFIG: tables, real functions, hooks. *err receives a message on error. */
+static int setup(const struct cs_msg_config *c, struct cs_msg_ready *ready, const char **err)
 {
+	static char msg[128];
 	if (c->mode != CS_AGENT_EXACT && c->mode != CS_AGENT_SAMPLED)
-		return "CONFIG: unknown mode";
+		return *err = "CONFIG: unknown mode", SETUP_ERROR;
 	if (c->max_depth > CS_AGENT_MAX_DEPTH)
-		return "CONFIG: max_depth above CS_AGENT_MAX_DEPTH";
+		return *err = "CONFIG: max_depth above CS_AGENT_MAX_DEPTH", SETUP_ERROR;
 	if (c->mode == CS_AGENT_SAMPLED && !c->sample_bytes)
-		return "CONFIG: sampled mode needs sample_bytes > 0";
+		return *err = "CONFIG: sampled mode needs sample_bytes > 0", SETUP_ERROR;
 	if (!cs_state.self_hi)
 		dl_iterate_phdr(find_self, (void *)(uintptr_t)&find_self);
-	struct cs_tables *t = cs_tables_new(MAX_SITES, c->mode == CS_AGENT_SAMPLED);
-	if (!t)
-		return "cannot map the agent's tables (out of memory)";
+	if (cs_got_foreign())
+		return SETUP_BUSY; /* another agent library has hooks in place */
 	cs_hooks_resolve();
 	for (size_t i = 0; i < cs_nhooks; i++)
 		if (!strcmp(cs_hooks[i].name, "malloc") || !strcmp(cs_hooks[i].name, "free"))
 			if (!*cs_hooks[i].real)
-				return "cannot resolve malloc/free with dlsym";
+				return *err = "cannot find the definitions of malloc and free",
+				       SETUP_ERROR;
+	struct cs_tables *t = cs_tables_new(MAX_SITES, c->mode == CS_AGENT_SAMPLED);
+	if (!t)
+		return *err = "cannot map the agent's tables (out of memory)", SETUP_ERROR;
 	cs_unwind_init();
 	if (!atfork_done) {
 		pthread_atfork(NULL, NULL, on_fork_child);
@@ -199,31 +202,54 @@ static const char *setup(const struct cs_msg_config *c, struct cs_msg_ready *rea
 	cs_state.sample_bytes = cs_state.sampled ? c->sample_bytes : 0;
 	cs_state.max_depth = c->max_depth ? c->max_depth : CS_AGENT_MAX_DEPTH;
 	cs_state.inexact = 0;
+	cs_state.abandoned = 0;
 	cs_state.start_ns = cs_now_ns();
+	int watched = cs_watchdog_start(sock) == 0;
 	__atomic_store_n(&cs_state.active, 1, __ATOMIC_RELEASE);
 	/* Everything that releases blocks first, in every module; then the allocators. */
 	struct cs_got_stats st = {0, 0, 0};
 	cs_got_install(1, &st);
+	cs_test_stall();
 	cs_got_install(2, &st);
+	if (watched)
+		cs_watchdog_stop();
+	if (__atomic_load_n(&cs_state.abandoned, __ATOMIC_ACQUIRE)) {
+		cs_got_restore(); /* whatever the emergency restore could not reach */
+		snprintf(msg, sizeof(msg),
+			 "set-up took more than %d ms: every hook was removed again",
+			 CS_AGENT_SETUP_MS);
+		return *err = msg, SETUP_ERROR;
+	}
 	if (st.failed)
 		cs_state.inexact = 1;
 	ready->start_ns = cs_state.start_ns;
 	ready->modules = st.modules;
 	ready->slots = st.slots;
-	return NULL;
+	ready->flags = (cs_state.exe_allocator ? CS_READY_EXE_ALLOCATOR : 0) |
+		       (st.failed ? CS_READY_PARTIAL : 0);
+	return SETUP_OK;
+}
+
+static int keys_equal(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t d = 0;
+	for (int i = 0; i < CS_AGENT_KEY_BYTES; i++)
+		d |= (uint8_t)(a[i] ^ b[i]);
+	return d == 0;
 }
 
 /* HELLO, CONFIG (with a timeout), set-up, READY. Returns 0 when tracking. */
 static int handshake(void)
 {
-	struct cs_msg_hello hello = {CS_AGENT_VERSION, (uint32_t)getpid()};
+	struct cs_msg_hello hello;
+	memset(&hello, 0, sizeof(hello));
+	hello.version = CS_AGENT_VERSION;
+	hello.pid = (uint32_t)getpid();
+	if (!launch_mode)
+		memcpy(hello.key, rendezvous.agent_key, sizeof(hello.key));
 	if (send_msg(CS_MSG_HELLO, &hello, sizeof(hello)))
 		return -1;
-	struct pollfd pf = {sock, POLLIN, 0};
-	int rc;
-	while ((rc = poll(&pf, 1, CONFIG_TIMEOUT_MS)) < 0 && errno == EINTR)
-		;
-	if (rc <= 0)
+	if (wait_readable(CONFIG_TIMEOUT_MS) <= 0)
 		return -1;
 	/* A peer that stalls mid-message must not hold us either. */
 	struct timeval tv = {CONFIG_TIMEOUT_MS / 1000, 0};
@@ -231,22 +257,30 @@ static int handshake(void)
 	struct cs_msg m;
 	struct cs_msg_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
-	if (recv_msg(&m, &cfg, sizeof(cfg)))
+	if (recv_msg(&m, &cfg, sizeof(cfg)) || m.type != CS_MSG_CONFIG || m.len < sizeof(cfg))
 		return -1;
-	if (m.type != CS_MSG_CONFIG || m.len < sizeof(cfg)) {
-		send_error("expected CONFIG");
+	/* Attach mode: only the csampler that injected us knows this key. Whoever else
+	 * answered gets nothing, not even an error. */
+	if (!launch_mode && !keys_equal(cfg.key, rendezvous.csampler_key))
 		return -1;
-	}
 	struct timeval none = {0, 0};
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
 	struct cs_msg_ready ready;
 	memset(&ready, 0, sizeof(ready));
-	const char *err = setup(&cfg, &ready);
-	if (err) {
+	const char *err = NULL;
+	switch (setup(&cfg, &ready, &err)) {
+	case SETUP_BUSY:
+		send_msg(CS_MSG_BUSY, NULL, 0);
+		return -1;
+	case SETUP_ERROR:
 		send_error(err);
 		return -1;
 	}
-	return send_msg(CS_MSG_READY, &ready, sizeof(ready));
+	if (send_msg(CS_MSG_READY, &ready, sizeof(ready)))
+		return -1;
+	session_pid = raw_getpid();
+	__atomic_store_n(&serving, 1, __ATOMIC_RELEASE);
+	return 0;
 }
 
 static int send_snapshot(uint32_t flags)
@@ -268,9 +302,40 @@ static int send_snapshot(uint32_t flags)
 	return rc;
 }
 
+/* The target is exiting or dying: the final snapshot, then csampler's FINAL_ACK (it
+ * reads the address space meanwhile), bounded. */
+static void send_final(int kind)
+{
+	uint64_t end = cs_now_ns() + (uint64_t)CS_AGENT_FINAL_WAIT_MS * 1000000u;
+	if (send_snapshot(CS_SNAP_FINAL | (kind == 2 ? CS_SNAP_SIGNAL : 0)) == 0) {
+		for (;;) {
+			uint64_t now = cs_now_ns();
+			if (now >= end || wait_readable((int)((end - now) / 1000000u)) <= 0)
+				break;
+			struct cs_msg m;
+			if (recv_msg(&m, NULL, 0) || m.type == CS_MSG_FINAL_ACK)
+				break;
+		}
+	}
+	go_inert();
+}
+
 static void serve(void)
 {
 	for (;;) {
+		struct pollfd pf[2] = {{sock, POLLIN, 0}, {wake_pipe[0], POLLIN, 0}};
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		int kind = __atomic_load_n(&final_req, __ATOMIC_ACQUIRE);
+		if (kind) {
+			send_final(kind);
+			return;
+		}
+		if (!pf[0].revents)
+			continue;
 		struct cs_msg m;
 		if (recv_msg(&m, NULL, 0))
 			return; /* EOF, error or garbage: csampler is gone */
@@ -291,16 +356,15 @@ static void serve(void)
 
 static void *service_main(void *arg)
 {
-	int attach = (int)(intptr_t)arg;
 	cs_guard_enter(); /* nothing this thread allocates is tracked */
 	pthread_setname_np(pthread_self(), "csampler-agent");
-	if (!attach || handshake() == 0)
+	if (launch_mode || handshake() == 0)
 		serve();
 	end_session();
 	return NULL;
 }
 
-static int start_service(int attach)
+static int start_service(void)
 {
 	pthread_attr_t attr;
 	sigset_t all;
@@ -311,15 +375,74 @@ static int start_service(int attach)
 	/* The target's signal handlers must never run on the agent's thread. */
 	pthread_attr_setsigmask_np(&attr, &all);
 	pthread_t th;
-	int rc = pthread_create(&th, &attr, service_main, (void *)(intptr_t)attach);
+	int rc = pthread_create(&th, &attr, service_main, NULL);
 	pthread_attr_destroy(&attr);
 	return rc;
 }
 
+/* Ask the service thread for the final snapshot and wait for it, at most timeout_ms.
+ * Async-signal-safe. */
+static void request_final(int kind, int timeout_ms)
+{
+	if (!__atomic_load_n(&serving, __ATOMIC_ACQUIRE) || session_pid != raw_getpid() ||
+	    wake_pipe[1] < 0 || done_pipe[0] < 0)
+		return;
+	int none = 0;
+	if (__atomic_compare_exchange_n(&final_req, &none, kind, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED))
+		(void)!write(wake_pipe[1], "x", 1);
+	uint64_t end = cs_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct pollfd pf = {done_pipe[0], POLLIN, 0};
+	for (;;) {
+		uint64_t now = cs_now_ns();
+		if (now >= end || poll(&pf, 1, (int)((end - now) / 1000000u)) > 0)
+			return;
+	}
+}
+
+/* ---- fatal signals (launch mode) ---- */
+
+/* Signals whose default action ends the process and that programs rarely query.
+ * SIGINT is left alone: Python, for one, installs its KeyboardInterrupt handler only
+ * when it finds SIGINT at its default. */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS,  SIGILL,  SIGFPE,	SIGABRT, SIGSYS,
+				    SIGTERM, SIGHUP, SIGQUIT, SIGXCPU, SIGXFSZ};
+
+static void on_fatal(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	/* SA_RESETHAND put the default back: a second fault, or the re-raise, kills. */
+	request_final(2, CS_AGENT_FINAL_WAIT_MS + 1000);
+	int fault = (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) &&
+		    si && si->si_code > 0;
+	/* A fault happens again when the instruction is retried; anything else is sent
+	 * again (pending while this handler runs, delivered when it returns). */
+	if (!fault)
+		raise(sig);
+	errno = saved;
+}
+
+static void install_fatal_handlers(void)
+{
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		struct sigaction old, sa;
+		if (sigaction(fatal_signals[i], NULL, &old) || (old.sa_flags & SA_SIGINFO) ||
+		    old.sa_handler != SIG_DFL)
+			continue; /* the program (or its parent) chose: leave it */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_fatal;
+		sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK | SA_RESTART;
+		sigfillset(&sa.sa_mask);
+		sigaction(fatal_signals[i], &sa, NULL);
+	}
+}
+
+/* ---- starting a session ---- */
+
 /* Launch mode: programs the target execs must not be tracked. */
 static void clean_environment(void)
 {
-	unsetenv(CS_AGENT_SOCKET_ENV);
+	unsetenv(CS_AGENT_FD_ENV);
 	const char *pre = getenv("LD_PRELOAD");
 	if (!pre)
 		return;
@@ -350,78 +473,137 @@ static void clean_environment(void)
 		unsetenv("LD_PRELOAD");
 }
 
-static int connect_to(const char *name, int abstract)
+/* A csampler that stops reading must not hang the target (e.g. in exit). */
+static void send_timeout(int fd)
+{
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Connect to csampler's abstract socket; only a listener of our own user or root is
+ * accepted (anyone can bind an abstract name once csampler let it go). */
+static int connect_rendezvous(const char *name)
 {
 	struct sockaddr_un a;
 	memset(&a, 0, sizeof(a));
 	a.sun_family = AF_UNIX;
-	size_t n = strlen(name);
-	if (n + 1 + (size_t)abstract > sizeof(a.sun_path))
+	size_t n = strnlen(name, sizeof(rendezvous.name));
+	if (!n || n >= sizeof(rendezvous.name) || n + 1 > sizeof(a.sun_path))
 		return -1;
-	memcpy(a.sun_path + abstract, name, n);
-	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + abstract + n +
-				    (abstract ? 0 : 1));
+	memcpy(a.sun_path + 1, name, n);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&a, len)) {
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	if (connect(fd, (struct sockaddr *)&a,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) ||
+	    (cred.uid != 0 && cred.uid != geteuid() && cred.uid != getuid())) {
 		close(fd);
 		return -1;
 	}
-	/* A csampler that stops reading must not hang the target (e.g. in exit). */
-	struct timeval tv = {10, 0};
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	send_timeout(fd);
 	return fd;
 }
 
-/* Start a session if none is running: connect, then hand-shake here (launch mode) or
- * on the service thread (attach mode). Exported so that csampler can start a new
- * session in a process where the agent is already loaded (a second dlopen does not run
- * the constructor again). Returns 0 if a session started, -1 if not. */
-PUBLIC int cs_agent_start(void)
+/* Another session runs here: tell the csampler that just injected us, then hang up. */
+static void answer_busy(const struct cs_agent_rendezvous *r)
 {
-	int idle = 0;
-	if (!__atomic_compare_exchange_n(&session, &idle, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	int fd = connect_rendezvous(r->name);
+	if (fd < 0)
+		return;
+	struct cs_msg_hello hello;
+	memset(&hello, 0, sizeof(hello));
+	hello.version = CS_AGENT_VERSION;
+	hello.pid = (uint32_t)getpid();
+	memcpy(hello.key, r->agent_key, sizeof(hello.key));
+	if (cs_send_msg(fd, CS_MSG_HELLO, &hello, sizeof(hello)) == 0)
+		cs_send_msg(fd, CS_MSG_BUSY, NULL, 0);
+	close(fd);
+}
+
+/* Attach mode: called by the code csampler injected, right after dlopen, on a thread
+ * it borrowed; r lives in that code's memory. Connects and starts the service thread,
+ * which hand-shakes. Returns 0 if a session started, -1 if not. */
+PUBLIC int cs_agent_attach(const struct cs_agent_rendezvous *r)
+{
+	if (!r || r->magic != CS_AGENT_MAGIC || r->version != CS_AGENT_VERSION)
 		return -1;
 	cs_guard_enter();
-	int rc = -1;
-	const char *path = getenv(CS_AGENT_SOCKET_ENV);
-	if (path && *path) {
-		char copy[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-		int abstract = path[0] == '@';
-		snprintf(copy, sizeof(copy), "%s", path + abstract);
-		clean_environment();
-		sock = connect_to(copy, abstract);
-		if (sock >= 0 && handshake() == 0 && start_service(0) == 0)
-			rc = 0;
-	} else {
-		char name[64];
-		snprintf(name, sizeof(name), CS_AGENT_ABSTRACT_FMT, (int)getpid());
-		sock = connect_to(name, 1);
-		if (sock >= 0 && start_service(1) == 0)
-			rc = 0;
+	int rc = -1, idle = 0;
+	if (!__atomic_compare_exchange_n(&session, &idle, 1, 0, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED)) {
+		answer_busy(r);
+		cs_guard_leave();
+		return -1;
 	}
+	launch_mode = 0;
+	memcpy(&rendezvous, r, sizeof(rendezvous));
+	rendezvous.name[sizeof(rendezvous.name) - 1] = 0;
+	make_pipes();
+	sock = connect_rendezvous(rendezvous.name);
+	if (sock >= 0 && start_service() == 0)
+		rc = 0;
 	if (rc)
 		end_session();
 	cs_guard_leave();
 	return rc;
 }
 
-__attribute__((constructor)) static void cs_agent_ctor(void)
+/* Launch mode: the socket csampler left open for us, if it is one. */
+static int inherited_socket(void)
 {
-	cs_agent_start();
+	const char *v = getenv(CS_AGENT_FD_ENV);
+	if (!v)
+		return -1;
+	char *end;
+	long fd = strtol(v, &end, 10);
+	clean_environment();
+	if (*end || end == v || fd < 0 || fd > 1 << 20)
+		return -1;
+	struct stat st;
+	int type = 0, domain = 0;
+	socklen_t l1 = sizeof(type), l2 = sizeof(domain);
+	if (fstat((int)fd, &st) || !S_ISSOCK(st.st_mode) ||
+	    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &l1) || type != SOCK_STREAM ||
+	    getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &domain, &l2) || domain != AF_UNIX)
+		return -1;
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return (int)fd;
 }
 
-/* The program is exiting normally: send what it never freed (after its own atexit
- * handlers and destructors, which ran before ours), then stop tracking. The service
- * thread sees the shutdown as EOF and ends the session. */
+__attribute__((constructor)) static void cs_agent_ctor(void)
+{
+	int fd = inherited_socket();
+	if (fd < 0)
+		return;
+	int idle = 0;
+	if (!__atomic_compare_exchange_n(&session, &idle, 1, 0, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED)) {
+		close(fd);
+		return;
+	}
+	cs_guard_enter();
+	launch_mode = 1;
+	sock = fd;
+	send_timeout(fd);
+	make_pipes();
+	if (handshake() == 0 && start_service() == 0)
+		install_fatal_handlers();
+	else
+		end_session();
+	cs_guard_leave();
+}
+
+/* The program is exiting normally: have what it never freed sent (after its own
+ * atexit handlers and destructors, which ran before ours), then stop tracking. */
 __attribute__((destructor)) static void cs_agent_dtor(void)
 {
-	if (!__atomic_load_n(&cs_state.active, __ATOMIC_ACQUIRE) || sock < 0)
+	if (!__atomic_load_n(&serving, __ATOMIC_ACQUIRE))
 		return;
 	cs_guard_enter();
-	send_snapshot(CS_SNAP_FINAL);
+	request_final(1, CS_AGENT_FINAL_WAIT_MS + 1000);
 	go_inert();
-	shutdown(sock, SHUT_RDWR);
 	cs_guard_leave();
 }

@@ -10,29 +10,33 @@
  * The original values are remembered so the slots can be put back exactly (a lazily
  * bound slot goes back to its PLT stub). The table is keyed by slot address and
  * rewritten whenever a slot is hooked again, so a module unloaded and another loaded
- * at the same address cannot restore a stale value.
+ * at the same address cannot restore a stale value. It also holds what the set-up
+ * watchdog needs to undo an install without walking the modules: the hook written and
+ * whether the slot's page is read-only.
  */
 #include "agent/agent.h"
 
-#include <dlfcn.h>
 #include <elf.h>
+#include <errno.h>
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ORIG_BITS 15 /* remembered slots: 32768 */
 
 struct orig {
-	uintptr_t slot, value;
+	uintptr_t slot, value, hook;
+	uintptr_t ro; /* the slot's page is read-only outside our writes */
 };
 
 static pthread_mutex_t got_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct orig *origs;
 static uintptr_t page_size;
 
-static void orig_put(uintptr_t slot, uintptr_t value)
+static void orig_put(uintptr_t slot, uintptr_t value, uintptr_t hook, int ro)
 {
 	if (!origs) {
 		void *p = mmap(NULL, sizeof(struct orig) << ORIG_BITS, PROT_READ | PROT_WRITE,
@@ -45,8 +49,10 @@ static void orig_put(uintptr_t slot, uintptr_t value)
 	for (uintptr_t i = ((slot >> 3) * 0x9E3779B97F4A7C15ull >> 40) & mask, n = 0; n <= mask;
 	     i = (i + 1) & mask, n++)
 		if (!origs[i].slot || origs[i].slot == slot) {
-			origs[i].slot = slot;
 			origs[i].value = value;
+			origs[i].hook = hook;
+			origs[i].ro = (uintptr_t)ro;
+			__atomic_store_n(&origs[i].slot, slot, __ATOMIC_RELEASE);
 			return;
 		}
 	/* Full: restore will fall back to the real function's address. */
@@ -92,11 +98,17 @@ static const struct cs_hook *find_hook(const char *name)
 	return NULL;
 }
 
+#define PHASE_RESTORE 0
+#define PHASE_FOREIGN 3 /* count slots pointing into another copy of the agent */
+#define MAX_FOREIGN 8
+
 struct scan {
-	int phase; /* 1, 2; 0 = restore */
+	int phase; /* 1, 2, PHASE_RESTORE or PHASE_FOREIGN */
 	uintptr_t relro_lo, relro_hi; /* page range made read-only by the loader */
 	uint32_t slots;
 	uint32_t failed; /* slots that could not be made writable */
+	uintptr_t foreign_lo[MAX_FOREIGN], foreign_hi[MAX_FOREIGN];
+	int nforeign;
 };
 
 static void write_slot(struct scan *sc, uintptr_t slot, uintptr_t value)
@@ -113,6 +125,14 @@ static void write_slot(struct scan *sc, uintptr_t slot, uintptr_t value)
 	sc->slots++;
 }
 
+static int is_foreign(const struct scan *sc, uintptr_t v)
+{
+	for (int i = 0; i < sc->nforeign; i++)
+		if (v >= sc->foreign_lo[i] && v < sc->foreign_hi[i])
+			return 1;
+	return 0;
+}
+
 static void scan_rela(struct scan *sc, uintptr_t base, const ElfW(Rela) *r, size_t n,
 		      const ElfW(Sym) *symtab, const char *strtab)
 {
@@ -126,7 +146,11 @@ static void scan_rela(struct scan *sc, uintptr_t base, const ElfW(Rela) *r, size
 			continue;
 		uintptr_t slot = base + r[i].r_offset;
 		uintptr_t cur = __atomic_load_n((uintptr_t *)slot, __ATOMIC_RELAXED);
-		if (sc->phase == 0) {
+		if (sc->phase == PHASE_FOREIGN) {
+			sc->slots += is_foreign(sc, cur);
+			continue;
+		}
+		if (sc->phase == PHASE_RESTORE) {
 			if (cur != (uintptr_t)h->hook)
 				continue;
 			uintptr_t v;
@@ -136,18 +160,14 @@ static void scan_rela(struct scan *sc, uintptr_t base, const ElfW(Rela) *r, size
 		} else {
 			if (h->phase != sc->phase || !*h->real || cur == (uintptr_t)h->hook)
 				continue;
-			orig_put(slot, cur);
+			/* The watchdog gave up on this session: write nothing more. */
+			if (__atomic_load_n(&cs_state.abandoned, __ATOMIC_ACQUIRE))
+				return;
+			orig_put(slot, cur, (uintptr_t)h->hook,
+				 slot >= sc->relro_lo && slot < sc->relro_hi);
 			write_slot(sc, slot, (uintptr_t)h->hook);
 		}
 	}
-}
-
-static int in_base_namespace(const void *dyn)
-{
-	for (const struct link_map *l = _r_debug.r_map; l; l = l->l_next)
-		if (l->l_ld == dyn)
-			return 1;
-	return 0;
 }
 
 static int skip_module(const struct dl_phdr_info *info)
@@ -161,6 +181,8 @@ static int skip_module(const struct dl_phdr_info *info)
 		return 1;
 	if (strstr(name, "/libunwind.so") || strstr(name, "/libunwind-")) /* the unwinder */
 		return 1;
+	if (cs_is_agent_module(name)) /* another copy of the agent */
+		return 1;
 	return 0;
 }
 
@@ -170,47 +192,26 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	if (skip_module(info))
 		return 0;
 	uintptr_t base = info->dlpi_addr;
-	const ElfW(Dyn) *dyn = NULL;
 	sc->relro_lo = sc->relro_hi = 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_DYNAMIC)
-			dyn = (const ElfW(Dyn) *)(base + ph->p_vaddr);
-		else if (ph->p_type == PT_GNU_RELRO) {
+		if (ph->p_type == PT_GNU_RELRO) {
 			/* The loader protects whole pages: start and end rounded down. */
 			sc->relro_lo = (base + ph->p_vaddr) & ~(page_size - 1);
 			sc->relro_hi = (base + ph->p_vaddr + ph->p_memsz) & ~(page_size - 1);
 		}
 	}
-	if (!dyn || !in_base_namespace(dyn))
+	const ElfW(Dyn) *dyn = cs_module_dynamic(info);
+	if (!dyn)
 		return 0;
-
-	const ElfW(Sym) *symtab = NULL;
-	const char *strtab = NULL;
-	const ElfW(Rela) *jmprel = NULL, *rela = NULL;
-	size_t pltrelsz = 0, relasz = 0;
-	int pltrel_is_rela = 1;
-	/* The loader has relocated these d_ptr values in place on x86-64; a value below
-	 * the load base is still a link-time address. */
-#define DPTR(v) ((uintptr_t)(v) < base ? (uintptr_t)(v) + base : (uintptr_t)(v))
-	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
-		switch (d->d_tag) {
-		case DT_SYMTAB: symtab = (const void *)DPTR(d->d_un.d_ptr); break;
-		case DT_STRTAB: strtab = (const void *)DPTR(d->d_un.d_ptr); break;
-		case DT_JMPREL: jmprel = (const void *)DPTR(d->d_un.d_ptr); break;
-		case DT_PLTRELSZ: pltrelsz = d->d_un.d_val; break;
-		case DT_PLTREL: pltrel_is_rela = d->d_un.d_val == DT_RELA; break;
-		case DT_RELA: rela = (const void *)DPTR(d->d_un.d_ptr); break;
-		case DT_RELASZ: relasz = d->d_un.d_val; break;
-		}
-	}
-#undef DPTR
-	if (!symtab || !strtab)
+	struct cs_module_tables t;
+	cs_module_tables(info, dyn, &t);
+	if (!t.symtab || !t.strtab)
 		return 0;
-	if (jmprel && pltrel_is_rela)
-		scan_rela(sc, base, jmprel, pltrelsz / sizeof(ElfW(Rela)), symtab, strtab);
-	if (rela)
-		scan_rela(sc, base, rela, relasz / sizeof(ElfW(Rela)), symtab, strtab);
+	if (t.jmprel && t.pltrel_is_rela)
+		scan_rela(sc, base, t.jmprel, t.pltrelsz / sizeof(ElfW(Rela)), t.symtab, t.strtab);
+	if (t.rela)
+		scan_rela(sc, base, t.rela, t.relasz / sizeof(ElfW(Rela)), t.symtab, t.strtab);
 	return 0;
 }
 
@@ -256,7 +257,83 @@ void cs_got_restore(void)
 		page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
 	struct count_ctx c;
 	memset(&c, 0, sizeof(c));
-	c.sc.phase = 0;
+	c.sc.phase = PHASE_RESTORE;
 	dl_iterate_phdr(count_cb, &c);
 	pthread_mutex_unlock(&got_lock);
+}
+
+uint32_t cs_got_emergency_restore(int wait_ms)
+{
+	/* An install in progress holds got_lock and toggles page protections: wait for
+	 * it to notice cs_state.abandoned and stop. If it never lets go (it is stuck in
+	 * the loader), restore anyway: the writer is not running then. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	int locked = pthread_mutex_timedlock(&got_lock, &until) == 0;
+	uint32_t n = 0;
+	uintptr_t ps = page_size ? page_size : (uintptr_t)sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; origs && i < ((size_t)1 << ORIG_BITS); i++) {
+		uintptr_t slot = __atomic_load_n(&origs[i].slot, __ATOMIC_ACQUIRE);
+		if (!slot)
+			continue;
+		void *page = (void *)(slot & ~(ps - 1));
+		/* A module unloaded since: its page is gone (msync says ENOMEM). */
+		if (msync(page, ps, MS_ASYNC) && errno == ENOMEM)
+			continue;
+		if (__atomic_load_n((uintptr_t *)slot, __ATOMIC_RELAXED) != origs[i].hook)
+			continue;
+		if (origs[i].ro && mprotect(page, ps, PROT_READ | PROT_WRITE))
+			continue;
+		uintptr_t expect = origs[i].hook;
+		n += __atomic_compare_exchange_n((uintptr_t *)slot, &expect, origs[i].value, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		if (origs[i].ro)
+			mprotect(page, ps, PROT_READ);
+	}
+	if (locked)
+		pthread_mutex_unlock(&got_lock);
+	return n;
+}
+
+static int foreign_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct scan *sc = arg;
+	if (!cs_is_agent_module(info->dlpi_name) || sc->nforeign == MAX_FOREIGN ||
+	    (info->dlpi_addr >= cs_state.self_lo && info->dlpi_addr < cs_state.self_hi))
+		return 0;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		lo = a < lo ? a : lo;
+		hi = a + ph->p_memsz > hi ? a + ph->p_memsz : hi;
+	}
+	if (lo < hi) {
+		sc->foreign_lo[sc->nforeign] = lo;
+		sc->foreign_hi[sc->nforeign++] = hi;
+	}
+	return 0;
+}
+
+uint32_t cs_got_foreign(void)
+{
+	struct count_ctx c;
+	memset(&c, 0, sizeof(c));
+	c.sc.phase = PHASE_FOREIGN;
+	pthread_mutex_lock(&got_lock);
+	if (!page_size)
+		page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+	dl_iterate_phdr(foreign_cb, &c.sc);
+	if (c.sc.nforeign)
+		dl_iterate_phdr(count_cb, &c);
+	pthread_mutex_unlock(&got_lock);
+	return c.sc.slots;
 }

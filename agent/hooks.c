@@ -495,9 +495,13 @@ void cs_hooks_resolve(void)
 	for (size_t i = 0; i < cs_nhooks; i++) {
 		if (__atomic_load_n(cs_hooks[i].real, __ATOMIC_ACQUIRE))
 			continue;
-		void *p = dlsym(RTLD_DEFAULT, cs_hooks[i].name);
-		if (p && p != cs_hooks[i].hook)
-			__atomic_store_n(cs_hooks[i].real, p, __ATOMIC_RELEASE);
+		int in_exe = 0;
+		void *p = cs_find_definition(cs_hooks[i].name, &in_exe);
+		if (!p || p == cs_hooks[i].hook)
+			continue;
+		if (in_exe && cs_hooks[i].hook == (void *)cs_h_malloc)
+			cs_state.exe_allocator = 1;
+		__atomic_store_n(cs_hooks[i].real, p, __ATOMIC_RELEASE);
 	}
 }
 

@@ -6,12 +6,21 @@
  * outstanding allocations per call stack inside the target, and answers snapshot
  * requests over a Unix stream socket.
  *
- * Connection: the agent's constructor connects to the Unix socket whose filesystem
- * path is in the environment variable CSAMPLER_AGENT_SOCKET if set (launch mode;
- * csampler creates it in a private temporary directory; the agent then removes it and
- * its own path from LD_PRELOAD so that programs the target execs are not tracked),
- * else to the abstract socket "\0csampler-agent-<PID>" (attach mode; PID is the
- * target's getpid()). If nothing answers, the agent stays inert.
+ * Connection. No third process can take either end's place:
+ * - Launch mode: csampler makes a socketpair and the command inherits one end; its
+ *   number is in the environment variable CSAMPLER_AGENT_FD. The agent's constructor
+ *   takes it (close-on-exec from then on) and removes the variable and itself from
+ *   LD_PRELOAD, so that programs the target execs are not tracked.
+ * - Attach mode: csampler listens on an abstract socket with a random name (in the
+ *   target's network namespace), and the injected code calls
+ *   cs_agent_attach(&rendezvous) right after dlopen; the rendezvous holds the name and
+ *   two random keys and lives in the target's memory only. The agent accepts a listener
+ *   of its own user or root (SO_PEERCRED) and proves itself with agent_key in HELLO;
+ *   csampler accepts only a connection from the target's process (SO_PEERCRED, checked
+ *   against a pidfd so a recycled PID cannot pass) and proves itself with
+ *   csampler_key in CONFIG. A connection that fails either check is dropped; the
+ *   agent never installs a hook for a peer that did not prove itself.
+ * If nothing answers, the agent stays inert.
  *
  * Every message is a cs_msg header followed by `len` payload bytes; integers are in
  * the host's byte order (both ends run on the same machine).
@@ -19,18 +28,25 @@
  *   agent   -> csampler : HELLO
  *   csampler -> agent   : CONFIG
  *   agent   -> csampler : READY          (hooks installed, tracking from now on)
+ *                         or BUSY        (another session is using this process's agent)
  *   then, any number of times:
  *   csampler -> agent   : SNAP_REQ
  *   agent   -> csampler : SNAPSHOT
  *   and at the end:
  *   csampler -> agent   : DETACH
  *   agent   -> csampler : BYE            (hooks removed, agent inert)
- * When the target exits normally (exit() or return from main) while connected, the
- * agent sends one unsolicited SNAPSHOT with CS_SNAP_FINAL set from its destructor, so
- * what was never freed by a program that ran to completion is reported.
- * If the socket closes (csampler exited or was killed) the agent also removes its
- * hooks and goes inert; the target keeps running normally. An agent that cannot
- * proceed sends ERROR (a message string) and goes inert.
+ *
+ * When the target exits normally (exit() or return from main), or, in launch mode, is
+ * about to die of a fatal signal (SIGSEGV, SIGABRT, SIGTERM, ... whose disposition was
+ * the default), the agent sends one unsolicited SNAPSHOT with CS_SNAP_FINAL set and
+ * holds the dying thread until csampler answers FINAL_ACK (at most
+ * CS_AGENT_FINAL_WAIT_MS): the address space is still whole then, so csampler reads
+ * the libraries the program loaded before it lets it go.
+ * If the socket closes (csampler exited or was killed) the agent removes its hooks and
+ * goes inert; the target keeps running normally. An agent that cannot proceed sends
+ * ERROR (a message string) and goes inert. An agent whose set-up does not finish
+ * within CS_AGENT_SETUP_MS puts every rewritten slot back by itself (a watchdog that
+ * needs neither the loader nor the allocator) and goes inert.
  */
 #ifndef CS_AGENT_PROTOCOL_H
 #define CS_AGENT_PROTOCOL_H
@@ -38,10 +54,28 @@
 #include <stdint.h>
 
 #define CS_AGENT_MAGIC 0x43534147u /* "CSAG" */
-#define CS_AGENT_VERSION 1
-#define CS_AGENT_SOCKET_ENV "CSAMPLER_AGENT_SOCKET"
-#define CS_AGENT_ABSTRACT_FMT "csampler-agent-%d" /* after a leading NUL byte */
+#define CS_AGENT_VERSION 2
+#define CS_AGENT_FD_ENV "CSAMPLER_AGENT_FD"
+#define CS_AGENT_ATTACH_FN "cs_agent_attach"
+#define CS_AGENT_KEY_BYTES 16
 #define CS_AGENT_MAX_DEPTH 128
+/* The agent's set-up watchdog, and how long csampler waits for READY after CONFIG. */
+#define CS_AGENT_SETUP_MS 5000
+#define CS_AGENT_READY_WAIT_MS 8000
+/* How long a dying target waits for FINAL_ACK. */
+#define CS_AGENT_FINAL_WAIT_MS 5000
+/* Test hook: the agent sleeps this many milliseconds in its set-up, with half of its
+ * hooks installed (read from the target's environment). */
+#define CS_AGENT_STALL_ENV "CSAMPLER_AGENT_TEST_STALL_MS"
+
+/* Attach mode: what the injected code passes to cs_agent_attach(). */
+struct cs_agent_rendezvous {
+	uint32_t magic;	  /* CS_AGENT_MAGIC */
+	uint32_t version; /* CS_AGENT_VERSION */
+	char name[96];	  /* abstract socket name, without the leading NUL; NUL-terminated */
+	uint8_t agent_key[CS_AGENT_KEY_BYTES];	  /* the agent shows this in HELLO */
+	uint8_t csampler_key[CS_AGENT_KEY_BYTES]; /* csampler shows this in CONFIG */
+};
 
 enum cs_msg_type {
 	CS_MSG_HELLO = 1,
@@ -52,6 +86,8 @@ enum cs_msg_type {
 	CS_MSG_DETACH = 6,
 	CS_MSG_BYE = 7,
 	CS_MSG_ERROR = 8,
+	CS_MSG_FINAL_ACK = 9,
+	CS_MSG_BUSY = 10,
 };
 
 struct cs_msg {
@@ -62,7 +98,8 @@ struct cs_msg {
 
 struct cs_msg_hello {
 	uint32_t version; /* CS_AGENT_VERSION */
-	uint32_t pid;
+	uint32_t pid;	  /* getpid() in the target's own PID namespace */
+	uint8_t key[CS_AGENT_KEY_BYTES]; /* attach: rendezvous.agent_key; launch: zeros */
 };
 
 enum cs_agent_mode {
@@ -74,12 +111,23 @@ struct cs_msg_config {
 	uint32_t mode;	       /* enum cs_agent_mode */
 	uint32_t max_depth;    /* frames kept per stack, <= CS_AGENT_MAX_DEPTH */
 	uint64_t sample_bytes; /* mean bytes between samples in sampled mode */
+	uint8_t key[CS_AGENT_KEY_BYTES]; /* attach: rendezvous.csampler_key; launch: ignored */
+};
+
+enum cs_ready_flags {
+	/* The main executable defines (and exports) malloc: its own calls to it are
+	 * direct and never pass through a GOT slot, so they are not tracked. */
+	CS_READY_EXE_ALLOCATOR = 1u << 0,
+	/* Some allocation function could not be hooked: snapshots are marked inexact. */
+	CS_READY_PARTIAL = 1u << 1,
 };
 
 struct cs_msg_ready {
 	uint64_t start_ns;	/* CLOCK_MONOTONIC when tracking began */
 	uint32_t modules;	/* modules whose GOT was rewritten */
 	uint32_t slots;		/* GOT entries rewritten */
+	uint32_t flags;		/* enum cs_ready_flags */
+	uint32_t pad;
 };
 
 enum cs_snapshot_flags {
@@ -90,6 +138,8 @@ enum cs_snapshot_flags {
 	CS_SNAP_SAMPLED = 1u << 1,
 	/* Sent by the agent on its own as the target exits (see above). */
 	CS_SNAP_FINAL = 1u << 2,
+	/* With FINAL: the target is dying of a signal (not exiting normally). */
+	CS_SNAP_SIGNAL = 1u << 3,
 };
 
 /* SNAPSHOT payload: this header, then nsites records of struct cs_snap_site each

@@ -24,7 +24,8 @@ static const char usage_text[] =
 	"frame pointers come out complete; names, inline frames and file:line are resolved\n"
 	"at the end and stored in the recording, which needs nothing else to be read.\n"
 	"\n"
-	"Recording ends on Ctrl-C or SIGTERM, after -d, or when the target exits.\n"
+	"Recording ends on Ctrl-C or SIGTERM, after -d, or when the target exits. A\n"
+	"launched COMMAND's exit status becomes csampler's (128 + N when signal N ended it).\n"
 	"\n"
 	"  -p, --pid PID          attach to this running process\n"
 	"  -F, --freq HZ          samples per second of CPU time per thread (default 99)\n"
@@ -60,6 +61,11 @@ static const char leaks_usage_text[] =
 	"millisecond, at a point where it holds no allocator or loader lock; no gdb, no\n"
 	"restart. When csampler ends (or is killed) the agent unhooks itself and the target\n"
 	"runs on. Allocations made before attaching are unknown and never reported.\n"
+	"Only one csampler at a time tracks a process: a second one is refused.\n"
+	"\n"
+	"A launched COMMAND is tracked to its end, also when a fatal signal (SIGSEGV,\n"
+	"SIGABRT, SIGTERM, ...) ends it, and csampler exits with its status (128 + N when\n"
+	"signal N ended it).\n"
 	"\n"
 	"  -p, --pid PID          attach to this running process\n"
 	"      --interval SECS    seconds between snapshots (default 10)\n"
@@ -69,6 +75,8 @@ static const char leaks_usage_text[] =
 	"                         instead of every one: figures become estimates, overhead\n"
 	"                         becomes small (for busy production processes)\n"
 	"      --debug-dir DIR    also look for separate debug info under DIR\n"
+	"      --agent PATH       the allocation agent library (default: the one installed\n"
+	"                         with csampler; or set CSAMPLER_AGENT)\n"
 	"  -q, --quiet            no status line and no summary\n"
 	"\n"
 	"To record CPU samples and leak snapshots together: csampler record --leaks.\n"
@@ -80,10 +88,12 @@ static const char leaks_usage_text[] =
 
 static volatile sig_atomic_t stop_flag;
 
+/* Counts signals: the recorder ends on the first; a wait for the agent that began
+ * after it (the last snapshot) gives up on the next one. */
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
+	stop_flag++;
 }
 
 static void leak_summary(const struct cs_profile *p, const struct cs_record_result *res)
@@ -104,12 +114,40 @@ static void leak_summary(const struct cs_profile *p, const struct cs_record_resu
 		bytes += s->sites.v[i].bytes;
 		blocks += s->sites.v[i].blocks;
 	}
+	const struct cs_leak_notes *n = &res->leak_notes;
 	fprintf(stderr,
-		"[csampler] %zu leak snapshot%s; the last, at %.1f s: %llu bytes outstanding in "
+		"[csampler] %zu leak snapshot%s; the last, at %.1f s%s: %llu bytes outstanding in "
 		"%llu blocks from %zu call stacks (%s)\n",
-		p->leaks.n, p->leaks.n == 1 ? "" : "s", s->time_s, (unsigned long long)bytes,
-		(unsigned long long)blocks, s->sites.n,
-		s->sampled ? "sampled: estimates" : s->exact ? "exact" : "INEXACT: events were lost");
+		p->leaks.n, p->leaks.n == 1 ? "" : "s", s->time_s,
+		n->died_of_signal ? " as the command died of a signal" : "",
+		(unsigned long long)bytes, (unsigned long long)blocks, s->sites.n,
+		s->sampled ? "sampled: estimates"
+		: s->exact ? "exact"
+		: n->own_allocator[0] ? "INCOMPLETE: see the warning above"
+				      : "INEXACT: events were lost");
+	/* Memory that grew where the agent cannot see: mmap'ed arenas (Python's
+	 * pymalloc), a custom allocator, or freed memory the allocator keeps. */
+	uint64_t grew = n->rss_growth, tracked = n->tracked_then;
+	if (grew > tracked + (16u << 20) && grew > 2 * tracked)
+		fprintf(stderr,
+			"[csampler] note: at one snapshot the process's resident anonymous "
+			"memory had grown by %.1f MiB since tracking began, while tracked "
+			"allocations held %.1f MiB: about %.1f MiB is memory the agent does not "
+			"see (mmap'ed arenas such as Python's, a custom allocator, or freed memory "
+			"the allocator keeps)\n",
+			(double)grew / 1048576.0, (double)tracked / 1048576.0,
+			(double)(grew - tracked) / 1048576.0);
+}
+
+/* Before the figures: what makes them incomplete. */
+static void leak_warnings(const struct cs_record_result *res)
+{
+	if (res->leak_notes.own_allocator[0])
+		fprintf(stderr,
+			"[csampler] warning: '%s' has its own malloc (a statically linked "
+			"allocator): the allocations its own code makes never pass through the "
+			"agent, so the figures below are incomplete\n",
+			res->leak_notes.own_allocator);
 }
 
 static void summary(const struct cs_profile *p, const struct cs_record_result *res,
@@ -127,8 +165,10 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 	if (res->exited)
 		fprintf(stderr, " (target exited)");
 	fputc('\n', stderr);
-	if (res->leaks || !cpu)
+	if (res->leaks || !cpu) {
+		leak_warnings(res);
 		leak_summary(p, res);
+	}
 	if (unwound) {
 		fprintf(stderr, "[csampler] stacks unwound to the thread root: %.1f%%",
 			100.0 * (double)st->complete / (double)unwound);
@@ -308,6 +348,13 @@ static int run(int argc, char **argv, int leaks_cmd)
 		summary(&p, &res, output, bytes, !o.no_cpu);
 	}
 	ret = 0;
+	/* A launched command's status is ours, as a shell gives it: 128 + signal. */
+	if (res.launched && res.exited) {
+		if (WIFEXITED(res.exit_status))
+			ret = WEXITSTATUS(res.exit_status);
+		else if (WIFSIGNALED(res.exit_status))
+			ret = 128 + WTERMSIG(res.exit_status);
+	}
 out:
 	cs_out_abort(&out);
 	CS_VEC_FREE(dirs);

@@ -20,7 +20,8 @@ static const char usage_text[] =
 	"(RSS, threads, open files, CPU %).\n"
 	"\n"
 	"  -i, --input FILE    profile to read (default csampler.data)\n"
-	"  -n, --top N         rows to print (default 25; 0 = all)\n"
+	"  -n, --top N         rows to print (default 25; 0 = all); with --leaks, stacks\n"
+	"                      to list (default: 10 in text, all in JSON)\n"
 	"  -s, --sort KEY      self (default) or total\n"
 	"  -b, --by KEY        function (default), line, module or thread\n"
 	"      --callers FN    who calls FN, with each caller's share of FN's samples\n"
@@ -151,7 +152,8 @@ int cmd_report(int argc, char **argv)
 	if (cs_cli_load(&p, input, NULL) < 0)
 		goto done;
 	if (leaks) {
-		lo.top = top_set ? o.top : 10;
+		/* text lists the top 10 stacks and says how many more; JSON has them all */
+		lo.top = top_set ? o.top : o.format == CS_FMT_JSON ? 0 : 10;
 		lo.format = o.format;
 		if (o.format == CS_FMT_CSV) {
 			cs_usage_error("report", "leak reports come as text or json");

@@ -36,7 +36,7 @@ extern const char cs_tramp_begin[], cs_tramp_data[], cs_tramp_end[];
 
 /* Same order as the data block in trampoline.S. */
 struct tramp_data {
-	uint64_t fn_dlopen, use_xsave;
+	uint64_t fn_dlopen, use_xsave, fn_dlsym;
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
 	uint64_t flags, rip, rsp;
 };
@@ -152,7 +152,7 @@ static int write_mem(int fd, uint64_t addr, const void *buf, size_t n)
 }
 
 int cs_inject_dlopen(struct cs_symbolizer *sym, pid_t pid, const char *path,
-		     struct cs_inject_stats *st)
+		     const struct cs_inject_call *call, struct cs_inject_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	if (cs_sym_proc_load(sym, pid) < 0)
@@ -163,8 +163,21 @@ int cs_inject_dlopen(struct cs_symbolizer *sym, pid_t pid, const char *path,
 		return cs_error("cannot load the agent into PID %d: no dlopen in its C library "
 				"(a static or non-glibc program?)",
 				(int)pid);
+	uint64_t fn_sym = 0;
+	/* With libc's debug symbols the public names may hide behind internal aliases;
+	 * glibc's private __libc_dlsym takes the same (handle, name). */
+	if (call && cs_sym_find_symbol(sym, pid, "libc.so", "dlsym", &fn_sym) < 0 &&
+	    cs_sym_find_symbol(sym, pid, "libc.so", "__libc_dlsym", &fn_sym) < 0 &&
+	    cs_sym_find_symbol(sym, pid, "libdl.so", "dlsym", &fn_sym) < 0)
+		return cs_error("cannot load the agent into PID %d: no dlsym in its C library",
+				(int)pid);
+	if (call && (strlen(call->entry) >= CS_INJECT_ENTRY_MAX || call->arg_len > CS_INJECT_ARG_MAX))
+		return cs_error("internal error: injected call too large");
 	size_t code = (size_t)(cs_tramp_data - cs_tramp_begin);
-	size_t size = (size_t)(cs_tramp_end - cs_tramp_begin) + strlen(path) + 1;
+	size_t fixed = (size_t)(cs_tramp_end - cs_tramp_begin);
+	size_t size = fixed + strlen(path) + 1;
+	if (fixed != code + sizeof(struct tramp_data) + CS_INJECT_ENTRY_MAX + CS_INJECT_ARG_MAX)
+		return cs_error("internal error: trampoline.S and inject.c disagree on the layout");
 	uint64_t cave;
 	if (cs_sym_code_cave(sym, pid, size, &cave) < 0)
 		return cs_error("cannot load the agent into PID %d: found no %zu unused bytes of "
@@ -172,8 +185,15 @@ int cs_inject_dlopen(struct cs_symbolizer *sym, pid_t pid, const char *path,
 				(int)pid, size);
 	cs_sym_prepare(sym, pid);
 	uint8_t *blob = cs_xmalloc(size);
-	memcpy(blob, cs_tramp_begin, (size_t)(cs_tramp_end - cs_tramp_begin));
-	strcpy((char *)blob + (cs_tramp_end - cs_tramp_begin), path);
+	memcpy(blob, cs_tramp_begin, fixed);
+	if (call) {
+		/* entry and arg follow the register block (trampoline.S) */
+		uint8_t *e = blob + code + sizeof(struct tramp_data);
+		memset(e, 0, CS_INJECT_ENTRY_MAX + CS_INJECT_ARG_MAX);
+		strcpy((char *)e, call->entry);
+		memcpy(e + CS_INJECT_ENTRY_MAX, call->arg, call->arg_len);
+	}
+	strcpy((char *)blob + fixed, path);
 
 	pid_t *tids = NULL;
 	size_t ntids = 0;
@@ -243,6 +263,7 @@ int cs_inject_dlopen(struct cs_symbolizer *sym, pid_t pid, const char *path,
 			memset(&d, 0, sizeof(d));
 			d.fn_dlopen = fn;
 			d.use_xsave = (uint64_t)have_xsave();
+			d.fn_dlsym = fn_sym;
 			d.rax = r.rax;
 			d.rbx = r.rbx;
 			d.rcx = r.rcx;

@@ -1,9 +1,13 @@
-/* session.h - csampler's end of the agent protocol (agent/protocol.h): the socket the
- * agent connects to, how the agent gets into the target (LD_PRELOAD for a launched
- * command, ptrace injection for a running process), the handshake, and snapshots. */
+/* session.h - csampler's end of the agent protocol (agent/protocol.h): the connection
+ * to the agent, how the agent gets into the target (LD_PRELOAD for a launched
+ * command, ptrace injection for a running process), the handshake, and snapshots.
+ *
+ * Every wait is bounded by a deadline and by a cap on messages, and gives up at once
+ * when *stop changes (a signal asked csampler to end). */
 #ifndef CS_LEAK_SESSION_H
 #define CS_LEAK_SESSION_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -12,10 +16,27 @@
 #include "leaks/inject.h"
 #include "symbolizer/symbolizer.h"
 
+/* What csampler learns about the target besides the snapshots, for its summary. */
+struct cs_leak_notes {
+	char own_allocator[256];  /* the executable that has its own malloc, or "" */
+	uint64_t rss_anon_start;  /* resident anonymous bytes when tracking began (0: unknown) */
+	/* The snapshot where resident anonymous memory had grown most beyond the tracked
+	 * outstanding bytes: the growth since the start, and the tracked bytes then. */
+	uint64_t rss_growth, tracked_then;
+	int snapshots;		  /* snapshots read */
+	int died_of_signal;	  /* the final snapshot came as the target died of a signal */
+};
+
 struct cs_leak_opts {
 	uint64_t sample_bytes; /* 0: exact; else mean bytes between samples */
 	unsigned max_depth;    /* frames per stack (default 64) */
 	const char *agent;     /* the agent library; NULL: found next to csampler */
+	/* When the final snapshot arrives the target waits: its maps are read into sym
+	 * then (libraries it loaded lately get names). May be NULL. */
+	struct cs_symbolizer *sym;
+	volatile sig_atomic_t *stop; /* a change means: stop waiting now. May be NULL. */
+	uint64_t end_ns;	     /* CLOCK_MONOTONIC time csampler must end by (-d), or 0 */
+	struct cs_leak_notes *notes; /* kept up to date when not NULL */
 };
 
 /* One call stack in a snapshot, as the agent sent it. */
@@ -40,12 +61,12 @@ struct cs_leak_session;
 struct cs_leak_session *cs_leak_session_new(const struct cs_leak_opts *o);
 void cs_leak_session_free(struct cs_leak_session *s);
 
-/* Launch mode: listen on a private socket; *env receives the NULL-terminated
- * environment for the command (the caller's environment plus LD_PRELOAD and
- * CSAMPLER_AGENT_SOCKET; owned by the session). 0 or -1. */
+/* Launch mode: make the connection the command inherits; *env receives the
+ * NULL-terminated environment for it (the caller's environment plus LD_PRELOAD and
+ * CSAMPLER_AGENT_FD; owned by the session). Call before forking the command. 0 or -1. */
 int cs_leak_session_launch_env(struct cs_leak_session *s, char ***env);
-/* Attach mode: listen where the agent of process pid will look, then load the agent
- * into pid (see inject.h). 0 or -1. */
+/* Attach mode: listen where only the agent csampler loads can connect, then load the
+ * agent into pid (see inject.h) and have it connect. 0 or -1. */
 int cs_leak_session_attach(struct cs_leak_session *s, struct cs_symbolizer *sym, pid_t pid,
 			   struct cs_inject_stats *st);
 /* Wait (up to timeout_ms) for the agent of process pid, exchange HELLO/CONFIG/READY.
@@ -55,8 +76,8 @@ int cs_leak_session_attach(struct cs_leak_session *s, struct cs_symbolizer *sym,
 int cs_leak_session_handshake(struct cs_leak_session *s, pid_t pid, int timeout_ms,
 			      uint64_t *start_ns, void (*on_hello)(void *ctx), void *ctx);
 /* Ask for a snapshot and read it. 0, or -1 if the agent is gone (*gone set to 1, no
- * message) or misbehaved (one error line). If the agent's final snapshot (sent as the
- * target exits) is pending, that one is returned. */
+ * message) or misbehaved (one error line; the connection is closed). If the agent's
+ * final snapshot (sent as the target exits) is pending, that one is returned. */
 int cs_leak_session_snapshot(struct cs_leak_session *s, struct cs_leak_raw *out, int *gone);
 /* Read the agent's final snapshot if it sends one within timeout_ms (the target is
  * exiting). 1 if one was read, 0 if none. */
@@ -66,5 +87,10 @@ int cs_leak_session_final(struct cs_leak_session *s, struct cs_leak_raw *out, in
 int cs_leak_session_fd(const struct cs_leak_session *s);
 /* Tell the agent to remove its hooks (when still connected), and close. */
 void cs_leak_session_detach(struct cs_leak_session *s);
+
+/* A launched command whose tracking could not start runs on untracked: say so and wait
+ * for it (until *stop changes), so that it is not left behind; *status receives its
+ * wait status and *exited 1 if it ended. */
+void cs_leak_wait_command(pid_t pid, volatile sig_atomic_t *stop, int *status, int *exited);
 
 #endif

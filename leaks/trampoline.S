@@ -4,9 +4,10 @@
  * csampler writes this code, followed by the data block below (filled in) and the
  * library's path, into unused executable bytes of the target, points the stopped
  * thread's rip here and its rsp below the red zone, and lets it go. The thread saves
- * its FPU/SSE/AVX state, calls dlopen(path, RTLD_NOW), restores that state, every
- * general register, the flags and rsp from the data block, and jumps back. Nothing
- * here needs csampler to be alive once the thread runs.
+ * its FPU/SSE/AVX state, calls h = dlopen(path, RTLD_NOW) and, when an entry name is
+ * given and h is not NULL, f = dlsym(h, entry) and f(&arg) if f is not NULL; then it
+ * restores that state, every general register, the flags and rsp from the data
+ * block, and jumps back. Nothing here needs csampler to be alive once the thread runs.
  *
  * It lives in .rodata: csampler itself never executes it.
  */
@@ -31,7 +32,20 @@ cs_tramp_begin:
 2:	leaq	path(%rip), %rdi
 	movl	$2, %esi		/* RTLD_NOW */
 	callq	*fn_dlopen(%rip)
-	cmpq	$0, use_xsave(%rip)
+	testq	%rax, %rax
+	jz	5f
+	cmpb	$0, entry(%rip)
+	je	5f
+	cmpq	$0, fn_dlsym(%rip)
+	je	5f
+	movq	%rax, %rdi
+	leaq	entry(%rip), %rsi
+	callq	*fn_dlsym(%rip)
+	testq	%rax, %rax
+	jz	5f
+	leaq	arg(%rip), %rdi
+	callq	*%rax
+5:	cmpq	$0, use_xsave(%rip)
 	je	3f
 	movl	$-1, %eax
 	movl	$-1, %edx
@@ -64,6 +78,7 @@ cs_tramp_begin:
 cs_tramp_data:
 fn_dlopen:	.quad 0
 use_xsave:	.quad 0
+fn_dlsym:	.quad 0
 sv_rax:		.quad 0
 sv_rbx:		.quad 0
 sv_rcx:		.quad 0
@@ -82,8 +97,11 @@ sv_r15:		.quad 0
 sv_flags:	.quad 0
 sv_rip:		.quad 0
 sv_rsp:		.quad 0
-path:		/* the NUL-terminated path is written here */
+	/* Written with the code, before any thread is stopped (see inject.c). */
+entry:		.space 32	/* NUL-terminated name of the function to call, or empty */
+arg:		.space 192	/* what its argument points at */
 	.globl	cs_tramp_end
 cs_tramp_end:
+path:		/* the NUL-terminated path is written here */
 
 	.section .note.GNU-stack,"",@progbits

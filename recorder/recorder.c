@@ -542,7 +542,7 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	struct rec *r = cs_xcalloc(1, sizeof(*r));
 	struct cs_sampler *smp = NULL;
 	struct cs_launch launch = {0, -1, -1};
-	int launched = 0, ret = -1;
+	int launched = 0, ret = -1, wait_command = 0;
 	pid_t pid = o->pid;
 	char **env = NULL;
 
@@ -558,7 +558,9 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	r->sym = cs_symbolizer_new(&yo);
 
 	if (o->leaks) {
-		struct cs_leak_opts lo = {o->sample_bytes, 0, o->agent};
+		struct cs_leak_opts lo = {o->sample_bytes, 0, o->agent, r->sym, o->stop,
+			o->duration_s > 0 ? cs_now_ns() + (uint64_t)(o->duration_s * 1e9) : 0,
+			&res->leak_notes};
 		r->ls = cs_leak_session_new(&lo);
 		if (!r->ls)
 			goto out;
@@ -607,8 +609,10 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		res->launched = 1;
 		proc_get(r, (uint32_t)pid);
 		if (r->ls &&
-		    cs_leak_session_handshake(r->ls, pid, 10000, &leak_start, refresh_maps, r) < 0)
+		    cs_leak_session_handshake(r->ls, pid, 10000, &leak_start, refresh_maps, r) < 0) {
+			wait_command = 1; /* not orphaned: it runs on untracked, we wait */
 			goto out;
+		}
 	} else if (r->ls) {
 		uint64_t t0 = cs_now_ns();
 		if (cs_leak_session_attach(r->ls, r->sym, pid, &res->inject) < 0 ||
@@ -711,6 +715,8 @@ out:
 		/* The command keeps running: csampler never ends a program it profiles. */
 		if (launch.go_fd >= 0)
 			cs_launch_abort(&launch);
+		else if (wait_command)
+			cs_leak_wait_command(launch.pid, o->stop, &res->exit_status, &res->exited);
 	}
 	cs_symbolizer_free(r->sym);
 	rec_release(r);

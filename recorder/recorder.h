@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "leaks/inject.h"
+#include "leaks/session.h"
 #include "profile/profile.h"
 
 struct cs_record_opts {
@@ -45,6 +45,7 @@ struct cs_record_result {
 	unsigned snapshots;
 	struct cs_inject_stats inject; /* attach mode: how the agent was loaded */
 	double agent_ready_ms;	       /* from the start of loading to tracking */
+	struct cs_leak_notes leak_notes; /* what the leak session learnt about the target */
 };
 
 /* Record into p (an initialized, empty profile). Returns 0, or -1 after printing one

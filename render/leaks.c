@@ -219,6 +219,8 @@ static void text_suspects(const struct cs_profile *p, int top, FILE *out)
 				v[i].rises, p->leaks.n - 1 - v[i].first);
 			text_stack(p, v[i].stack, out);
 		}
+		if (shown < n)
+			fprintf(out, "# ... %zu more suspects (use --top 0 for all)\n", n - shown);
 	}
 	free(v);
 }
@@ -336,7 +338,10 @@ static void json_all(const struct cs_profile *p, const struct cs_leak_report_opt
 			fputs(i ? ",\n    " : "\n    ", out);
 			json_site(p, &v[i], out);
 		}
-		fprintf(out, "]}");
+		fprintf(out, "]");
+		if (shown < n) /* --top cut the list: say so */
+			fprintf(out, ", \"sites_left_out\": %zu", n - shown);
+		fprintf(out, "}");
 		free(v);
 	}
 	fprintf(out, "\n], \"suspects\": [");

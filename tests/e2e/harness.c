@@ -101,6 +101,30 @@ int h_stop(struct h_proc *p, int sig, int timeout_ms)
 	return status;
 }
 
+int h_wait_agent(pid_t pid, int timeout_ms, int settle_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	for (;;) {
+		pid_t *tids = NULL;
+		size_t n = 0;
+		int found = 0;
+		if (cs_proc_tasks(pid, &tids, &n) == 0)
+			for (size_t i = 0; i < n && !found; i++) {
+				char name[32];
+				found = cs_proc_comm(pid, tids[i], name, sizeof(name)) == 0 &&
+					!strcmp(name, "csampler-agent");
+			}
+		free(tids);
+		if (found) {
+			usleep((useconds_t)settle_ms * 1000);
+			return 1;
+		}
+		if (now_ms() >= deadline)
+			return 0;
+		usleep(20 * 1000);
+	}
+}
+
 int h_alive(pid_t pid)
 {
 	return cs_proc_alive(pid);

@@ -26,6 +26,9 @@ int h_stop(struct h_proc *p, int sig, int timeout_ms);
 int h_alive(pid_t pid);
 /* CPU time (ns) the process has used so far. */
 uint64_t h_cpu_ns(pid_t pid);
+/* Wait up to timeout_ms until the allocation agent's thread ("csampler-agent") runs in
+ * pid, then settle_ms more (its handshake is quick once it runs). 1 if it appeared. */
+int h_wait_agent(pid_t pid, int timeout_ms, int settle_ms);
 
 /* Run a command to completion (killed after timeout_s). Returns its exit status (-1
  * on timeout or signal). *out / *err receive its stdout / stderr if not NULL. */

@@ -41,7 +41,7 @@ static void inject(pid_t pid, struct cs_inject_stats *st)
 {
 	struct cs_symbolizer_opts o = {0};
 	struct cs_symbolizer *s = cs_symbolizer_new(&o);
-	cr_assert_eq(cs_inject_dlopen(s, pid, MARKER, st), 0);
+	cr_assert_eq(cs_inject_dlopen(s, pid, MARKER, NULL, st), 0);
 	cs_symbolizer_free(s);
 	cr_log_info("stops %u, longest %.3f ms", st->stops, st->max_stop_ms);
 }
@@ -114,6 +114,6 @@ Test(inject, missing_process)
 	struct cs_symbolizer_opts o = {0};
 	struct cs_symbolizer *s = cs_symbolizer_new(&o);
 	struct cs_inject_stats st;
-	cr_expect_eq(cs_inject_dlopen(s, 2147483, MARKER, &st), -1);
+	cr_expect_eq(cs_inject_dlopen(s, 2147483, MARKER, NULL, &st), -1);
 	cs_symbolizer_free(s);
 }

@@ -112,10 +112,11 @@ Test(leaks, attached_while_busy_allocating)
 	char *data = h_path(dir, "a.data");
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
-	char *rec[] = {CS_EXE, "leaks", "-p", pid, "--interval", "0.5", "-d", "2.5", "-o", data, NULL};
+	char *rec[] = {CS_EXE, "leaks", "-p", pid, "--interval", "0.5", "-d", "5", "-o", data, NULL};
 	int err_fd;
 	pid_t r = h_spawn(rec, &err_fd);
-	usleep(1000 * 1000);
+	/* loading takes long on a busy machine: wait until the agent is there */
+	cr_assert(h_wait_agent(t.pid, 20000, 300), "the agent never started");
 	kill(t.pid, SIGUSR1); /* now: free the 50 blocks from before the attach, and leak */
 	char *err;
 	int st = h_collect(r, err_fd, 60, &err);
@@ -296,5 +297,35 @@ Test(leaks, bad_requests)
 	cr_expect_eq(h_run(r2, 30, NULL, &err), 2);
 	cr_expect(strstr(err, "--sample-bytes"), "%s", err);
 	free(err);
+	free(data);
+}
+
+/* report --leaks: JSON lists every site unless --top says otherwise, and says how many
+ * it left out; text lists 10 and says how many more there are. */
+Test(leaks, report_lists_every_site_or_says_what_it_left_out)
+{
+	char *data = h_path(dir, "many.data");
+	char *argv[] = {CS_EXE, "leaks", "-q", "-o", data, "--", TARGET("cs_t_leak_edge"), "many",
+			NULL};
+	run_leaks(argv);
+	char *json = leak_json(data, NULL); /* --top 0 */
+	cr_expect_eq(count(json, "{\"frames\": "), 25, "%s", json);
+	free(json);
+	char *r1[] = {CS_EXE, "report", "--leaks", "-i", data, "--format", "json", NULL};
+	char *out;
+	cr_assert_eq(h_run(r1, 30, &out, NULL), 0);
+	cr_expect_eq(count(out, "{\"frames\": "), 25, "JSON has every site by default: %s", out);
+	cr_expect(!strstr(out, "sites_left_out"), "%s", out);
+	free(out);
+	char *r2[] = {CS_EXE, "report", "--leaks", "-i", data, "--format", "json", "--top", "5",
+		      NULL};
+	cr_assert_eq(h_run(r2, 30, &out, NULL), 0);
+	cr_expect_eq(count(out, "{\"frames\": "), 5, "%s", out);
+	cr_expect(strstr(out, "\"sites_left_out\": 20"), "%s", out);
+	free(out);
+	char *r3[] = {CS_EXE, "report", "--leaks", "-i", data, NULL};
+	cr_assert_eq(h_run(r3, 30, &out, NULL), 0);
+	cr_expect(strstr(out, "# ... 15 more stacks"), "%s", out);
+	free(out);
 	free(data);
 }

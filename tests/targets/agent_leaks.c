@@ -13,16 +13,24 @@
  *                          samp_big, 500k churn pairs
  *   agent_leaks fork SELF  a forked child that allocates and execs SELF noop; then a
  *                          child that sleeps 3 s holding whatever fds it inherited
- *   agent_leaks attach AGENT  no preload: 50 blocks allocated, then on 'a' dlopen(AGENT),
- *                          on 'g' frees them and leaks 20 x malloc(100) in late_leak
+ *   agent_leaks attach AGENT  no preload: 50 blocks allocated; then commands: 'a' reads a
+ *                          line "NAME AGENTKEY CSAMPLERKEY" (hex keys), dlopen(AGENT) and
+ *                          cs_agent_attach() with it ("attached"; may come again); 'p'
+ *                          says where free's and malloc's GOT slots point ("slots
+ *                          FREE-FILE MALLOC-FILE"); 'g' frees the 50 blocks and leaks
+ *                          20 x malloc(100) in late_leak
+ *   agent_leaks segv       leak_malloc's 100 blocks, "done", then on 's' a SIGSEGV
  *   agent_leaks noop       exits 0
  * After "done" every mode waits for one more command byte (or EOF), allocates and frees
  * some more (the agent may be inert by then) and exits 0.
  */
 #include "agent_common.h"
 
+#include "../../agent/protocol.h"
+
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -149,6 +157,47 @@ __attribute__((noinline)) void late_leak(void)
 		hold(malloc(100));
 }
 
+/* Read the rendezvous line from stdin and hand it to the agent in AGENT. */
+static int attach_agent(const char *agent)
+{
+	char line[512];
+	size_t n = 0;
+	while (n + 1 < sizeof(line) && read(0, line + n, 1) == 1 && line[n] != '\n')
+		n++;
+	line[n] = 0;
+	struct cs_agent_rendezvous rv;
+	memset(&rv, 0, sizeof(rv));
+	rv.magic = CS_AGENT_MAGIC;
+	rv.version = CS_AGENT_VERSION;
+	char ka[64], kc[64];
+	if (sscanf(line, "%95s %63s %63s", rv.name, ka, kc) != 3)
+		return -1;
+	for (int i = 0; i < CS_AGENT_KEY_BYTES; i++) {
+		unsigned a, c;
+		if (sscanf(ka + 2 * i, "%2x", &a) != 1 || sscanf(kc + 2 * i, "%2x", &c) != 1)
+			return -1;
+		rv.agent_key[i] = (uint8_t)a;
+		rv.csampler_key[i] = (uint8_t)c;
+	}
+	void *h = dlopen(agent, RTLD_NOW);
+	typedef int (*attach_fn)(const struct cs_agent_rendezvous *);
+	attach_fn fn = h ? (attach_fn)dlsym(h, CS_AGENT_ATTACH_FN) : NULL;
+	if (!fn)
+		return -1;
+	fn(&rv);
+	return 0;
+}
+
+/* The file a function pointer taken now lies in: its GOT slot's current target. */
+static const char *file_of(void *p)
+{
+	Dl_info info;
+	if (!dladdr(p, &info) || !info.dli_fname)
+		return "?";
+	const char *slash = strrchr(info.dli_fname, '/');
+	return slash ? slash + 1 : info.dli_fname;
+}
+
 static int run_fork(const char *self)
 {
 	pid_t c = fork();
@@ -218,19 +267,33 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "attach") && argc > 2) {
 		early_alloc();
 		say("early\n");
-		if (wait_cmd() != 'a')
-			return 6;
-		if (!dlopen(argv[2], RTLD_NOW)) {
-			say("dlopen failed\n");
-			return 7;
+		for (char c; (c = wait_cmd()) != 'g';) {
+			void *volatile f = (void *)free, *volatile m = (void *)malloc;
+			if (c == 'a' && attach_agent(argv[2]) < 0) {
+				say("attach failed\n");
+				return 7;
+			} else if (c == 'a') {
+				say("attached\n");
+			} else if (c == 'p') {
+				churn(100);
+				say("slots %s %s\n", file_of(f), file_of(m));
+			} else {
+				return 6;
+			}
 		}
-		say("attached\n");
-		if (wait_cmd() != 'g')
-			return 8;
 		for (size_t i = 0; i < 50; i++)
 			free(keep[i]);
 		late_leak();
 		churn(10000);
+	} else if (!strcmp(mode, "segv")) {
+		churn(1000);
+		leak_malloc();
+		say("done\n");
+		if (wait_cmd() != 's')
+			return 9;
+		agent_sink = NULL;
+		*(volatile int *)agent_sink = 0; /* a volatile load: the compiler cannot know */
+		return 10;
 	} else {
 		return 2;
 	}

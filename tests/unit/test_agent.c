@@ -1,7 +1,8 @@
 /* test_agent.c - the allocation-tracking agent: its tables on their own, then the
- * whole agent in purpose-built targets. The test plays csampler's part: it listens on
- * a socket, launches a target with LD_PRELOAD and CSAMPLER_AGENT_SOCKET (or lets it
- * dlopen the agent, for attach mode), speaks agent/protocol.h and checks snapshots.
+ * whole agent in purpose-built targets. The test plays csampler's part: it launches a
+ * target with LD_PRELOAD and one end of a socketpair in CSAMPLER_AGENT_FD (or lets it
+ * dlopen the agent and call cs_agent_attach, for attach mode), speaks
+ * agent/protocol.h and checks snapshots.
  * Call sites are recognised by addrs[0] lying inside a function, whose range comes
  * from `nm -S` on the target plus the load base the target prints. */
 
@@ -294,44 +295,60 @@ static uint64_t now_ms(void)
 struct tgt {
 	pid_t pid;
 	int in, out;  /* the target's stdin (write end) and stdout (read end) */
-	int lfd, fd;  /* listening socket, connection to the agent */
-	char dir[64]; /* holds the socket in launch mode */
-	char path[108];
+	int lfd, fd;  /* attach mode's listening socket, connection to the agent */
+	struct cs_agent_rendezvous rv; /* attach mode */
 	char lines[8192]; /* stdout read so far */
 	size_t nlines;
 	const char *exe;
 	uint64_t base_main, base_plugin;
 };
 
-static void tgt_listen_path(struct tgt *t)
+static void hex(char *out, const uint8_t *b, size_t n)
 {
-	strcpy(t->dir, "/tmp/cs-agent-test.XXXXXX");
-	cr_assert_not_null(mkdtemp(t->dir));
-	snprintf(t->path, sizeof(t->path), "%s/sock", t->dir);
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	strcpy(a.sun_path, t->path);
-	t->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(t->lfd, 0);
-	cr_assert_eq(bind(t->lfd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
-	cr_assert_eq(listen(t->lfd, 4), 0);
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
 }
 
+/* Attach mode: listen on a fresh abstract name; the keys and name go to the target
+ * on its command line (it passes them to cs_agent_attach). */
 static void tgt_listen_abstract(struct tgt *t)
 {
+	memset(&t->rv, 0, sizeof(t->rv));
+	t->rv.magic = CS_AGENT_MAGIC;
+	t->rv.version = CS_AGENT_VERSION;
+	snprintf(t->rv.name, sizeof(t->rv.name), "cs-agent-test-%d-%llx", (int)getpid(),
+		 (unsigned long long)now_ms());
+	for (int i = 0; i < CS_AGENT_KEY_BYTES; i++) {
+		t->rv.agent_key[i] = (uint8_t)rand();
+		t->rv.csampler_key[i] = (uint8_t)rand();
+	}
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, CS_AGENT_ABSTRACT_FMT, (int)t->pid);
+	size_t n = strlen(t->rv.name);
+	memcpy(a.sun_path + 1, t->rv.name, n);
 	t->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	cr_assert_eq(bind(t->lfd, (struct sockaddr *)&a,
-			  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)),
+			  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)),
 		     0, "bind abstract: %s", strerror(errno));
 	cr_assert_eq(listen(t->lfd, 4), 0);
 }
 
-static void tgt_spawn(struct tgt *t, const char *const argv[], int preload)
+/* The "NAME AGENTKEY CSAMPLERKEY" arguments of agent_leaks attach. */
+static void tgt_rv_args(const struct tgt *t, char key_a[], char key_c[])
 {
-	int in[2], out[2];
+	hex(key_a, t->rv.agent_key, CS_AGENT_KEY_BYTES);
+	hex(key_c, t->rv.csampler_key, CS_AGENT_KEY_BYTES);
+}
+
+/* Start argv; with preload, LD_PRELOAD the agent and give it one end of a socketpair
+ * (t->fd is ours). extra_env: one more NAME=VALUE, or NULL. */
+static void tgt_spawn_env(struct tgt *t, const char *const argv[], int preload,
+			  const char *extra_env)
+{
+	int in[2], out[2], sv[2] = {-1, -1};
 	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
 	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	if (preload)
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	t->exe = argv[0];
 	t->fd = -1;
 	pid_t pid = fork();
@@ -340,20 +357,34 @@ static void tgt_spawn(struct tgt *t, const char *const argv[], int preload)
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		if (preload) {
+			char num[16];
+			fcntl(sv[1], F_SETFD, 0);
+			snprintf(num, sizeof(num), "%d", sv[1]);
 			setenv("LD_PRELOAD", AGENT, 1);
-			setenv(CS_AGENT_SOCKET_ENV, t->path, 1);
+			setenv(CS_AGENT_FD_ENV, num, 1);
 		} else {
 			unsetenv("LD_PRELOAD");
-			unsetenv(CS_AGENT_SOCKET_ENV);
+			unsetenv(CS_AGENT_FD_ENV);
 		}
+		if (extra_env)
+			putenv((char *)extra_env);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
+	if (preload) {
+		close(sv[1]);
+		t->fd = sv[0];
+	}
 	t->pid = pid;
 	t->in = in[1];
 	t->out = out[0];
+}
+
+static void tgt_spawn(struct tgt *t, const char *const argv[], int preload)
+{
+	tgt_spawn_env(t, argv, preload, NULL);
 }
 
 static int tgt_accept(struct tgt *t, int timeout_ms)
@@ -418,7 +449,10 @@ static void tgt_handshake(struct tgt *t, uint32_t mode, uint64_t sample_bytes,
 	free(p);
 	cr_assert_eq(hello.version, CS_AGENT_VERSION);
 	cr_assert_eq(hello.pid, (uint32_t)t->pid);
-	struct cs_msg_config cfg = {mode, 64, sample_bytes};
+	cr_assert_eq(memcmp(hello.key, t->rv.agent_key, CS_AGENT_KEY_BYTES), 0,
+		     "HELLO carries the agent key (zeros in launch mode)");
+	struct cs_msg_config cfg = {mode, 64, sample_bytes, {0}};
+	memcpy(cfg.key, t->rv.csampler_key, CS_AGENT_KEY_BYTES);
 	send_msg(t->fd, CS_MSG_CONFIG, &cfg, sizeof(cfg));
 	cr_assert_eq(recv_msg(t->fd, &m, &p, 10000), 0, "no READY");
 	cr_assert_eq(m.type, CS_MSG_READY, "READY expected, got type %u: %s", m.type, p);
@@ -432,10 +466,8 @@ static void tgt_launch(struct tgt *t, const char *const argv[], uint32_t mode,
 		       uint64_t sample_bytes, struct cs_msg_ready *ready)
 {
 	memset(t, 0, sizeof(*t));
-	tgt_listen_path(t);
+	t->lfd = -1;
 	tgt_spawn(t, argv, 1);
-	t->fd = tgt_accept(t, 10000);
-	cr_assert_geq(t->fd, 0, "the agent did not connect");
 	struct cs_msg_ready r;
 	tgt_handshake(t, mode, sample_bytes, ready ? ready : &r);
 }
@@ -515,10 +547,6 @@ static void tgt_close(struct tgt *t)
 		close(t->lfd);
 	close(t->in);
 	close(t->out);
-	if (t->path[0] && t->dir[0]) {
-		unlink(t->path);
-		rmdir(t->dir);
-	}
 }
 
 /* DETACH must be answered by BYE. */
@@ -814,9 +842,10 @@ Test(agent, forked_child_is_silent, .timeout = 120)
 	tgt_launch(&t, argv, CS_AGENT_EXACT, 0, NULL);
 	tgt_expect(&t, "child ", NULL, 0);
 	tgt_expect(&t, "done", NULL, 0);
-	/* The exec'd grandchild must not have found the agent's environment. */
-	struct pollfd pf = {t.lfd, POLLIN, 0};
-	cr_assert_eq(poll(&pf, 1, 300), 0, "a child of the target connected to csampler");
+	/* The exec'd grandchild must not have found the agent's environment or socket:
+	 * nothing but answers arrives on the connection. */
+	struct pollfd pf = {t.fd, POLLIN, 0};
+	cr_assert_eq(poll(&pf, 1, 300), 0, "a child of the target spoke to csampler");
 	struct snap sn;
 	tgt_snap(&t, &sn);
 	cr_assert_eq(sn.h.lost, 0);
@@ -834,17 +863,32 @@ Test(agent, forked_child_is_silent, .timeout = 120)
 	tgt_close(&t);
 }
 
+/* Attach mode: the target dlopens the agent and calls cs_agent_attach with our
+ * rendezvous (what csampler's injected code does). */
+static void tgt_attach_cmd(struct tgt *t)
+{
+	char ka[2 * CS_AGENT_KEY_BYTES + 1], kc[2 * CS_AGENT_KEY_BYTES + 1], line[256];
+	tgt_rv_args(t, ka, kc);
+	int n = snprintf(line, sizeof(line), "a%s %s %s\n", t->rv.name, ka, kc);
+	cr_assert_eq(write(t->in, line, (size_t)n), n);
+	tgt_expect(t, "attached", NULL, 0); /* it returned before the handshake */
+}
+
+static void tgt_start_attachable(struct tgt *t, const char *extra_env)
+{
+	static const char *argv[] = {LEAKS, "attach", AGENT, NULL};
+	memset(t, 0, sizeof(*t));
+	t->lfd = -1;
+	tgt_spawn_env(t, argv, 0, extra_env);
+	tgt_expect(t, "early", NULL, 0);
+	tgt_listen_abstract(t);
+}
+
 Test(agent, attach_by_dlopen_ignores_earlier_blocks, .timeout = 120)
 {
-	const char *argv[] = {LEAKS, "attach", AGENT, NULL};
 	struct tgt t;
-	memset(&t, 0, sizeof(t));
-	t.lfd = -1;
-	tgt_spawn(&t, argv, 0);
-	tgt_expect(&t, "early", NULL, 0);
-	tgt_listen_abstract(&t);
-	tgt_cmd(&t, 'a');
-	tgt_expect(&t, "attached", NULL, 0); /* dlopen returned before the handshake */
+	tgt_start_attachable(&t, NULL);
+	tgt_attach_cmd(&t);
 	t.fd = tgt_accept(&t, 10000);
 	cr_assert_geq(t.fd, 0, "the injected agent did not connect");
 	struct cs_msg_ready ready;
@@ -863,20 +907,157 @@ Test(agent, attach_by_dlopen_ignores_earlier_blocks, .timeout = 120)
 	tgt_close(&t);
 }
 
-Test(agent, bad_config_leaves_the_target_alone, .timeout = 60)
+/* A listener that does not know csampler's key (say, someone who bound the name after
+ * csampler gave up) gets a HELLO but can never make the agent install a hook. */
+Test(agent, attach_refuses_a_peer_without_the_key, .timeout = 60)
 {
-	const char *argv[] = {LEAKS, "basic", NULL};
 	struct tgt t;
-	memset(&t, 0, sizeof(t));
-	tgt_listen_path(&t);
-	tgt_spawn(&t, argv, 1);
+	tgt_start_attachable(&t, NULL);
+	tgt_attach_cmd(&t);
+	t.fd = tgt_accept(&t, 10000);
+	cr_assert_geq(t.fd, 0);
+	struct cs_msg m;
+	char *p;
+	cr_assert_eq(recv_msg(t.fd, &m, &p, 10000), 0);
+	cr_assert_eq(m.type, CS_MSG_HELLO);
+	free(p);
+	struct cs_msg_config cfg = {CS_AGENT_EXACT, 64, 0, {0}}; /* a wrong key */
+	send_msg(t.fd, CS_MSG_CONFIG, &cfg, sizeof(cfg));
+	cr_assert_eq(recv_msg(t.fd, &m, &p, 10000), -1, "the agent answered: type %u", m.type);
+	/* and nothing is hooked: free's and malloc's slots point into libc */
+	tgt_cmd(&t, 'p');
+	char slots[256];
+	tgt_expect(&t, "slots ", slots, sizeof(slots));
+	cr_assert(!strcmp(slots, "libc.so.6 libc.so.6"), "slots: %s", slots);
+	tgt_cmd(&t, 'g');
+	tgt_expect(&t, "done", NULL, 0);
+	expect_exit0(&t, 'q');
+	tgt_close(&t);
+}
+
+/* One session at a time: a second attach while one runs is told BUSY, and the first
+ * session's figures stay exact. */
+Test(agent, second_attach_is_refused, .timeout = 120)
+{
+	struct tgt t;
+	tgt_start_attachable(&t, NULL);
+	tgt_attach_cmd(&t);
+	t.fd = tgt_accept(&t, 10000);
+	cr_assert_geq(t.fd, 0);
+	struct cs_msg_ready ready;
+	tgt_handshake(&t, CS_AGENT_EXACT, 0, &ready);
+	/* a second csampler: a new name and new keys */
+	struct tgt second = t;
+	tgt_listen_abstract(&second);
+	tgt_attach_cmd(&second);
+	int fd2 = tgt_accept(&second, 10000);
+	cr_assert_geq(fd2, 0, "the busy agent did not say so");
+	struct cs_msg m;
+	char *p;
+	cr_assert_eq(recv_msg(fd2, &m, &p, 10000), 0);
+	cr_assert_eq(m.type, CS_MSG_HELLO);
+	cr_assert_eq(memcmp(((struct cs_msg_hello *)p)->key, second.rv.agent_key,
+			    CS_AGENT_KEY_BYTES), 0);
+	free(p);
+	cr_assert_eq(recv_msg(fd2, &m, &p, 10000), 0);
+	cr_assert_eq(m.type, CS_MSG_BUSY, "type %u", m.type);
+	free(p);
+	close(fd2);
+	close(second.lfd);
+	tgt_cmd(&t, 'g');
+	tgt_expect(&t, "done", NULL, 0);
+	struct snap sn;
+	tgt_snap(&t, &sn);
+	EXPECT_AT(&sn, LEAKS, "late_leak", t.base_main, 2000, 20);
+	cr_assert_eq(sn.h.flags & CS_SNAP_INEXACT, 0);
+	snap_free(&sn);
+	tgt_detach(&t);
+	expect_exit0(&t, 'q');
+	tgt_close(&t);
+}
+
+/* A set-up that hangs: the watchdog puts every rewritten slot back by itself (the
+ * stuck thread still sleeps) and hangs up; the program runs on untouched. */
+Test(agent, setup_watchdog_restores_the_slots, .timeout = 120)
+{
+	struct tgt t;
+	tgt_start_attachable(&t, CS_AGENT_STALL_ENV "=30000");
+	tgt_attach_cmd(&t);
 	t.fd = tgt_accept(&t, 10000);
 	cr_assert_geq(t.fd, 0);
 	struct cs_msg m;
 	char *p;
 	cr_assert_eq(recv_msg(t.fd, &m, &p, 10000), 0);
 	free(p);
-	struct cs_msg_config cfg = {CS_AGENT_EXACT, CS_AGENT_MAX_DEPTH + 1, 0};
+	struct cs_msg_config cfg = {CS_AGENT_EXACT, 64, 0, {0}};
+	memcpy(cfg.key, t.rv.csampler_key, CS_AGENT_KEY_BYTES);
+	send_msg(t.fd, CS_MSG_CONFIG, &cfg, sizeof(cfg));
+	/* phase 1 (free) goes in: its slot points at the agent while set-up hangs */
+	char slots[256];
+	for (int i = 0; i < 100; i++) {
+		tgt_cmd(&t, 'p');
+		tgt_expect(&t, "slots ", slots, sizeof(slots));
+		if (strcmp(slots, "libc.so.6 libc.so.6"))
+			break;
+		struct timespec pause = {0, 20 * 1000000};
+		nanosleep(&pause, NULL);
+	}
+	cr_assert(!strcmp(slots, "libcsampler_agent.so libc.so.6"), "slots: %s", slots);
+	uint64_t t0 = now_ms();
+	cr_assert_eq(recv_msg(t.fd, &m, &p, CS_AGENT_SETUP_MS + 5000), -1, "got type %u", m.type);
+	uint64_t waited = now_ms() - t0;
+	cr_assert_lt(waited, CS_AGENT_SETUP_MS + 4000, "hung up after %llu ms",
+		     (unsigned long long)waited);
+	tgt_cmd(&t, 'p');
+	tgt_expect(&t, "slots ", slots, sizeof(slots));
+	cr_assert(!strcmp(slots, "libc.so.6 libc.so.6"), "after the watchdog: %s", slots);
+	tgt_cmd(&t, 'g');
+	tgt_expect(&t, "done", NULL, 0);
+	expect_exit0(&t, 'q');
+	tgt_close(&t);
+}
+
+/* Launch mode: a fatal signal still gets the final snapshot out, and the program
+ * then dies of that signal as it would have. */
+Test(agent, final_snapshot_on_a_fatal_signal, .timeout = 60)
+{
+	const char *argv[] = {LEAKS, "segv", NULL};
+	struct tgt t;
+	tgt_launch(&t, argv, CS_AGENT_EXACT, 0, NULL);
+	tgt_expect(&t, "done", NULL, 0);
+	tgt_cmd(&t, 's');
+	struct cs_msg m;
+	char *p;
+	cr_assert_eq(recv_msg(t.fd, &m, &p, 10000), 0, "no final snapshot");
+	cr_assert_eq(m.type, CS_MSG_SNAPSHOT);
+	struct snap sn;
+	snap_parse(&sn, p, m.len);
+	free(p);
+	cr_assert_eq(sn.h.flags & (CS_SNAP_FINAL | CS_SNAP_SIGNAL), CS_SNAP_FINAL | CS_SNAP_SIGNAL);
+	EXPECT_AT(&sn, LEAKS, "leak_malloc", t.base_main, 6400, 100);
+	snap_free(&sn);
+	/* it waits for the acknowledgement, then dies of SIGSEGV */
+	struct timespec pause = {0, 200 * 1000000};
+	nanosleep(&pause, NULL);
+	cr_assert_eq(waitpid(t.pid, NULL, WNOHANG), 0, "the target did not wait for FINAL_ACK");
+	send_msg(t.fd, CS_MSG_FINAL_ACK, NULL, 0);
+	int st = tgt_wait(&t, 10000);
+	cr_assert(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %#x", st);
+	tgt_close(&t);
+}
+
+Test(agent, bad_config_leaves_the_target_alone, .timeout = 60)
+{
+	const char *argv[] = {LEAKS, "basic", NULL};
+	struct tgt t;
+	memset(&t, 0, sizeof(t));
+	t.lfd = -1;
+	tgt_spawn(&t, argv, 1);
+	struct cs_msg m;
+	char *p;
+	cr_assert_eq(recv_msg(t.fd, &m, &p, 10000), 0);
+	free(p);
+	struct cs_msg_config cfg = {CS_AGENT_EXACT, CS_AGENT_MAX_DEPTH + 1, 0, {0}};
 	send_msg(t.fd, CS_MSG_CONFIG, &cfg, sizeof(cfg));
 	cr_assert_eq(recv_msg(t.fd, &m, &p, 10000), 0);
 	cr_assert_eq(m.type, CS_MSG_ERROR);

@@ -1,0 +1,189 @@
+/* rendezvous.c - where csampler and the agent meet (see rendezvous.h). */
+#include "rendezvous.h"
+#include "target.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+void cs_rendezvous_init(struct cs_rendezvous *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->listen_fd = r->child_fd = r->pidfd = -1;
+}
+
+void cs_rendezvous_drop_copy(struct cs_rendezvous *r)
+{
+	if (r->copy)
+		unlink(r->copy);
+	if (r->copy_dir)
+		rmdir(r->copy_dir);
+	free(r->copy);
+	free(r->copy_dir);
+	r->copy = r->copy_dir = NULL;
+}
+
+void cs_rendezvous_release(struct cs_rendezvous *r)
+{
+	cs_rendezvous_drop_copy(r);
+	if (r->listen_fd >= 0)
+		close(r->listen_fd);
+	if (r->child_fd >= 0)
+		close(r->child_fd);
+	if (r->pidfd >= 0)
+		close(r->pidfd);
+	free(r->load_path);
+	/* the keys are single-use, but need not linger */
+	memset(&r->rv, 0, sizeof(r->rv));
+	r->listen_fd = r->child_fd = r->pidfd = -1;
+	r->load_path = NULL;
+}
+
+int cs_rendezvous_launch(struct cs_rendezvous *r, int *ours)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return cs_error("cannot create a socket pair: %s", strerror(errno));
+	/* The command's end survives its exec; ours does not. */
+	if (fcntl(sv[1], F_SETFD, 0) < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return cs_error("cannot prepare the agent's socket: %s", strerror(e));
+	}
+	*ours = sv[0];
+	r->child_fd = sv[1];
+	return 0;
+}
+
+/* Put a copy of the agent where pid can load it: a fresh directory in its /tmp,
+ * reached through /proc/PID/root (its mount namespace may differ from ours). */
+static int copy_into_target(struct cs_rendezvous *r, pid_t pid, const char *agent)
+{
+	char *tmpl = cs_xasprintf("/proc/%d/root/tmp/csampler-XXXXXX", (int)pid);
+	if (!mkdtemp(tmpl)) {
+		int e = errno;
+		free(tmpl);
+		return -e;
+	}
+	r->copy_dir = tmpl;
+	/* Its user may search it and read the library; nobody else may write here. */
+	chmod(r->copy_dir, 0711);
+	r->copy = cs_xasprintf("%s/libcsampler_agent.so", r->copy_dir);
+	int fd = open(r->copy, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int ret = fd < 0 ? -1 : cs_copy_file_to(agent, fd);
+	int e = errno;
+	if (fd >= 0 && close(fd) < 0 && !ret) {
+		ret = -1;
+		e = errno;
+	}
+	if (ret < 0)
+		return -(e ? e : EIO);
+	const char *in_target = strstr(r->copy, "/root/tmp/") + 5;
+	r->load_path = cs_xstrdup(in_target);
+	return 0;
+}
+
+/* Listen on the rendezvous name, in pid's network namespace (abstract socket names
+ * belong to one). */
+static int listen_there(struct cs_rendezvous *r, pid_t pid)
+{
+	int there = -1, back = -1, ret = -1;
+	if (cs_target_other_netns(pid)) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+		there = open(path, O_RDONLY | O_CLOEXEC);
+		back = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (there < 0 || back < 0 || setns(there, CLONE_NEWNET) < 0) {
+			cs_error("PID %d is in another network namespace and csampler cannot enter "
+				 "it to meet the agent: %s (run csampler as root)",
+				 (int)pid, strerror(errno));
+			goto out;
+		}
+	}
+	r->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	size_t n = strlen(r->rv.name);
+	memcpy(a.sun_path + 1, r->rv.name, n);
+	if (r->listen_fd < 0 ||
+	    bind(r->listen_fd, (struct sockaddr *)&a,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0 ||
+	    listen(r->listen_fd, 16) < 0)
+		cs_error("cannot create the agent's socket: %s", strerror(errno));
+	else
+		ret = 0;
+	if (back >= 0 && setns(back, CLONE_NEWNET) < 0)
+		ret = cs_error("cannot return to csampler's network namespace: %s",
+			       strerror(errno));
+out:
+	if (there >= 0)
+		close(there);
+	if (back >= 0)
+		close(back);
+	return ret;
+}
+
+int cs_rendezvous_attach(struct cs_rendezvous *r, pid_t pid, const char *agent)
+{
+	r->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (r->pidfd < 0 && errno == ESRCH)
+		return cs_error("no process with PID %d", (int)pid);
+	int sees = cs_target_sees_file(pid, agent);
+	if (sees == 1) {
+		r->load_path = cs_xstrdup(agent);
+	} else {
+		int e = -copy_into_target(r, pid, agent);
+		if (e > 0)
+			return cs_error("the allocation agent '%s' is not visible to PID %d (it "
+					"lives in another mount namespace, or its user cannot read "
+					"the file), and csampler cannot copy it into that "
+					"process's /tmp: %s",
+					agent, (int)pid, strerror(e));
+	}
+	uint8_t rnd[16 + 2 * CS_AGENT_KEY_BYTES];
+	size_t got = 0;
+	while (got < sizeof(rnd)) {
+		ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return cs_error("cannot draw random bytes: %s", strerror(errno));
+		got += (size_t)n;
+	}
+	r->rv.magic = CS_AGENT_MAGIC;
+	r->rv.version = CS_AGENT_VERSION;
+	int len = snprintf(r->rv.name, sizeof(r->rv.name), "csampler-");
+	for (int i = 0; i < 16; i++)
+		len += snprintf(r->rv.name + len, sizeof(r->rv.name) - (size_t)len, "%02x", rnd[i]);
+	memcpy(r->rv.agent_key, rnd + 16, CS_AGENT_KEY_BYTES);
+	memcpy(r->rv.csampler_key, rnd + 16 + CS_AGENT_KEY_BYTES, CS_AGENT_KEY_BYTES);
+	return listen_there(r, pid);
+}
+
+int cs_rendezvous_peer_ok(const struct cs_rendezvous *r, int fd, pid_t pid)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.pid != pid)
+		return 0;
+	/* The PID was the target's when we attached; the pidfd says it still is. */
+	if (r->pidfd >= 0) {
+		struct pollfd pf = {r->pidfd, POLLIN, 0};
+		if (poll(&pf, 1, 0) != 0)
+			return 0;
+	}
+	return 1;
+}
