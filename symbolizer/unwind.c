@@ -2,7 +2,12 @@
  *
  * Each process gets one long-lived Dwfl: modules are reported once with the file
  * descriptor the registry holds, and the thread state is served from the sample
- * being unwound (registers and stack copy), so libdw caches CFI across samples. */
+ * being unwound (registers and stack copy), so libdw caches CFI across samples.
+ *
+ * Code without CFI (JIT code in anonymous memory, hand-written or generated code in a
+ * module) is unwound by its frame-pointer chain, as libdw's own fallback does, with
+ * every return address so found checked to follow a call instruction. A stack deeper
+ * than its copy is continued from the process's live memory (see live_extend). */
 #include "internal.h"
 #include "util/proc.h"
 
@@ -13,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* ---- address spaces ---- */
@@ -29,11 +35,15 @@ static struct aspace *space_new(struct cs_symbolizer *s, pid_t pid)
 	if (a) {
 		/* pid reuse or re-exec: keep the object, forget the mappings */
 		a->maps.n = 0;
+		a->jit.n = 0;
+		cs_map64_release(&a->callsites);
+		cs_map64_init(&a->callsites);
 		a->rebuild = 1;
 		return a;
 	}
 	a = cs_xcalloc(1, sizeof(*a));
 	cs_map64_init(&a->rules);
+	cs_map64_init(&a->callsites);
 	a->pid = pid;
 	*cs_map64_put(&s->space_ix, (uint64_t)pid, s->spaces.n, NULL) = s->spaces.n;
 	CS_VEC_PUSH(s->spaces, a);
@@ -55,44 +65,109 @@ static void space_retire_dwfl(struct aspace *a)
 	a->rebuild = 0;
 }
 
-/* Insert a mapping, cutting away whatever it overlaps (a new mmap replaces). */
-static void space_insert(struct aspace *a, const struct amap *nm)
+/* Cut [start, end) out of the file mappings (a new mmap replaces what it overlaps). */
+static void space_cut(struct aspace *a, uint64_t start, uint64_t end)
 {
-	size_t n = a->maps.n, k = 0;
+	size_t n = a->maps.n;
 	struct amap *v = a->maps.v;
 	CS_VEC(struct amap) out = {0};
 	for (size_t i = 0; i < n; i++) {
 		struct amap m = v[i];
-		if (m.end <= nm->start || m.start >= nm->end) {
+		if (m.end <= start || m.start >= end) {
 			CS_VEC_PUSH(out, m);
 			continue;
 		}
 		if (m.reported)
 			a->rebuild = 1; /* the Dwfl knows a module that is (partly) gone */
-		if (m.start < nm->start) {
+		if (m.start < start) {
 			struct amap left = m;
-			left.end = nm->start;
+			left.end = start;
 			CS_VEC_PUSH(out, left);
 		}
-		if (m.end > nm->end) {
+		if (m.end > end) {
 			struct amap right = m;
-			right.pgoff += nm->end - m.start;
-			right.start = nm->end;
+			right.pgoff += end - m.start;
+			right.start = end;
 			CS_VEC_PUSH(out, right);
 		}
 	}
-	/* place the new one in order */
-	for (k = 0; k < out.n && out.v[k].start < nm->start; k++)
-		;
-	CS_GROW(out.v, out.cap, out.n + 1);
-	memmove(out.v + k + 1, out.v + k, (out.n - k) * sizeof(*out.v));
-	out.v[k] = *nm;
-	out.n++;
 	free(a->maps.v);
 	a->maps.v = out.v;
 	a->maps.n = out.n;
 	a->maps.cap = out.cap;
+}
+
+/* Cut [start, end) out of the JIT ranges; with add, then make it one. */
+static void jit_update(struct aspace *a, uint64_t start, uint64_t end, int add)
+{
+	CS_VEC(struct jit_range) out = {0};
+	for (size_t i = 0; i < a->jit.n; i++) {
+		struct jit_range r = a->jit.v[i];
+		if (r.end <= start || r.start >= end) {
+			CS_VEC_PUSH(out, r);
+			continue;
+		}
+		if (r.start < start) {
+			struct jit_range left = {r.start, start};
+			CS_VEC_PUSH(out, left);
+		}
+		if (r.end > end) {
+			struct jit_range right = {end, r.end};
+			CS_VEC_PUSH(out, right);
+		}
+	}
+	if (add) {
+		size_t k = 0;
+		while (k < out.n && out.v[k].start < start)
+			k++;
+		CS_GROW(out.v, out.cap, out.n + 1);
+		memmove(out.v + k + 1, out.v + k, (out.n - k) * sizeof(*out.v));
+		out.v[k].start = start;
+		out.v[k].end = end;
+		out.n++;
+	}
+	CS_VEC_FREE(a->jit);
+	a->jit.v = out.v;
+	a->jit.n = out.n;
+	a->jit.cap = out.cap;
+}
+
+static void space_insert(struct aspace *a, const struct amap *nm)
+{
+	size_t k;
+	space_cut(a, nm->start, nm->end);
+	jit_update(a, nm->start, nm->end, 0);
+	for (k = 0; k < a->maps.n && a->maps.v[k].start < nm->start; k++)
+		;
+	CS_GROW(a->maps.v, a->maps.cap, a->maps.n + 1);
+	memmove(a->maps.v + k + 1, a->maps.v + k, (a->maps.n - k) * sizeof(*a->maps.v));
+	a->maps.v[k] = *nm;
+	a->maps.n++;
 	a->dirty = 1;
+}
+
+static const struct jit_range *find_jit(const struct aspace *a, uint64_t addr)
+{
+	size_t lo = 0, hi = a->jit.n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct jit_range *r = &a->jit.v[mid];
+		if (addr < r->start)
+			hi = mid;
+		else if (addr >= r->end)
+			lo = mid + 1;
+		else
+			return r;
+	}
+	return NULL;
+}
+
+/* Executable memory without a file: JIT compilers' code (node, python -X perf, the
+ * JVM), trampolines. "[anon:NAME]" is anonymous memory named with prctl. */
+static int anonymous(const char *path)
+{
+	return !path[0] || !strncmp(path, "//anon", 6) || !strncmp(path, "/memfd:", 7) ||
+	       !strncmp(path, "[anon", 5);
 }
 
 static const struct amap *find_map(const struct aspace *a, uint64_t addr);
@@ -101,10 +176,14 @@ static void add_mapping(struct cs_symbolizer *s, struct aspace *a, const struct 
 {
 	if (!(m->prot & PROT_EXEC) || !m->len)
 		return;
-	if (!m->path[0] || (m->path[0] == '[' && strcmp(m->path, "[vdso]")))
-		return; /* anonymous memory (JIT code, trampolines): no file to read */
-	if (!strncmp(m->path, "//anon", 6) || !strncmp(m->path, "/memfd:", 7))
+	if (anonymous(m->path)) {
+		/* JIT code: no file to read; unwound by frame pointers, named by perf maps */
+		space_cut(a, m->start, m->start + m->len);
+		jit_update(a, m->start, m->start + m->len, 1);
 		return;
+	}
+	if (m->path[0] == '[' && strcmp(m->path, "[vdso]"))
+		return; /* [vsyscall], [uprobes] */
 	struct amap am;
 	am.start = m->start;
 	am.end = m->start + m->len;
@@ -190,6 +269,8 @@ void cs_sym_proc_fork(struct cs_symbolizer *s, pid_t ppid, pid_t pid)
 			m.reported = 0;
 			CS_VEC_PUSH(a->maps, m);
 		}
+		for (size_t i = 0; i < parent->jit.n; i++)
+			CS_VEC_PUSH(a->jit, parent->jit.v[i]);
 		a->dirty = 1;
 	}
 }
@@ -200,6 +281,9 @@ void cs_sym_proc_exec(struct cs_symbolizer *s, pid_t pid)
 	if (!a)
 		a = space_new(s, pid);
 	a->maps.n = 0;
+	jit_update(a, 0, UINT64_MAX, 0);
+	cs_map64_release(&a->callsites);
+	cs_map64_init(&a->callsites);
 	space_retire_dwfl(a);
 	a->exe_pending = 1;
 }
@@ -245,7 +329,20 @@ struct cs_uframe cs_sym_locate(struct cs_symbolizer *s, pid_t pid, uint64_t addr
 	return f;
 }
 
-/* ---- libdwfl state callbacks: the thread is the sample being unwound ---- */
+/* ---- the sample being unwound ---- */
+
+/* How far past the kernel's copy the rest of a stack is looked for in live memory. */
+#define LIVE_FIRST (32u << 10)
+#define LIVE_MAX (1u << 20)
+/* Bytes at the end of the copy that live memory must still hold (see live_extend). */
+#define LIVE_OVERLAP 1024
+
+struct unwind_pass {
+	uint64_t copy_end;  /* end of the kernel's copy of the stack */
+	uint64_t ran_out;   /* an address past the buffer the unwinder needed, or 0 */
+	size_t frames;	    /* frames delivered so far */
+	size_t live_frame;  /* the first frame that needed memory past copy_end */
+};
 
 static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
@@ -258,12 +355,22 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 	return true;
 }
 
-static int read_copy(const struct aspace *a, uint64_t addr, uint64_t *out)
+static int read_copy(struct aspace *a, uint64_t addr, uint64_t *out)
 {
-	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8)
+	struct unwind_pass *p = a->pass;
+	if (!p)
 		return 0;
-	memcpy(out, a->stack + (addr - a->sp), 8);
-	return 1;
+	if (addr >= p->copy_end && p->live_frame > p->frames)
+		p->live_frame = p->frames;
+	if (addr >= a->sp && addr - a->sp <= a->stack_len && a->stack_len - (addr - a->sp) >= 8) {
+		memcpy(out, a->stack + (addr - a->sp), 8);
+		return 1;
+	}
+	/* Past the end of what we have, where the rest of the stack may be. */
+	uint64_t end = a->sp + a->stack_len;
+	if (addr >= a->sp && addr + 8 > end && addr < end + LIVE_MAX && !p->ran_out)
+		p->ran_out = addr;
+	return 0;
 }
 
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
@@ -310,6 +417,13 @@ static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 		m->reported = 1;
 		struct symmod *mod = s->mods.v[m->mod];
 		if (mod->fd < 0)
+			continue;
+		/* A fixed-address executable lives at bias 0. libdwfl places ET_EXEC modules
+		 * there whatever base it is given, so a second mapping of its text elsewhere
+		 * (node remaps its builtins) would be taken for a conflicting report of the
+		 * same module and make libdwfl drop the first: that code is unwound by frame
+		 * pointers instead. */
+		if (mod->e_type == ET_EXEC && m->bias != 0)
 			continue;
 		/* Several mappings of one file share one module: report it once. */
 		int seen = 0;
@@ -366,6 +480,78 @@ static int outermost(struct aspace *a, uint64_t pc)
 	return undefined;
 }
 
+/* ---- return addresses must follow a call ----
+ *
+ * Frames found without CFI (frame-pointer chains) or from live memory are believed
+ * only if their return address is in executable memory right after something that
+ * encodes a call: E8 rel32, or FF /2 with any addressing form (with or without a REX
+ * or other prefix in front). Garbage rarely passes; the verdict per address is kept. */
+
+static int follows_call(const uint8_t c[7])
+{
+	if (c[2] == 0xe8)
+		return 1;
+	for (int len = 2; len <= 7; len++) {
+		const uint8_t *p = c + 7 - len;
+		if (p[0] != 0xff || ((p[1] >> 3) & 7) != 2)
+			continue;
+		int mod = p[1] >> 6, rm = p[1] & 7, want = 2;
+		if (mod != 3 && rm == 4) {
+			want++; /* SIB byte */
+			if (mod == 0 && len >= 3 && (p[2] & 7) == 5)
+				want += 4; /* no base: disp32 */
+		}
+		if (mod == 1)
+			want += 1;
+		else if (mod == 2 || (mod == 0 && rm == 5))
+			want += 4;
+		if (want == len)
+			return 1;
+	}
+	return 0;
+}
+
+/* len bytes of code at addr: from the module's file when it has one (still readable
+ * after the process exited), else from the process. */
+static int read_code(struct cs_symbolizer *s, struct aspace *a, uint64_t addr, uint8_t *buf,
+		     size_t len)
+{
+	const struct amap *m = find_map(a, addr);
+	if (m && addr + len <= m->end && s->mods.v[m->mod]->elf) {
+		struct symmod *mod = s->mods.v[m->mod];
+		uint64_t vaddr = addr - m->bias;
+		size_t phnum;
+		if (elf_getphdrnum(mod->elf, &phnum) == 0) {
+			for (size_t i = 0; i < phnum; i++) {
+				GElf_Phdr ph;
+				if (!gelf_getphdr(mod->elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+				    vaddr < ph.p_vaddr || vaddr + len > ph.p_vaddr + ph.p_filesz)
+					continue;
+				return pread(mod->fd, buf, len, (off_t)(ph.p_offset + vaddr - ph.p_vaddr)) ==
+				       (ssize_t)len;
+			}
+		}
+	}
+	struct iovec l = {buf, len}, r = {(void *)(uintptr_t)addr, len};
+	return process_vm_readv(a->pid, &l, 1, &r, 1, 0) == (ssize_t)len;
+}
+
+static int callsite_ok(struct cs_symbolizer *s, struct aspace *a, uint64_t ra)
+{
+	if (ra < 8)
+		return 0;
+	uint64_t *slot = cs_map64_get(&a->callsites, ra);
+	if (slot)
+		return *slot == 1;
+	uint8_t code[7];
+	int ok = (find_map(a, ra - 1) || find_jit(a, ra - 1)) && read_code(s, a, ra - 7, code, 7) &&
+		 follows_call(code);
+	*cs_map64_put(&a->callsites, ra, 0, NULL) = ok ? 1 : 2;
+	return ok;
+}
+
+/* ---- the walk by libdw ---- */
+
 struct walk {
 	struct cs_symbolizer *s;
 	struct aspace *a;
@@ -374,6 +560,9 @@ struct walk {
 	int overflow;
 	uint64_t last_pc; /* absolute, already adjusted into the call instruction */
 };
+
+static int rule_kind(struct aspace *a, uint64_t pc);
+enum { R_COMPLEX = 1, R_RSP = 2, R_RBP = 3, R_END = 4, R_FP = 5 };
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
@@ -390,13 +579,15 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		w->overflow = 1;
 		return DWARF_CB_ABORT;
 	}
-	const struct amap *m = find_map(w->a, pc);
+	/* libdw followed the frame pointer where there was no CFI: check as the fast
+	 * path does, so that both give the same stack. */
+	if (w->n > 0 && !activation && rule_kind(w->a, w->last_pc) == R_FP &&
+	    !callsite_ok(w->s, w->a, pc + 1))
+		return DWARF_CB_ABORT;
+	/* Absolute for now: cs_sym_unwind_ex makes them module-relative at the end. */
 	struct cs_uframe f = {CS_SYM_NOMOD, pc};
-	if (m) {
-		f.module = m->mod;
-		f.addr = pc - m->bias;
-	}
 	w->out[w->n++] = f;
+	w->a->pass->frames = w->n;
 	w->last_pc = pc;
 	return DWARF_CB_OK;
 }
@@ -405,13 +596,13 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
  *
  * Nearly every x86-64 frame follows one of a few rules: CFA = rsp + k or rbp + k, the
  * return address saved at CFA + r, rbp either unchanged or saved at CFA + b, and at
- * the outermost frame the return address undefined. The rule of each pc is asked of
- * libdw once and packed into 64 bits; a stack is then walked with a few loads per
- * frame. A pc whose rule is anything else (PLT stubs, signal frames, realigned stacks,
- * no CFI) sends the whole sample to libdw's own unwinder, so the result is always the
- * one libdw would give. */
+ * the outermost frame the return address undefined. Code without any CFI gets the
+ * frame-pointer rule, as in libdw's fallback (CFA = rbp + 16, with the checks below).
+ * The rule of each pc is asked of libdw once and packed into 64 bits; a stack is then
+ * walked with a few loads per frame. A pc whose rule is anything else (PLT stubs,
+ * signal frames, realigned stacks) sends the whole sample to libdw's own unwinder, so
+ * the result is always the one libdw would give. */
 
-enum { R_COMPLEX = 1, R_RSP = 2, R_RBP = 3, R_END = 4 };
 #define OFF_BITS 18
 #define OFF_MAX ((1 << (OFF_BITS - 1)) - 1)
 
@@ -455,7 +646,7 @@ static uint64_t compute_rule(struct aspace *a, uint64_t pc)
 	uint64_t rule = pack_rule(R_COMPLEX, 0, 0, 0, 0);
 	Dwarf_Frame *frame;
 	if (cfi_frame(a, pc, &frame) < 0)
-		return rule;
+		return pack_rule(R_FP, 16, -8, 0, -16);
 	bool signal = false;
 	int ra = dwarf_frame_info(frame, NULL, NULL, &signal);
 	Dwarf_Op *cfa_ops, mem[3], *ops;
@@ -487,9 +678,23 @@ done:
 	return rule;
 }
 
-/* 1 complete, 0 truncated, -1 for libdw to do it. */
-static int fast_unwind(struct aspace *a, const uint64_t *regs, struct cs_uframe *out,
-		       size_t cap, size_t max, size_t *n)
+static uint64_t get_rule(struct aspace *a, uint64_t pc)
+{
+	int added;
+	uint64_t *slot = cs_map64_put(&a->rules, pc, 0, &added);
+	if (added)
+		*slot = compute_rule(a, pc);
+	return *slot;
+}
+
+static int rule_kind(struct aspace *a, uint64_t pc)
+{
+	return (int)(get_rule(a, pc) & 7);
+}
+
+/* 1 complete, 0 truncated, -1 for libdw to do it. Frames are absolute. */
+static int fast_unwind(struct cs_symbolizer *s, struct aspace *a, const uint64_t *regs,
+		       struct cs_uframe *out, size_t cap, size_t max, size_t *n, int *depth)
 {
 	uint64_t pc = regs[16], sp = regs[7], bp = regs[6];
 	int bp_known = 1;
@@ -497,18 +702,14 @@ static int fast_unwind(struct aspace *a, const uint64_t *regs, struct cs_uframe 
 	for (int first = 1;; first = 0) {
 		uint64_t look = first ? pc : pc - 1;
 		if (k >= cap || k >= max) {
+			*depth = 1;
 			*n = k;
 			return 0;
 		}
-		const struct amap *m = find_map(a, look);
-		out[k].module = m ? m->mod : CS_SYM_NOMOD;
-		out[k].addr = m ? look - m->bias : look;
-		k++;
-		int added;
-		uint64_t *slot = cs_map64_put(&a->rules, look, 0, &added);
-		if (added)
-			*slot = compute_rule(a, look);
-		uint64_t rule = *slot;
+		out[k].module = CS_SYM_NOMOD;
+		out[k].addr = look;
+		a->pass->frames = ++k;
+		uint64_t rule = get_rule(a, look);
 		int kind = (int)(rule & 7);
 		if (kind == R_COMPLEX)
 			return -1;
@@ -516,10 +717,29 @@ static int fast_unwind(struct aspace *a, const uint64_t *regs, struct cs_uframe 
 			*n = k;
 			return 1;
 		}
-		if (kind == R_RBP && !bp_known)
+		if ((kind == R_RBP || kind == R_FP) && !bp_known)
 			return -1;
-		uint64_t cfa = (kind == R_RSP ? sp : bp) + (uint64_t)field(rule, 4);
 		uint64_t ra;
+		if (kind == R_FP) {
+			/* libdw's fallback: [rbp] = the caller's rbp, [rbp + 8] = the return
+			 * address, and the chain must go up the stack. */
+			uint64_t prev;
+			if (bp == 0 || bp + 16 <= sp || !read_copy(a, bp + 8, &ra)) {
+				*n = k;
+				return 0;
+			}
+			if (!read_copy(a, bp, &prev))
+				prev = 0;
+			if (ra == 0 || !callsite_ok(s, a, ra)) {
+				*n = k;
+				return 0;
+			}
+			sp = bp + 16;
+			bp = prev;
+			pc = ra;
+			continue;
+		}
+		uint64_t cfa = (kind == R_RSP ? sp : bp) + (uint64_t)field(rule, 4);
 		if (!read_copy(a, cfa + (uint64_t)field(rule, 4 + OFF_BITS), &ra)) {
 			*n = k;
 			return 0; /* the copy ends here */
@@ -535,40 +755,40 @@ static int fast_unwind(struct aspace *a, const uint64_t *regs, struct cs_uframe 
 	}
 }
 
-int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
-		  const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
-		  struct cs_uframe *out, size_t cap, size_t *n)
+/* One unwind of the stack in buf (len bytes from regs[7]); frames absolute. */
+static int unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, const uint64_t *regs,
+		      const uint8_t *buf, size_t len, struct cs_uframe *out, size_t cap, size_t *n,
+		      int *depth)
 {
-	struct aspace *a = space_get(s, pid);
-	*n = 0;
-	if (!a) {
-		if (cs_sym_proc_load(s, pid) < 0 || !(a = space_get(s, pid)))
-			goto leaf_only;
-	}
-	if (a->dirty || a->rebuild || !a->dwfl) {
-		if (report_modules(s, a) < 0)
-			goto leaf_only;
-	}
-	a->regs = regs;
-	a->stack = stack;
-	a->stack_len = stack ? stack_len : 0;
-	a->sp = regs[7];
 	size_t max = s->o.max_frames ? s->o.max_frames : 1024;
-	int fr = fast_unwind(a, regs, out, cap, max, n);
+	a->regs = regs;
+	a->stack = buf;
+	a->stack_len = buf ? len : 0;
+	a->sp = regs[7];
+	a->pass->ran_out = 0;
+	a->pass->frames = 0;
+	a->pass->live_frame = SIZE_MAX;
+	*depth = 0;
+	int fr = fast_unwind(s, a, regs, out, cap, max, n, depth);
 	if (fr >= 0 && !s->check_unwind) {
 		s->fast++;
 		return fr ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED;
 	}
 	size_t nfast = *n;
+	int fast_depth = *depth;
 	struct cs_uframe fast[64];
 	if (fr >= 0)
 		memcpy(fast, out, CS_MIN(nfast, (size_t)64) * sizeof(*fast));
 	s->slow++;
+	a->pass->ran_out = 0;
+	a->pass->frames = 0;
+	a->pass->live_frame = SIZE_MAX;
 	struct walk w = {s, a, out, cap, 0, max, 0, 0};
 	int r = dwfl_getthread_frames(a->dwfl, tid, frame_cb, &w);
 	*n = w.n;
+	*depth = w.overflow;
 	if (w.n == 0)
-		goto leaf_only;
+		return -1;
 	/* libdwfl also ends cleanly when it cannot read a return address (the copy ran
 	 * out), so a clean end alone proves nothing: the stack is complete only if the
 	 * last frame is an outermost one, whose CFI says the return address is
@@ -577,9 +797,10 @@ int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 									: CS_UNWIND_TRUNCATED;
 	if (fr >= 0 && s->check_unwind) {
 		/* Check mode: the fast path must agree with libdw, frame for frame. */
-		int same = (fr ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED) == result && nfast == w.n;
+		int same = (fr ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED) == result &&
+			   nfast == w.n && fast_depth == w.overflow;
 		for (size_t i = 0; same && i < CS_MIN(nfast, (size_t)64); i++)
-			same = fast[i].module == out[i].module && fast[i].addr == out[i].addr;
+			same = fast[i].addr == out[i].addr;
 		if (!same) {
 			s->mismatches++;
 			cs_warn("fast unwinder disagrees with libdw at pc %#llx: %zu vs %zu frames, "
@@ -589,14 +810,210 @@ int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 		}
 	}
 	return result;
+}
+
+/* ---- continuing a stack from live memory ----
+ *
+ * The kernel copies the top stack_size bytes of the stack at the sample; a deeper
+ * stack is cut there. The rest can still be read from the process, which has run on
+ * meanwhile (we unwind online, milliseconds later, and never stop it): what it popped
+ * and pushed again since the sample may hold other frames now, and reporting those
+ * would invent a stack. So what is read is believed only under these checks:
+ *
+ *   1. Stacks are written only at and below the stack pointer. If the thread has not
+ *      returned past the end of the copy since the sample, everything beyond it is as
+ *      it was. If it has, and called down again, the frames at the end of the copy
+ *      were overwritten by the new calls. So live memory must still hold exactly the
+ *      copy's last LIVE_OVERLAP bytes (return addresses, saved registers and locals of
+ *      several frames), checked before and again after reading what lies beyond: a
+ *      change while we read (process_vm_readv copies page by page as the thread runs)
+ *      is caught too. This alone let through stacks mixing two call chains, in a test
+ *      that alternates them (tests/targets/churn.c), when the check came only first.
+ *   2. Every frame found in live memory must return to executable code right after a
+ *      call instruction (callsite_ok), and the continued stack must reach the thread's
+ *      root frame, whose CFI marks the end (or the frame limit). A continuation that
+ *      stops short is dropped whole, back to what the copy alone gave: a thread that
+ *      returned past the copy's end and stayed above it leaves that end intact while
+ *      it rewrites the frames above, and a walk from stale frames into new ones rarely
+ *      lines up with them all the way to the root.
+ *   3. What remains possible: the thread returned past the end of the copy and came
+ *      back down writing the very same bytes there (the same functions, call sites,
+ *      saved registers and locals), through a different outer path that still leads
+ *      cleanly to the root. The frames reported are then those of the stack at the
+ *      time of reading, identical to the sampled one near the boundary.
+ *
+ * Only samples the recorder considers fresh are offered (see LIVE_FRESH_NS there). */
+
+/* Extend the copy with up to want bytes of live memory after it, into s->live.
+ * 0 and *len (copy + what could be read); -1 if the memory cannot be read (the
+ * process is gone, say); -2 if the copy's last bytes have changed; -3 if nothing is
+ * mapped after the copy (the stack ends there). */
+static int live_extend(struct cs_symbolizer *s, struct aspace *a, const uint8_t *stack,
+		       size_t stack_len, size_t want, size_t *len)
+{
+	size_t ov = CS_MIN(stack_len, (size_t)LIVE_OVERLAP);
+	uint64_t end = a->pass->copy_end;
+	uint8_t check[LIVE_OVERLAP];
+	struct iovec cl = {check, ov}, cr = {(void *)(uintptr_t)(end - ov), ov};
+	ssize_t got = process_vm_readv(a->pid, &cl, 1, &cr, 1, 0);
+	if (got != (ssize_t)ov)
+		return -1;
+	if (memcmp(check, stack + stack_len - ov, ov))
+		return -2;
+	CS_GROW(s->live, s->live_cap, stack_len + want);
+	memcpy(s->live, stack, stack_len);
+	struct iovec l = {s->live + stack_len, want}, r = {(void *)(uintptr_t)end, want};
+	got = process_vm_readv(a->pid, &l, 1, &r, 1, 0);
+	if (got < 0 && errno != EFAULT)
+		return -1;
+	if (got < 8)
+		return -3;
+	if (process_vm_readv(a->pid, &cl, 1, &cr, 1, 0) != (ssize_t)ov)
+		return -1;
+	if (memcmp(check, stack + stack_len - ov, ov))
+		return -2;
+	*len = stack_len + (size_t)got;
+	return 0;
+}
+
+/* ---- unwinding a sample ---- */
+
+/* The copy ran out: go on from live memory, reading more as needed. The frames are
+ * replaced only by a continuation that passes every check; else they stay as the
+ * copy alone gave them. Returns the result; *ran_out is cleared when the stack turned
+ * out to end with the copy. */
+static int live_continue(struct cs_symbolizer *s, struct aspace *a, pid_t tid,
+			 const uint64_t *regs, const uint8_t *stack, size_t stack_len,
+			 struct cs_uframe *out, size_t cap, size_t *n, int *depth, int *ran_out,
+			 struct cs_unwind_info *info)
+{
+	size_t keep = *n; /* frames of out[] known to come from the copy alone */
+	for (size_t want = LIVE_FIRST;; want *= 8) {
+		size_t len, m;
+		int e = live_extend(s, a, stack, stack_len, want, &len);
+		if (e == -3)
+			*ran_out = 0; /* nothing is mapped past the copy: the stack ends there */
+		if (e == -2)
+			info->live_refused = 1;
+		if (e < 0)
+			break;
+		int r = unwind_buf(s, a, tid, regs, s->live, len, out, cap, &m, depth);
+		keep = CS_MIN(keep, CS_MIN(m, a->pass->live_frame));
+		size_t from = CS_MAX(a->pass->live_frame, (size_t)1);
+		for (size_t i = from; r >= 0 && i < m; i++) {
+			if (!callsite_ok(s, a, out[i].addr + 1)) {
+				r = -1;
+				break;
+			}
+		}
+		if (r == CS_UNWIND_COMPLETE || (r >= 0 && *depth)) {
+			*n = m;
+			info->live = m > a->pass->live_frame;
+			return r;
+		}
+		/* Short of the root: more memory may finish it, if more was there. */
+		if (r < 0 || !a->pass->ran_out || len < stack_len + want || want >= LIVE_MAX) {
+			info->live_refused = 1;
+			break;
+		}
+	}
+	*n = keep;
+	*depth = 0;
+	return CS_UNWIND_TRUNCATED;
+}
+
+static int in_unreadable(struct cs_symbolizer *s, struct aspace *a, uint64_t pc, uint32_t *mod)
+{
+	const struct amap *m = find_map(a, pc);
+	if (!m || s->mods.v[m->mod]->fd >= 0)
+		return 0;
+	*mod = m->mod;
+	return 1;
+}
+
+int cs_sym_unwind_ex(struct cs_symbolizer *s, pid_t pid, pid_t tid,
+		     const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
+		     int live, struct cs_uframe *out, size_t cap, size_t *n,
+		     struct cs_unwind_info *info)
+{
+	struct cs_unwind_info dummy;
+	struct unwind_pass pass;
+	int depth = 0, result = CS_UNWIND_TRUNCATED, ran_out = 0;
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	info->end = CS_END_OTHER;
+	info->module = CS_SYM_NOMOD;
+	*n = 0;
+	struct aspace *a = space_get(s, pid);
+	if (!a) {
+		if (cs_sym_proc_load(s, pid) < 0 || !(a = space_get(s, pid)))
+			goto leaf_only;
+	}
+	if (a->dirty || a->rebuild || !a->dwfl) {
+		if (report_modules(s, a) < 0)
+			goto leaf_only;
+	}
+	a->pass = &pass;
+	pass.copy_end = regs[7] + (stack ? stack_len : 0);
+	result = unwind_buf(s, a, tid, regs, stack, stack_len, out, cap, n, &depth);
+	if (result < 0)
+		goto leaf_only;
+	ran_out = result != CS_UNWIND_COMPLETE && !depth && pass.ran_out;
+	if (ran_out && live && stack && stack_len >= 64)
+		result = live_continue(s, a, tid, regs, stack, stack_len, out, cap, n, &depth,
+				       &ran_out, info);
+	a->pass = NULL;
+	/* Why it ended, for the summary's hints. A stack through code whose file could
+	 * not be read (no CFI: only frame pointers) is blamed on that file first. */
+	if (result == CS_UNWIND_COMPLETE)
+		info->end = CS_END_ROOT;
+	else if (depth)
+		info->end = CS_END_DEPTH;
+	for (size_t i = 0; i < *n && info->end == CS_END_OTHER; i++)
+		if (in_unreadable(s, a, out[i].addr, &info->module))
+			info->end = CS_END_NOFILE;
+	if (info->end != CS_END_OTHER)
+		;
+	else if (ran_out || info->live_refused)
+		info->end = CS_END_COPY;
+	else if (*n && find_jit(a, out[*n - 1].addr))
+		info->end = CS_END_JIT;
+	/* Absolute addresses -> module-relative ones. */
+	for (size_t i = 0; i < *n; i++) {
+		uint64_t pc = out[i].addr;
+		const struct amap *m = find_map(a, pc);
+		if (m) {
+			out[i].module = m->mod;
+			out[i].addr = pc - m->bias;
+		} else if (find_jit(a, pc)) {
+			out[i].module = CS_SYM_JIT;
+		}
+	}
+	return result;
 
 leaf_only:
+	if (a)
+		a->pass = NULL;
 	/* At least the interrupted instruction is known. */
 	if (cap) {
 		out[0] = cs_sym_locate(s, pid, regs[16]);
 		*n = 1;
+		if (a && find_jit(a, regs[16]))
+			out[0].module = CS_SYM_JIT;
 	}
 	return CS_UNWIND_TRUNCATED;
+}
+
+int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
+		  const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
+		  struct cs_uframe *out, size_t cap, size_t *n)
+{
+	int r = cs_sym_unwind_ex(s, pid, tid, regs, stack, stack_len, 0, out, cap, n, NULL);
+	for (size_t i = 0; i < *n; i++)
+		if (out[i].module == CS_SYM_JIT)
+			out[i].module = CS_SYM_NOMOD;
+	return r;
 }
 
 /* ---- lifetime ---- */
@@ -658,7 +1075,9 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 			dwfl_end(a->retired.v[j]);
 		CS_VEC_FREE(a->retired);
 		CS_VEC_FREE(a->maps);
+		CS_VEC_FREE(a->jit);
 		cs_map64_release(&a->rules);
+		cs_map64_release(&a->callsites);
 		free(a);
 	}
 	for (size_t i = 0; i < s->mods.n; i++)
@@ -670,5 +1089,6 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 	cs_kernel_free(s);
 	free(s->debuginfo_path);
 	free(s->debug_cache);
+	free(s->live);
 	free(s);
 }
