@@ -324,7 +324,7 @@ static void read_dump(struct cs_jitsyms *j, struct jproc *p, struct jfile *f)
 		}
 		if (id == JIT_CODE_LOAD && want > 56) {
 			/* pid, tid, vma, code_addr, code_size, code_index, name\0, code */
-			uint64_t addr = u64_at(b + 24), len = u64_at(b + 32), index = u64_at(b + 40);
+			uint64_t addr = u64_at(b + 32), len = u64_at(b + 40), index = u64_at(b + 48);
 			const char *name = (const char *)b + 56;
 			add_sym(j, p, f, addr, len, name, strlen(name), &index);
 		} else if (id == JIT_CODE_MOVE && want >= 64) {

@@ -342,6 +342,7 @@ struct unwind_pass {
 	uint64_t ran_out;   /* an address past the buffer the unwinder needed, or 0 */
 	size_t frames;	    /* frames delivered so far */
 	size_t live_frame;  /* the first frame that needed memory past copy_end */
+	uint64_t max_read;  /* the end of the highest word read */
 };
 
 static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
@@ -364,6 +365,7 @@ static int read_copy(struct aspace *a, uint64_t addr, uint64_t *out)
 		p->live_frame = p->frames;
 	if (addr >= a->sp && addr - a->sp <= a->stack_len && a->stack_len - (addr - a->sp) >= 8) {
 		memcpy(out, a->stack + (addr - a->sp), 8);
+		p->max_read = CS_MAX(p->max_read, addr + 8);
 		return 1;
 	}
 	/* Past the end of what we have, where the rest of the stack may be. */
@@ -768,6 +770,7 @@ static int unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, cons
 	a->pass->ran_out = 0;
 	a->pass->frames = 0;
 	a->pass->live_frame = SIZE_MAX;
+	a->pass->max_read = 0;
 	*depth = 0;
 	int fr = fast_unwind(s, a, regs, out, cap, max, n, depth);
 	if (fr >= 0 && !s->check_unwind) {
@@ -783,6 +786,7 @@ static int unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, cons
 	a->pass->ran_out = 0;
 	a->pass->frames = 0;
 	a->pass->live_frame = SIZE_MAX;
+	a->pass->max_read = 0;
 	struct walk w = {s, a, out, cap, 0, max, 0, 0};
 	int r = dwfl_getthread_frames(a->dwfl, tid, frame_cb, &w);
 	*n = w.n;
@@ -825,55 +829,75 @@ static int unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, cons
  *      it was. If it has, and called down again, the frames at the end of the copy
  *      were overwritten by the new calls. So live memory must still hold exactly the
  *      copy's last LIVE_OVERLAP bytes (return addresses, saved registers and locals of
- *      several frames), checked before and again after reading what lies beyond: a
- *      change while we read (process_vm_readv copies page by page as the thread runs)
- *      is caught too. This alone let through stacks mixing two call chains, in a test
- *      that alternates them (tests/targets/churn.c), when the check came only first.
- *   2. Every frame found in live memory must return to executable code right after a
+ *      several frames), before the memory beyond is read and again after it was used.
+ *   2. process_vm_readv copies page by page while the thread runs: one read of a
+ *      changing stack can join pages of two different moments into a stack that never
+ *      was, even between two good boundary checks (tests/targets/churn.c, alternating
+ *      two call chains every few microseconds, got such mixed stacks). So the bytes
+ *      the unwinder used are read a second time, after the unwind, and must be equal.
+ *   3. Every frame found in live memory must return to executable code right after a
  *      call instruction (callsite_ok), and the continued stack must reach the thread's
  *      root frame, whose CFI marks the end (or the frame limit). A continuation that
  *      stops short is dropped whole, back to what the copy alone gave: a thread that
  *      returned past the copy's end and stayed above it leaves that end intact while
  *      it rewrites the frames above, and a walk from stale frames into new ones rarely
  *      lines up with them all the way to the root.
- *   3. What remains possible: the thread returned past the end of the copy and came
+ *   4. What remains possible: the thread returned past the end of the copy and came
  *      back down writing the very same bytes there (the same functions, call sites,
  *      saved registers and locals), through a different outer path that still leads
- *      cleanly to the root. The frames reported are then those of the stack at the
- *      time of reading, identical to the sampled one near the boundary.
+ *      cleanly to the root, and held still while we read twice. The frames reported
+ *      are then those of the stack at the time of reading, identical to the sampled
+ *      one near the boundary.
  *
  * Only samples the recorder considers fresh are offered (see LIVE_FRESH_NS there). */
 
-/* Extend the copy with up to want bytes of live memory after it, into s->live.
- * 0 and *len (copy + what could be read); -1 if the memory cannot be read (the
- * process is gone, say); -2 if the copy's last bytes have changed; -3 if nothing is
- * mapped after the copy (the stack ends there). */
+/* Does live memory still hold the copy's last bytes? 1 yes, 0 no, -1 unreadable. */
+static int boundary_same(struct aspace *a, const uint8_t *stack, size_t stack_len)
+{
+	size_t ov = CS_MIN(stack_len, (size_t)LIVE_OVERLAP);
+	uint8_t now[LIVE_OVERLAP];
+	struct iovec l = {now, ov}, r = {(void *)(uintptr_t)(a->pass->copy_end - ov), ov};
+	if (process_vm_readv(a->pid, &l, 1, &r, 1, 0) != (ssize_t)ov)
+		return -1;
+	return !memcmp(now, stack + stack_len - ov, ov);
+}
+
+/* Extend the copy with up to want bytes of live memory after it, into s->live (which
+ * keeps as much room again for live_confirm). 0 and *len (copy + what could be read);
+ * -1 if the memory cannot be read (the process is gone, say); -2 if the copy's last
+ * bytes have changed; -3 if nothing is mapped after the copy (the stack ends there). */
 static int live_extend(struct cs_symbolizer *s, struct aspace *a, const uint8_t *stack,
 		       size_t stack_len, size_t want, size_t *len)
 {
-	size_t ov = CS_MIN(stack_len, (size_t)LIVE_OVERLAP);
-	uint64_t end = a->pass->copy_end;
-	uint8_t check[LIVE_OVERLAP];
-	struct iovec cl = {check, ov}, cr = {(void *)(uintptr_t)(end - ov), ov};
-	ssize_t got = process_vm_readv(a->pid, &cl, 1, &cr, 1, 0);
-	if (got != (ssize_t)ov)
-		return -1;
-	if (memcmp(check, stack + stack_len - ov, ov))
-		return -2;
-	CS_GROW(s->live, s->live_cap, stack_len + want);
+	int same = boundary_same(a, stack, stack_len);
+	if (same <= 0)
+		return same < 0 ? -1 : -2;
+	CS_GROW(s->live, s->live_cap, stack_len + 2 * want);
 	memcpy(s->live, stack, stack_len);
-	struct iovec l = {s->live + stack_len, want}, r = {(void *)(uintptr_t)end, want};
-	got = process_vm_readv(a->pid, &l, 1, &r, 1, 0);
+	struct iovec l = {s->live + stack_len, want};
+	struct iovec r = {(void *)(uintptr_t)a->pass->copy_end, want};
+	ssize_t got = process_vm_readv(a->pid, &l, 1, &r, 1, 0);
 	if (got < 0 && errno != EFAULT)
 		return -1;
 	if (got < 8)
 		return -3;
-	if (process_vm_readv(a->pid, &cl, 1, &cr, 1, 0) != (ssize_t)ov)
-		return -1;
-	if (memcmp(check, stack + stack_len - ov, ov))
-		return -2;
 	*len = stack_len + (size_t)got;
 	return 0;
+}
+
+/* After the unwind of s->live (len bytes): the live bytes it used read again equal,
+ * and the boundary still the copy's. */
+static int live_confirm(struct cs_symbolizer *s, struct aspace *a, const uint8_t *stack,
+			size_t stack_len, size_t len)
+{
+	uint64_t end = a->pass->copy_end, used = a->pass->max_read;
+	if (used <= end)
+		return 1;
+	size_t n = CS_MIN((size_t)(used - end), len - stack_len);
+	struct iovec l = {s->live + len, n}, r = {(void *)(uintptr_t)end, n};
+	return process_vm_readv(a->pid, &l, 1, &r, 1, 0) == (ssize_t)n &&
+	       !memcmp(s->live + len, s->live + stack_len, n) &&
+	       boundary_same(a, stack, stack_len) == 1;
 }
 
 /* ---- unwinding a sample ---- */
@@ -906,6 +930,11 @@ static int live_continue(struct cs_symbolizer *s, struct aspace *a, pid_t tid,
 				break;
 			}
 		}
+		if ((r == CS_UNWIND_COMPLETE || (r >= 0 && *depth)) &&
+		    !live_confirm(s, a, stack, stack_len, len)) {
+			info->live_refused = 1;
+			break;
+		}
 		if (r == CS_UNWIND_COMPLETE || (r >= 0 && *depth)) {
 			*n = m;
 			info->live = m > a->pass->live_frame;
@@ -922,13 +951,19 @@ static int live_continue(struct cs_symbolizer *s, struct aspace *a, pid_t tid,
 	return CS_UNWIND_TRUNCATED;
 }
 
-static int in_unreadable(struct cs_symbolizer *s, struct aspace *a, uint64_t pc, uint32_t *mod)
+/* Does the stack (absolute frames) go through a module whose file could not be
+ * opened? Its first such module into *mod. */
+static int through_unreadable(struct cs_symbolizer *s, struct aspace *a,
+			      const struct cs_uframe *f, size_t n, uint32_t *mod)
 {
-	const struct amap *m = find_map(a, pc);
-	if (!m || s->mods.v[m->mod]->fd >= 0)
-		return 0;
-	*mod = m->mod;
-	return 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct amap *m = find_map(a, f[i].addr);
+		if (m && s->mods.v[m->mod]->fd < 0) {
+			*mod = m->mod;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int cs_sym_unwind_ex(struct cs_symbolizer *s, pid_t pid, pid_t tid,
@@ -970,11 +1005,8 @@ int cs_sym_unwind_ex(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 		info->end = CS_END_ROOT;
 	else if (depth)
 		info->end = CS_END_DEPTH;
-	for (size_t i = 0; i < *n && info->end == CS_END_OTHER; i++)
-		if (in_unreadable(s, a, out[i].addr, &info->module))
-			info->end = CS_END_NOFILE;
-	if (info->end != CS_END_OTHER)
-		;
+	else if (through_unreadable(s, a, out, *n, &info->module))
+		info->end = CS_END_NOFILE;
 	else if (ran_out || info->live_refused)
 		info->end = CS_END_COPY;
 	else if (*n && find_jit(a, out[*n - 1].addr))

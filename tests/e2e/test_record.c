@@ -1,6 +1,7 @@
 /* End-to-end tests of `csampler record`: real targets built by the suite, attached by
  * PID while they run (or launched), checked through `csampler fold` / `report`. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "util/util.h"
 
 static char *dir;
 
@@ -143,13 +145,25 @@ Test(record, threads_and_a_late_thread)
 	free(data);
 }
 
+/* 200 frames of ~128 bytes are deeper than the default 16 KiB copy: at default options
+ * the rest of the stack comes from the live process (the recursion keeps it unchanged),
+ * and the summary says so. */
 Test(record, deep_recursion_complete)
 {
 	struct h_proc t;
 	char *argv[] = {TARGET("cs_t_recurse"), "200", NULL};
 	h_start(&t, argv);
-	char *data = record_pid(t.pid, 499, "2", "--stack-size", "65528");
+	char *data = h_path(dir, "rec.data");
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	char *rec[] = {CS_EXE, "record", "-p", pid, "-F", "499", "-d", "2", "-o", data, NULL};
+	char *err;
+	cr_assert_eq(h_run(rec, 60, NULL, &err), 0, "record failed: %s", err);
 	h_stop(&t, SIGTERM, 5000);
+	cr_expect(strstr(err, "completed from live memory past the 16384-byte stack copy"), "%s",
+		  err);
+	cr_expect_null(strstr(err, "--stack-size"), "no advice for a copy that was enough: %s",
+		       err);
 	struct h_folded f;
 	h_fold(data, NULL, &f);
 	cr_assert_gt(f.total, 100);
@@ -165,9 +179,93 @@ Test(record, deep_recursion_complete)
 		    !strncmp(f.stack[i], "_start;", 7))
 			full += f.count[i];
 	}
-	cr_expect_geq(share(full, leaf), 0.99, "complete deep stacks: %.3f", share(full, leaf));
+	cr_expect_geq(share(full, leaf), 0.99, "complete deep stacks: %.3f\n%s", share(full, leaf),
+		      err);
+	free(err);
 	h_folded_free(&f);
 	free(data);
+}
+
+/* A deep stack that keeps changing: what lies past the copy when csampler reads it has
+ * mostly been rewritten by the other call chain. No reported stack may mix the two,
+ * and a --stack-size hint names the copy that ran out. */
+Test(record, changed_live_stack_is_never_mixed_in)
+{
+	struct h_proc t;
+	char *argv[] = {TARGET("cs_t_churn"), "2", NULL};
+	h_start(&t, argv);
+	char *data = h_path(dir, "churn.data");
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	char *rec[] = {CS_EXE, "record", "-p", pid, "-F", "999", "-d", "3", "-o", data, NULL};
+	char *err;
+	cr_assert_eq(h_run(rec, 60, NULL, &err), 0, "record failed: %s", err);
+	h_stop(&t, SIGTERM, 5000);
+	struct h_folded f;
+	h_fold(data, NULL, &f);
+	cr_assert_gt(f.total, 300);
+	uint64_t mixed = 0, whole = 0;
+	for (size_t i = 0; i < f.n; i++) {
+		struct h_folded one = {1, &f.stack[i], &f.count[i], f.count[i]};
+		size_t a = h_max_repeat(&one, "chain_a"), b = h_max_repeat(&one, "chain_b");
+		if (a && b) {
+			mixed += f.count[i];
+			cr_log_error("mixed stack: %s", f.stack[i]);
+		}
+		if ((a == 200 || b == 200) && !strncmp(f.stack[i], "_start;", 7))
+			whole += f.count[i];
+	}
+	cr_expect_eq(mixed, 0, "%llu samples mix the two chains", (unsigned long long)mixed);
+	cr_expect_gt(whole, 0, "some stacks are completed from live memory: %s", err);
+	cr_expect(strstr(err, "stack copy ran out and the live stack had changed: try "
+			      "--stack-size 65528"),
+		  "%s", err);
+	free(err);
+	h_folded_free(&f);
+	free(data);
+}
+
+/* A binary the user cannot read (its directory was closed after it started): the
+ * summary names it instead of suggesting a larger stack copy. */
+Test(record, unreadable_binary_named_in_summary)
+{
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
+		cr_skip_test("needs root and setpriv (util-linux) to act as another user");
+	/* Copies, so that nobody can run them wherever the checkout is. */
+	chmod(dir, 0777);
+	char *bin = h_path(dir, "bin");
+	cr_assert_eq(mkdir(bin, 0755), 0);
+	char *prog = h_path(bin, "cpu3"), *exe = h_path(dir, "csampler");
+	const char *from[] = {TARGET("cs_t_cpu3"), CS_EXE}, *to[] = {prog, exe};
+	for (int i = 0; i < 2; i++) {
+		int fd = open(to[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+		cr_assert(fd >= 0 && cs_copy_file_to(from[i], fd) == 0, "copy %s", from[i]);
+		close(fd);
+	}
+	char *targ[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			prog, NULL};
+	struct h_proc t;
+	h_start(&t, targ);
+	cr_assert_eq(chmod(bin, 0700), 0); /* root's: nobody cannot open it any more */
+	char *data = h_path(dir, "nf.data");
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	char *rec[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe,
+		       "record", "-p", pid, "-d", "1", "-o", data, NULL};
+	char *err;
+	int st = h_run(rec, 60, NULL, &err);
+	cr_expect_eq(h_stop(&t, SIGTERM, 5000), 0);
+	cr_assert_eq(st, 0, "%s", err);
+	char want[4200];
+	snprintf(want, sizeof(want), "in code of '%s', which csampler could not open (Permission "
+				     "denied)", prog);
+	cr_expect(strstr(err, want), "the summary names the file: %s", err);
+	cr_expect_null(strstr(err, "--stack-size"), "no advice about the copy: %s", err);
+	free(err);
+	free(data);
+	free(prog);
+	free(exe);
+	free(bin);
 }
 
 Test(record, inlined_functions_are_frames)

@@ -52,7 +52,7 @@ static void dump_load(FILE *f, const char *name, uint64_t addr, size_t size, uin
 			   (uint32_t)(16 + 8 + 4 * 8 + strlen(name) + 1 + size)};
 	uint64_t ts = now_ns();
 	uint32_t ids[2] = {(uint32_t)getpid(), (uint32_t)syscall(SYS_gettid)};
-	uint64_t v[4] = {addr, addr, size, index};
+	uint64_t v[4] = {0 /* vma: unused */, addr, size, index};
 	fwrite(hdr, sizeof(hdr), 1, f);
 	fwrite(&ts, 8, 1, f);
 	fwrite(ids, sizeof(ids), 1, f);
