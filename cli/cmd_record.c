@@ -134,9 +134,10 @@ static void leak_summary(const struct cs_profile *p, const struct cs_record_resu
 		s->sampled ? "sampled: estimates" : s->exact ? "exact" : "INEXACT: events were lost");
 }
 
-static const char *stacks(uint64_t n)
+/* "1 stack ends", "2 stacks end" */
+static const char *stacks_end(uint64_t n)
 {
-	return n == 1 ? "stack" : "stacks";
+	return n == 1 ? "stack ends" : "stacks end";
 }
 
 /* How many stacks are complete, and for each cause of the others what to do about it.
@@ -152,8 +153,9 @@ static void unwind_summary(const struct cs_profile *p, const struct cs_record_re
 			live, p->meta.stack_size);
 	fputc('\n', stderr);
 	if (st->cut_copy) {
-		fprintf(stderr, "[csampler]   %llu %s end where the %u-byte stack copy ran out",
-			(unsigned long long)st->cut_copy, stacks(st->cut_copy), p->meta.stack_size);
+		fprintf(stderr, "[csampler]   %llu %s where the %u-byte stack copy ran out",
+			(unsigned long long)st->cut_copy, stacks_end(st->cut_copy),
+			p->meta.stack_size);
 		if (p->meta.stack_size < CS_STACK_SIZE_MAX)
 			fprintf(stderr, " and the live stack had changed: try --stack-size %d\n",
 				CS_STACK_SIZE_MAX);
@@ -162,9 +164,9 @@ static void unwind_summary(const struct cs_profile *p, const struct cs_record_re
 	}
 	if (st->cut_nofile && res->nofile[0]) {
 		fprintf(stderr,
-			"[csampler]   %llu %s end in code of '%s', which csampler could not open "
+			"[csampler]   %llu %s in code of '%s', which csampler could not open "
 			"(%s)",
-			(unsigned long long)st->cut_nofile, stacks(st->cut_nofile), res->nofile,
+			(unsigned long long)st->cut_nofile, stacks_end(st->cut_nofile), res->nofile,
 			res->nofile_why);
 		if (res->nofile_count > 1)
 			fprintf(stderr, " or in %u other such files", res->nofile_count - 1);
@@ -172,19 +174,19 @@ static void unwind_summary(const struct cs_profile *p, const struct cs_record_re
 	}
 	if (st->cut_jit)
 		fprintf(stderr,
-			"[csampler]   %llu %s end in JIT code whose frame-pointer chain could not be "
+			"[csampler]   %llu %s in JIT code whose frame-pointer chain could not be "
 			"followed\n",
-			(unsigned long long)st->cut_jit, stacks(st->cut_jit));
+			(unsigned long long)st->cut_jit, stacks_end(st->cut_jit));
 	if (st->cut_depth)
 		fprintf(stderr, "[csampler]   %llu %s deeper than %d frames, cut there\n",
-			(unsigned long long)st->cut_depth, st->cut_depth == 1 ? "is" : "are",
-			CS_RECORD_MAX_FRAMES);
+			(unsigned long long)st->cut_depth,
+			st->cut_depth == 1 ? "stack is" : "stacks are", CS_RECORD_MAX_FRAMES);
 	uint64_t other = cut - st->cut_copy - st->cut_nofile - st->cut_jit - st->cut_depth;
 	if (other && other <= cut)
 		fprintf(stderr,
-			"[csampler]   %llu %s end at code without unwind information (or a "
-			"damaged stack)\n",
-			(unsigned long long)other, stacks(other));
+			"[csampler]   %llu %s at code without unwind information (or a damaged "
+			"stack)\n",
+			(unsigned long long)other, stacks_end(other));
 	if (st->jit_unnamed)
 		fprintf(stderr,
 			"[csampler] %llu samples ran JIT code that no perf map or jitdump file "

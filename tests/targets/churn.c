@@ -1,15 +1,31 @@
-/* churn: a stack deeper than the default stack copy that keeps changing. Each descent
- * recurses 200 frames of ~128 bytes through either chain_a or chain_b, alternately, and
- * burns a little CPU at the bottom (UNITS of burn, default 20: usage cs_t_churn [UNITS]): what lies past the copy when a profiler reads it
- * later has most likely been rewritten by the other chain. A true stack is made of one
- * chain only; a stack with both was invented from memory that had changed. */
+/* churn: a stack deeper than the stack copy whose outer part is replaced from time to
+ * time. The thread recurses DEPTH frames of ~128 bytes through chain_a, burns CPU at
+ * the bottom for DWELL_MS, returns, does the same through chain_b, and so on. A true
+ * stack holds one chain only; a stack with both would have been invented from live
+ * memory read after the switch. The two chains have the same frame layout, so only
+ * checking the memory itself can tell them apart.
+ * usage: cs_t_churn [DEPTH] [DWELL_MS]     (default 600 frames, 20 ms) */
 #include "common.h"
 
-static unsigned long units = 20;
+#include <stdint.h>
+#include <time.h>
+
+static uint64_t dwell_ns = 20000000;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 __attribute__((noinline)) unsigned long churn_leaf(void)
 {
-	return burn(units) + 1;
+	unsigned long r = 0;
+	uint64_t end = now_ns() + dwell_ns;
+	while (now_ns() < end && !target_stop)
+		r += burn(1);
+	return r;
 }
 
 __attribute__((noinline)) unsigned long chain_a(int depth)
@@ -32,12 +48,13 @@ __attribute__((noinline)) unsigned long chain_b(int depth)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1)
-		units = strtoul(argv[1], NULL, 10);
+	int depth = argc > 1 ? atoi(argv[1]) : 600;
+	if (argc > 2)
+		dwell_ns = strtoull(argv[2], NULL, 10) * 1000000ull;
 	target_ready();
 	unsigned long acc = 0;
 	for (unsigned i = 0; !target_stop; i++)
-		acc += i & 1 ? chain_a(199) : chain_b(199);
+		acc += i & 1 ? chain_a(depth - 1) : chain_b(depth - 1);
 	target_sink = acc;
 	return 0;
 }
