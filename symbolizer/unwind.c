@@ -819,10 +819,13 @@ static int unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, cons
 /* ---- continuing a stack from live memory ----
  *
  * The kernel copies the top stack_size bytes of the stack at the sample; a deeper
- * stack is cut there. The rest can still be read from the process, which has run on
- * meanwhile (we unwind online, milliseconds later, and never stop it): what it popped
- * and pushed again since the sample may hold other frames now, and reporting those
- * would invent a stack. So what is read is believed only under these checks:
+ * stack is cut there. (A larger default copy is the simpler cure, but the kernel makes
+ * that copy in the target's own time: 64 KiB instead of 16 KiB cost the target ~4% more
+ * CPU at 999 Hz in bench/record.sh, twice perf's overhead, and each ring gets 4x larger.)
+ * The rest can still be read from the process, which has run on meanwhile (we unwind
+ * online, milliseconds later, and never stop it): what it popped and pushed again since
+ * the sample may hold other frames now, and reporting those would invent a stack. So
+ * what is read is believed only under these checks:
  *
  *   1. Stacks are written only at and below the stack pointer. If the thread has not
  *      returned past the end of the copy since the sample, everything beyond it is as
@@ -830,26 +833,30 @@ static int unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, cons
  *      were overwritten by the new calls. So live memory must still hold exactly the
  *      copy's last LIVE_OVERLAP bytes (return addresses, saved registers and locals of
  *      several frames), before the memory beyond is read and again after it was used.
+ *      (tests/targets/churn.c replaces the outer frames of a deep stack every 20 ms
+ *      with another chain of the same layout: without this, a third of its samples
+ *      came out mixing both chains.)
  *   2. process_vm_readv copies page by page while the thread runs: one read of a
- *      changing stack can join pages of two different moments into a stack that never
- *      was, even between two good boundary checks (tests/targets/churn.c, alternating
- *      two call chains every few microseconds, got such mixed stacks). So the bytes
- *      the unwinder used are read a second time, after the unwind, and must be equal.
+ *      changing stack can join pages of two moments into a stack that never was, even
+ *      between two good boundary checks (churn.c switching every few microseconds got
+ *      such stacks). So the bytes the unwinder used are read a second time, after the
+ *      unwind, and must be equal.
  *   3. Every frame found in live memory must return to executable code right after a
  *      call instruction (callsite_ok), and the continued stack must reach the thread's
  *      root frame, whose CFI marks the end (or the frame limit). A continuation that
- *      stops short is dropped whole, back to what the copy alone gave: a thread that
- *      returned past the copy's end and stayed above it leaves that end intact while
- *      it rewrites the frames above, and a walk from stale frames into new ones rarely
- *      lines up with them all the way to the root.
- *   4. What remains possible: the thread returned past the end of the copy and came
- *      back down writing the very same bytes there (the same functions, call sites,
- *      saved registers and locals), through a different outer path that still leads
- *      cleanly to the root, and held still while we read twice. The frames reported
- *      are then those of the stack at the time of reading, identical to the sampled
- *      one near the boundary.
+ *      stops short is dropped whole, back to what the copy alone gave.
+ *   4. What no check can exclude without stopping the thread: it returned past the end
+ *      of the copy and either came back down writing the very same bytes there, or
+ *      stayed above it (the old frames below its stack pointer intact) while its new
+ *      frames above line up with the old ones exactly, same layouts, all the way to
+ *      the root; and it held still while we read twice. Then the frames past the copy
+ *      are the thread's stack at the time of reading. churn.c switching chains every
+ *      couple of microseconds, on a loaded machine where the thread is often
+ *      preempted, still showed this in 1% (200 frames) to 5% (600 frames) of its
+ *      samples; with 20 ms between switches, never.
  *
- * Only samples the recorder considers fresh are offered (see LIVE_FRESH_NS there). */
+ * Only samples the recorder considers fresh are offered (see LIVE_FRESH_NS there), and
+ * the recording counts the stacks completed this way (stats.live_completed). */
 
 /* Does live memory still hold the copy's last bytes? 1 yes, 0 no, -1 unreadable. */
 static int boundary_same(struct aspace *a, const uint8_t *stack, size_t stack_len)
