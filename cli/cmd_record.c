@@ -156,11 +156,10 @@ static void unwind_summary(const struct cs_profile *p, const struct cs_record_re
 		fprintf(stderr, "[csampler]   %llu %s where the %u-byte stack copy ran out",
 			(unsigned long long)st->cut_copy, stacks_end(st->cut_copy),
 			p->meta.stack_size);
+		fprintf(stderr, " and the rest could not be read unchanged from the process");
 		if (p->meta.stack_size < CS_STACK_SIZE_MAX)
-			fprintf(stderr, " and the live stack had changed: try --stack-size %d\n",
-				CS_STACK_SIZE_MAX);
-		else
-			fprintf(stderr, " and the live stack had changed\n");
+			fprintf(stderr, ": try --stack-size %d", CS_STACK_SIZE_MAX);
+		fputc('\n', stderr);
 	}
 	if (st->cut_nofile && res->nofile[0]) {
 		fprintf(stderr,

@@ -12,16 +12,16 @@
 #include <unistd.h>
 
 /* Bounds on what a file may make us read and keep. */
-#define MAX_LINE 4096		     /* a longer perf map line is skipped */
-#define MAX_SYMS (2u << 20)	     /* functions per process */
+#define MAX_LINE      4096	     /* a longer perf map line is skipped */
+#define MAX_SYMS      (2u << 20)     /* functions per process */
 #define MAX_MAP_BYTES (256ull << 20) /* perf map bytes read per file */
-#define MAX_RECORD (1u << 30)	     /* a jitdump record larger than this is corruption */
-#define CHUNK 65536
+#define MAX_RECORD    (1u << 30)     /* a jitdump record larger than this is corruption */
+#define CHUNK	      65536
 
-#define JITDUMP_MAGIC 0x4A695444u /* "JiTD" as written by the runtime, native order */
-#define JITDUMP_HEADER 40	  /* magic, version, total_size, elf_mach, pad, pid, time, flags */
-#define JIT_CODE_LOAD 0
-#define JIT_CODE_MOVE 1
+#define JITDUMP_MAGIC  0x4A695444u /* "JiTD" as written by the runtime, native order */
+#define JITDUMP_HEADER 40	   /* magic, version, total_size, elf_mach, pad, pid, time, flags */
+#define JIT_CODE_LOAD  0
+#define JIT_CODE_MOVE  1
 
 struct jsym {
 	uint64_t start, end;
@@ -47,9 +47,9 @@ struct jproc {
 	CS_VEC(struct jfile) files;
 	CS_VEC(struct jsym) syms;
 	int sorted;
-	uint64_t *maxend;	    /* after sorting: the largest end among syms[0..i] */
+	uint64_t *maxend;	  /* after sorting: the largest end among syms[0..i] */
 	struct cs_map64 by_index; /* jitdump code_index -> index in syms */
-	int full;		    /* MAX_SYMS reached (warned) */
+	int full;		  /* MAX_SYMS reached (warned) */
 };
 
 struct cs_jitsyms {
@@ -166,9 +166,10 @@ static int file_open(struct jproc *p, struct jfile *f)
 	if (!trusted) {
 		close(fd);
 		if (p->uid_known)
-			snprintf(why, sizeof(why),
-				 "owned by uid %u, neither the user of process %d (uid %u) nor root",
-				 (unsigned)st.st_uid, (int)p->pid, (unsigned)p->uids[1]);
+			snprintf(
+			    why, sizeof(why),
+			    "owned by uid %u, neither the user of process %d (uid %u) nor root",
+			    (unsigned)st.st_uid, (int)p->pid, (unsigned)p->uids[1]);
 		else
 			snprintf(why, sizeof(why),
 				 "owned by uid %u, and process %d is gone, so its user is unknown",
@@ -187,13 +188,15 @@ static void add_sym(struct cs_jitsyms *j, struct jproc *p, const struct jfile *f
 		return;
 	if (p->syms.n >= MAX_SYMS) {
 		if (!p->full)
-			cs_warn("process %d describes more than %u JIT functions: the rest are not named",
+			cs_warn("process %d describes more than %u JIT functions: the rest are not "
+				"named",
 				(int)p->pid, MAX_SYMS);
 		p->full = 1;
 		return;
 	}
-	struct jsym s = {start, start + size, ++j->seq, index ? *index : UINT64_MAX,
-			 cs_xstrndup(name, len), f->path};
+	struct jsym s = {
+	    start,  start + size, ++j->seq, index ? *index : UINT64_MAX, cs_xstrndup(name, len),
+	    f->path};
 	if (index)
 		*cs_map64_put(&p->by_index, *index, 0, NULL) = p->syms.n;
 	CS_VEC_PUSH(p->syms, s);
@@ -208,8 +211,10 @@ static int hex(const char **s, const char *end, uint64_t *v)
 	uint64_t x = 0;
 	int digits = 0;
 	for (; p < end && digits <= 16; p++, digits++) {
-		int c = *p, d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-				: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int c = *p, d = c >= '0' && c <= '9'   ? c - '0'
+				: c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: c >= 'A' && c <= 'F' ? c - 'A' + 10
+						       : -1;
 		if (d < 0)
 			break;
 		x = x << 4 | (uint64_t)d;
@@ -296,8 +301,8 @@ static void read_dump(struct cs_jitsyms *j, struct jproc *p, struct jfile *f)
 		uint32_t hsize = u32_at(b + 8);
 		if (u32_at(b) != JITDUMP_MAGIC) {
 			refuse(f, u32_at(b) == __builtin_bswap32(JITDUMP_MAGIC)
-					  ? "written in the other byte order"
-					  : "not a jitdump file");
+				      ? "written in the other byte order"
+				      : "not a jitdump file");
 			return;
 		}
 		if (hsize < JITDUMP_HEADER || hsize > 4096) {
@@ -324,12 +329,14 @@ static void read_dump(struct cs_jitsyms *j, struct jproc *p, struct jfile *f)
 		}
 		if (id == JIT_CODE_LOAD && want > 56) {
 			/* pid, tid, vma, code_addr, code_size, code_index, name\0, code */
-			uint64_t addr = u64_at(b + 32), len = u64_at(b + 40), index = u64_at(b + 48);
+			uint64_t addr = u64_at(b + 32), len = u64_at(b + 40),
+				 index = u64_at(b + 48);
 			const char *name = (const char *)b + 56;
 			add_sym(j, p, f, addr, len, name, strlen(name), &index);
 		} else if (id == JIT_CODE_MOVE && want >= 64) {
 			/* pid, tid, vma, old_code_addr, new_code_addr, code_size, code_index */
-			uint64_t addr = u64_at(b + 40), len = u64_at(b + 48), index = u64_at(b + 56);
+			uint64_t addr = u64_at(b + 40), len = u64_at(b + 48),
+				 index = u64_at(b + 56);
 			uint64_t *k = cs_map64_get(&p->by_index, index);
 			if (k) {
 				char *name = cs_xstrdup(p->syms.v[*k].name);

@@ -1,4 +1,4 @@
-/* unwind.c - per-process address spaces and DWARF CFI unwinding of stack copies.
+/* unwind.c - DWARF CFI unwinding of stack copies.
  *
  * Each process gets one long-lived Dwfl: modules are reported once with the file
  * descriptor the registry holds, and the thread state is served from the sample
@@ -7,9 +7,8 @@
  * Code without CFI (JIT code in anonymous memory, hand-written or generated code in a
  * module) is unwound by its frame-pointer chain, as libdw's own fallback does, with
  * every return address so found checked to follow a call instruction. A stack deeper
- * than its copy is continued from the process's live memory (see live_extend). */
-#include "internal.h"
-#include "util/proc.h"
+ * than its copy is continued from the process's live memory (livestack.c). */
+#include "walk.h"
 
 #include <dwarf.h>
 
@@ -21,329 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* ---- address spaces ---- */
-
-static struct aspace *space_get(struct cs_symbolizer *s, pid_t pid)
-{
-	uint64_t *slot = cs_map64_get(&s->space_ix, (uint64_t)pid);
-	return slot ? s->spaces.v[*slot] : NULL;
-}
-
-static struct aspace *space_new(struct cs_symbolizer *s, pid_t pid)
-{
-	struct aspace *a = space_get(s, pid);
-	if (a) {
-		/* pid reuse or re-exec: keep the object, forget the mappings */
-		a->maps.n = 0;
-		a->jit.n = 0;
-		cs_map64_release(&a->callsites);
-		cs_map64_init(&a->callsites);
-		a->rebuild = 1;
-		return a;
-	}
-	a = cs_xcalloc(1, sizeof(*a));
-	cs_map64_init(&a->rules);
-	cs_map64_init(&a->callsites);
-	a->pid = pid;
-	*cs_map64_put(&s->space_ix, (uint64_t)pid, s->spaces.n, NULL) = s->spaces.n;
-	CS_VEC_PUSH(s->spaces, a);
-	return a;
-}
-
-static void space_retire_dwfl(struct aspace *a)
-{
-	cs_map64_release(&a->rules); /* rules came from the modules of that Dwfl */
-	cs_map64_init(&a->rules);
-	if (a->dwfl) {
-		CS_VEC_PUSH(a->retired, a->dwfl);
-		a->dwfl = NULL;
-	}
-	a->attached = 0;
-	for (size_t i = 0; i < a->maps.n; i++)
-		a->maps.v[i].reported = 0;
-	a->dirty = a->maps.n > 0;
-	a->rebuild = 0;
-}
-
-/* Cut [start, end) out of the file mappings (a new mmap replaces what it overlaps). */
-static void space_cut(struct aspace *a, uint64_t start, uint64_t end)
-{
-	size_t n = a->maps.n;
-	struct amap *v = a->maps.v;
-	CS_VEC(struct amap) out = {0};
-	for (size_t i = 0; i < n; i++) {
-		struct amap m = v[i];
-		if (m.end <= start || m.start >= end) {
-			CS_VEC_PUSH(out, m);
-			continue;
-		}
-		if (m.reported)
-			a->rebuild = 1; /* the Dwfl knows a module that is (partly) gone */
-		if (m.start < start) {
-			struct amap left = m;
-			left.end = start;
-			CS_VEC_PUSH(out, left);
-		}
-		if (m.end > end) {
-			struct amap right = m;
-			right.pgoff += end - m.start;
-			right.start = end;
-			CS_VEC_PUSH(out, right);
-		}
-	}
-	free(a->maps.v);
-	a->maps.v = out.v;
-	a->maps.n = out.n;
-	a->maps.cap = out.cap;
-}
-
-/* Cut [start, end) out of the JIT ranges; with add, then make it one. */
-static void jit_update(struct aspace *a, uint64_t start, uint64_t end, int add)
-{
-	CS_VEC(struct jit_range) out = {0};
-	for (size_t i = 0; i < a->jit.n; i++) {
-		struct jit_range r = a->jit.v[i];
-		if (r.end <= start || r.start >= end) {
-			CS_VEC_PUSH(out, r);
-			continue;
-		}
-		if (r.start < start) {
-			struct jit_range left = {r.start, start};
-			CS_VEC_PUSH(out, left);
-		}
-		if (r.end > end) {
-			struct jit_range right = {end, r.end};
-			CS_VEC_PUSH(out, right);
-		}
-	}
-	if (add) {
-		size_t k = 0;
-		while (k < out.n && out.v[k].start < start)
-			k++;
-		CS_GROW(out.v, out.cap, out.n + 1);
-		memmove(out.v + k + 1, out.v + k, (out.n - k) * sizeof(*out.v));
-		out.v[k].start = start;
-		out.v[k].end = end;
-		out.n++;
-	}
-	CS_VEC_FREE(a->jit);
-	a->jit.v = out.v;
-	a->jit.n = out.n;
-	a->jit.cap = out.cap;
-}
-
-static void space_insert(struct aspace *a, const struct amap *nm)
-{
-	size_t k;
-	space_cut(a, nm->start, nm->end);
-	jit_update(a, nm->start, nm->end, 0);
-	for (k = 0; k < a->maps.n && a->maps.v[k].start < nm->start; k++)
-		;
-	CS_GROW(a->maps.v, a->maps.cap, a->maps.n + 1);
-	memmove(a->maps.v + k + 1, a->maps.v + k, (a->maps.n - k) * sizeof(*a->maps.v));
-	a->maps.v[k] = *nm;
-	a->maps.n++;
-	a->dirty = 1;
-}
-
-static const struct jit_range *find_jit(const struct aspace *a, uint64_t addr)
-{
-	size_t lo = 0, hi = a->jit.n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct jit_range *r = &a->jit.v[mid];
-		if (addr < r->start)
-			hi = mid;
-		else if (addr >= r->end)
-			lo = mid + 1;
-		else
-			return r;
-	}
-	return NULL;
-}
-
-/* Executable memory without a file: JIT compilers' code (node, python -X perf, the
- * JVM), trampolines. "[anon:NAME]" is anonymous memory named with prctl. */
-static int anonymous(const char *path)
-{
-	return !path[0] || !strncmp(path, "//anon", 6) || !strncmp(path, "/memfd:", 7) ||
-	       !strncmp(path, "[anon", 5);
-}
-
-static const struct amap *find_map(const struct aspace *a, uint64_t addr);
-
-static void add_mapping(struct cs_symbolizer *s, struct aspace *a, const struct cs_mapping *m)
-{
-	if (!(m->prot & PROT_EXEC) || !m->len)
-		return;
-	if (anonymous(m->path)) {
-		/* JIT code: no file to read; unwound by frame pointers, named by perf maps */
-		space_cut(a, m->start, m->start + m->len);
-		jit_update(a, m->start, m->start + m->len, 1);
-		return;
-	}
-	if (m->path[0] == '[' && strcmp(m->path, "[vdso]"))
-		return; /* [vsyscall], [uprobes] */
-	struct amap am;
-	am.start = m->start;
-	am.end = m->start + m->len;
-	am.pgoff = m->pgoff;
-	am.mod = cs_symmod_get(s, a->pid, m);
-	/* The same mapping seen again (a refresh from /proc): nothing changes. */
-	const struct amap *old = find_map(a, am.start);
-	if (old && old->start == am.start && old->end == am.end && old->pgoff == am.pgoff &&
-	    old->mod == am.mod)
-		return;
-	am.bias = cs_symmod_bias(s->mods.v[am.mod], m);
-	am.reported = 0;
-	if (a->exe_pending && !s->mods.v[am.mod]->vdso) {
-		s->mods.v[am.mod]->is_main = 1;
-		a->exe_pending = 0;
-	}
-	space_insert(a, &am);
-}
-
-struct load_ctx {
-	struct cs_symbolizer *s;
-	struct aspace *a;
-};
-
-static void load_one(void *ctx, const struct cs_proc_map *pm);
-
-int cs_sym_proc_load(struct cs_symbolizer *s, pid_t pid)
-{
-	char path[64], exe[4096];
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	if (access(path, R_OK) < 0)
-		return -1;
-	struct aspace *a = space_new(s, pid);
-	a->exe_pending = 0;
-	struct load_ctx lc = {s, a};
-	if (cs_proc_maps(pid, load_one, &lc) < 0)
-		return -1;
-	/* Mark the program itself. */
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		for (size_t i = 0; i < a->maps.n; i++) {
-			struct symmod *m = s->mods.v[a->maps.v[i].mod];
-			if (!strcmp(m->path, exe) || !strcmp(m->file_name, exe))
-				m->is_main = 1;
-		}
-	}
-	return 0;
-}
-
-int cs_sym_proc_refresh(struct cs_symbolizer *s, pid_t pid)
-{
-	struct aspace *a = space_get(s, pid);
-	if (!a)
-		return cs_sym_proc_load(s, pid);
-	struct load_ctx lc = {s, a};
-	return cs_proc_maps(pid, load_one, &lc);
-}
-
-static void load_one(void *ctx, const struct cs_proc_map *pm)
-{
-	struct load_ctx *lc = ctx;
-	struct cs_mapping m;
-	m.start = pm->start;
-	m.len = pm->end - pm->start;
-	m.pgoff = pm->pgoff;
-	m.maj = pm->maj;
-	m.min = pm->min;
-	m.ino = pm->ino;
-	m.prot = pm->prot;
-	m.path = pm->path;
-	add_mapping(lc->s, lc->a, &m);
-}
-
-void cs_sym_proc_fork(struct cs_symbolizer *s, pid_t ppid, pid_t pid)
-{
-	struct aspace *parent = space_get(s, ppid);
-	struct aspace *a = space_new(s, pid);
-	if (parent && parent != a) {
-		for (size_t i = 0; i < parent->maps.n; i++) {
-			struct amap m = parent->maps.v[i];
-			m.reported = 0;
-			CS_VEC_PUSH(a->maps, m);
-		}
-		for (size_t i = 0; i < parent->jit.n; i++)
-			CS_VEC_PUSH(a->jit, parent->jit.v[i]);
-		a->dirty = 1;
-	}
-}
-
-void cs_sym_proc_exec(struct cs_symbolizer *s, pid_t pid)
-{
-	struct aspace *a = space_get(s, pid);
-	if (!a)
-		a = space_new(s, pid);
-	a->maps.n = 0;
-	jit_update(a, 0, UINT64_MAX, 0);
-	cs_map64_release(&a->callsites);
-	cs_map64_init(&a->callsites);
-	space_retire_dwfl(a);
-	a->exe_pending = 1;
-}
-
-void cs_sym_proc_mmap(struct cs_symbolizer *s, pid_t pid, const struct cs_mapping *m)
-{
-	struct aspace *a = space_get(s, pid);
-	if (!a)
-		return; /* unknown process: it is loaded from /proc when first sampled */
-	add_mapping(s, a, m);
-}
-
-int cs_sym_proc_known(struct cs_symbolizer *s, pid_t pid)
-{
-	return space_get(s, pid) != NULL;
-}
-
-static const struct amap *find_map(const struct aspace *a, uint64_t addr)
-{
-	size_t lo = 0, hi = a->maps.n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct amap *m = &a->maps.v[mid];
-		if (addr < m->start)
-			hi = mid;
-		else if (addr >= m->end)
-			lo = mid + 1;
-		else
-			return m;
-	}
-	return NULL;
-}
-
-struct cs_uframe cs_sym_locate(struct cs_symbolizer *s, pid_t pid, uint64_t addr)
-{
-	struct cs_uframe f = {CS_SYM_NOMOD, addr};
-	struct aspace *a = space_get(s, pid);
-	const struct amap *m = a ? find_map(a, addr) : NULL;
-	if (m) {
-		f.module = m->mod;
-		f.addr = addr - m->bias;
-	}
-	return f;
-}
-
 /* ---- the sample being unwound ---- */
-
-/* How far past the kernel's copy the rest of a stack is looked for in live memory. */
-#define LIVE_FIRST (32u << 10)
-#define LIVE_MAX (1u << 20)
-/* Bytes at the end of the copy that live memory must still hold (see live_extend). */
-#define LIVE_OVERLAP 1024
-
-struct unwind_pass {
-	uint64_t copy_end;  /* end of the kernel's copy of the stack */
-	uint64_t ran_out;   /* an address past the buffer the unwinder needed, or 0 */
-	size_t frames;	    /* frames delivered so far */
-	size_t live_frame;  /* the first frame that needed memory past copy_end */
-	uint64_t max_read;  /* the end of the highest word read */
-};
 
 static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
@@ -403,7 +80,7 @@ static const Dwfl_Thread_Callbacks thread_cbs = {
 static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 {
 	if (a->rebuild)
-		space_retire_dwfl(a);
+		cs_space_retire_dwfl(a);
 	if (!a->dwfl) {
 		a->dwfl = dwfl_begin(&s->unwind_cb);
 		if (!a->dwfl)
@@ -482,76 +159,6 @@ static int outermost(struct aspace *a, uint64_t pc)
 	return undefined;
 }
 
-/* ---- return addresses must follow a call ----
- *
- * Frames found without CFI (frame-pointer chains) or from live memory are believed
- * only if their return address is in executable memory right after something that
- * encodes a call: E8 rel32, or FF /2 with any addressing form (with or without a REX
- * or other prefix in front). Garbage rarely passes; the verdict per address is kept. */
-
-static int follows_call(const uint8_t c[7])
-{
-	if (c[2] == 0xe8)
-		return 1;
-	for (int len = 2; len <= 7; len++) {
-		const uint8_t *p = c + 7 - len;
-		if (p[0] != 0xff || ((p[1] >> 3) & 7) != 2)
-			continue;
-		int mod = p[1] >> 6, rm = p[1] & 7, want = 2;
-		if (mod != 3 && rm == 4) {
-			want++; /* SIB byte */
-			if (mod == 0 && len >= 3 && (p[2] & 7) == 5)
-				want += 4; /* no base: disp32 */
-		}
-		if (mod == 1)
-			want += 1;
-		else if (mod == 2 || (mod == 0 && rm == 5))
-			want += 4;
-		if (want == len)
-			return 1;
-	}
-	return 0;
-}
-
-/* len bytes of code at addr: from the module's file when it has one (still readable
- * after the process exited), else from the process. */
-static int read_code(struct cs_symbolizer *s, struct aspace *a, uint64_t addr, uint8_t *buf,
-		     size_t len)
-{
-	const struct amap *m = find_map(a, addr);
-	if (m && addr + len <= m->end && s->mods.v[m->mod]->elf) {
-		struct symmod *mod = s->mods.v[m->mod];
-		uint64_t vaddr = addr - m->bias;
-		size_t phnum;
-		if (elf_getphdrnum(mod->elf, &phnum) == 0) {
-			for (size_t i = 0; i < phnum; i++) {
-				GElf_Phdr ph;
-				if (!gelf_getphdr(mod->elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
-				    vaddr < ph.p_vaddr || vaddr + len > ph.p_vaddr + ph.p_filesz)
-					continue;
-				return pread(mod->fd, buf, len, (off_t)(ph.p_offset + vaddr - ph.p_vaddr)) ==
-				       (ssize_t)len;
-			}
-		}
-	}
-	struct iovec l = {buf, len}, r = {(void *)(uintptr_t)addr, len};
-	return process_vm_readv(a->pid, &l, 1, &r, 1, 0) == (ssize_t)len;
-}
-
-static int callsite_ok(struct cs_symbolizer *s, struct aspace *a, uint64_t ra)
-{
-	if (ra < 8)
-		return 0;
-	uint64_t *slot = cs_map64_get(&a->callsites, ra);
-	if (slot)
-		return *slot == 1;
-	uint8_t code[7];
-	int ok = (find_map(a, ra - 1) || find_jit(a, ra - 1)) && read_code(s, a, ra - 7, code, 7) &&
-		 follows_call(code);
-	*cs_map64_put(&a->callsites, ra, 0, NULL) = ok ? 1 : 2;
-	return ok;
-}
-
 /* ---- the walk by libdw ---- */
 
 struct walk {
@@ -584,7 +191,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	/* libdw followed the frame pointer where there was no CFI: check as the fast
 	 * path does, so that both give the same stack. */
 	if (w->n > 0 && !activation && rule_kind(w->a, w->last_pc) == R_FP &&
-	    !callsite_ok(w->s, w->a, pc + 1))
+	    !cs_callsite_ok(w->s, w->a, pc + 1))
 		return DWARF_CB_ABORT;
 	/* Absolute for now: cs_sym_unwind_ex makes them module-relative at the end. */
 	struct cs_uframe f = {CS_SYM_NOMOD, pc};
@@ -732,7 +339,7 @@ static int fast_unwind(struct cs_symbolizer *s, struct aspace *a, const uint64_t
 			}
 			if (!read_copy(a, bp, &prev))
 				prev = 0;
-			if (ra == 0 || !callsite_ok(s, a, ra)) {
+			if (ra == 0 || !cs_callsite_ok(s, a, ra)) {
 				*n = k;
 				return 0;
 			}
@@ -758,7 +365,7 @@ static int fast_unwind(struct cs_symbolizer *s, struct aspace *a, const uint64_t
 }
 
 /* One unwind of the stack in buf (len bytes from regs[7]); frames absolute. */
-static int unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, const uint64_t *regs,
+int cs_unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, const uint64_t *regs,
 		      const uint8_t *buf, size_t len, struct cs_uframe *out, size_t cap, size_t *n,
 		      int *depth)
 {
@@ -816,147 +423,7 @@ static int unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, cons
 	return result;
 }
 
-/* ---- continuing a stack from live memory ----
- *
- * The kernel copies the top stack_size bytes of the stack at the sample; a deeper
- * stack is cut there. (A larger default copy is the simpler cure, but the kernel makes
- * that copy in the target's own time: 64 KiB instead of 16 KiB cost the target ~4% more
- * CPU at 999 Hz in bench/record.sh, twice perf's overhead, and each ring gets 4x larger.)
- * The rest can still be read from the process, which has run on meanwhile (we unwind
- * online, milliseconds later, and never stop it): what it popped and pushed again since
- * the sample may hold other frames now, and reporting those would invent a stack. So
- * what is read is believed only under these checks:
- *
- *   1. Stacks are written only at and below the stack pointer. If the thread has not
- *      returned past the end of the copy since the sample, everything beyond it is as
- *      it was. If it has, and called down again, the frames at the end of the copy
- *      were overwritten by the new calls. So live memory must still hold exactly the
- *      copy's last LIVE_OVERLAP bytes (return addresses, saved registers and locals of
- *      several frames), before the memory beyond is read and again after it was used.
- *      (tests/targets/churn.c replaces the outer frames of a deep stack every 20 ms
- *      with another chain of the same layout: without this, a third of its samples
- *      came out mixing both chains.)
- *   2. process_vm_readv copies page by page while the thread runs: one read of a
- *      changing stack can join pages of two moments into a stack that never was, even
- *      between two good boundary checks (churn.c switching every few microseconds got
- *      such stacks). So the bytes the unwinder used are read a second time, after the
- *      unwind, and must be equal.
- *   3. Every frame found in live memory must return to executable code right after a
- *      call instruction (callsite_ok), and the continued stack must reach the thread's
- *      root frame, whose CFI marks the end (or the frame limit). A continuation that
- *      stops short is dropped whole, back to what the copy alone gave.
- *   4. What no check can exclude without stopping the thread: it returned past the end
- *      of the copy and either came back down writing the very same bytes there, or
- *      stayed above it (the old frames below its stack pointer intact) while its new
- *      frames above line up with the old ones exactly, same layouts, all the way to
- *      the root; and it held still while we read twice. Then the frames past the copy
- *      are the thread's stack at the time of reading. churn.c switching chains every
- *      couple of microseconds, on a loaded machine where the thread is often
- *      preempted, still showed this in 1% (200 frames) to 5% (600 frames) of its
- *      samples; with 20 ms between switches, never.
- *
- * Only samples the recorder considers fresh are offered (see LIVE_FRESH_NS there), and
- * the recording counts the stacks completed this way (stats.live_completed). */
-
-/* Does live memory still hold the copy's last bytes? 1 yes, 0 no, -1 unreadable. */
-static int boundary_same(struct aspace *a, const uint8_t *stack, size_t stack_len)
-{
-	size_t ov = CS_MIN(stack_len, (size_t)LIVE_OVERLAP);
-	uint8_t now[LIVE_OVERLAP];
-	struct iovec l = {now, ov}, r = {(void *)(uintptr_t)(a->pass->copy_end - ov), ov};
-	if (process_vm_readv(a->pid, &l, 1, &r, 1, 0) != (ssize_t)ov)
-		return -1;
-	return !memcmp(now, stack + stack_len - ov, ov);
-}
-
-/* Extend the copy with up to want bytes of live memory after it, into s->live (which
- * keeps as much room again for live_confirm). 0 and *len (copy + what could be read);
- * -1 if the memory cannot be read (the process is gone, say); -2 if the copy's last
- * bytes have changed; -3 if nothing is mapped after the copy (the stack ends there). */
-static int live_extend(struct cs_symbolizer *s, struct aspace *a, const uint8_t *stack,
-		       size_t stack_len, size_t want, size_t *len)
-{
-	int same = boundary_same(a, stack, stack_len);
-	if (same <= 0)
-		return same < 0 ? -1 : -2;
-	CS_GROW(s->live, s->live_cap, stack_len + 2 * want);
-	memcpy(s->live, stack, stack_len);
-	struct iovec l = {s->live + stack_len, want};
-	struct iovec r = {(void *)(uintptr_t)a->pass->copy_end, want};
-	ssize_t got = process_vm_readv(a->pid, &l, 1, &r, 1, 0);
-	if (got < 0 && errno != EFAULT)
-		return -1;
-	if (got < 8)
-		return -3;
-	*len = stack_len + (size_t)got;
-	return 0;
-}
-
-/* After the unwind of s->live (len bytes): the live bytes it used read again equal,
- * and the boundary still the copy's. */
-static int live_confirm(struct cs_symbolizer *s, struct aspace *a, const uint8_t *stack,
-			size_t stack_len, size_t len)
-{
-	uint64_t end = a->pass->copy_end, used = a->pass->max_read;
-	if (used <= end)
-		return 1;
-	size_t n = CS_MIN((size_t)(used - end), len - stack_len);
-	struct iovec l = {s->live + len, n}, r = {(void *)(uintptr_t)end, n};
-	return process_vm_readv(a->pid, &l, 1, &r, 1, 0) == (ssize_t)n &&
-	       !memcmp(s->live + len, s->live + stack_len, n) &&
-	       boundary_same(a, stack, stack_len) == 1;
-}
-
 /* ---- unwinding a sample ---- */
-
-/* The copy ran out: go on from live memory, reading more as needed. The frames are
- * replaced only by a continuation that passes every check; else they stay as the
- * copy alone gave them. Returns the result; *ran_out is cleared when the stack turned
- * out to end with the copy. */
-static int live_continue(struct cs_symbolizer *s, struct aspace *a, pid_t tid,
-			 const uint64_t *regs, const uint8_t *stack, size_t stack_len,
-			 struct cs_uframe *out, size_t cap, size_t *n, int *depth, int *ran_out,
-			 struct cs_unwind_info *info)
-{
-	size_t keep = *n; /* frames of out[] known to come from the copy alone */
-	for (size_t want = LIVE_FIRST;; want *= 8) {
-		size_t len, m;
-		int e = live_extend(s, a, stack, stack_len, want, &len);
-		if (e == -3)
-			*ran_out = 0; /* nothing is mapped past the copy: the stack ends there */
-		if (e == -2)
-			info->live_refused = 1;
-		if (e < 0)
-			break;
-		int r = unwind_buf(s, a, tid, regs, s->live, len, out, cap, &m, depth);
-		keep = CS_MIN(keep, CS_MIN(m, a->pass->live_frame));
-		size_t from = CS_MAX(a->pass->live_frame, (size_t)1);
-		for (size_t i = from; r >= 0 && i < m; i++) {
-			if (!callsite_ok(s, a, out[i].addr + 1)) {
-				r = -1;
-				break;
-			}
-		}
-		if ((r == CS_UNWIND_COMPLETE || (r >= 0 && *depth)) &&
-		    !live_confirm(s, a, stack, stack_len, len)) {
-			info->live_refused = 1;
-			break;
-		}
-		if (r == CS_UNWIND_COMPLETE || (r >= 0 && *depth)) {
-			*n = m;
-			info->live = m > a->pass->live_frame;
-			return r;
-		}
-		/* Short of the root: more memory may finish it, if more was there. */
-		if (r < 0 || !a->pass->ran_out || len < stack_len + want || want >= LIVE_MAX) {
-			info->live_refused = 1;
-			break;
-		}
-	}
-	*n = keep;
-	*depth = 0;
-	return CS_UNWIND_TRUNCATED;
-}
 
 /* Does the stack (absolute frames) go through a module whose file could not be
  * opened? Its first such module into *mod. */
@@ -964,7 +431,7 @@ static int through_unreadable(struct cs_symbolizer *s, struct aspace *a,
 			      const struct cs_uframe *f, size_t n, uint32_t *mod)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct amap *m = find_map(a, f[i].addr);
+		const struct amap *m = cs_space_map(a, f[i].addr);
 		if (m && s->mods.v[m->mod]->fd < 0) {
 			*mod = m->mod;
 			return 1;
@@ -987,9 +454,9 @@ int cs_sym_unwind_ex(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 	info->end = CS_END_OTHER;
 	info->module = CS_SYM_NOMOD;
 	*n = 0;
-	struct aspace *a = space_get(s, pid);
+	struct aspace *a = cs_space_get(s, pid);
 	if (!a) {
-		if (cs_sym_proc_load(s, pid) < 0 || !(a = space_get(s, pid)))
+		if (cs_sym_proc_load(s, pid) < 0 || !(a = cs_space_get(s, pid)))
 			goto leaf_only;
 	}
 	if (a->dirty || a->rebuild || !a->dwfl) {
@@ -998,12 +465,12 @@ int cs_sym_unwind_ex(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 	}
 	a->pass = &pass;
 	pass.copy_end = regs[7] + (stack ? stack_len : 0);
-	result = unwind_buf(s, a, tid, regs, stack, stack_len, out, cap, n, &depth);
+	result = cs_unwind_buf(s, a, tid, regs, stack, stack_len, out, cap, n, &depth);
 	if (result < 0)
 		goto leaf_only;
 	ran_out = result != CS_UNWIND_COMPLETE && !depth && pass.ran_out;
 	if (ran_out && live && stack && stack_len >= 64)
-		result = live_continue(s, a, tid, regs, stack, stack_len, out, cap, n, &depth,
+		result = cs_live_continue(s, a, tid, regs, stack, stack_len, out, cap, n, &depth,
 				       &ran_out, info);
 	a->pass = NULL;
 	/* Why it ended, for the summary's hints. A stack through code whose file could
@@ -1016,16 +483,16 @@ int cs_sym_unwind_ex(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 		info->end = CS_END_NOFILE;
 	else if (ran_out || info->live_refused)
 		info->end = CS_END_COPY;
-	else if (*n && find_jit(a, out[*n - 1].addr))
+	else if (*n && cs_space_jit(a, out[*n - 1].addr))
 		info->end = CS_END_JIT;
 	/* Absolute addresses -> module-relative ones. */
 	for (size_t i = 0; i < *n; i++) {
 		uint64_t pc = out[i].addr;
-		const struct amap *m = find_map(a, pc);
+		const struct amap *m = cs_space_map(a, pc);
 		if (m) {
 			out[i].module = m->mod;
 			out[i].addr = pc - m->bias;
-		} else if (find_jit(a, pc)) {
+		} else if (cs_space_jit(a, pc)) {
 			out[i].module = CS_SYM_JIT;
 		}
 	}
@@ -1038,7 +505,7 @@ leaf_only:
 	if (cap) {
 		out[0] = cs_sym_locate(s, pid, regs[16]);
 		*n = 1;
-		if (a && find_jit(a, regs[16]))
+		if (a && cs_space_jit(a, regs[16]))
 			out[0].module = CS_SYM_JIT;
 	}
 	return CS_UNWIND_TRUNCATED;
@@ -1106,19 +573,8 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->spaces.n; i++) {
-		struct aspace *a = s->spaces.v[i];
-		if (a->dwfl)
-			dwfl_end(a->dwfl);
-		for (size_t j = 0; j < a->retired.n; j++)
-			dwfl_end(a->retired.v[j]);
-		CS_VEC_FREE(a->retired);
-		CS_VEC_FREE(a->maps);
-		CS_VEC_FREE(a->jit);
-		cs_map64_release(&a->rules);
-		cs_map64_release(&a->callsites);
-		free(a);
-	}
+	for (size_t i = 0; i < s->spaces.n; i++)
+		cs_space_free(s->spaces.v[i]);
 	for (size_t i = 0; i < s->mods.n; i++)
 		cs_symmod_free(s->mods.v[i]);
 	CS_VEC_FREE(s->spaces);

@@ -36,8 +36,8 @@ static char *record(pid_t pid, const char *secs, char **err)
 	char *data = h_path(dir, "jit.data");
 	char pidbuf[16];
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-	char *argv[] = {CS_EXE, "record", "-p", pidbuf, "-F", "499", "-d", (char *)secs, "-o", data,
-			NULL};
+	char *argv[] = {CS_EXE, "record",     "-p", pidbuf, "-F", "499",
+			"-d",	(char *)secs, "-o", data,   NULL};
 	int st = h_run(argv, 60, NULL, err);
 	cr_assert_eq(st, 0, "record failed: %s", *err);
 	return data;
@@ -68,7 +68,8 @@ Test(jit, frames_named_from_the_perf_map)
 	cr_assert_gt(f.total, 100, "%s", err);
 	/* Named from the map (names hold spaces), and followed by the frame pointers
 	 * through both generated functions back into main and to the root. */
-	uint64_t named = h_with_seq(&f, "main;JS:*jitOuter jit.js:1;JS:*jitInner jit.js:7;jit_callee");
+	uint64_t named =
+	    h_with_seq(&f, "main;JS:*jitOuter jit.js:1;JS:*jitInner jit.js:7;jit_callee");
 	uint64_t rooted = h_with_prefix(&f, "_start;__libc_start_main");
 	cr_expect_geq(share(named, f.total), 0.9, "named JIT frames: %.3f", share(named, f.total));
 	cr_expect_geq(share(rooted, f.total), 0.95, "stacks from _start: %.3f",
@@ -106,8 +107,8 @@ Test(jit, frames_named_from_a_jitdump_file)
 Test(jit, map_read_before_the_target_deletes_it)
 {
 	char *data = h_path(dir, "launch.data");
-	char *argv[] = {CS_EXE, "record", "-F", "499", "-o", data, "--", TARGET("cs_t_jit"),
-			"map", "2.5", NULL};
+	char *argv[] = {CS_EXE, "record",	    "-F",  "499", "-o", data,
+			"--",	TARGET("cs_t_jit"), "map", "2.5", NULL};
 	char *err;
 	cr_assert_eq(h_run(argv, 60, NULL, &err), 0, "%s", err);
 	struct h_folded f;
@@ -136,8 +137,10 @@ Test(jit, code_without_a_map_is_followed_and_explained)
 	cr_expect_geq(share(through, f.total), 0.9, "stacks through unnamed JIT code: %.3f",
 		      share(through, f.total));
 	char want[96];
-	snprintf(want, sizeof(want), "samples ran JIT code that no perf map or jitdump file names "
-				     "(process %d)", (int)t.pid);
+	snprintf(want, sizeof(want),
+		 "samples ran JIT code that no perf map or jitdump file names "
+		 "(process %d)",
+		 (int)t.pid);
 	cr_expect(strstr(err, want), "the summary says JIT code: %s", err);
 	cr_expect(strstr(err, "--perf-basic-prof"), "%s", err);
 	free(err);
@@ -200,19 +203,19 @@ Test(jit, perf_map_symlink_is_ignored)
 /* ---- node ---- */
 
 static const char hot_js[] =
-	"function hotLoop(n) {\n"
-	"  let s = 0;\n"
-	"  for (let i = 0; i < n; i++) s = (s * 31 + i) % 1000003;\n"
-	"  return s;\n"
-	"}\n"
-	"function outer() { let t = 0; for (let k = 0; k < 50; k++) t += hotLoop(100000); "
-	"return t; }\n"
-	"let stop = false, acc = 0;\n"
-	"process.on('SIGTERM', () => { stop = true; });\n"
-	"console.log('ready ' + process.pid);\n"
-	"function run() { const end = Date.now() + 200; while (Date.now() < end) acc += outer();\n"
-	"  if (!stop) setImmediate(run); }\n"
-	"run();\n";
+    "function hotLoop(n) {\n"
+    "  let s = 0;\n"
+    "  for (let i = 0; i < n; i++) s = (s * 31 + i) % 1000003;\n"
+    "  return s;\n"
+    "}\n"
+    "function outer() { let t = 0; for (let k = 0; k < 50; k++) t += hotLoop(100000); "
+    "return t; }\n"
+    "let stop = false, acc = 0;\n"
+    "process.on('SIGTERM', () => { stop = true; });\n"
+    "console.log('ready ' + process.pid);\n"
+    "function run() { const end = Date.now() + 200; while (Date.now() < end) acc += outer();\n"
+    "  if (!stop) setImmediate(run); }\n"
+    "run();\n";
 
 static char *find_node(void)
 {

@@ -68,8 +68,8 @@ int main(int argc, char **argv)
 	const char *dir = dump && argc > 2 ? argv[2] : ".";
 	double secs = argc > 2 + dump ? atof(argv[2 + dump]) : 0;
 	long page = sysconf(_SC_PAGESIZE);
-	uint8_t *code = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *code =
+	    mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (code == MAP_FAILED)
 		return 1;
 	uint8_t *inner = code + 64;
@@ -85,8 +85,10 @@ int main(int argc, char **argv)
 		if (!f)
 			return 1;
 		/* Names may hold spaces: everything after the size is the name. */
-		fprintf(f, "%lx %zx JS:*jitOuter jit.js:1\n", (unsigned long)(uintptr_t)code, outer_len);
-		fprintf(f, "%lx %zx JS:*jitInner jit.js:7\n", (unsigned long)(uintptr_t)inner, inner_len);
+		fprintf(f, "%lx %zx JS:*jitOuter jit.js:1\n", (unsigned long)(uintptr_t)code,
+			outer_len);
+		fprintf(f, "%lx %zx JS:*jitInner jit.js:7\n", (unsigned long)(uintptr_t)inner,
+			inner_len);
 		fclose(f);
 	} else if (dump) {
 		snprintf(path, sizeof(path), "%s/jit-%d.dump", dir, (int)getpid());
