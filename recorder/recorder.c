@@ -22,7 +22,7 @@
 
 #define MAX_FRAMES 2048
 /* A sample older than this is not continued from live memory: the longer the wait,
- * the likelier its stack has changed (see unwind.c). */
+ * the likelier its stack has changed (see symbolizer/livestack.c). */
 #define LIVE_FRESH_NS 1000000000ull
 
 /* JIT frames in the trie: module CS_SYM_JIT, addr = index into rec.jits, since the
@@ -464,7 +464,7 @@ struct resolved {
 	uint32_t module;
 	uint64_t addr;
 	uint32_t off, n; /* run of frame ids in frames */
-	uint32_t jit;	 /* JIT_IN, | JIT_UNNAMED */
+	uint32_t jit;	 /* JIT_IN | JIT_UNNAMED, or 0 */
 };
 
 enum { JIT_IN = 1, JIT_UNNAMED = 2 };
@@ -681,7 +681,7 @@ static void fill_hints(struct rec *r, struct cs_record_result *res)
 		size_t n = cs_jitsyms_count(r->jit, pid);
 		if (!n)
 			continue;
-		/* the file that named the most frequent kind: any symbol's file will do */
+		/* the file that named the first named frame */
 		for (size_t k = 0; k < r->jits.n; k++) {
 			const char *file = NULL;
 			if (r->jits.v[k].pid == (uint32_t)pid &&

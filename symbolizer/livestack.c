@@ -88,8 +88,9 @@ int cs_callsite_ok(struct cs_symbolizer *s, struct aspace *a, uint64_t ra)
  *
  * The kernel copies the top stack_size bytes of the stack at the sample; a deeper
  * stack is cut there. (A larger default copy is the simpler cure, but the kernel makes
- * that copy in the target's own time: 64 KiB instead of 16 KiB cost the target ~4% more
- * CPU at 999 Hz in bench/record.sh, twice perf's overhead, and each ring gets 4x larger.)
+ * that copy in the target's own time: at 999 Hz in bench/record.sh the target used 11.3%
+ * more CPU with 64 KiB copies, 6.6-8.0% with 16 KiB, perf (8 KiB) 5.2-7.8%; and each
+ * ring would be 4 times larger.)
  * The rest can still be read from the process, which has run on meanwhile (we unwind
  * online, milliseconds later, and never stop it): what it popped and pushed again since
  * the sample may hold other frames now, and reporting those would invent a stack. So
