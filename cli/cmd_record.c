@@ -23,6 +23,8 @@ static const char usage_text[] =
 	"the processes it forks. Stacks are unwound by DWARF CFI, so binaries built without\n"
 	"frame pointers come out complete; names, inline frames and file:line are resolved\n"
 	"at the end and stored in the recording, which needs nothing else to be read.\n"
+	"JIT code is followed by its frame pointers and named from the perf map or jitdump\n"
+	"file its runtime writes (node --perf-basic-prof, python3.12 -X perf).\n"
 	"\n"
 	"Recording ends on Ctrl-C or SIGTERM, after -d, or when the target exits. A\n"
 	"launched COMMAND's exit status becomes csampler's (128 + N when signal N ended it).\n"
@@ -32,7 +34,8 @@ static const char usage_text[] =
 	"  -d, --duration SECS    stop after this many seconds\n"
 	"  -o, --output FILE      recording to write (default csampler.data)\n"
 	"      --stack-size BYTES user stack copied per sample (default 16384, max 65528);\n"
-	"                         raise it when deep recursion shows truncated stacks\n"
+	"                         a deeper stack is read on from the live process as long\n"
+	"                         as it is unchanged; raise it when the summary says so\n"
 	"      --no-kernel        leave kernel frames out (default: in, when permitted)\n"
 	"      --debug-dir DIR    also look for separate debug info under DIR (by build-id\n"
 	"                         in DIR/.build-id/, or by path); may be repeated\n"
@@ -150,6 +153,69 @@ static void leak_warnings(const struct cs_record_result *res)
 			res->leak_notes.own_allocator);
 }
 
+/* "1 stack ends", "2 stacks end" */
+static const char *stacks_end(uint64_t n)
+{
+	return n == 1 ? "stack ends" : "stacks end";
+}
+
+/* How many stacks are complete, and for each cause of the others what to do about it.
+ * --stack-size is suggested only for stacks the copy was too small for. */
+static void unwind_summary(const struct cs_profile *p, const struct cs_record_result *res)
+{
+	const struct cs_stats *st = &p->stats;
+	unsigned long long cut = st->truncated, live = st->live_completed;
+	fprintf(stderr, "[csampler] stacks unwound to the thread root: %.1f%%",
+		100.0 * (double)st->complete / (double)(st->complete + st->truncated));
+	if (live)
+		fprintf(stderr, " (%llu completed from live memory past the %u-byte stack copy)",
+			live, p->meta.stack_size);
+	fputc('\n', stderr);
+	if (st->cut_copy) {
+		fprintf(stderr, "[csampler]   %llu %s where the %u-byte stack copy ran out",
+			(unsigned long long)st->cut_copy, stacks_end(st->cut_copy),
+			p->meta.stack_size);
+		fprintf(stderr, " and the rest could not be read unchanged from the process");
+		if (p->meta.stack_size < CS_STACK_SIZE_MAX)
+			fprintf(stderr, ": try --stack-size %d", CS_STACK_SIZE_MAX);
+		fputc('\n', stderr);
+	}
+	if (st->cut_nofile && res->nofile[0]) {
+		fprintf(stderr,
+			"[csampler]   %llu %s in code of '%s', which csampler could not open "
+			"(%s)",
+			(unsigned long long)st->cut_nofile, stacks_end(st->cut_nofile), res->nofile,
+			res->nofile_why);
+		if (res->nofile_count > 1)
+			fprintf(stderr, " or in %u other such files", res->nofile_count - 1);
+		fprintf(stderr, ": let this user read it, or record as its owner or root\n");
+	}
+	if (st->cut_jit)
+		fprintf(stderr,
+			"[csampler]   %llu %s in JIT code whose frame-pointer chain could not be "
+			"followed\n",
+			(unsigned long long)st->cut_jit, stacks_end(st->cut_jit));
+	if (st->cut_depth)
+		fprintf(stderr, "[csampler]   %llu %s deeper than %d frames, cut there\n",
+			(unsigned long long)st->cut_depth,
+			st->cut_depth == 1 ? "stack is" : "stacks are", CS_RECORD_MAX_FRAMES);
+	uint64_t other = cut - st->cut_copy - st->cut_nofile - st->cut_jit - st->cut_depth;
+	if (other && other <= cut)
+		fprintf(stderr,
+			"[csampler]   %llu %s at code without unwind information (or a damaged "
+			"stack)\n",
+			(unsigned long long)other, stacks_end(other));
+	if (st->jit_unnamed)
+		fprintf(stderr,
+			"[csampler] %llu samples ran JIT code that no perf map or jitdump file "
+			"names (process %d): start node with --perf-basic-prof, python 3.12+ with "
+			"-X perf, java with a perf-map agent, to see its functions\n",
+			(unsigned long long)st->jit_unnamed, res->jit_unnamed_pid);
+	if (st->jit_samples > st->jit_unnamed && res->jit_file[0])
+		fprintf(stderr, "[csampler] JIT functions named from '%s' (%zu functions)\n",
+			res->jit_file, res->jit_names);
+}
+
 static void summary(const struct cs_profile *p, const struct cs_record_result *res,
 		    const char *output, long long bytes, int cpu)
 {
@@ -169,16 +235,8 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 		leak_warnings(res);
 		leak_summary(p, res);
 	}
-	if (unwound) {
-		fprintf(stderr, "[csampler] stacks unwound to the thread root: %.1f%%",
-			100.0 * (double)st->complete / (double)unwound);
-		if (st->truncated && p->meta.stack_size < CS_STACK_SIZE_MAX)
-			fprintf(stderr, " (%llu truncated: try --stack-size %d)",
-				(unsigned long long)st->truncated, CS_STACK_SIZE_MAX);
-		else if (st->truncated)
-			fprintf(stderr, " (%llu truncated)", (unsigned long long)st->truncated);
-		fputc('\n', stderr);
-	}
+	if (unwound)
+		unwind_summary(p, res);
 	if (cpu && !res->kernel)
 		fprintf(stderr, "[csampler] kernel frames not recorded (run as root or set "
 				"kernel.perf_event_paranoid <= 1 to see time spent in the kernel)\n");

@@ -124,6 +124,14 @@ struct cs_stats {
 	uint64_t duration_ns;	/* wall time of recording */
 	uint64_t profiler_cpu_ns; /* CPU time csampler spent */
 	uint64_t target_cpu_ns; /* CPU time of the target during recording, when known */
+	/* how stacks ended (record): completed, and why the truncated ones stopped */
+	uint64_t live_completed; /* complete thanks to live memory read past the stack copy */
+	uint64_t cut_copy;	 /* the stack copy ran out (live memory could not go on) */
+	uint64_t cut_nofile;	 /* at code of a file csampler could not open */
+	uint64_t cut_jit;	 /* in JIT code whose frame-pointer chain ended */
+	uint64_t cut_depth;	 /* deeper than the frames kept */
+	uint64_t jit_samples;	 /* samples with JIT frames */
+	uint64_t jit_unnamed;	 /* ... of which some JIT frame no perf map or jitdump names */
 };
 
 struct cs_strtab {

@@ -3,11 +3,13 @@
 #include "leaks/session.h"
 #include "sampler/launch.h"
 #include "sampler/sampler.h"
+#include "symbolizer/perfmap.h"
 #include "symbolizer/symbolizer.h"
 #include "util/proc.h"
 #include "util/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,16 @@
 #include <unistd.h>
 
 #define MAX_FRAMES 2048
+/* A sample older than this is not continued from live memory: the longer the wait,
+ * the likelier its stack has changed (see symbolizer/livestack.c). */
+#define LIVE_FRESH_NS 1000000000ull
+
+/* JIT frames in the trie: module CS_SYM_JIT, addr = index into rec.jits, since the
+ * same address means different code in different processes. */
+struct jitpc {
+	uint32_t pid;
+	uint64_t addr;
+};
 
 /* A node of the address trie: one return address called from its parent. */
 struct anode {
@@ -70,6 +82,12 @@ struct rec {
 	CS_VEC(uint64_t) count_keys;
 
 	struct cs_stats st;
+	struct cs_jitsyms *jit;	 /* JIT function names from perf maps and jitdump files */
+	CS_VEC(struct jitpc) jits;
+	struct cs_index jit_ix;
+	const struct jitpc *jit_key;
+	struct cs_map64 nofile; /* registry module -> stacks cut in it (unreadable file) */
+	uint32_t jit_unnamed_pid; /* a process with JIT code no file names */
 	uint64_t start_ns;
 	pid_t pid;
 	struct cs_leak_session *ls;
@@ -99,6 +117,26 @@ static uint32_t anode_get(struct rec *r, uint32_t parent, uint32_t module, uint6
 	idx = (uint32_t)r->nodes.n;
 	CS_VEC_PUSH(r->nodes, k);
 	cs_index_insert(&r->node_ix, h, idx);
+	return idx;
+}
+
+static int jitpc_eq(void *ctx, uint32_t idx)
+{
+	struct rec *r = ctx;
+	return r->jits.v[idx].pid == r->jit_key->pid && r->jits.v[idx].addr == r->jit_key->addr;
+}
+
+static uint32_t jitpc_get(struct rec *r, uint32_t pid, uint64_t addr)
+{
+	struct jitpc k = {pid, addr};
+	uint64_t h = cs_hash_u64(((uint64_t)pid << 32) ^ cs_hash_u64(addr));
+	r->jit_key = &k;
+	uint32_t idx = cs_index_find(&r->jit_ix, h, jitpc_eq, r);
+	if (idx != CS_INDEX_NONE)
+		return idx;
+	idx = (uint32_t)r->jits.n;
+	CS_VEC_PUSH(r->jits, k);
+	cs_index_insert(&r->jit_ix, h, idx);
 	return idx;
 }
 
@@ -148,11 +186,31 @@ static uint32_t thread_get(struct rec *r, uint32_t pid, uint32_t tid)
 
 /* ---- perf record handlers ---- */
 
+/* Count how an unwind ended, for the statistics and the summary's hints. */
+static void count_end(struct rec *r, const struct cs_unwind_info *ui)
+{
+	if (ui->end == CS_END_ROOT) {
+		r->st.complete++;
+		r->st.live_completed += ui->live;
+		return;
+	}
+	r->st.truncated++;
+	switch (ui->end) {
+	case CS_END_COPY: r->st.cut_copy++; break;
+	case CS_END_JIT: r->st.cut_jit++; break;
+	case CS_END_DEPTH: r->st.cut_depth++; break;
+	case CS_END_NOFILE:
+		r->st.cut_nofile++;
+		(*cs_map64_put(&r->nofile, ui->module, 0, NULL))++;
+		break;
+	default: break;
+	}
+}
+
 static void on_sample(void *ctx, const struct cs_sample_rec *s)
 {
 	struct rec *r = ctx;
 	size_t n = 0;
-	int complete = 0;
 
 	if (s->user_regs) {
 		uint64_t regs[CS_DWARF_NREGS];
@@ -169,13 +227,14 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 		for (int i = 0; i < 8; i++)
 			regs[8 + i] = p[CS_PREG_R8 + i];
 		regs[16] = p[CS_PREG_IP];
-		complete = cs_sym_unwind(r->sym, (pid_t)s->pid, (pid_t)s->tid, regs, s->stack,
-					 s->stack_len, r->frames, MAX_FRAMES, &n) ==
-			   CS_UNWIND_COMPLETE;
-		if (complete)
-			r->st.complete++;
-		else
-			r->st.truncated++;
+		struct cs_unwind_info ui;
+		int live = cs_now_ns() - s->time < LIVE_FRESH_NS;
+		cs_sym_unwind_ex(r->sym, (pid_t)s->pid, (pid_t)s->tid, regs, s->stack, s->stack_len,
+				 live, r->frames, MAX_FRAMES, &n, &ui);
+		count_end(r, &ui);
+		for (size_t i = 0; i < n; i++)
+			if (r->frames[i].module == CS_SYM_JIT)
+				r->frames[i].addr = jitpc_get(r, s->pid, r->frames[i].addr);
 	} else {
 		r->st.kernel_only++;
 	}
@@ -210,6 +269,8 @@ static void on_mmap(void *ctx, const struct cs_mmap_rec *m)
 	struct cs_mapping mp = {m->start, m->len, m->pgoff, m->maj, m->min, m->ino,
 				(int)m->prot, m->filename};
 	cs_sym_proc_mmap(r->sym, (pid_t)m->pid, &mp);
+	if (m->prot & PROT_EXEC)
+		cs_jitsyms_mapped(r->jit, (pid_t)m->pid, m->filename); /* a jitdump file? */
 }
 
 static void on_comm(void *ctx, uint32_t pid, uint32_t tid, const char *comm, int exec,
@@ -248,6 +309,8 @@ static void on_exit_rec(void *ctx, uint32_t pid, uint32_t ppid, uint32_t tid, ui
 		uint64_t *p = cs_map64_get(&r->proc_ix, pid);
 		if (p)
 			r->procs.v[*p].alive = 0;
+		/* The runtime may delete its perf map as it exits: read it while it is there. */
+		cs_jitsyms_poll(r->jit, (pid_t)pid);
 	}
 }
 
@@ -401,7 +464,42 @@ struct resolved {
 	uint32_t module;
 	uint64_t addr;
 	uint32_t off, n; /* run of frame ids in frames */
+	uint32_t jit;	 /* JIT_IN | JIT_UNNAMED, or 0 */
 };
+
+enum { JIT_IN = 1, JIT_UNNAMED = 2 };
+
+/* The frame of JIT code at index idx of rec.jits, named from the process's perf map
+ * or jitdump file when one describes it. */
+static uint32_t jit_frame(struct rec *r, struct cs_profile *p, uint32_t idx, int *named)
+{
+	const struct jitpc *j = &r->jits.v[idx];
+	const char *file = NULL;
+	const char *name = cs_jitsyms_find(r->jit, (pid_t)j->pid, j->addr, &file);
+	struct cs_frame f;
+	memset(&f, 0, sizeof(f));
+	f.flags = CS_FRAME_JIT;
+	f.module = CS_NONE;
+	*named = name != NULL;
+	if (name) {
+		struct cs_module m;
+		memset(&m, 0, sizeof(m));
+		const char *base = strrchr(file, '/');
+		m.path = cs_profile_cstr(p, file);
+		m.name = cs_profile_cstr(p, base ? base + 1 : file);
+		f.module = cs_profile_module(p, &m);
+		f.func = cs_profile_cstr(p, name);
+		f.addr = j->addr;
+	} else {
+		/* One frame for all of a process's unnamed JIT code: addresses alone say
+		 * nothing, and the summary tells how to get names. */
+		f.func = cs_profile_cstr(p, "[JIT]");
+		f.flags |= CS_FRAME_UNKNOWN;
+		if (!r->jit_unnamed_pid)
+			r->jit_unnamed_pid = j->pid;
+	}
+	return cs_profile_frame(p, &f);
+}
 
 struct res_cache {
 	CS_VEC(struct resolved) v;
@@ -420,6 +518,7 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 {
 	/* Each trie node becomes a chain of profile nodes (inline frames expand). */
 	uint32_t *pnode = cs_xmalloc(r->nodes.n * sizeof(uint32_t));
+	uint8_t *jit = cs_xcalloc(r->nodes.n, 1); /* JIT_* of the node and its callers */
 	struct res_cache c;
 	memset(&c, 0, sizeof(c));
 	cs_index_init(&c.ix);
@@ -430,13 +529,19 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 		c.key = a;
 		uint32_t idx = cs_index_find(&c.ix, h, res_eq, &c);
 		if (idx == CS_INDEX_NONE) {
-			uint32_t ids[64];
+			uint32_t ids[64], jf = 0;
 			struct cs_uframe uf = {a->module, a->addr};
 			int resolved;
-			size_t n = cs_sym_resolve(r->sym, p, uf, ids, 64, &resolved);
+			size_t n = 1;
+			if (a->module == CS_SYM_JIT) {
+				ids[0] = jit_frame(r, p, (uint32_t)a->addr, &resolved);
+				jf = JIT_IN | (resolved ? 0 : JIT_UNNAMED);
+			} else {
+				n = cs_sym_resolve(r->sym, p, uf, ids, 64, &resolved);
+			}
 			if (!resolved)
 				r->st.unresolved++;
-			struct resolved rs = {a->module, a->addr, (uint32_t)c.frames.n, (uint32_t)n};
+			struct resolved rs = {a->module, a->addr, (uint32_t)c.frames.n, (uint32_t)n, jf};
 			for (size_t k = 0; k < n; k++)
 				CS_VEC_PUSH(c.frames, ids[k]);
 			idx = (uint32_t)c.v.n;
@@ -444,6 +549,7 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 			cs_index_insert(&c.ix, h, idx);
 		}
 		const struct resolved *rs = &c.v.v[idx];
+		jit[i] = (uint8_t)(jit[a->parent] | rs->jit);
 		uint32_t node = pnode[a->parent];
 		for (uint32_t k = 0; k < rs->n; k++)
 			node = cs_profile_node(p, node, c.frames.v[rs->off + k]);
@@ -470,6 +576,10 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 		uint64_t *c = cs_map64_get(&r->counts, key);
 		uint32_t node = (uint32_t)(key >> 24), thread = (uint32_t)(key & 0xffffff);
 		cs_profile_add(p, pnode[node], pthread[thread], *c);
+		if (jit[node] & JIT_IN)
+			r->st.jit_samples += *c;
+		if (jit[node] & JIT_UNNAMED)
+			r->st.jit_unnamed += *c;
 	}
 	for (size_t i = 0; i < r->snaps.n; i++) {
 		const struct psnap *ps = &r->snaps.v[i];
@@ -489,6 +599,7 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 	}
 	free(pthread);
 	free(pnode);
+	free(jit);
 }
 
 static void fill_meta(const struct rec *r, struct cs_profile *p, pid_t pid)
@@ -520,8 +631,75 @@ static void fill_meta(const struct rec *r, struct cs_profile *p, pid_t pid)
 	p->meta.stack_size = o->stack_size;
 }
 
+/* Read what JIT runtimes appended to their perf maps and jitdump files. */
+static void poll_jit(struct rec *r, int all)
+{
+	for (size_t i = 0; i < r->procs.n; i++)
+		if (all || r->procs.v[i].alive)
+			cs_jitsyms_poll(r->jit, (pid_t)r->procs.v[i].pid);
+}
+
+static void scan_one(void *ctx, const struct cs_proc_map *m)
+{
+	struct rec *r = ctx;
+	if (m->prot & PROT_EXEC)
+		cs_jitsyms_mapped(r->jit, r->pid, m->path);
+}
+
+/* Explain the stacks that ended early: the unreadable file most of them went through,
+ * the JIT code nothing names, the files that did name JIT code. */
+static void fill_hints(struct rec *r, struct cs_record_result *res)
+{
+	uint64_t most = 0;
+	uint32_t mod = CS_SYM_NOMOD;
+	for (uint32_t m = 0; m < cs_sym_module_count(r->sym); m++) {
+		uint64_t *c = cs_map64_get(&r->nofile, m);
+		if (!c)
+			continue;
+		res->nofile_count++;
+		if (*c > most) {
+			most = *c;
+			mod = m;
+		}
+	}
+	if (mod != CS_SYM_NOMOD) {
+		const char *path = cs_sym_module_path(r->sym, mod);
+		snprintf(res->nofile, sizeof(res->nofile), "%s", path);
+		/* Ask again, to say why (the registry only knows that it failed). */
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			snprintf(res->nofile_why, sizeof(res->nofile_why),
+				 "not while it was being recorded");
+		} else {
+			snprintf(res->nofile_why, sizeof(res->nofile_why), "%s", strerror(errno));
+		}
+	}
+	res->jit_unnamed_pid = (int)r->jit_unnamed_pid;
+	for (size_t i = 0; i < r->procs.n && !res->jit_file[0]; i++) {
+		pid_t pid = (pid_t)r->procs.v[i].pid;
+		size_t n = cs_jitsyms_count(r->jit, pid);
+		if (!n)
+			continue;
+		/* the file that named the first named frame */
+		for (size_t k = 0; k < r->jits.n; k++) {
+			const char *file = NULL;
+			if (r->jits.v[k].pid == (uint32_t)pid &&
+			    cs_jitsyms_find(r->jit, pid, r->jits.v[k].addr, &file)) {
+				snprintf(res->jit_file, sizeof(res->jit_file), "%s", file);
+				res->jit_names = n;
+				break;
+			}
+		}
+	}
+}
+
 static void rec_release(struct rec *r)
 {
+	cs_jitsyms_free(r->jit);
+	CS_VEC_FREE(r->jits);
+	cs_index_release(&r->jit_ix);
+	cs_map64_release(&r->nofile);
 	CS_VEC_FREE(r->nodes);
 	cs_index_release(&r->node_ix);
 	CS_VEC_FREE(r->threads);
@@ -549,12 +727,15 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	memset(res, 0, sizeof(*res));
 	r->o = o;
 	cs_index_init(&r->node_ix);
+	cs_index_init(&r->jit_ix);
+	cs_map64_init(&r->nofile);
+	r->jit = cs_jitsyms_new();
 	struct anode root = {0, CS_SYM_NOMOD, 0};
 	CS_VEC_PUSH(r->nodes, root);
 
 	r->kernel = o->no_cpu ? 0 : o->kernel < 0 ? cs_kernel_sampling_allowed() : o->kernel;
 	struct cs_sampler_opts so = {o->hz, o->stack_size, r->kernel, 0, 0};
-	struct cs_symbolizer_opts yo = {o->debug_dirs, o->n_debug_dirs, 0};
+	struct cs_symbolizer_opts yo = {o->debug_dirs, o->n_debug_dirs, CS_RECORD_MAX_FRAMES};
 	r->sym = cs_symbolizer_new(&yo);
 
 	if (o->leaks) {
@@ -592,6 +773,11 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		}
 	}
 	r->pid = pid;
+	if (!o->argv && !o->no_cpu) {
+		/* JIT code described before we came */
+		cs_proc_maps(pid, scan_one, r);
+		cs_jitsyms_poll(r->jit, pid);
+	}
 	if (!o->no_cpu) {
 		smp = cs_sampler_open(pid, &so);
 		if (!smp)
@@ -649,6 +835,8 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		}
 		if (now - last_tick >= 1000000000ull) {
 			timeline_tick(r, p, now, &last_tick);
+			if (!o->no_cpu)
+				poll_jit(r, 0);
 			if (o->no_cpu && r->ls)
 				cs_sym_proc_refresh(r->sym, pid); /* keep up with dlopen */
 		}
@@ -702,7 +890,10 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	fill_meta(r, p, pid);
 	if (o->no_cpu)
 		p->meta.event = cs_profile_cstr(p, "allocations");
+	if (!o->no_cpu)
+		poll_jit(r, 1);
 	build_profile(r, p);
+	fill_hints(r, res);
 	r->st.profiler_cpu_ns = cs_process_cpu_ns();
 	p->stats = r->st;
 	res->kernel = r->kernel;

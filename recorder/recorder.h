@@ -17,6 +17,9 @@
 #include "leaks/session.h"
 #include "profile/profile.h"
 
+/* Frames kept per stack; deeper stacks are cut there. */
+#define CS_RECORD_MAX_FRAMES 1024
+
 struct cs_record_opts {
 	pid_t pid;	     /* attach to this process, or */
 	char *const *argv;   /* launch this command (NULL-terminated) */
@@ -46,6 +49,13 @@ struct cs_record_result {
 	struct cs_inject_stats inject; /* attach mode: how the agent was loaded */
 	double agent_ready_ms;	       /* from the start of loading to tracking */
 	struct cs_leak_notes leak_notes; /* what the leak session learnt about the target */
+	/* Why stacks ended early, beyond the counts in the profile's stats (for hints). */
+	char nofile[4096];     /* the unreadable file most cut stacks went through, or "" */
+	char nofile_why[128];  /* why it could not be opened */
+	unsigned nofile_count; /* distinct unreadable files stacks went through */
+	int jit_unnamed_pid;   /* a process running JIT code that nothing names, or 0 */
+	char jit_file[4096];   /* a perf map or jitdump file that named JIT frames, or "" */
+	size_t jit_names;      /* functions it describes */
 };
 
 /* Record into p (an initialized, empty profile). Returns 0, or -1 after printing one

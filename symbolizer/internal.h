@@ -49,6 +49,11 @@ struct amap {
 	int reported;  /* reported to the process's Dwfl */
 };
 
+/* Anonymous executable memory of one process (JIT code, trampolines). */
+struct jit_range {
+	uint64_t start, end;
+};
+
 struct aspace {
 	pid_t pid;
 	Dwfl *dwfl;
@@ -64,6 +69,10 @@ struct aspace {
 	const uint8_t *stack;
 	size_t stack_len;
 	uint64_t sp;
+	/* unwind.c: JIT code, checked return addresses, the unwind in progress */
+	CS_VEC(struct jit_range) jit; /* anonymous executable memory, sorted by start */
+	struct cs_map64 callsites;    /* return address -> 1 follows a call, 2 does not */
+	struct unwind_pass *pass;
 };
 
 struct cs_symbolizer {
@@ -84,6 +93,8 @@ struct cs_symbolizer {
 	void *ktable; /* sorted kernel text symbols (kallsyms.c) */
 	size_t ktable_size;
 	uint32_t kmodule; /* profile module of the kernel */
+	uint8_t *live;	  /* unwind.c: a stack copy extended from live memory */
+	size_t live_cap;
 };
 
 /* modules.c */

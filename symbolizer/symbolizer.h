@@ -23,6 +23,7 @@
 
 #define CS_SYM_NOMOD UINT32_MAX	      /* address outside any known module: absolute */
 #define CS_SYM_KERNEL (UINT32_MAX - 1) /* kernel address: absolute */
+#define CS_SYM_JIT (UINT32_MAX - 2)    /* JIT code (cs_sym_unwind_ex only): absolute */
 
 /* x86-64 DWARF register numbers 0..16 (16 = return address column = rip). */
 #define CS_DWARF_NREGS 17
@@ -80,6 +81,35 @@ enum cs_unwind_result {
 int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 		  const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
 		  struct cs_uframe *out, size_t cap, size_t *n);
+
+/* What ended an unwind that did not reach the thread's root frame. */
+enum cs_unwind_end {
+	CS_END_ROOT = 0, /* it did reach the root: the stack is complete */
+	CS_END_COPY,	 /* the stack copy ran out (and live memory did not complete it) */
+	CS_END_NOFILE,	 /* in a module whose file could not be opened (info.module) */
+	CS_END_JIT,	 /* in JIT code whose frame-pointer chain could not be followed */
+	CS_END_DEPTH,	 /* more frames than the unwinder keeps */
+	CS_END_OTHER,	 /* no unwind rule, an unreadable register, ... */
+};
+
+struct cs_unwind_info {
+	int end;	 /* enum cs_unwind_end */
+	uint32_t module; /* CS_END_NOFILE: registry index of the module */
+	int live;	 /* frames past the copy were read from the process's live memory */
+	int live_refused; /* the copy ran out and live memory failed validation */
+};
+
+/* cs_sym_unwind, and also:
+ *   - frames in JIT code (anonymous executable memory) have module CS_SYM_JIT and an
+ *     absolute address (cs_sym_unwind reports them as CS_SYM_NOMOD);
+ *   - with live set, a stack the copy could not hold is continued from the memory of
+ *     the running process, validated as explained in unwind.c (the target is only
+ *     read, never stopped);
+ *   - *info (if not NULL) says how the unwind ended. */
+int cs_sym_unwind_ex(struct cs_symbolizer *s, pid_t pid, pid_t tid,
+		     const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
+		     int live, struct cs_uframe *out, size_t cap, size_t *n,
+		     struct cs_unwind_info *info);
 
 /* Translate an absolute user address of pid into a cs_uframe (no unwinding). */
 struct cs_uframe cs_sym_locate(struct cs_symbolizer *s, pid_t pid, uint64_t addr);

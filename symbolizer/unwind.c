@@ -1,9 +1,14 @@
-/* unwind.c - per-process address spaces and DWARF CFI unwinding of stack copies.
+/* unwind.c - DWARF CFI unwinding of stack copies.
  *
  * Each process gets one long-lived Dwfl: modules are reported once with the file
  * descriptor the registry holds, and the thread state is served from the sample
- * being unwound (registers and stack copy), so libdw caches CFI across samples. */
-#include "internal.h"
+ * being unwound (registers and stack copy), so libdw caches CFI across samples.
+ *
+ * Code without CFI (JIT code in anonymous memory, hand-written or generated code in a
+ * module) is unwound by its frame-pointer chain, as libdw's own fallback does, with
+ * every return address so found checked to follow a call instruction. A stack deeper
+ * than its copy is continued from the process's live memory (livestack.c). */
+#include "walk.h"
 #include "util/cache.h"
 #include "util/proc.h"
 
@@ -14,239 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-/* ---- address spaces ---- */
-
-static struct aspace *space_get(struct cs_symbolizer *s, pid_t pid)
-{
-	uint64_t *slot = cs_map64_get(&s->space_ix, (uint64_t)pid);
-	return slot ? s->spaces.v[*slot] : NULL;
-}
-
-static struct aspace *space_new(struct cs_symbolizer *s, pid_t pid)
-{
-	struct aspace *a = space_get(s, pid);
-	if (a) {
-		/* pid reuse or re-exec: keep the object, forget the mappings */
-		a->maps.n = 0;
-		a->rebuild = 1;
-		return a;
-	}
-	a = cs_xcalloc(1, sizeof(*a));
-	cs_map64_init(&a->rules);
-	a->pid = pid;
-	*cs_map64_put(&s->space_ix, (uint64_t)pid, s->spaces.n, NULL) = s->spaces.n;
-	CS_VEC_PUSH(s->spaces, a);
-	return a;
-}
-
-static void space_retire_dwfl(struct aspace *a)
-{
-	cs_map64_release(&a->rules); /* rules came from the modules of that Dwfl */
-	cs_map64_init(&a->rules);
-	if (a->dwfl) {
-		CS_VEC_PUSH(a->retired, a->dwfl);
-		a->dwfl = NULL;
-	}
-	a->attached = 0;
-	for (size_t i = 0; i < a->maps.n; i++)
-		a->maps.v[i].reported = 0;
-	a->dirty = a->maps.n > 0;
-	a->rebuild = 0;
-}
-
-/* Insert a mapping, cutting away whatever it overlaps (a new mmap replaces). */
-static void space_insert(struct aspace *a, const struct amap *nm)
-{
-	size_t n = a->maps.n, k = 0;
-	struct amap *v = a->maps.v;
-	CS_VEC(struct amap) out = {0};
-	for (size_t i = 0; i < n; i++) {
-		struct amap m = v[i];
-		if (m.end <= nm->start || m.start >= nm->end) {
-			CS_VEC_PUSH(out, m);
-			continue;
-		}
-		if (m.reported)
-			a->rebuild = 1; /* the Dwfl knows a module that is (partly) gone */
-		if (m.start < nm->start) {
-			struct amap left = m;
-			left.end = nm->start;
-			CS_VEC_PUSH(out, left);
-		}
-		if (m.end > nm->end) {
-			struct amap right = m;
-			right.pgoff += nm->end - m.start;
-			right.start = nm->end;
-			CS_VEC_PUSH(out, right);
-		}
-	}
-	/* place the new one in order */
-	for (k = 0; k < out.n && out.v[k].start < nm->start; k++)
-		;
-	CS_GROW(out.v, out.cap, out.n + 1);
-	memmove(out.v + k + 1, out.v + k, (out.n - k) * sizeof(*out.v));
-	out.v[k] = *nm;
-	out.n++;
-	free(a->maps.v);
-	a->maps.v = out.v;
-	a->maps.n = out.n;
-	a->maps.cap = out.cap;
-	a->dirty = 1;
-}
-
-static const struct amap *find_map(const struct aspace *a, uint64_t addr);
-
-static void add_mapping(struct cs_symbolizer *s, struct aspace *a, const struct cs_mapping *m)
-{
-	if (!(m->prot & PROT_EXEC) || !m->len)
-		return;
-	if (!m->path[0] || (m->path[0] == '[' && strcmp(m->path, "[vdso]")))
-		return; /* anonymous memory (JIT code, trampolines): no file to read */
-	if (!strncmp(m->path, "//anon", 6) || !strncmp(m->path, "/memfd:", 7))
-		return;
-	struct amap am;
-	am.start = m->start;
-	am.end = m->start + m->len;
-	am.pgoff = m->pgoff;
-	am.mod = cs_symmod_get(s, a->pid, m);
-	/* The same mapping seen again (a refresh from /proc): nothing changes. */
-	const struct amap *old = find_map(a, am.start);
-	if (old && old->start == am.start && old->end == am.end && old->pgoff == am.pgoff &&
-	    old->mod == am.mod)
-		return;
-	am.bias = cs_symmod_bias(s->mods.v[am.mod], m);
-	am.reported = 0;
-	if (a->exe_pending && !s->mods.v[am.mod]->vdso) {
-		s->mods.v[am.mod]->is_main = 1;
-		a->exe_pending = 0;
-	}
-	space_insert(a, &am);
-}
-
-struct load_ctx {
-	struct cs_symbolizer *s;
-	struct aspace *a;
-};
-
-static void load_one(void *ctx, const struct cs_proc_map *pm);
-
-int cs_sym_proc_load(struct cs_symbolizer *s, pid_t pid)
-{
-	char path[64], exe[4096];
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	if (access(path, R_OK) < 0)
-		return -1;
-	struct aspace *a = space_new(s, pid);
-	a->exe_pending = 0;
-	struct load_ctx lc = {s, a};
-	if (cs_proc_maps(pid, load_one, &lc) < 0)
-		return -1;
-	/* Mark the program itself. */
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		for (size_t i = 0; i < a->maps.n; i++) {
-			struct symmod *m = s->mods.v[a->maps.v[i].mod];
-			if (!strcmp(m->path, exe) || !strcmp(m->file_name, exe))
-				m->is_main = 1;
-		}
-	}
-	return 0;
-}
-
-int cs_sym_proc_refresh(struct cs_symbolizer *s, pid_t pid)
-{
-	struct aspace *a = space_get(s, pid);
-	if (!a)
-		return cs_sym_proc_load(s, pid);
-	struct load_ctx lc = {s, a};
-	return cs_proc_maps(pid, load_one, &lc);
-}
-
-static void load_one(void *ctx, const struct cs_proc_map *pm)
-{
-	struct load_ctx *lc = ctx;
-	struct cs_mapping m;
-	m.start = pm->start;
-	m.len = pm->end - pm->start;
-	m.pgoff = pm->pgoff;
-	m.maj = pm->maj;
-	m.min = pm->min;
-	m.ino = pm->ino;
-	m.prot = pm->prot;
-	m.path = pm->path;
-	add_mapping(lc->s, lc->a, &m);
-}
-
-void cs_sym_proc_fork(struct cs_symbolizer *s, pid_t ppid, pid_t pid)
-{
-	struct aspace *parent = space_get(s, ppid);
-	struct aspace *a = space_new(s, pid);
-	if (parent && parent != a) {
-		for (size_t i = 0; i < parent->maps.n; i++) {
-			struct amap m = parent->maps.v[i];
-			m.reported = 0;
-			CS_VEC_PUSH(a->maps, m);
-		}
-		a->dirty = 1;
-	}
-}
-
-void cs_sym_proc_exec(struct cs_symbolizer *s, pid_t pid)
-{
-	struct aspace *a = space_get(s, pid);
-	if (!a)
-		a = space_new(s, pid);
-	a->maps.n = 0;
-	space_retire_dwfl(a);
-	a->exe_pending = 1;
-}
-
-void cs_sym_proc_mmap(struct cs_symbolizer *s, pid_t pid, const struct cs_mapping *m)
-{
-	struct aspace *a = space_get(s, pid);
-	if (!a)
-		return; /* unknown process: it is loaded from /proc when first sampled */
-	add_mapping(s, a, m);
-}
-
-int cs_sym_proc_known(struct cs_symbolizer *s, pid_t pid)
-{
-	return space_get(s, pid) != NULL;
-}
-
-static const struct amap *find_map(const struct aspace *a, uint64_t addr)
-{
-	size_t lo = 0, hi = a->maps.n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct amap *m = &a->maps.v[mid];
-		if (addr < m->start)
-			hi = mid;
-		else if (addr >= m->end)
-			lo = mid + 1;
-		else
-			return m;
-	}
-	return NULL;
-}
-
-struct cs_uframe cs_sym_locate(struct cs_symbolizer *s, pid_t pid, uint64_t addr)
-{
-	struct cs_uframe f = {CS_SYM_NOMOD, addr};
-	struct aspace *a = space_get(s, pid);
-	const struct amap *m = a ? find_map(a, addr) : NULL;
-	if (m) {
-		f.module = m->mod;
-		f.addr = addr - m->bias;
-	}
-	return f;
-}
-
-/* ---- libdwfl state callbacks: the thread is the sample being unwound ---- */
+/* ---- the sample being unwound ---- */
 
 static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
@@ -259,12 +35,23 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 	return true;
 }
 
-static int read_copy(const struct aspace *a, uint64_t addr, uint64_t *out)
+static int read_copy(struct aspace *a, uint64_t addr, uint64_t *out)
 {
-	if (addr < a->sp || addr - a->sp > a->stack_len || a->stack_len - (addr - a->sp) < 8)
+	struct unwind_pass *p = a->pass;
+	if (!p)
 		return 0;
-	memcpy(out, a->stack + (addr - a->sp), 8);
-	return 1;
+	if (addr >= p->copy_end && p->live_frame > p->frames)
+		p->live_frame = p->frames;
+	if (addr >= a->sp && addr - a->sp <= a->stack_len && a->stack_len - (addr - a->sp) >= 8) {
+		memcpy(out, a->stack + (addr - a->sp), 8);
+		p->max_read = CS_MAX(p->max_read, addr + 8);
+		return 1;
+	}
+	/* Past the end of what we have, where the rest of the stack may be. */
+	uint64_t end = a->sp + a->stack_len;
+	if (addr >= a->sp && addr + 8 > end && addr < end + LIVE_MAX && !p->ran_out)
+		p->ran_out = addr;
+	return 0;
 }
 
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
@@ -295,7 +82,7 @@ static const Dwfl_Thread_Callbacks thread_cbs = {
 static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 {
 	if (a->rebuild)
-		space_retire_dwfl(a);
+		cs_space_retire_dwfl(a);
 	if (!a->dwfl) {
 		a->dwfl = dwfl_begin(&s->unwind_cb);
 		if (!a->dwfl)
@@ -311,6 +98,13 @@ static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 		m->reported = 1;
 		struct symmod *mod = s->mods.v[m->mod];
 		if (mod->fd < 0)
+			continue;
+		/* A fixed-address executable lives at bias 0. libdwfl places ET_EXEC modules
+		 * there whatever base it is given, so a second mapping of its text elsewhere
+		 * (node remaps its builtins) would be taken for a conflicting report of the
+		 * same module and make libdwfl drop the first: that code is unwound by frame
+		 * pointers instead. */
+		if (mod->e_type == ET_EXEC && m->bias != 0)
 			continue;
 		/* Several mappings of one file share one module: report it once. */
 		int seen = 0;
@@ -367,6 +161,8 @@ static int outermost(struct aspace *a, uint64_t pc)
 	return undefined;
 }
 
+/* ---- the walk by libdw ---- */
+
 struct walk {
 	struct cs_symbolizer *s;
 	struct aspace *a;
@@ -375,6 +171,9 @@ struct walk {
 	int overflow;
 	uint64_t last_pc; /* absolute, already adjusted into the call instruction */
 };
+
+static int rule_kind(struct aspace *a, uint64_t pc);
+enum { R_COMPLEX = 1, R_RSP = 2, R_RBP = 3, R_END = 4, R_FP = 5 };
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
@@ -391,13 +190,15 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		w->overflow = 1;
 		return DWARF_CB_ABORT;
 	}
-	const struct amap *m = find_map(w->a, pc);
+	/* libdw followed the frame pointer where there was no CFI: check as the fast
+	 * path does, so that both give the same stack. */
+	if (w->n > 0 && !activation && rule_kind(w->a, w->last_pc) == R_FP &&
+	    !cs_callsite_ok(w->s, w->a, pc + 1))
+		return DWARF_CB_ABORT;
+	/* Absolute for now: cs_sym_unwind_ex makes them module-relative at the end. */
 	struct cs_uframe f = {CS_SYM_NOMOD, pc};
-	if (m) {
-		f.module = m->mod;
-		f.addr = pc - m->bias;
-	}
 	w->out[w->n++] = f;
+	w->a->pass->frames = w->n;
 	w->last_pc = pc;
 	return DWARF_CB_OK;
 }
@@ -406,13 +207,13 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
  *
  * Nearly every x86-64 frame follows one of a few rules: CFA = rsp + k or rbp + k, the
  * return address saved at CFA + r, rbp either unchanged or saved at CFA + b, and at
- * the outermost frame the return address undefined. The rule of each pc is asked of
- * libdw once and packed into 64 bits; a stack is then walked with a few loads per
- * frame. A pc whose rule is anything else (PLT stubs, signal frames, realigned stacks,
- * no CFI) sends the whole sample to libdw's own unwinder, so the result is always the
- * one libdw would give. */
+ * the outermost frame the return address undefined. Code without any CFI gets the
+ * frame-pointer rule, as in libdw's fallback (CFA = rbp + 16, with the checks below).
+ * The rule of each pc is asked of libdw once and packed into 64 bits; a stack is then
+ * walked with a few loads per frame. A pc whose rule is anything else (PLT stubs,
+ * signal frames, realigned stacks) sends the whole sample to libdw's own unwinder, so
+ * the result is always the one libdw would give. */
 
-enum { R_COMPLEX = 1, R_RSP = 2, R_RBP = 3, R_END = 4 };
 #define OFF_BITS 18
 #define OFF_MAX ((1 << (OFF_BITS - 1)) - 1)
 
@@ -456,7 +257,7 @@ static uint64_t compute_rule(struct aspace *a, uint64_t pc)
 	uint64_t rule = pack_rule(R_COMPLEX, 0, 0, 0, 0);
 	Dwarf_Frame *frame;
 	if (cfi_frame(a, pc, &frame) < 0)
-		return rule;
+		return pack_rule(R_FP, 16, -8, 0, -16);
 	bool signal = false;
 	int ra = dwarf_frame_info(frame, NULL, NULL, &signal);
 	Dwarf_Op *cfa_ops, mem[3], *ops;
@@ -488,9 +289,23 @@ done:
 	return rule;
 }
 
-/* 1 complete, 0 truncated, -1 for libdw to do it. */
-static int fast_unwind(struct aspace *a, const uint64_t *regs, struct cs_uframe *out,
-		       size_t cap, size_t max, size_t *n)
+static uint64_t get_rule(struct aspace *a, uint64_t pc)
+{
+	int added;
+	uint64_t *slot = cs_map64_put(&a->rules, pc, 0, &added);
+	if (added)
+		*slot = compute_rule(a, pc);
+	return *slot;
+}
+
+static int rule_kind(struct aspace *a, uint64_t pc)
+{
+	return (int)(get_rule(a, pc) & 7);
+}
+
+/* 1 complete, 0 truncated, -1 for libdw to do it. Frames are absolute. */
+static int fast_unwind(struct cs_symbolizer *s, struct aspace *a, const uint64_t *regs,
+		       struct cs_uframe *out, size_t cap, size_t max, size_t *n, int *depth)
 {
 	uint64_t pc = regs[16], sp = regs[7], bp = regs[6];
 	int bp_known = 1;
@@ -498,18 +313,14 @@ static int fast_unwind(struct aspace *a, const uint64_t *regs, struct cs_uframe 
 	for (int first = 1;; first = 0) {
 		uint64_t look = first ? pc : pc - 1;
 		if (k >= cap || k >= max) {
+			*depth = 1;
 			*n = k;
 			return 0;
 		}
-		const struct amap *m = find_map(a, look);
-		out[k].module = m ? m->mod : CS_SYM_NOMOD;
-		out[k].addr = m ? look - m->bias : look;
-		k++;
-		int added;
-		uint64_t *slot = cs_map64_put(&a->rules, look, 0, &added);
-		if (added)
-			*slot = compute_rule(a, look);
-		uint64_t rule = *slot;
+		out[k].module = CS_SYM_NOMOD;
+		out[k].addr = look;
+		a->pass->frames = ++k;
+		uint64_t rule = get_rule(a, look);
 		int kind = (int)(rule & 7);
 		if (kind == R_COMPLEX)
 			return -1;
@@ -517,10 +328,29 @@ static int fast_unwind(struct aspace *a, const uint64_t *regs, struct cs_uframe 
 			*n = k;
 			return 1;
 		}
-		if (kind == R_RBP && !bp_known)
+		if ((kind == R_RBP || kind == R_FP) && !bp_known)
 			return -1;
-		uint64_t cfa = (kind == R_RSP ? sp : bp) + (uint64_t)field(rule, 4);
 		uint64_t ra;
+		if (kind == R_FP) {
+			/* libdw's fallback: [rbp] = the caller's rbp, [rbp + 8] = the return
+			 * address, and the chain must go up the stack. */
+			uint64_t prev;
+			if (bp == 0 || bp + 16 <= sp || !read_copy(a, bp + 8, &ra)) {
+				*n = k;
+				return 0;
+			}
+			if (!read_copy(a, bp, &prev))
+				prev = 0;
+			if (ra == 0 || !cs_callsite_ok(s, a, ra)) {
+				*n = k;
+				return 0;
+			}
+			sp = bp + 16;
+			bp = prev;
+			pc = ra;
+			continue;
+		}
+		uint64_t cfa = (kind == R_RSP ? sp : bp) + (uint64_t)field(rule, 4);
 		if (!read_copy(a, cfa + (uint64_t)field(rule, 4 + OFF_BITS), &ra)) {
 			*n = k;
 			return 0; /* the copy ends here */
@@ -536,40 +366,42 @@ static int fast_unwind(struct aspace *a, const uint64_t *regs, struct cs_uframe 
 	}
 }
 
-int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
-		  const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
-		  struct cs_uframe *out, size_t cap, size_t *n)
+/* One unwind of the stack in buf (len bytes from regs[7]); frames absolute. */
+int cs_unwind_buf(struct cs_symbolizer *s, struct aspace *a, pid_t tid, const uint64_t *regs,
+		      const uint8_t *buf, size_t len, struct cs_uframe *out, size_t cap, size_t *n,
+		      int *depth)
 {
-	struct aspace *a = space_get(s, pid);
-	*n = 0;
-	if (!a) {
-		if (cs_sym_proc_load(s, pid) < 0 || !(a = space_get(s, pid)))
-			goto leaf_only;
-	}
-	if (a->dirty || a->rebuild || !a->dwfl) {
-		if (report_modules(s, a) < 0)
-			goto leaf_only;
-	}
-	a->regs = regs;
-	a->stack = stack;
-	a->stack_len = stack ? stack_len : 0;
-	a->sp = regs[7];
 	size_t max = s->o.max_frames ? s->o.max_frames : 1024;
-	int fr = fast_unwind(a, regs, out, cap, max, n);
+	a->regs = regs;
+	a->stack = buf;
+	a->stack_len = buf ? len : 0;
+	a->sp = regs[7];
+	a->pass->ran_out = 0;
+	a->pass->frames = 0;
+	a->pass->live_frame = SIZE_MAX;
+	a->pass->max_read = 0;
+	*depth = 0;
+	int fr = fast_unwind(s, a, regs, out, cap, max, n, depth);
 	if (fr >= 0 && !s->check_unwind) {
 		s->fast++;
 		return fr ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED;
 	}
 	size_t nfast = *n;
+	int fast_depth = *depth;
 	struct cs_uframe fast[64];
 	if (fr >= 0)
 		memcpy(fast, out, CS_MIN(nfast, (size_t)64) * sizeof(*fast));
 	s->slow++;
+	a->pass->ran_out = 0;
+	a->pass->frames = 0;
+	a->pass->live_frame = SIZE_MAX;
+	a->pass->max_read = 0;
 	struct walk w = {s, a, out, cap, 0, max, 0, 0};
 	int r = dwfl_getthread_frames(a->dwfl, tid, frame_cb, &w);
 	*n = w.n;
+	*depth = w.overflow;
 	if (w.n == 0)
-		goto leaf_only;
+		return -1;
 	/* libdwfl also ends cleanly when it cannot read a return address (the copy ran
 	 * out), so a clean end alone proves nothing: the stack is complete only if the
 	 * last frame is an outermost one, whose CFI says the return address is
@@ -578,9 +410,10 @@ int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 									: CS_UNWIND_TRUNCATED;
 	if (fr >= 0 && s->check_unwind) {
 		/* Check mode: the fast path must agree with libdw, frame for frame. */
-		int same = (fr ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED) == result && nfast == w.n;
+		int same = (fr ? CS_UNWIND_COMPLETE : CS_UNWIND_TRUNCATED) == result &&
+			   nfast == w.n && fast_depth == w.overflow;
 		for (size_t i = 0; same && i < CS_MIN(nfast, (size_t)64); i++)
-			same = fast[i].module == out[i].module && fast[i].addr == out[i].addr;
+			same = fast[i].addr == out[i].addr;
 		if (!same) {
 			s->mismatches++;
 			cs_warn("fast unwinder disagrees with libdw at pc %#llx: %zu vs %zu frames, "
@@ -590,14 +423,105 @@ int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
 		}
 	}
 	return result;
+}
+
+/* ---- unwinding a sample ---- */
+
+/* Does the stack (absolute frames) go through a module whose file could not be
+ * opened? Its first such module into *mod. */
+static int through_unreadable(struct cs_symbolizer *s, struct aspace *a,
+			      const struct cs_uframe *f, size_t n, uint32_t *mod)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct amap *m = cs_space_map(a, f[i].addr);
+		if (m && s->mods.v[m->mod]->fd < 0) {
+			*mod = m->mod;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int cs_sym_unwind_ex(struct cs_symbolizer *s, pid_t pid, pid_t tid,
+		     const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
+		     int live, struct cs_uframe *out, size_t cap, size_t *n,
+		     struct cs_unwind_info *info)
+{
+	struct cs_unwind_info dummy;
+	struct unwind_pass pass;
+	int depth = 0, result = CS_UNWIND_TRUNCATED, ran_out = 0;
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	info->end = CS_END_OTHER;
+	info->module = CS_SYM_NOMOD;
+	*n = 0;
+	struct aspace *a = cs_space_get(s, pid);
+	if (!a) {
+		if (cs_sym_proc_load(s, pid) < 0 || !(a = cs_space_get(s, pid)))
+			goto leaf_only;
+	}
+	if (a->dirty || a->rebuild || !a->dwfl) {
+		if (report_modules(s, a) < 0)
+			goto leaf_only;
+	}
+	a->pass = &pass;
+	pass.copy_end = regs[7] + (stack ? stack_len : 0);
+	result = cs_unwind_buf(s, a, tid, regs, stack, stack_len, out, cap, n, &depth);
+	if (result < 0)
+		goto leaf_only;
+	ran_out = result != CS_UNWIND_COMPLETE && !depth && pass.ran_out;
+	if (ran_out && live && stack && stack_len >= 64)
+		result = cs_live_continue(s, a, tid, regs, stack, stack_len, out, cap, n, &depth,
+				       &ran_out, info);
+	a->pass = NULL;
+	/* Why it ended, for the summary's hints. A stack through code whose file could
+	 * not be read (no CFI: only frame pointers) is blamed on that file first. */
+	if (result == CS_UNWIND_COMPLETE)
+		info->end = CS_END_ROOT;
+	else if (depth)
+		info->end = CS_END_DEPTH;
+	else if (through_unreadable(s, a, out, *n, &info->module))
+		info->end = CS_END_NOFILE;
+	else if (ran_out || info->live_refused)
+		info->end = CS_END_COPY;
+	else if (*n && cs_space_jit(a, out[*n - 1].addr))
+		info->end = CS_END_JIT;
+	/* Absolute addresses -> module-relative ones. */
+	for (size_t i = 0; i < *n; i++) {
+		uint64_t pc = out[i].addr;
+		const struct amap *m = cs_space_map(a, pc);
+		if (m) {
+			out[i].module = m->mod;
+			out[i].addr = pc - m->bias;
+		} else if (cs_space_jit(a, pc)) {
+			out[i].module = CS_SYM_JIT;
+		}
+	}
+	return result;
 
 leaf_only:
+	if (a)
+		a->pass = NULL;
 	/* At least the interrupted instruction is known. */
 	if (cap) {
 		out[0] = cs_sym_locate(s, pid, regs[16]);
 		*n = 1;
+		if (a && cs_space_jit(a, regs[16]))
+			out[0].module = CS_SYM_JIT;
 	}
 	return CS_UNWIND_TRUNCATED;
+}
+
+int cs_sym_unwind(struct cs_symbolizer *s, pid_t pid, pid_t tid,
+		  const uint64_t regs[CS_DWARF_NREGS], const uint8_t *stack, size_t stack_len,
+		  struct cs_uframe *out, size_t cap, size_t *n)
+{
+	int r = cs_sym_unwind_ex(s, pid, tid, regs, stack, stack_len, 0, out, cap, n, NULL);
+	for (size_t i = 0; i < *n; i++)
+		if (out[i].module == CS_SYM_JIT)
+			out[i].module = CS_SYM_NOMOD;
+	return r;
 }
 
 /* ---- lifetime ---- */
@@ -641,17 +565,8 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->spaces.n; i++) {
-		struct aspace *a = s->spaces.v[i];
-		if (a->dwfl)
-			dwfl_end(a->dwfl);
-		for (size_t j = 0; j < a->retired.n; j++)
-			dwfl_end(a->retired.v[j]);
-		CS_VEC_FREE(a->retired);
-		CS_VEC_FREE(a->maps);
-		cs_map64_release(&a->rules);
-		free(a);
-	}
+	for (size_t i = 0; i < s->spaces.n; i++)
+		cs_space_free(s->spaces.v[i]);
 	for (size_t i = 0; i < s->mods.n; i++)
 		cs_symmod_free(s->mods.v[i]);
 	CS_VEC_FREE(s->spaces);
@@ -661,5 +576,6 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 	cs_kernel_free(s);
 	free(s->debuginfo_path);
 	free(s->debug_cache);
+	free(s->live);
 	free(s);
 }
