@@ -25,6 +25,25 @@ int cs_looks_perf_script(const char *text, size_t n);
 int cs_import_perf_script(struct cs_profile *p, const char *text, size_t n, const char *name,
 			  const struct cs_import_opts *o);
 
+/* The line patterns of FlameGraph's stackcollapse-perf.pl, matched as Perl matches
+ * them (perf_compat.c). Each returns 1 and fills its result on a match, else 0. */
+struct cs_perl_header {
+	size_t comm_len;	   /* the comm is the line's first comm_len bytes */
+	const char *first, *second; /* "PID/TID" or "TID": the digit groups (second may be "") */
+	size_t first_len, second_len;
+};
+/* /^(\S.+?)\s+(\d+)[/]*(\d+)*\s+/ : a sample's header line */
+int cs_perl_header(const char *s, size_t n, struct cs_perl_header *h);
+/* /:\s*(\d+)*\s+(\S+):\s*$/ : the period (possibly "") and the event of a header */
+int cs_perl_event(const char *s, size_t n, const char **period, size_t *period_len,
+		  const char **event, size_t *event_len);
+struct cs_perl_frame {
+	const char *pc, *func, *mod;
+	size_t pc_len, func_len, mod_len;
+};
+/* /^\s*(\w+)\s*(.+) \((\S*)\)/ : a frame line "ADDR SYMBOL (MODULE)" */
+int cs_perl_frame(const char *s, size_t n, struct cs_perl_frame *f);
+
 /* Split a folded frame's annotation suffix (_[k] kernel, _[j] JIT, _[i] inline) off
  * name[0..*len): shortens *len and returns the matching CS_FRAME_* flag, or 0. */
 uint32_t cs_folded_annotation(const char *name, size_t *len);

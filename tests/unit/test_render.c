@@ -89,7 +89,7 @@ Test(report, self_and_total_count_recursion_once)
 	struct cs_profile p;
 	load_text(&p, "main;f;f;f;g 4\nmain;f 6\nmain;h 10\n");
 	struct cs_hotspot *rows;
-	size_t n = cs_hotspots(&p, CS_BY_FUNCTION, &rows);
+	size_t n = cs_hotspots(&p, CS_BY_FUNCTION, 0, &rows);
 	const struct cs_hotspot *f = find(&p, rows, n, "f"), *m = find(&p, rows, n, "main");
 	const struct cs_hotspot *g = find(&p, rows, n, "g");
 	cr_assert(f && m && g);
