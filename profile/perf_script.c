@@ -428,7 +428,7 @@ static uint32_t make_frame(struct st *st, const char *pc, size_t pc_len, const c
 	} else {
 		tidy_name(st, f, n);
 	}
-	fr.func = cs_profile_str(p, (const char *)st->nb.p, st->nb.n);
+	fr.func = cs_profile_str(p, st->nb.n ? (const char *)st->nb.p : "", st->nb.n);
 	return cs_profile_frame(p, &fr);
 }
 
@@ -615,7 +615,8 @@ static void store_sample(struct st *st)
 	size_t i = 0;
 	while (i < st->root_first.n && stack < base)
 		stack = cs_profile_node(p, stack, st->root_first.v[i++]);
-	stack = cs_profile_chain(p, stack, st->root_first.v + i, st->root_first.n - i);
+	if (i < st->root_first.n)
+		stack = cs_profile_chain(p, stack, st->root_first.v + i, st->root_first.n - i);
 	uint64_t w = st->period;
 	if (w > UINT64_MAX - st->weight)
 		st->too_heavy = 1;
@@ -774,7 +775,7 @@ static uint32_t perl_piece(struct st *st, const struct cs_perl_frame *f, const c
 		cs_buf_put(&st->nb, "_[k]", 4);
 	else if (st->o->jit && perl_jit_module(f->mod, f->mod_len))
 		cs_buf_put(&st->nb, "_[j]", 4);
-	fr.func = cs_profile_str(p, (const char *)st->nb.p, st->nb.n);
+	fr.func = cs_profile_str(p, st->nb.n ? (const char *)st->nb.p : "", st->nb.n);
 	return cs_profile_frame(p, &fr);
 }
 
@@ -932,7 +933,7 @@ static void import_compat(struct st *st, const char *text, size_t n)
 int cs_looks_perf_script(const char *text, size_t n)
 {
 	size_t pos = 0;
-	int lines = 0, headers = 0, frames = 0, in_sample = 0;
+	int lines = 0, headers = 0, frames = 0, in_sample = 0, events = 0, others = 0;
 	while (pos < n && lines < 200 && frames < 3) {
 		const char *nl = memchr(text + pos, '\n', n - pos);
 		size_t len = nl ? (size_t)(nl - (text + pos)) : n - pos;
@@ -961,6 +962,7 @@ int cs_looks_perf_script(const char *text, size_t n)
 				h.frame = NULL;
 			}
 			headers++;
+			events += h.event != NULL;
 			if (h.frame)
 				frames++;
 			in_sample = h.frame == NULL;
@@ -972,8 +974,11 @@ int cs_looks_perf_script(const char *text, size_t n)
 		if (parse_frame_line(s + a, len - a, &pc, &pcl, &sym, &syml, &mod, &modl) == 0 ||
 		    cs_perl_frame(s, len, &pf))
 			frames++;
+		else
+			others++;
 	}
-	return headers > 0 && frames > 0;
+	/* samples without call chains (perf script -F comm,tid,event): headers only */
+	return headers > 0 && (frames > 0 || (events == headers && !others));
 }
 
 static void import_robust(struct st *st, const char *text, size_t n)

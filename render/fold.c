@@ -136,7 +136,7 @@ int cs_render_folded(const struct cs_profile *p, const struct cs_fold_opts *o, F
 		}
 		l->len = text.n - l->off;
 	}
-	g_text = (const char *)text.p;
+	g_text = text.n ? (const char *)text.p : ""; /* no NULL + 0 for empty stacks */
 	if (lines.n > 1)
 		qsort(lines.v, lines.n, sizeof(*lines.v), line_cmp);
 	for (size_t i = 0; i < lines.n;) {

@@ -82,8 +82,10 @@ static void rel_enter(void *ctx, uint32_t n)
 		if (!w->fn_on++)
 			add_sat(&w->fn_total, w->t->incl[n]);
 		/* callees: the samples that end in the function itself */
-		if (!w->callers && w->t->self[n])
-			add_sat(&w->rels.v[rel_of(w, CS_NONE)].count, w->t->self[n]);
+		if (!w->callers && w->t->self[n]) {
+			uint32_t self = rel_of(w, CS_NONE); /* may move rels: index first */
+			add_sat(&w->rels.v[self].count, w->t->self[n]);
+		}
 	}
 	uint32_t r = rel_at(w, n);
 	if (r != CS_NONE && !w->on.v[r]++)
