@@ -18,10 +18,14 @@ int cs_looks_perf_script(const char *text, size_t n);
  * (pid CS_NONE when perf printed only the thread id), not a frame. Frames carry
  * CS_FRAME_KERNEL (kernel and kernel-module code), CS_FRAME_JIT (perf-PID.map,
  * jitted-*.so, [JIT]), CS_FRAME_INLINE ("a->b" chains, perf's "(inlined)") and
- * CS_FRAME_UNKNOWN; modules carry CS_MODULE_KERNEL/VDSO/MAIN. Each sample counts 1.
- * Only samples of the first event type seen are kept (a warning says how many others
- * were left out). Of o, only addrs (name unknown frames by address) and pid/tid (which
- * turn off the tidying of Java names, as in the Perl script) matter. */
+ * CS_FRAME_UNKNOWN; modules carry CS_MODULE_KERNEL/VDSO/MAIN. Each sample counts its
+ * period when perf printed one, else 1 (p->stats.samples counts the samples). Only
+ * samples of the first event type seen are kept (a warning says how many others were
+ * left out). With o->compat the lines are read exactly as the Perl script reads them
+ * and the names carry the script's _[k]/_[j]/_[i] suffixes as o->kernel and o->jit
+ * ask (see perf_script.c); o->addrs names unknown frames by address, o->pid/tid turn
+ * off the tidying of Java names, as in the script. Periods that do not fit in 64
+ * bits, or add up past them, are refused with one error line. */
 int cs_import_perf_script(struct cs_profile *p, const char *text, size_t n, const char *name,
 			  const struct cs_import_opts *o);
 
