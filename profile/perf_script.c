@@ -51,11 +51,11 @@ struct st {
 	int in_sample; /* a header was seen and its sample not yet stored */
 	int keep;      /* 0 if filtered out (another event type) */
 	uint32_t thread;
-	int java;			/* comm is "java": tidy Java signatures */
-	CS_VEC(uint32_t) frames;	/* leaf first */
+	int java;		 /* comm is "java": tidy Java signatures */
+	CS_VEC(uint32_t) frames; /* leaf first */
 	CS_VEC(uint32_t) root_first;
-	CS_VEC(size_t) pieces;		/* compat: a symbol split at "->" */
-	size_t pending_inline;		/* trailing frames marked "(inlined)" awaiting a module */
+	CS_VEC(size_t) pieces; /* compat: a symbol split at "->" */
+	size_t pending_inline; /* trailing frames marked "(inlined)" awaiting a module */
 
 	/* the previous header's thread, to skip re-interning it */
 	const char *last_hdr;
@@ -65,10 +65,10 @@ struct st {
 
 	uint32_t event; /* string id of the kept event type, 0 = none yet */
 	uint64_t skipped;
-	uint64_t period;  /* weight of the current sample */
-	uint64_t weight;  /* weights of the samples kept so far */
-	int too_heavy;	  /* they add up to more than UINT64_MAX */
-	int pname;	  /* compat: Perl's $pname is set and true */
+	uint64_t period;	/* weight of the current sample */
+	uint64_t weight;	/* weights of the samples kept so far */
+	int too_heavy;		/* they add up to more than UINT64_MAX */
+	int pname;		/* compat: Perl's $pname is set and true */
 	size_t bad_period_line; /* first line with a period beyond 64 bits, 0 = none */
 
 	/* caches */
@@ -131,8 +131,8 @@ struct header {
 	size_t event_len;
 	const char *frame; /* the frame of a one-line sample, else NULL */
 	size_t frame_len;
-	uint64_t period;   /* the number just before the event, 0 if none */
-	int bad_period;	   /* that number does not fit in 64 bits */
+	uint64_t period; /* the number just before the event, 0 if none */
+	int bad_period;	 /* that number does not fit in 64 bits */
 };
 
 /* Digits to a number; -1 if it does not fit in 64 bits. */
@@ -304,9 +304,9 @@ static int parse_frame_line(const char *s, size_t n, const char **pc, size_t *pc
 
 static int module_is_kernel(const char *m, size_t n)
 {
-	static const char *const user[] = {"[vdso]",   "[vsyscall]", "[vvar]",	  "[heap]",
-					   "[stack]",  "[unknown]",  "[uprobes]", "[vectors]",
-					   "[sigpage]"};
+	static const char *const user[] = {"[vdso]",	"[vsyscall]", "[vvar]",
+					   "[heap]",	"[stack]",    "[unknown]",
+					   "[uprobes]", "[vectors]",  "[sigpage]"};
 	if (starts(m, n, "[kernel.") || ends(m, n, "vmlinux") || ends(m, n, ".ko"))
 		return 1;
 	if (!n || m[0] != '[' || starts(m, n, "[anon") || starts(m, n, "[JIT]"))
@@ -557,8 +557,8 @@ static int stack_line(struct st *st, const char *s, size_t n)
 	if (got < 0)
 		return -1;
 	if (cacheable) {
-		struct line_ent e = {key, (uint32_t)keyn, (uint32_t)st->line_frames.n, (uint32_t)got,
-				     st->java};
+		struct line_ent e = {key, (uint32_t)keyn, (uint32_t)st->line_frames.n,
+				     (uint32_t)got, st->java};
 		for (int i = 0; i < got; i++)
 			CS_VEC_PUSH(st->line_frames, st->frames.v[before + i]);
 		cs_index_insert(&st->line_ix, h, (uint32_t)st->lines.n);
@@ -681,8 +681,8 @@ static void header_line(struct st *st, const char *s, size_t n, const struct hea
 	} else {
 		uint32_t comm = cs_profile_str(p, h->comm, h->comm_len);
 		st->thread = cs_profile_thread(p, h->pid, h->tid, comm, 0);
-		st->java = h->comm_len == 4 && !memcmp(h->comm, "java", 4) && !st->o->pid &&
-			   !st->o->tid;
+		st->java =
+		    h->comm_len == 4 && !memcmp(h->comm, "java", 4) && !st->o->pid && !st->o->tid;
 		st->last_hdr = s;
 		st->last_hdr_len = id_end;
 		st->last_thread = st->thread;
@@ -786,7 +786,8 @@ static void perl_frames(struct st *st, const struct cs_perl_frame *f)
 	size_t n = f->func_len;
 	/* s/\+0x[\da-f]+$// */
 	size_t k = n;
-	while (k && (isdigit((unsigned char)sym[k - 1]) || (sym[k - 1] >= 'a' && sym[k - 1] <= 'f')))
+	while (k &&
+	       (isdigit((unsigned char)sym[k - 1]) || (sym[k - 1] >= 'a' && sym[k - 1] <= 'f')))
 		k--;
 	if (k < n && k >= 3 && !memcmp(sym + k - 3, "+0x", 3))
 		n = k - 3;
@@ -816,7 +817,8 @@ static void perl_frames(struct st *st, const struct cs_perl_frame *f)
 	/* innermost first: the vector is leaf first */
 	for (size_t i = np; i-- > 0;) {
 		const char *piece = sym + st->pieces.v[2 * i];
-		uint32_t fi = perl_piece(st, f, piece, st->pieces.v[2 * i + 1], i > 0, module, flags);
+		uint32_t fi =
+		    perl_piece(st, f, piece, st->pieces.v[2 * i + 1], i > 0, module, flags);
 		CS_VEC_PUSH(st->frames, fi);
 	}
 }
@@ -857,8 +859,7 @@ static uint32_t perl_u32(const char *s, size_t n)
 	return (uint32_t)v;
 }
 
-static void perl_header_line(struct st *st, const char *s, size_t n,
-			     const struct cs_perl_header *h)
+static void perl_header_line(struct st *st, const char *s, size_t n, const struct cs_perl_header *h)
 {
 	struct cs_profile *p = st->p;
 	const char *per, *ev;
@@ -953,12 +954,11 @@ int cs_looks_perf_script(const char *text, size_t n)
 			/* a header; without call chains perf right-aligns the name */
 			struct header h;
 			struct cs_perl_header ph;
-			struct cs_perl_frame pf;
 			if (parse_header(s + a, len - a, &h) < 0 || (a && !h.frame)) {
-				if (a && cs_perl_frame(s, len, &pf))
-					continue; /* a frame of no sample: ignored */
-				if (a || !cs_perl_header(s, len, &ph))
-					return 0;
+				if (a || !cs_perl_header(s, len, &ph)) {
+					others++; /* a frame of no sample, or not perf's */
+					continue;
+				}
 				h.frame = NULL;
 			}
 			headers++;

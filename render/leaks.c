@@ -90,10 +90,10 @@ static int site_cmp(const void *a, const void *b)
 
 struct suspect {
 	uint32_t stack;
-	size_t first;	      /* index of the first snapshot it appears in */
+	size_t first; /* index of the first snapshot it appears in */
 	uint64_t first_bytes, last_bytes;
 	size_t rises;
-	double rate;	      /* bytes per second */
+	double rate; /* bytes per second */
 };
 
 static int suspect_cmp(const void *a, const void *b)
@@ -143,7 +143,9 @@ static size_t find_suspects(const struct cs_profile *p, const struct site_ix *x,
 			s.last_bytes = last->sites.v[i].bytes; /* >= first_bytes: it never fell */
 			s.rises = rises;
 			double dt = last->time_s - p->leaks.v[first].time_s;
-			s.rate = dt > 0 && isfinite(dt) ? (double)(s.last_bytes - s.first_bytes) / dt : 0;
+			s.rate = dt > 0 && isfinite(dt)
+				     ? (double)(s.last_bytes - s.first_bytes) / dt
+				     : 0;
 			CS_VEC_PUSH(v, s);
 		}
 	}
@@ -204,8 +206,9 @@ static void text_header(const struct cs_profile *p, FILE *out)
 	fprintf(out, "\n# %zu snapshot%s over %.1f s; ", p->leaks.n, p->leaks.n == 1 ? "" : "s",
 		last->time_s);
 	if (last->sampled)
-		fprintf(out, "sampled tracking (about one allocation per %llu bytes): every "
-			     "figure is an estimate\n",
+		fprintf(out,
+			"sampled tracking (about one allocation per %llu bytes): every "
+			"figure is an estimate\n",
 			(unsigned long long)last->sample_bytes);
 	else
 		fprintf(out, "every allocation tracked\n");
@@ -219,21 +222,22 @@ static void text_header(const struct cs_profile *p, FILE *out)
 	fputc('\n', out);
 	for (size_t i = 0; i < p->leaks.n; i++)
 		if (!p->leaks.v[i].exact && !p->leaks.v[i].sampled) {
-			fprintf(out, "# WARNING: snapshot %zu is inexact: the agent lost events, its "
-				     "figures may be wrong\n",
+			fprintf(out,
+				"# WARNING: snapshot %zu is inexact: the agent lost events, its "
+				"figures may be wrong\n",
 				i + 1);
 		}
 }
 
-static void text_snapshot(const struct cs_profile *p, size_t k, double min_age, int top,
-			  FILE *out)
+static void text_snapshot(const struct cs_profile *p, size_t k, double min_age, int top, FILE *out)
 {
 	const struct cs_leak_snapshot *s = &p->leaks.v[k];
 	uint64_t blocks, bytes = snap_bytes(s, &blocks);
 	struct cs_buf b;
 	cs_buf_init(&b);
-	fprintf(out, "\n# snapshot %zu of %zu at %.1f s (%s): %llu %s outstanding in %llu %s "
-		     "from %zu call %s\n",
+	fprintf(out,
+		"\n# snapshot %zu of %zu at %.1f s (%s): %llu %s outstanding in %llu %s "
+		"from %zu call %s\n",
 		k + 1, p->leaks.n, s->time_s, kind(s), (unsigned long long)bytes,
 		bytes == 1 ? "byte" : "bytes", (unsigned long long)blocks,
 		blocks == 1 ? "block" : "blocks", s->sites.n, s->sites.n == 1 ? "stack" : "stacks");
@@ -270,19 +274,23 @@ static void text_suspects(const struct cs_profile *p, const struct site_ix *x, i
 	struct cs_buf b;
 	cs_buf_init(&b);
 	if (p->leaks.n < 3) {
-		fprintf(out, "\n# growth suspects: need at least 3 snapshots (have %zu); use a "
-			     "shorter --interval or a longer recording\n",
+		fprintf(out,
+			"\n# growth suspects: need at least 3 snapshots (have %zu); use a "
+			"shorter --interval or a longer recording\n",
 			p->leaks.n);
 	} else if (!n) {
-		fprintf(out, "\n# growth suspects: none (no stack's outstanding bytes kept rising)\n");
+		fprintf(out,
+			"\n# growth suspects: none (no stack's outstanding bytes kept rising)\n");
 	} else {
-		fprintf(out, "\n# growth suspects: stacks whose outstanding bytes kept rising (never "
-			     "fell, rose in at least half of the intervals)\n");
+		fprintf(out,
+			"\n# growth suspects: stacks whose outstanding bytes kept rising (never "
+			"fell, rose in at least half of the intervals)\n");
 		size_t shown = top > 0 ? CS_MIN(n, (size_t)top) : n;
 		for (size_t i = 0; i < shown; i++) {
 			size_t intervals = p->leaks.n - 1 - v[i].first;
-			fprintf(out, "%3zu. +%.0f bytes/s: from %llu to %llu bytes over %zu "
-				     "snapshots (rose in %zu of %zu %s)\n",
+			fprintf(out,
+				"%3zu. +%.0f bytes/s: from %llu to %llu bytes over %zu "
+				"snapshots (rose in %zu of %zu %s)\n",
 				i + 1, v[i].rate, (unsigned long long)v[i].first_bytes,
 				(unsigned long long)v[i].last_bytes, p->leaks.n - v[i].first,
 				v[i].rises, intervals, intervals == 1 ? "interval" : "intervals");
@@ -370,7 +378,8 @@ static void text_diff(const struct cs_profile *p, const struct site_ix *x, size_
 	cs_buf_init(&buf);
 	fprintf(out, "\n# growth from snapshot %zu (%.1f s) to snapshot %zu (%.1f s): ", a + 1,
 		p->leaks.v[a].time_s, b + 1, p->leaks.v[b].time_s);
-	growth_put(out, growth_of(snap_bytes(&p->leaks.v[a], NULL), snap_bytes(&p->leaks.v[b], NULL)));
+	growth_put(out,
+		   growth_of(snap_bytes(&p->leaks.v[a], NULL), snap_bytes(&p->leaks.v[b], NULL)));
 	fprintf(out, " bytes\n");
 	size_t shown = top > 0 ? CS_MIN(n, (size_t)top) : n;
 	for (size_t i = 0; i < shown; i++) {
@@ -479,7 +488,8 @@ static void json_all(const struct cs_profile *p, const struct site_ix *x,
 	if (o->diff_a) {
 		struct delta *dv;
 		size_t nd = diff(p, x, (size_t)o->diff_a - 1, (size_t)o->diff_b - 1, &dv);
-		fprintf(out, ", \"diff\": {\"from\": %d, \"to\": %d, \"sites\": [", o->diff_a, o->diff_b);
+		fprintf(out, ", \"diff\": {\"from\": %d, \"to\": %d, \"sites\": [", o->diff_a,
+			o->diff_b);
 		for (size_t i = 0; i < nd; i++) {
 			fprintf(out, "%s\n  {\"frames\": ", i ? "," : "");
 			json_frames(p, dv[i].stack, out);
@@ -503,9 +513,10 @@ int cs_render_leaks(const struct cs_profile *p, const struct cs_leak_report_opts
 		return cs_error("this recording has no leak snapshots (record them with 'csampler "
 				"leaks' or 'csampler record --leaks')");
 	if (o->snapshot < 0 || (size_t)o->snapshot > n)
-		return cs_error("--snapshot %d: this recording has snapshots 1 to %zu", o->snapshot, n);
-	if (o->diff_a && (o->diff_a < 1 || o->diff_b < 1 || (size_t)o->diff_a > n ||
-			  (size_t)o->diff_b > n))
+		return cs_error("--snapshot %d: this recording has snapshots 1 to %zu", o->snapshot,
+				n);
+	if (o->diff_a &&
+	    (o->diff_a < 1 || o->diff_b < 1 || (size_t)o->diff_a > n || (size_t)o->diff_b > n))
 		return cs_error("--diff %d %d: this recording has snapshots 1 to %zu", o->diff_a,
 				o->diff_b, n);
 	if (o->format != CS_FMT_TEXT && o->format != CS_FMT_JSON)
@@ -513,9 +524,10 @@ int cs_render_leaks(const struct cs_profile *p, const struct cs_leak_report_opts
 	for (size_t k = 0; k < n; k++) {
 		uint64_t bytes, blocks;
 		if (snap_sums(&p->leaks.v[k], &bytes, &blocks) < 0)
-			return cs_error("leak snapshot %zu is corrupt: its bytes or blocks add up to "
-					"more than %llu",
-					k + 1, (unsigned long long)UINT64_MAX);
+			return cs_error(
+			    "leak snapshot %zu is corrupt: its bytes or blocks add up to "
+			    "more than %llu",
+			    k + 1, (unsigned long long)UINT64_MAX);
 	}
 	struct site_ix x;
 	site_ix_build(p, &x);

@@ -99,9 +99,10 @@ static int row_eq(void *ctx, uint32_t idx)
 
 static uint32_t row_of(struct rows *r, const struct cs_hotspot *key)
 {
-	uint64_t h = cs_hash_u64(((uint64_t)key->func << 32) ^ key->module ^
-				 ((uint64_t)key->unnamed << 31));
-	h = cs_hash_u64(h ^ ((uint64_t)key->file << 32) ^ key->line ^ ((uint64_t)key->thread << 17));
+	uint64_t h =
+	    cs_hash_u64(((uint64_t)key->func << 32) ^ key->module ^ ((uint64_t)key->unnamed << 31));
+	h = cs_hash_u64(h ^ ((uint64_t)key->file << 32) ^ key->line ^
+			((uint64_t)key->thread << 17));
 	r->key = key;
 	uint32_t idx = cs_index_find(&r->ix, h, row_eq, r);
 	if (idx != CS_INDEX_NONE)
@@ -133,8 +134,8 @@ struct cs_hotspot cs_frame_key(const struct cs_profile *p, uint32_t frame, int b
 	return k;
 }
 
-const char *cs_key_label(const struct cs_profile *p, const struct cs_hotspot *h, int by,
-			 char *buf, size_t n)
+const char *cs_key_label(const struct cs_profile *p, const struct cs_hotspot *h, int by, char *buf,
+			 size_t n)
 {
 	const char *m = cs_module_name(p, h->module);
 	if (by == CS_BY_MODULE)
@@ -244,8 +245,13 @@ size_t cs_hotspots(const struct cs_profile *p, int by, int addrs, struct cs_hots
 		add_sat(&r.v.v[frame_row[f]].self, t.self[n]);
 		add_sat(&fself[f], t.self[n]);
 	}
-	struct walk w = {p, &t, frame_row, r.v.v, cs_xcalloc(r.v.n + 1, sizeof(uint32_t)),
-			 cs_xcalloc(p->frames.n + 1, sizeof(uint32_t)), ftotal};
+	struct walk w = {p,
+			 &t,
+			 frame_row,
+			 r.v.v,
+			 cs_xcalloc(r.v.n + 1, sizeof(uint32_t)),
+			 cs_xcalloc(p->frames.n + 1, sizeof(uint32_t)),
+			 ftotal};
 	cs_tree_walk(&t, walk_enter, walk_leave, &w);
 	if (by == CS_BY_FUNCTION)
 		pick_lines(p, &r, frame_row, fself, ftotal);
@@ -348,7 +354,8 @@ void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 	static const char *src[] = {"recording", "folded", "perf-script"};
 	uint64_t unwound = st->complete + st->truncated;
 	fprintf(out, "\"source\": \"%s\", \"weight\": \"%s\", ",
-		m->source < 3 ? src[m->source] : "unknown", weighted(p, total) ? "period" : "samples");
+		m->source < 3 ? src[m->source] : "unknown",
+		weighted(p, total) ? "period" : "samples");
 	fprintf(out, "\"command\": ");
 	cs_json_str(out, cs_str(p, m->command), cs_strlen(p, m->command));
 	fprintf(out, ", \"pid\": %lld, \"hz\": %u, \"event\": ", (long long)m->pid, m->hz);
@@ -489,8 +496,8 @@ static void source_of(const struct cs_profile *p, const struct cs_hotspot *h, ch
 }
 
 /* The label of a row in lbuf: function, module or "NAME-TID". */
-static const char *label(const struct cs_profile *p, const struct cs_hotspot *h, int by,
-			 char *lbuf, size_t n)
+static const char *label(const struct cs_profile *p, const struct cs_hotspot *h, int by, char *lbuf,
+			 size_t n)
 {
 	if (by == CS_BY_THREAD) {
 		const struct cs_thread *t = &p->threads.v[h->thread];
@@ -531,9 +538,11 @@ static void json_rows(const struct cs_profile *p, const struct cs_report_opts *o
 			cs_json_str(out, cs_str(p, h->file), cs_strlen(p, h->file));
 			fprintf(out, ", \"line\": %u", h->line);
 		}
-		fprintf(out, ", \"self\": %llu, \"total\": %llu, \"self_pct\": %.2f, \"total_pct\": %.2f}",
-			(unsigned long long)h->self, (unsigned long long)h->total,
-			cs_pct(h->self, total), cs_pct(h->total, total));
+		fprintf(
+		    out,
+		    ", \"self\": %llu, \"total\": %llu, \"self_pct\": %.2f, \"total_pct\": %.2f}",
+		    (unsigned long long)h->self, (unsigned long long)h->total,
+		    cs_pct(h->self, total), cs_pct(h->total, total));
 	}
 	fprintf(out, "\n], ");
 	cs_report_json_meta(p, total, out);
@@ -571,7 +580,8 @@ static void csv_rows(const struct cs_profile *p, const struct cs_report_opts *o,
 			fprintf(out, ",%u", h->line);
 		}
 		fprintf(out, ",%llu,%llu,%.2f,%.2f\n", (unsigned long long)h->self,
-			(unsigned long long)h->total, cs_pct(h->self, total), cs_pct(h->total, total));
+			(unsigned long long)h->total, cs_pct(h->self, total),
+			cs_pct(h->total, total));
 	}
 }
 

@@ -29,8 +29,8 @@ void cs_tree_walk(const struct cs_tree *t, void (*enter)(void *ctx, uint32_t n),
 struct cs_hotspot cs_frame_key(const struct cs_profile *p, uint32_t frame, int by, int addrs);
 
 /* The display name of a function or module row, in buf when it must be made. */
-const char *cs_key_label(const struct cs_profile *p, const struct cs_hotspot *h, int by,
-			 char *buf, size_t n);
+const char *cs_key_label(const struct cs_profile *p, const struct cs_hotspot *h, int by, char *buf,
+			 size_t n);
 
 /* Orders names and modules bytewise, for deterministic ties (p set by the caller). */
 int cs_name_cmp(const struct cs_profile *p, uint32_t a, uint32_t b);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REL_ROOT CS_NONE	  /* func of "[root]" (callers) or "[self]" (callees) */
+#define REL_ROOT    CS_NONE	  /* func of "[root]" (callers) or "[self]" (callees) */
 #define REL_UNNAMED (CS_NONE - 1) /* func of "[module]": the module's unnamed frames */
 
 struct rel {
@@ -24,9 +24,9 @@ struct relwalk {
 	const uint8_t *match; /* per frame: is the function asked about */
 	int callers, addrs;
 	CS_VEC(struct rel) rels;
-	struct cs_map64 ix;	     /* (func << 32 | module) -> index in rels */
-	CS_VEC(uint32_t) on;	     /* per rel: nodes of the current path counted for it */
-	uint32_t fn_on;		     /* matching nodes on the current path */
+	struct cs_map64 ix;  /* (func << 32 | module) -> index in rels */
+	CS_VEC(uint32_t) on; /* per rel: nodes of the current path counted for it */
+	uint32_t fn_on;	     /* matching nodes on the current path */
 	uint64_t fn_total;
 };
 
@@ -154,7 +154,8 @@ static void print_rels(const struct cs_profile *p, const struct cs_report_opts *
 			cs_json_str(out, l, strlen(l));
 			fprintf(out, ", \"module\": ");
 			cs_json_str(out, m, strlen(m));
-			fprintf(out, ", \"samples\": %llu, \"pct_of_function\": %.2f, \"pct\": %.2f}",
+			fprintf(out,
+				", \"samples\": %llu, \"pct_of_function\": %.2f, \"pct\": %.2f}",
 				(unsigned long long)r->count, cs_pct(r->count, fn_total),
 				cs_pct(r->count, total));
 		}

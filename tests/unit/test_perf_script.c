@@ -52,23 +52,22 @@ static char *fold(const char *text, int opts)
 	return buf;
 }
 
-static const char basic[] =
-	"# ========\n"
-	"# cmdline : /usr/bin/perf record -g ./prog\n"
-	"# ========\n"
-	"#\n"
-	"prog  4243 [001] 5.100: 1001001 cpu-clock:ppp: \n"
-	"\tffffffff8103ce3b native_safe_halt+0x1b ([kernel.kallsyms])\n"
-	"\t    7f00000011a0 work(int, char const*)+0x1f (/usr/bin/prog)\n"
-	"\t    7f0000002000 [unknown] (/usr/lib/libfoo.so.1)\n"
-	"\t    7f0000001100 main+0x30 (/usr/bin/prog)\n"
-	"\t               0 [unknown] ([unknown])\n"
-	"\n"
-	"prog  4243 [001] 5.200: 1001001 cpu-clock:ppp: \n"
-	"\t    7f00000011a0 work(int, char const*)+0x1f (/usr/bin/prog)\n"
-	"\t    7f0000001100 main+0x30 (/usr/bin/prog)\n"
-	"\t               0 [unknown] ([unknown])\n"
-	"\n";
+static const char basic[] = "# ========\n"
+			    "# cmdline : /usr/bin/perf record -g ./prog\n"
+			    "# ========\n"
+			    "#\n"
+			    "prog  4243 [001] 5.100: 1001001 cpu-clock:ppp: \n"
+			    "\tffffffff8103ce3b native_safe_halt+0x1b ([kernel.kallsyms])\n"
+			    "\t    7f00000011a0 work(int, char const*)+0x1f (/usr/bin/prog)\n"
+			    "\t    7f0000002000 [unknown] (/usr/lib/libfoo.so.1)\n"
+			    "\t    7f0000001100 main+0x30 (/usr/bin/prog)\n"
+			    "\t               0 [unknown] ([unknown])\n"
+			    "\n"
+			    "prog  4243 [001] 5.200: 1001001 cpu-clock:ppp: \n"
+			    "\t    7f00000011a0 work(int, char const*)+0x1f (/usr/bin/prog)\n"
+			    "\t    7f0000001100 main+0x30 (/usr/bin/prog)\n"
+			    "\t               0 [unknown] ([unknown])\n"
+			    "\n";
 
 Test(perf_script, default_stacks_as_stackcollapse)
 {
@@ -81,8 +80,9 @@ Test(perf_script, default_stacks_as_stackcollapse)
 Test(perf_script, pid_tid_kernel_addrs)
 {
 	char *out = fold(basic, PID | KERNEL);
-	cr_expect_str_eq(out, "prog-?;[unknown];main;[libfoo.so.1];work;native_safe_halt_[k] 1001001\n"
-			      "prog-?;[unknown];main;work 1001001\n");
+	cr_expect_str_eq(out,
+			 "prog-?;[unknown];main;[libfoo.so.1];work;native_safe_halt_[k] 1001001\n"
+			 "prog-?;[unknown];main;work 1001001\n");
 	free(out);
 	out = fold(basic, TID | ADDRS);
 	cr_expect_str_eq(out, "prog-?/4243;[unknown <0>];main;[libfoo.so.1 <7f0000002000>];work;"
@@ -149,17 +149,16 @@ Test(perf_script, model_flags_threads_modules)
 
 Test(perf_script, names_tidied_like_the_perl_script)
 {
-	const char *text =
-		"prog 10 1.0: 1 cycles:\n"
-		"\t1 net/http.(*Client).Do+0x10 (/bin/x)\n"
-		"\t2 (anonymous namespace)::helper(int)+0x4 (/bin/x)\n"
-		"\t3 RegExp:[\"'x]+0x1 (/bin/x)\n"
-		"\t4 std::map<int; int>::find(int const&) const (/bin/x)\n"
-		"\t5 base+0x800047c022ec (/bin/x)\n"
-		"\t6 name+0xZZ (/bin/x)\n"
-		"\t7 (prog) (/bin/x)\n"
-		"\t8  (/bin/x)\n"
-		"\n";
+	const char *text = "prog 10 1.0: 1 cycles:\n"
+			   "\t1 net/http.(*Client).Do+0x10 (/bin/x)\n"
+			   "\t2 (anonymous namespace)::helper(int)+0x4 (/bin/x)\n"
+			   "\t3 RegExp:[\"'x]+0x1 (/bin/x)\n"
+			   "\t4 std::map<int; int>::find(int const&) const (/bin/x)\n"
+			   "\t5 base+0x800047c022ec (/bin/x)\n"
+			   "\t6 name+0xZZ (/bin/x)\n"
+			   "\t7 (prog) (/bin/x)\n"
+			   "\t8  (/bin/x)\n"
+			   "\n";
 	char *out = fold(text, 0);
 	/* "(anonymous namespace)::helper" starts with '(' and is dropped, as the script
 	 * drops what it takes for a process name; the frame without a symbol takes the
@@ -176,11 +175,12 @@ Test(perf_script, names_tidied_like_the_perl_script)
 Test(perf_script, java_jit_and_inline_chains)
 {
 	const char *text =
-		"java 25607/25610 [002] 4794564.109216: 10309278 cpu-clock:\n"
-		"\t7f722d142778 Lorg/mozilla/javascript/Context;.call(Ljava/lang/Object;)V (/tmp/perf-25607.map)\n"
-		"\t7f722d142700 Lcom/a/B;.outer->Lcom/a/C;.inner (/tmp/perf-25607.map)\n"
-		"\t7f722d100000 JavaMain (/usr/lib/jvm/lib/libjli.so)\n"
-		"\n";
+	    "java 25607/25610 [002] 4794564.109216: 10309278 cpu-clock:\n"
+	    "\t7f722d142778 Lorg/mozilla/javascript/Context;.call(Ljava/lang/Object;)V "
+	    "(/tmp/perf-25607.map)\n"
+	    "\t7f722d142700 Lcom/a/B;.outer->Lcom/a/C;.inner (/tmp/perf-25607.map)\n"
+	    "\t7f722d100000 JavaMain (/usr/lib/jvm/lib/libjli.so)\n"
+	    "\n";
 	char *out = fold(text, 0);
 	cr_expect_str_eq(out, "java;JavaMain;com/a/B:.outer;com/a/C:.inner_[i];"
 			      "org/mozilla/javascript/Context:.call 10309278\n");
@@ -208,14 +208,13 @@ Test(perf_script, java_jit_and_inline_chains)
 
 Test(perf_script, perf_inlined_frames_and_srclines)
 {
-	const char *text =
-		"prog 10 1.0: 1 cycles:\n"
-		"\t118c inner (inlined)\n"
-		"\t118c outer+0x1c (/bin/prog)\n"
-		"  prog.c:12\n"
-		"\t1000 main+0x10 (/bin/prog)\n"
-		"  [kernel.kallsyms][ffffffff8158c0e6]\n"
-		"\n";
+	const char *text = "prog 10 1.0: 1 cycles:\n"
+			   "\t118c inner (inlined)\n"
+			   "\t118c outer+0x1c (/bin/prog)\n"
+			   "  prog.c:12\n"
+			   "\t1000 main+0x10 (/bin/prog)\n"
+			   "  [kernel.kallsyms][ffffffff8158c0e6]\n"
+			   "\n";
 	struct cs_profile p;
 	load(&p, text, ROBUST);
 	/* walk the sample's stack: main, outer (with its source line), inner */
@@ -255,12 +254,12 @@ Test(perf_script, one_line_samples_empty_stacks_crlf_and_eof)
 {
 	/* perf script without call chains: right-aligned names, one frame per line */
 	const char *flat =
-		"              sh  6004   578.973819:    1001001 cpu-clock:ppp:  ffffffff821efaa7 "
-		"exc_page_fault+0xd7 ([kernel.kallsyms])\n"
-		"             seq  6006   578.974873:    1001001 cpu-clock:ppp:      7f1f813720c0 "
-		"do_lookup_x+0x360 (/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2)\n"
-		"              sh  6004   578.976341:    1001001 cpu-clock:ppp:  ffffffff821efaa7 "
-		"exc_page_fault+0xd7 ([kernel.kallsyms])\n";
+	    "              sh  6004   578.973819:    1001001 cpu-clock:ppp:  ffffffff821efaa7 "
+	    "exc_page_fault+0xd7 ([kernel.kallsyms])\n"
+	    "             seq  6006   578.974873:    1001001 cpu-clock:ppp:      7f1f813720c0 "
+	    "do_lookup_x+0x360 (/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2)\n"
+	    "              sh  6004   578.976341:    1001001 cpu-clock:ppp:  ffffffff821efaa7 "
+	    "exc_page_fault+0xd7 ([kernel.kallsyms])\n";
 	char *out = fold(flat, KERNEL | ROBUST);
 	cr_expect_str_eq(out, "seq;do_lookup_x 1001001\nsh;exc_page_fault_[k] 2002002\n");
 	free(out);
@@ -294,9 +293,10 @@ Test(perf_script, detection)
 
 Test(perf_script, report_by_thread_and_callers)
 {
-	const char *text = "prog 10/11 1.0: 1 cycles:\n\t1 leaf (/bin/x)\n\t2 a (/bin/x)\n\t3 main (/bin/x)\n\n"
-			   "prog 10/11 1.1: 1 cycles:\n\t1 leaf (/bin/x)\n\t2 b (/bin/x)\n\t3 main (/bin/x)\n\n"
-			   "worker 10/12 1.2: 1 cycles:\n\t1 leaf (/bin/x)\n\t2 a (/bin/x)\n\t3 main (/bin/x)\n\n";
+	const char *text =
+	    "prog 10/11 1.0: 1 cycles:\n\t1 leaf (/bin/x)\n\t2 a (/bin/x)\n\t3 main (/bin/x)\n\n"
+	    "prog 10/11 1.1: 1 cycles:\n\t1 leaf (/bin/x)\n\t2 b (/bin/x)\n\t3 main (/bin/x)\n\n"
+	    "worker 10/12 1.2: 1 cycles:\n\t1 leaf (/bin/x)\n\t2 a (/bin/x)\n\t3 main (/bin/x)\n\n";
 	struct cs_profile p;
 	load(&p, text, ROBUST);
 	char *buf = NULL;
@@ -354,7 +354,7 @@ Test(perl_patterns, header_lines)
 	cr_expect_eq(h.comm_len, 2);
 	cr_expect_eq(h.second_len, 0);
 	cr_expect(!header("\tprog 12 1.0: cycles:", &h)); /* indented */
-	cr_expect(!header("prog 12", &h));		   /* needs a blank after the id */
+	cr_expect(!header("prog 12", &h));		  /* needs a blank after the id */
 	cr_expect(header("prog 12 ", &h));
 	cr_expect(!header("prog x12 y", &h));
 }
@@ -382,7 +382,7 @@ Test(perl_patterns, period_and_event)
 	/* a one-line sample: the event is not the last word, nothing matches */
 	cr_expect(!event("prog 1 5.1: 7 cycles: ffff f+0x1 ([kernel.kallsyms])", per, ev));
 	cr_expect(!event("prog 1 5.1: 12 34 cycles:", per, ev)); /* two numbers */
-	cr_expect(!event("prog 1 5.1:cycles:", per, ev));	  /* no blank before */
+	cr_expect(!event("prog 1 5.1:cycles:", per, ev));	 /* no blank before */
 }
 
 static int frame(const char *line, char *pc, char *fn, char *mod)
@@ -533,7 +533,8 @@ Test(collapse_rules, kernel_and_jit_marks)
 	free(out);
 	/* --robust: [vdso] is user space, [JIT] frames are read */
 	out = fold(text, KERNEL | JIT | ROBUST);
-	cr_expect_str_eq(out, "prog;a_[j];b_[i];c_[i];j2_[j];j_[j];u_[k];[unknown];k3_[k];k2_[k];k1 5\n");
+	cr_expect_str_eq(
+	    out, "prog;a_[j];b_[i];c_[i];j2_[j];j_[j];u_[k];[unknown];k3_[k];k2_[k];k1 5\n");
 	free(out);
 }
 

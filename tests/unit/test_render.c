@@ -64,8 +64,10 @@ Test(fold, per_thread_root)
 	f.func = cs_profile_cstr(&p, "main");
 	uint32_t fr = cs_profile_frame(&p, &f);
 	uint32_t st = cs_profile_stack(&p, &fr, 1);
-	uint32_t t1 = cs_profile_thread(&p, 10, 10, cs_profile_cstr(&p, "prog"), cs_profile_cstr(&p, "prog"));
-	uint32_t t2 = cs_profile_thread(&p, 10, 11, cs_profile_cstr(&p, "worker"), cs_profile_cstr(&p, "prog"));
+	uint32_t t1 =
+	    cs_profile_thread(&p, 10, 10, cs_profile_cstr(&p, "prog"), cs_profile_cstr(&p, "prog"));
+	uint32_t t2 = cs_profile_thread(&p, 10, 11, cs_profile_cstr(&p, "worker"),
+					cs_profile_cstr(&p, "prog"));
 	cs_profile_add(&p, st, t1, 2);
 	cs_profile_add(&p, st, t2, 3);
 	struct cs_fold_opts o = {0};
@@ -198,11 +200,13 @@ Test(report, columns_match_by)
 	free(out);
 	o.format = CS_FMT_CSV;
 	out = report(&p, &o);
-	cr_expect_str_eq(out, "module,self,total,self_pct,total_pct\n[unknown],4,4,100.00,100.00\n");
+	cr_expect_str_eq(out,
+			 "module,self,total,self_pct,total_pct\n[unknown],4,4,100.00,100.00\n");
 	free(out);
 	o.by = CS_BY_THREAD;
 	out = report(&p, &o);
-	cr_expect_str_eq(out, "thread,tid,pid,self,total,self_pct,total_pct\nall,0,0,4,4,100.00,100.00\n");
+	cr_expect_str_eq(
+	    out, "thread,tid,pid,self,total,self_pct,total_pct\nall,0,0,4,4,100.00,100.00\n");
 	free(out);
 	o.format = CS_FMT_TEXT;
 	out = report(&p, &o);
@@ -299,7 +303,8 @@ Test(report, frames_without_symbols_grouped_per_module)
 
 Test(report, control_characters_escaped_in_text_and_csv)
 {
-	const char *evil = "evil\x1b]2;owned\x07\x1b[2J\xc2\x9b" "1m\xff";
+	const char *evil = "evil\x1b]2;owned\x07\x1b[2J\xc2\x9b"
+			   "1m\xff";
 	struct cs_profile p;
 	cs_profile_init(&p);
 	uint32_t m = module_of(&p, "lib\x1b[31mred.so");
@@ -315,17 +320,22 @@ Test(report, control_characters_escaped_in_text_and_csv)
 			char *out = report(&p, &o);
 			for (const char *c = out; *c; c++) {
 				unsigned char u = (unsigned char)*c;
-				cr_expect(u >= 0x20 || u == '\n', "control byte 0x%02x in %s", u, out);
+				cr_expect(u >= 0x20 || u == '\n', "control byte 0x%02x in %s", u,
+					  out);
 				cr_expect(u != 0x7f && u != 0xff);
 				if (u == 0xc2)
-					cr_expect((unsigned char)c[1] > 0x9f, "C1 control in %s", out);
+					cr_expect((unsigned char)c[1] > 0x9f, "C1 control in %s",
+						  out);
 			}
 			if (fmt != CS_FMT_JSON && !rel)
-				cr_expect(strstr(out, "evil\\x1b]2;owned\\x07\\x1b[2J\\xc2\\x9b1m\\xff"),
-					  "%s", out);
+				cr_expect(
+				    strstr(out, "evil\\x1b]2;owned\\x07\\x1b[2J\\xc2\\x9b1m\\xff"),
+				    "%s", out);
 			if (fmt == CS_FMT_JSON && !rel)
-				cr_expect(strstr(out, "evil\\u001b]2;owned\\u0007\\u001b[2J\\u009b1m\\ufffd"),
-					  "%s", out);
+				cr_expect(
+				    strstr(out,
+					   "evil\\u001b]2;owned\\u0007\\u001b[2J\\u009b1m\\ufffd"),
+				    "%s", out);
 			free(out);
 		}
 	}
@@ -340,7 +350,8 @@ Test(report, folded_counts_past_64_bits_refused)
 	char text[4096];
 	size_t n = 0;
 	for (int i = 0; i < 19; i++)
-		n += (size_t)snprintf(text + n, sizeof(text) - n, "main;f%d 1000000000000000000\n", i);
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "main;f%d 1000000000000000000\n",
+				      i);
 	struct cs_profile p;
 	cr_expect_eq(load_file(&p, text, n), -1);
 	cs_profile_release(&p);
@@ -409,7 +420,8 @@ Test(report, deep_chain_is_linear, .timeout = 60)
 	struct cs_hotspot *rows;
 	size_t nrows = cs_hotspots(&p, CS_BY_FUNCTION, 0, &rows);
 	cr_expect_eq(nrows, DEPTH / 2);
-	const struct cs_hotspot *f1 = find(&p, rows, nrows, "f1"), *f3 = find(&p, rows, nrows, "f3");
+	const struct cs_hotspot *f1 = find(&p, rows, nrows, "f1"),
+				*f3 = find(&p, rows, nrows, "f3");
 	cr_assert(f1 && f3);
 	cr_expect_eq(f1->total, DEPTH); /* every stack, once, however deep it recurs */
 	cr_expect_eq(f1->self, DEPTH / 2 + 1);
@@ -425,7 +437,8 @@ Test(report, deep_chain_is_linear, .timeout = 60)
 	o.callers = NULL;
 	o.callees = "f3";
 	out = report(&p, &o);
-	cr_expect(strstr(out, "function,module,samples,pct_of_function,pct\nf1,,199996,"), "%s", out);
+	cr_expect(strstr(out, "function,module,samples,pct_of_function,pct\nf1,,199996,"), "%s",
+		  out);
 	free(out);
 	free(frames);
 	cs_profile_release(&p);
@@ -481,7 +494,8 @@ Test(leaks, suspects_and_growth_never_wrap)
 	/* the suspect of the last snapshot: rose 100 -> 400 */
 	o.snapshot = 0;
 	out = leaks(&p, &o, &ret);
-	cr_expect(strstr(out, "  1. +75 bytes/s: from 100 to 400 bytes over 5 snapshots"), "%s", out);
+	cr_expect(strstr(out, "  1. +75 bytes/s: from 100 to 400 bytes over 5 snapshots"), "%s",
+		  out);
 	cr_expect(!strstr(out, "  2. +"), "%s", out);
 	free(out);
 	/* growth of 2^63 + 5 bytes, and a fall of 2^63 + 5 */
