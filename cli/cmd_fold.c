@@ -16,25 +16,33 @@ static const char usage_text[] =
 	"  -o, --output OUT   write here instead of standard output\n"
 	"      --per-thread   start every stack with a NAME-TID frame for its thread\n"
 	"\n"
-	"For perf script input, as FlameGraph's stackcollapse-perf.pl (every stack starts\n"
-	"with the process name unless --per-thread, --pid or --tid say otherwise):\n"
+	"perf script input is folded exactly as FlameGraph's stackcollapse-perf.pl folds\n"
+	"it: every stack starts with the process name (unless --per-thread, --pid or --tid\n"
+	"say otherwise), each sample counts its period when perf printed one, and the\n"
+	"script's quirks are kept. Its options:\n"
 	"      --pid          start every stack with COMM-PID\n"
 	"      --tid          start every stack with COMM-PID/TID\n"
 	"      --kernel       suffix kernel frames with _[k]\n"
 	"      --jit          suffix JIT frames with _[j]\n"
 	"      --all          both --kernel and --jit\n"
 	"      --addrs        name frames without a symbol by their address\n"
+	"      --robust       read the input as report and flame do instead: keep samples\n"
+	"                     without a call chain (perf script without -g) and the last\n"
+	"                     sample when no empty line follows it, accept CRLF lines and\n"
+	"                     one-letter process names, name a frame without a symbol\n"
+	"                     [MODULE], and mark only kernel code _[k] (not [vdso])\n"
 	"\n"
 	"Kernel frames of csampler recordings always carry _[k].\n"
 	"\n"
 	"examples:\n"
 	"  csampler fold > out.folded && flamegraph.pl out.folded > out.svg\n"
 	"  csampler fold --per-thread -i app.data -o app.folded\n"
-	"  perf script | csampler fold -i - --pid\n";
+	"  perf script | csampler fold -i - --pid\n"
+	"  perf script | csampler fold -i - --robust --all\n";
 
 int cmd_fold(int argc, char **argv)
 {
-	enum { O_PER_THREAD = 256, O_PID, O_TID, O_KERNEL, O_JIT, O_ALL, O_ADDRS };
+	enum { O_PER_THREAD = 256, O_PID, O_TID, O_KERNEL, O_JIT, O_ALL, O_ADDRS, O_ROBUST };
 	static const struct option longopts[] = {
 		{"input", required_argument, 0, 'i'},
 		{"output", required_argument, 0, 'o'},
@@ -45,13 +53,14 @@ int cmd_fold(int argc, char **argv)
 		{"jit", no_argument, 0, O_JIT},
 		{"all", no_argument, 0, O_ALL},
 		{"addrs", no_argument, 0, O_ADDRS},
+		{"robust", no_argument, 0, O_ROBUST},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *input = NULL, *output = NULL;
 	struct cs_import_opts io = {0};
 	struct cs_fold_opts fo = {0};
-	int per_thread = 0, c;
+	int per_thread = 0, robust = 0, c;
 
 	optind = 1;
 	opterr = 0;
@@ -66,6 +75,7 @@ int cmd_fold(int argc, char **argv)
 		case O_JIT: io.jit = 1; break;
 		case O_ALL: io.kernel = io.jit = 1; break;
 		case O_ADDRS: io.addrs = 1; break;
+		case O_ROBUST: robust = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
 			return cs_usage_error("fold", "unknown option or missing value: '%s'",
@@ -75,6 +85,7 @@ int cmd_fold(int argc, char **argv)
 	if (optind < argc)
 		return cs_usage_error("fold", "unexpected argument '%s'", argv[optind]);
 
+	io.compat = !robust;
 	struct cs_profile p;
 	cs_profile_init(&p);
 	int ret = 1;
@@ -88,9 +99,14 @@ int cmd_fold(int argc, char **argv)
 		fo.annotate_kernel = fo.annotate_jit = fo.annotate_inline = 1;
 		break;
 	default: /* perf script: as stackcollapse-perf.pl, which always marks inlining */
-		fo.annotate_kernel = io.kernel;
-		fo.annotate_jit = io.jit;
-		fo.annotate_inline = 1;
+		if (robust) {
+			fo.annotate_kernel = io.kernel;
+			fo.annotate_jit = io.jit;
+			fo.annotate_inline = 1;
+		} else {
+			/* the names carry their suffixes, given by the script's rules */
+			fo.zero_lines = 1;
+		}
 		fo.thread_root = CS_ROOT_COMM;
 		break;
 	}

@@ -9,7 +9,8 @@
 static const char usage_text[] =
 	"usage: csampler report [-i FILE] [--top N] [--sort self|total]\n"
 	"                       [--by function|line|module|thread]\n"
-	"                       [--callers FN | --callees FN] [--format text|json|csv] [-o OUT]\n"
+	"                       [--callers FN | --callees FN] [--addrs]\n"
+	"                       [--format text|json|csv] [-o OUT]\n"
 	"       csampler report --leaks [-i FILE] [--snapshot K] [--diff A B] [--min-age S]\n"
 	"                       [--top N] [--format text|json]\n"
 	"\n"
@@ -17,7 +18,8 @@ static const char usage_text[] =
 	"share of samples in it (self) and under it (total), with module and file:line.\n"
 	"FILE is a csampler recording (default csampler.data), folded stacks or perf script\n"
 	"text. For recordings the text and JSON forms also summarize the process timeline\n"
-	"(RSS, threads, open files, CPU %).\n"
+	"(RSS, threads, open files, CPU %). Samples of perf script text weigh their period\n"
+	"when perf printed one, as in perf report.\n"
 	"\n"
 	"  -i, --input FILE    profile to read (default csampler.data)\n"
 	"  -n, --top N         rows to print (default 25; 0 = all); with --leaks, stacks\n"
@@ -25,7 +27,10 @@ static const char usage_text[] =
 	"  -s, --sort KEY      self (default) or total\n"
 	"  -b, --by KEY        function (default), line, module or thread\n"
 	"      --callers FN    who calls FN, with each caller's share of FN's samples\n"
+	"                      (a C++ name may leave out its parameter list)\n"
 	"      --callees FN    what FN calls, with shares ([self] = FN's own time)\n"
+	"      --addrs         frames without a symbol (MODULE+0xOFFSET) get one row per\n"
+	"                      address, instead of one [MODULE] row per module\n"
 	"  -f, --format FMT    text (default), json or csv\n"
 	"  -o, --output OUT    write here instead of standard output\n"
 	"\n"
@@ -41,6 +46,8 @@ static const char usage_text[] =
 	"  csampler report --top 20\n"
 	"  csampler report --by line --sort total -i app.data\n"
 	"  csampler report --callers malloc --format json\n"
+	"  csampler report --callers 'std::vector<int>::push_back'\n"
+	"  perf script | csampler report -i - --by module\n"
 	"  csampler report --leaks --min-age 60\n"
 	"  csampler report --leaks --diff 1 5 --format json\n";
 
@@ -54,7 +61,7 @@ static int pick(const char *v, const char *const *names, int n)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { O_CALLERS = 256, O_CALLEES, O_LEAKS, O_SNAPSHOT, O_DIFF, O_MIN_AGE };
+	enum { O_CALLERS = 256, O_CALLEES, O_LEAKS, O_SNAPSHOT, O_DIFF, O_MIN_AGE, O_ADDRS };
 	static const struct option longopts[] = {
 		{"input", required_argument, 0, 'i'},	{"output", required_argument, 0, 'o'},
 		{"top", required_argument, 0, 'n'},	{"sort", required_argument, 0, 's'},
@@ -62,6 +69,7 @@ int cmd_report(int argc, char **argv)
 		{"callers", required_argument, 0, O_CALLERS},
 		{"callees", required_argument, 0, O_CALLEES},
 		{"leaks", no_argument, 0, O_LEAKS},
+		{"addrs", no_argument, 0, O_ADDRS},
 		{"snapshot", required_argument, 0, O_SNAPSHOT},
 		{"diff", required_argument, 0, O_DIFF},
 		{"min-age", required_argument, 0, O_MIN_AGE},
@@ -132,6 +140,7 @@ int cmd_report(int argc, char **argv)
 			lo.min_age_s = age;
 			leaks = 1;
 			break;
+		case O_ADDRS: o.addrs = 1; break;
 		case O_CALLERS: o.callers = optarg; break;
 		case O_CALLEES: o.callees = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;

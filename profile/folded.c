@@ -42,6 +42,17 @@ static long split_count(const char *line, size_t len, uint64_t *count)
 		return -1;
 	memcpy(num, line + i, end - i);
 	num[end - i] = 0;
+	if (!memchr(num, '.', end - i)) {
+		/* an integer: exactly, not through a double (53 bits) */
+		uint64_t v = 0;
+		for (size_t k = 0; num[k]; k++) {
+			v = v * 10 + (uint64_t)(num[k] - '0');
+			if (v > 1000000000000000000ull)
+				return -1;
+		}
+		*count = v;
+		return (long)i - 1;
+	}
 	char *e;
 	double v = strtod(num, &e);
 	if (*e || v < 0 || v > 1e18)

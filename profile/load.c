@@ -35,6 +35,22 @@ static char *read_stdin(size_t *len)
 	return buf;
 }
 
+/* Views divide counts by their total: refuse counts that add up to more than 64 bits
+ * hold (hostile input) rather than show wrapped figures. */
+static int check_total(const struct cs_profile *p, const char *name)
+{
+	uint64_t t = 0;
+	for (size_t i = 0; i < p->samples.n; i++) {
+		uint64_t c = p->samples.v[i].count;
+		if (c >= UINT64_MAX - t)
+			return cs_error("'%s': its sample counts add up to more than %llu, which "
+					"cannot be counted",
+					name, (unsigned long long)(UINT64_MAX - 1));
+		t += c;
+	}
+	return 0;
+}
+
 int cs_profile_load(struct cs_profile *p, const char *path, const struct cs_import_opts *o)
 {
 	struct cs_file file = {0};
@@ -74,6 +90,8 @@ int cs_profile_load(struct cs_profile *p, const char *path, const struct cs_impo
 		ret = cs_error("'%s' is neither a csampler recording, folded stacks nor perf script "
 			       "output",
 			       name);
+	if (ret == 0)
+		ret = check_total(p, name);
 	cs_file_release(&file);
 	return ret;
 }

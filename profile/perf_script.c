@@ -7,15 +7,23 @@
  *           7f12a0 work+0x1f (/usr/bin/prog)
  *           7f1290 main+0x30 (/usr/bin/prog)
  *
- * Without call chains perf puts the one frame on the header line itself.
+ * Without call chains perf puts the one frame on the header line itself. A sample
+ * weighs its period (1001001 above) when perf printed one, as in `perf report` and
+ * stackcollapse-perf.pl, else 1.
  *
  * Names are made the way FlameGraph's stackcollapse-perf.pl makes them (symbol offsets
  * and argument lists dropped, ';' turned into ':', quotes removed, "[unknown]" replaced
  * by the module's basename, "a->b" Java inline chains split), so that folding gives the
  * same stacks; the process name is not made a frame: it is the sample's thread, and the
- * folded and flamegraph views put it back at the root. Differences to the Perl script,
- * all deliberate: a one-line sample keeps its frame, a sample at the end of the input
- * without a blank line after it is kept, and whitespace-only lines end a sample.
+ * folded and flamegraph views put it back at the root.
+ *
+ * Two sets of rules. With o->compat every line is read exactly as the Perl script
+ * reads it (see import_compat), quirks included, so that `csampler fold` is a drop-in
+ * replacement. Otherwise (report, flame, fold --robust) the reading is sturdier: a
+ * one-line sample (perf script without -g) keeps its frame, a new header or the end of
+ * the input ends a sample, whitespace-only and CRLF lines end a sample, a frame without
+ * a symbol is named after its module, one-letter process names are headers, and only
+ * kernel code is flagged kernel ([vdso] is user space).
  */
 #include "import.h"
 #include "util/buf.h"
@@ -43,10 +51,11 @@ struct st {
 	int in_sample; /* a header was seen and its sample not yet stored */
 	int keep;      /* 0 if filtered out (another event type) */
 	uint32_t thread;
-	int java;			/* comm is "java": tidy Java signatures */
-	CS_VEC(uint32_t) frames;	/* leaf first */
+	int java;		 /* comm is "java": tidy Java signatures */
+	CS_VEC(uint32_t) frames; /* leaf first */
 	CS_VEC(uint32_t) root_first;
-	size_t pending_inline;		/* trailing frames marked "(inlined)" awaiting a module */
+	CS_VEC(size_t) pieces; /* compat: a symbol split at "->" */
+	size_t pending_inline; /* trailing frames marked "(inlined)" awaiting a module */
 
 	/* the previous header's thread, to skip re-interning it */
 	const char *last_hdr;
@@ -56,6 +65,11 @@ struct st {
 
 	uint32_t event; /* string id of the kept event type, 0 = none yet */
 	uint64_t skipped;
+	uint64_t period;	/* weight of the current sample */
+	uint64_t weight;	/* weights of the samples kept so far */
+	int too_heavy;		/* they add up to more than UINT64_MAX */
+	int pname;		/* compat: Perl's $pname is set and true */
+	size_t bad_period_line; /* first line with a period beyond 64 bits, 0 = none */
 
 	/* caches */
 	CS_VEC(struct line_ent) lines;
@@ -117,7 +131,23 @@ struct header {
 	size_t event_len;
 	const char *frame; /* the frame of a one-line sample, else NULL */
 	size_t frame_len;
+	uint64_t period; /* the number just before the event, 0 if none */
+	int bad_period;	 /* that number does not fit in 64 bits */
 };
+
+/* Digits to a number; -1 if it does not fit in 64 bits. */
+static int parse_u64_digits(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d = (uint64_t)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
 
 static int parse_u32(const char *s, size_t n, uint32_t *out)
 {
@@ -136,7 +166,7 @@ static int parse_frame_line(const char *s, size_t n, const char **pc, size_t *pc
 			    const char **sym, size_t *sym_len, const char **mod, size_t *mod_len);
 
 /* "COMM [PID/]TID ..." where COMM may contain spaces: the thread id is the first word
- * after the first that is all digits (or digits/digits) and followed by whitespace. */
+ * after the first that is all digits (or digits/digits). */
 static int parse_header(const char *s, size_t n, struct header *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -153,8 +183,6 @@ static int parse_header(const char *s, size_t n, struct header *h)
 		size_t w = i;
 		while (i < n && !is_ws(s[i]))
 			i++;
-		if (i >= n)
-			return -1; /* the id must be followed by more fields */
 		const char *slash = memchr(s + w, '/', i - w);
 		if (slash) {
 			size_t a = (size_t)(slash - (s + w));
@@ -170,6 +198,8 @@ static int parse_header(const char *s, size_t n, struct header *h)
 			h->pid = CS_NONE;
 			break;
 		}
+		if (i >= n)
+			return -1;
 	}
 	/* comm: everything before the id word, trailing blanks dropped */
 	size_t w = i;
@@ -185,6 +215,7 @@ static int parse_header(const char *s, size_t n, struct header *h)
 	size_t end = n;
 	while (end > i && is_ws(s[end - 1]))
 		end--;
+	size_t prev = 0, prev_len = 0; /* the word before, to find the period */
 	while (i < end) {
 		while (i < end && is_ws(s[i]))
 			i++;
@@ -192,14 +223,18 @@ static int parse_header(const char *s, size_t n, struct header *h)
 		while (i < end && !is_ws(s[i]))
 			i++;
 		size_t wl = i - ws;
-		if (wl < 2 || s[ws + wl - 1] != ':')
-			continue;
-		int stamp = 1;
-		for (size_t k = ws; k < ws + wl - 1; k++)
+		int stamp = wl >= 2 && s[ws + wl - 1] == ':';
+		for (size_t k = ws; stamp && k < ws + wl - 1; k++)
 			if (!isdigit((unsigned char)s[k]) && s[k] != '.')
 				stamp = 0;
-		if (stamp)
+		if (wl < 2 || s[ws + wl - 1] != ':' || stamp) {
+			prev = ws;
+			prev_len = wl;
 			continue;
+		}
+		if (all_digits(s + prev, prev_len) &&
+		    parse_u64_digits(s + prev, prev_len, &h->period) < 0)
+			h->bad_period = 1;
 		if (i >= end) {
 			h->event = s + ws;
 			h->event_len = wl - 1;
@@ -223,31 +258,41 @@ static int parse_header(const char *s, size_t n, struct header *h)
 /* ---- frame lines ---- */
 
 /* "ADDR SYM+OFF (MODULE)", already trimmed on both sides. SYM may be empty or
- * contain spaces and parentheses; MODULE is the parenthesised group at the end. */
+ * contain spaces and parentheses; MODULE is the parenthesised group at the end.
+ * Without a module (perf script -F ip,sym) "HEXADDR SYM" is a frame too. */
 static int parse_frame_line(const char *s, size_t n, const char **pc, size_t *pc_len,
 			    const char **sym, size_t *sym_len, const char **mod, size_t *mod_len)
 {
 	size_t i = 0;
-	while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_'))
+	int hex = 1;
+	while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_')) {
+		hex &= isxdigit((unsigned char)s[i]) != 0;
 		i++;
-	if (i == 0 || i >= n || !is_ws(s[i]) || s[n - 1] != ')')
+	}
+	if (i == 0 || i >= n || !is_ws(s[i]))
 		return -1;
 	*pc = s;
 	*pc_len = i;
 	/* the '(' matching the final ')' */
 	size_t depth = 0, j = n;
-	while (j > i) {
+	while (j > i && s[n - 1] == ')') {
 		j--;
 		if (s[j] == ')')
 			depth++;
 		else if (s[j] == '(' && --depth == 0)
 			break;
 	}
-	if (depth != 0 || j <= i || !is_ws(s[j - 1]))
-		return -1;
-	*mod = s + j + 1;
-	*mod_len = n - j - 2;
-	size_t a = i, b = j;
+	if (s[n - 1] != ')' || depth != 0 || j <= i || !is_ws(s[j - 1])) {
+		if (!hex)
+			return -1;
+		j = n + 1; /* no module: the rest is the symbol */
+		*mod = s + n;
+		*mod_len = 0;
+	} else {
+		*mod = s + j + 1;
+		*mod_len = n - j - 2;
+	}
+	size_t a = i, b = CS_MIN(j, n);
 	while (a < b && is_ws(s[a]))
 		a++;
 	while (b > a && is_ws(s[b - 1]))
@@ -259,9 +304,9 @@ static int parse_frame_line(const char *s, size_t n, const char **pc, size_t *pc
 
 static int module_is_kernel(const char *m, size_t n)
 {
-	static const char *const user[] = {"[vdso]",   "[vsyscall]", "[vvar]",	  "[heap]",
-					   "[stack]",  "[unknown]",  "[uprobes]", "[vectors]",
-					   "[sigpage]"};
+	static const char *const user[] = {"[vdso]",	"[vsyscall]", "[vvar]",
+					   "[heap]",	"[stack]",    "[unknown]",
+					   "[uprobes]", "[vectors]",  "[sigpage]"};
 	if (starts(m, n, "[kernel.") || ends(m, n, "vmlinux") || ends(m, n, ".ko"))
 		return 1;
 	if (!n || m[0] != '[' || starts(m, n, "[anon") || starts(m, n, "[JIT]"))
@@ -336,14 +381,16 @@ static void tidy_name(struct st *st, const char *f, size_t n)
 			break;
 		}
 	}
-	size_t start = 0;
-	if (st->java && n > 1 && f[0] == 'L' && memchr(f, '/', n))
-		start = 1;
-	for (size_t i = start; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char c = f[i];
 		if (c == '"' || c == '\'')
 			continue;
 		cs_buf_put_u8(b, (uint8_t)(c == ';' ? ':' : c));
+	}
+	/* Java: "Lorg/foo/Bar;.run" -> "org/foo/Bar:.run" */
+	if (st->java && b->n && b->p[0] == 'L' && memchr(b->p, '/', b->n)) {
+		memmove(b->p, b->p + 1, b->n - 1);
+		b->n--;
 	}
 }
 
@@ -381,7 +428,7 @@ static uint32_t make_frame(struct st *st, const char *pc, size_t pc_len, const c
 	} else {
 		tidy_name(st, f, n);
 	}
-	fr.func = cs_profile_str(p, (const char *)st->nb.p, st->nb.n);
+	fr.func = cs_profile_str(p, st->nb.n ? (const char *)st->nb.p : "", st->nb.n);
 	return cs_profile_frame(p, &fr);
 }
 
@@ -510,8 +557,8 @@ static int stack_line(struct st *st, const char *s, size_t n)
 	if (got < 0)
 		return -1;
 	if (cacheable) {
-		struct line_ent e = {key, (uint32_t)keyn, (uint32_t)st->line_frames.n, (uint32_t)got,
-				     st->java};
+		struct line_ent e = {key, (uint32_t)keyn, (uint32_t)st->line_frames.n,
+				     (uint32_t)got, st->java};
 		for (int i = 0; i < got; i++)
 			CS_VEC_PUSH(st->line_frames, st->frames.v[before + i]);
 		cs_index_insert(&st->line_ix, h, (uint32_t)st->lines.n);
@@ -555,17 +602,11 @@ static int srcline(struct st *st, const char *s, size_t n)
 	return 0;
 }
 
-static void end_sample(struct st *st)
+/* Store the frames gathered (leaf first) as one sample of st->thread weighing
+ * st->period, and start over. */
+static void store_sample(struct st *st)
 {
 	struct cs_profile *p = st->p;
-	if (!st->in_sample)
-		return;
-	st->in_sample = 0;
-	if (!st->keep) {
-		st->frames.n = 0;
-		st->pending_inline = 0;
-		return;
-	}
 	st->root_first.n = 0;
 	for (size_t i = st->frames.n; i > 0; i--)
 		CS_VEC_PUSH(st->root_first, st->frames.v[i - 1]);
@@ -574,11 +615,30 @@ static void end_sample(struct st *st)
 	size_t i = 0;
 	while (i < st->root_first.n && stack < base)
 		stack = cs_profile_node(p, stack, st->root_first.v[i++]);
-	stack = cs_profile_chain(p, stack, st->root_first.v + i, st->root_first.n - i);
-	cs_profile_add(p, stack, st->thread, 1);
+	if (i < st->root_first.n)
+		stack = cs_profile_chain(p, stack, st->root_first.v + i, st->root_first.n - i);
+	uint64_t w = st->period;
+	if (w > UINT64_MAX - st->weight)
+		st->too_heavy = 1;
+	else
+		st->weight += w;
+	cs_profile_add(p, stack, st->thread, w);
 	p->stats.samples++;
 	st->frames.n = 0;
 	st->pending_inline = 0;
+}
+
+static void end_sample(struct st *st)
+{
+	if (!st->in_sample)
+		return;
+	st->in_sample = 0;
+	if (!st->keep) {
+		st->frames.n = 0;
+		st->pending_inline = 0;
+		return;
+	}
+	store_sample(st);
 }
 
 static void bad_line(struct st *st)
@@ -593,6 +653,9 @@ static void header_line(struct st *st, const char *s, size_t n, const struct hea
 	end_sample(st);
 	st->in_sample = 1;
 	st->keep = 1;
+	st->period = h->period ? h->period : 1;
+	if (h->bad_period && !st->bad_period_line)
+		st->bad_period_line = st->lineno;
 	if (h->event) {
 		uint32_t ev = cs_profile_str(p, h->event, h->event_len);
 		if (!st->event)
@@ -618,8 +681,8 @@ static void header_line(struct st *st, const char *s, size_t n, const struct hea
 	} else {
 		uint32_t comm = cs_profile_str(p, h->comm, h->comm_len);
 		st->thread = cs_profile_thread(p, h->pid, h->tid, comm, 0);
-		st->java = h->comm_len == 4 && !memcmp(h->comm, "java", 4) && !st->o->pid &&
-			   !st->o->tid;
+		st->java =
+		    h->comm_len == 4 && !memcmp(h->comm, "java", 4) && !st->o->pid && !st->o->tid;
 		st->last_hdr = s;
 		st->last_hdr_len = id_end;
 		st->last_thread = st->thread;
@@ -646,10 +709,232 @@ static void command_line(struct st *st, const char *s, size_t n)
 	st->p->meta.command = cs_profile_str(st->p, c, rest);
 }
 
+/* ---- stackcollapse-perf.pl's rules (o->compat) ----
+ *
+ * The Perl script reads line by line: a line starting with '#' is skipped; an empty
+ * line ends the sample (if the script knows its process: otherwise it is ignored and
+ * the frames gathered so far stay); a line matching its header pattern sets the
+ * process name and period (and, when its event is not the first event seen, is
+ * skipped, leaving both as they were); a line matching its frame pattern adds
+ * frames if a process name is set; other lines are ignored. A header does not end the
+ * sample before it, and the last sample is dropped unless an empty line follows. */
+
+static int perl_kernel_module(const char *m, size_t n)
+{
+	return ((n && m[0] == '[') || ends(m, n, "vmlinux")) && !memmem(m, n, "unknown", 7);
+}
+
+static int perl_jit_module(const char *m, size_t n)
+{
+	/* m:/tmp/perf-\d+\.map: anywhere in the module */
+	for (const char *f = m; (f = memmem(f, n - (size_t)(f - m), "/tmp/perf-", 10)); f++) {
+		size_t i = (size_t)(f - m) + 10, d = i;
+		while (d < n && isdigit((unsigned char)m[d]))
+			d++;
+		if (d > i && n - d >= 4 && !memcmp(m + d, ".map", 4))
+			return 1;
+	}
+	return 0;
+}
+
+/* One piece of a frame line's symbol, named as the Perl script names it. */
+static uint32_t perl_piece(struct st *st, const struct cs_perl_frame *f, const char *piece,
+			   size_t n, int inlined, uint32_t module, uint32_t flags)
+{
+	struct cs_profile *p = st->p;
+	struct cs_frame fr = {0};
+	fr.module = module;
+	fr.flags = flags | (inlined ? CS_FRAME_INLINE : 0);
+	if (n == 9 && !memcmp(piece, "[unknown]", 9)) {
+		struct cs_buf *b = &st->nb;
+		b->n = 0;
+		cs_buf_put_u8(b, '[');
+		if (f->mod_len == 9 && !memcmp(f->mod, "[unknown]", 9)) {
+			cs_buf_put(b, "unknown", 7);
+		} else {
+			size_t bl;
+			const char *bn = basename_of(f->mod, f->mod_len, &bl);
+			cs_buf_put(b, bn, bl);
+		}
+		if (st->o->addrs) {
+			cs_buf_put(b, " <", 2);
+			cs_buf_put(b, f->pc, f->pc_len);
+			cs_buf_put_u8(b, '>');
+		}
+		cs_buf_put_u8(b, ']');
+		char *tmp = cs_xstrndup((const char *)b->p, b->n);
+		tidy_name(st, tmp, b->n);
+		free(tmp);
+		fr.flags |= CS_FRAME_UNKNOWN;
+	} else {
+		tidy_name(st, piece, n);
+	}
+	if (inlined)
+		cs_buf_put(&st->nb, "_[i]", 4);
+	else if (st->o->kernel && perl_kernel_module(f->mod, f->mod_len))
+		cs_buf_put(&st->nb, "_[k]", 4);
+	else if (st->o->jit && perl_jit_module(f->mod, f->mod_len))
+		cs_buf_put(&st->nb, "_[j]", 4);
+	fr.func = cs_profile_str(p, st->nb.n ? (const char *)st->nb.p : "", st->nb.n);
+	return cs_profile_frame(p, &fr);
+}
+
+/* The frames of one matched frame line, appended leaf first. */
+static void perl_frames(struct st *st, const struct cs_perl_frame *f)
+{
+	const char *sym = f->func;
+	size_t n = f->func_len;
+	/* s/\+0x[\da-f]+$// */
+	size_t k = n;
+	while (k &&
+	       (isdigit((unsigned char)sym[k - 1]) || (sym[k - 1] >= 'a' && sym[k - 1] <= 'f')))
+		k--;
+	if (k < n && k >= 3 && !memcmp(sym + k - 3, "+0x", 3))
+		n = k - 3;
+	if (n && sym[0] == '(')
+		return; /* a process name */
+	/* split /->/, dropping trailing empty pieces: (start, length) pairs */
+	st->pieces.n = 0;
+	for (size_t a = 0;;) {
+		const char *arrow = n > a ? memmem(sym + a, n - a, "->", 2) : NULL;
+		size_t e = arrow ? (size_t)(arrow - sym) : n;
+		CS_VEC_PUSH(st->pieces, a);
+		CS_VEC_PUSH(st->pieces, e - a);
+		if (!arrow)
+			break;
+		a = e + 2;
+	}
+	size_t np = st->pieces.n / 2;
+	while (np && !st->pieces.v[2 * np - 1])
+		np--;
+	uint32_t module = module_of(st, f->mod, f->mod_len), flags = 0;
+	if (module != CS_NONE) {
+		if (module_is_kernel(f->mod, f->mod_len))
+			flags |= CS_FRAME_KERNEL;
+		else if (module_is_jit(f->mod, f->mod_len))
+			flags |= CS_FRAME_JIT;
+	}
+	/* innermost first: the vector is leaf first */
+	for (size_t i = np; i-- > 0;) {
+		const char *piece = sym + st->pieces.v[2 * i];
+		uint32_t fi =
+		    perl_piece(st, f, piece, st->pieces.v[2 * i + 1], i > 0, module, flags);
+		CS_VEC_PUSH(st->frames, fi);
+	}
+}
+
+static void perl_frame_line(struct st *st, const struct cs_perl_frame *f, const char *s, size_t n)
+{
+	/* The frames depend on the text from the symbol on (and on the address only
+	 * for "[unknown]" with --addrs): cache them by that text. */
+	const char *key = f->func;
+	size_t keyn = n - (size_t)(f->func - s);
+	uint64_t h = cs_hash_bytes(key, keyn, 0x5e37 + (uint64_t)st->java);
+	struct line_key k = {st, key, keyn};
+	uint32_t idx = cs_index_find(&st->line_ix, h, line_eq, &k);
+	if (idx != CS_INDEX_NONE) {
+		const struct line_ent *e = &st->lines.v[idx];
+		for (uint32_t i = 0; i < e->n; i++)
+			CS_VEC_PUSH(st->frames, st->line_frames.v[e->first + i]);
+		return;
+	}
+	size_t before = st->frames.n;
+	perl_frames(st, f);
+	if (st->o->addrs && memmem(f->func, f->func_len, "[unknown]", 9))
+		return;
+	size_t got = st->frames.n - before;
+	struct line_ent e = {key, (uint32_t)keyn, (uint32_t)st->line_frames.n, (uint32_t)got,
+			     st->java};
+	for (size_t i = 0; i < got; i++)
+		CS_VEC_PUSH(st->line_frames, st->frames.v[before + i]);
+	cs_index_insert(&st->line_ix, h, (uint32_t)st->lines.n);
+	CS_VEC_PUSH(st->lines, e);
+}
+
+static uint32_t perl_u32(const char *s, size_t n)
+{
+	uint64_t v;
+	if (parse_u64_digits(s, n, &v) < 0 || v >= CS_NONE)
+		return CS_NONE - 1;
+	return (uint32_t)v;
+}
+
+static void perl_header_line(struct st *st, const char *s, size_t n, const struct cs_perl_header *h)
+{
+	struct cs_profile *p = st->p;
+	const char *per, *ev;
+	size_t perl, evl;
+	uint64_t period = 1; /* none, or "0" (false in Perl): 1; but "00" is true and 0 */
+	if (cs_perl_event(s, n, &per, &perl, &ev, &evl)) {
+		if (perl && !(perl == 1 && per[0] == '0') &&
+		    parse_u64_digits(per, perl, &period) < 0 && !st->bad_period_line)
+			st->bad_period_line = st->lineno;
+		uint32_t id = cs_profile_str(p, ev, evl);
+		if (!st->event) {
+			st->event = id;
+		} else if (id != st->event) {
+			st->skipped++;
+			return;
+		}
+	}
+	st->period = period;
+	/* "PID/TID", or "TID" alone (then the pid prints as '?'); a TID of "0" counts as
+	 * none, as in the script */
+	uint32_t pid, tid;
+	if (!h->second_len || (h->second_len == 1 && h->second[0] == '0')) {
+		pid = CS_NONE;
+		tid = perl_u32(h->first, h->first_len);
+	} else {
+		pid = perl_u32(h->first, h->first_len);
+		tid = perl_u32(h->second, h->second_len);
+	}
+	uint32_t comm = cs_profile_str(p, s, h->comm_len);
+	st->thread = cs_profile_thread(p, pid, tid, comm, 0);
+	st->java = !st->o->pid && !st->o->tid && h->comm_len == 4 && !memcmp(s, "java", 4);
+	st->pname = 1; /* a comm has two bytes at least: never Perl's false "0" */
+}
+
+static void import_compat(struct st *st, const char *text, size_t n)
+{
+	size_t pos = 0;
+	while (pos < n) {
+		const char *nl = memchr(text + pos, '\n', n - pos);
+		size_t len = nl ? (size_t)(nl - (text + pos)) : n - pos;
+		const char *s = text + pos;
+		pos += len + 1;
+		st->lineno++;
+		if (len && s[0] == '#') {
+			if (starts(s, len, "# cmdline"))
+				command_line(st, s, len);
+			continue;
+		}
+		if (!len) {
+			if (st->pname) {
+				store_sample(st);
+				st->pname = 0;
+			}
+			continue;
+		}
+		struct cs_perl_header h;
+		struct cs_perl_frame f;
+		if (cs_perl_header(s, len, &h))
+			perl_header_line(st, s, len, &h);
+		else if (cs_perl_frame(s, len, &f)) {
+			if (st->pname)
+				perl_frame_line(st, &f, s, len);
+		} else
+			bad_line(st);
+	}
+	if (st->pname)
+		cs_warn("'%s': the last sample has no empty line after it and was left out, as "
+			"stackcollapse-perf.pl does (fold --robust keeps it)",
+			st->name);
+}
+
 int cs_looks_perf_script(const char *text, size_t n)
 {
 	size_t pos = 0;
-	int lines = 0, headers = 0, frames = 0, in_sample = 0, first = 0;
+	int lines = 0, headers = 0, frames = 0, in_sample = 0, events = 0, others = 0;
 	while (pos < n && lines < 200 && frames < 3) {
 		const char *nl = memchr(text + pos, '\n', n - pos);
 		size_t len = nl ? (size_t)(nl - (text + pos)) : n - pos;
@@ -668,23 +953,75 @@ int cs_looks_perf_script(const char *text, size_t n)
 		if (!a || !in_sample) {
 			/* a header; without call chains perf right-aligns the name */
 			struct header h;
-			if (parse_header(s + a, len - a, &h) < 0 || (a && !h.frame))
-				return 0;
+			struct cs_perl_header ph;
+			if (parse_header(s + a, len - a, &h) < 0 || (a && !h.frame)) {
+				if (a || !cs_perl_header(s, len, &ph)) {
+					others++; /* a frame of no sample, or not perf's */
+					continue;
+				}
+				h.frame = NULL;
+			}
 			headers++;
+			events += h.event != NULL;
 			if (h.frame)
 				frames++;
-			in_sample = first = h.frame == NULL;
+			in_sample = h.frame == NULL;
 			continue;
 		}
 		const char *pc, *sym, *mod;
 		size_t pcl, syml, modl;
-		if (parse_frame_line(s + a, len - a, &pc, &pcl, &sym, &syml, &mod, &modl) == 0)
+		struct cs_perl_frame pf;
+		if (parse_frame_line(s + a, len - a, &pc, &pcl, &sym, &syml, &mod, &modl) == 0 ||
+		    cs_perl_frame(s, len, &pf))
 			frames++;
-		else if (first)
-			return 0; /* the first line after a header must be a frame */
-		first = 0;
+		else
+			others++;
 	}
-	return headers > 0 && frames > 0;
+	/* samples without call chains (perf script -F comm,tid,event): headers only */
+	return headers > 0 && (frames > 0 || (events == headers && !others));
+}
+
+static void import_robust(struct st *st, const char *text, size_t n)
+{
+	size_t pos = 0;
+	while (pos < n) {
+		const char *nl = memchr(text + pos, '\n', n - pos);
+		size_t len = nl ? (size_t)(nl - (text + pos)) : n - pos;
+		const char *s = text + pos;
+		pos += len + 1;
+		st->lineno++;
+		while (len && is_ws(s[len - 1]))
+			len--;
+		if (!len) {
+			end_sample(st);
+			continue;
+		}
+		if (s[0] == '#') {
+			if (starts(s, len, "# cmdline"))
+				command_line(st, s, len);
+			continue;
+		}
+		size_t a = 0;
+		while (a < len && is_ws(s[a]))
+			a++;
+		if (!a || !st->in_sample) {
+			/* A header. Without call chains, perf right-aligns the process name
+			 * and puts the one frame on the same line. */
+			struct header h;
+			if (parse_header(s + a, len - a, &h) < 0 || (a && !h.frame)) {
+				bad_line(st);
+				end_sample(st);
+				continue;
+			}
+			header_line(st, s + a, len - a, &h);
+			continue;
+		}
+		if (!st->keep)
+			continue;
+		if (stack_line(st, s + a, len - a) < 0 && srcline(st, s + a, len - a) < 0)
+			bad_line(st);
+	}
+	end_sample(st);
 }
 
 int cs_import_perf_script(struct cs_profile *p, const char *text, size_t n, const char *name,
@@ -692,6 +1029,7 @@ int cs_import_perf_script(struct cs_profile *p, const char *text, size_t n, cons
 {
 	struct cs_import_opts none = {0};
 	struct st st;
+	int ret = 0;
 	memset(&st, 0, sizeof(st));
 	st.p = p;
 	st.o = o ? o : &none;
@@ -700,45 +1038,10 @@ int cs_import_perf_script(struct cs_profile *p, const char *text, size_t n, cons
 	cs_buf_init(&st.nb);
 	p->meta.source = CS_SOURCE_PERF_SCRIPT;
 
-	size_t pos = 0;
-	while (pos < n) {
-		const char *nl = memchr(text + pos, '\n', n - pos);
-		size_t len = nl ? (size_t)(nl - (text + pos)) : n - pos;
-		const char *s = text + pos;
-		pos += len + 1;
-		st.lineno++;
-		while (len && is_ws(s[len - 1]))
-			len--;
-		if (!len) {
-			end_sample(&st);
-			continue;
-		}
-		if (s[0] == '#') {
-			if (starts(s, len, "# cmdline"))
-				command_line(&st, s, len);
-			continue;
-		}
-		size_t a = 0;
-		while (a < len && is_ws(s[a]))
-			a++;
-		if (!a || !st.in_sample) {
-			/* A header. Without call chains, perf right-aligns the process name
-			 * and puts the one frame on the same line. */
-			struct header h;
-			if (parse_header(s + a, len - a, &h) < 0 || (a && !h.frame)) {
-				bad_line(&st);
-				end_sample(&st);
-				continue;
-			}
-			header_line(&st, s + a, len - a, &h);
-			continue;
-		}
-		if (!st.keep)
-			continue;
-		if (stack_line(&st, s + a, len - a) < 0 && srcline(&st, s + a, len - a) < 0)
-			bad_line(&st);
-	}
-	end_sample(&st);
+	if (st.o->compat)
+		import_compat(&st, text, n);
+	else
+		import_robust(&st, text, n);
 
 	if (st.event)
 		p->meta.event = st.event;
@@ -753,21 +1056,34 @@ int cs_import_perf_script(struct cs_profile *p, const char *text, size_t n, cons
 		p->stats.processes = pids.n;
 		cs_map64_release(&pids);
 	}
+	if (st.bad_period_line) {
+		ret = cs_error("'%s' line %zu: the period does not fit in 64 bits", name,
+			       st.bad_period_line);
+		goto out;
+	}
+	if (st.too_heavy) {
+		ret = cs_error("'%s': the periods of its samples add up to more than %llu, which "
+			       "cannot be counted",
+			       name, (unsigned long long)UINT64_MAX);
+		goto out;
+	}
 	if (st.skipped)
-		cs_warn("'%s': kept the samples of event '%s' only; %llu samples of other events "
-			"were left out",
-			name, cs_str(p, st.event), (unsigned long long)st.skipped);
+		cs_warn("'%s': kept the samples of event '%s' only; %llu sample%s of other events "
+			"%s left out",
+			name, cs_str(p, st.event), (unsigned long long)st.skipped,
+			st.skipped == 1 ? "" : "s", st.skipped == 1 ? "was" : "were");
 	if (st.bad_lines)
-		cs_warn("'%s': %llu lines were not understood and left out (the first is line "
-			"%zu)",
-			name, (unsigned long long)st.bad_lines, st.first_bad);
-
+		cs_warn("'%s': %llu line%s not understood and left out (the first is line %zu)",
+			name, (unsigned long long)st.bad_lines,
+			st.bad_lines == 1 ? " was" : "s were", st.first_bad);
+out:
 	CS_VEC_FREE(st.frames);
 	CS_VEC_FREE(st.root_first);
+	CS_VEC_FREE(st.pieces);
 	CS_VEC_FREE(st.lines);
 	CS_VEC_FREE(st.line_frames);
 	cs_index_release(&st.line_ix);
 	free(st.mod_of_str);
 	cs_buf_release(&st.nb);
-	return 0;
+	return ret;
 }

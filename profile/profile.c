@@ -263,14 +263,17 @@ void cs_profile_add(struct cs_profile *p, uint32_t stack, uint32_t thread, uint6
 		struct cs_sample s = {stack, thread, 0};
 		CS_VEC_PUSH(p->samples, s);
 	}
-	p->samples.v[*slot].count += count;
+	uint64_t *c = &p->samples.v[*slot].count;
+	*c = count > UINT64_MAX - *c ? UINT64_MAX : *c + count; /* saturate: load rejects it */
 }
 
 uint64_t cs_profile_total(const struct cs_profile *p)
 {
 	uint64_t t = 0;
-	for (size_t i = 0; i < p->samples.n; i++)
-		t += p->samples.v[i].count;
+	for (size_t i = 0; i < p->samples.n; i++) {
+		uint64_t c = p->samples.v[i].count;
+		t = c > UINT64_MAX - t ? UINT64_MAX : t + c;
+	}
 	return t;
 }
 

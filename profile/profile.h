@@ -192,8 +192,10 @@ uint32_t cs_profile_chain(struct cs_profile *p, uint32_t parent, const uint32_t 
 /* The node of a whole stack given root first. */
 uint32_t cs_profile_stack(struct cs_profile *p, const uint32_t *frames, size_t n);
 /* Add count samples of stack in thread (thread may be CS_NONE: uses thread 0, created
- * as "all" on demand). */
+ * as "all" on demand). A count that would pass UINT64_MAX stays at UINT64_MAX. */
 void cs_profile_add(struct cs_profile *p, uint32_t stack, uint32_t thread, uint64_t count);
+/* The sum of all counts, UINT64_MAX if it does not fit (cs_profile_load refuses such
+ * a profile, so for a loaded one every sum of counts fits). */
 uint64_t cs_profile_total(const struct cs_profile *p);
 
 /* Frames of node leaf, root first, into out (capacity cap); returns the depth (which
@@ -225,6 +227,8 @@ struct cs_import_opts {
 	int jit;    /* annotate JIT frames with _[j] (--jit) */
 	int addrs;  /* name unknown frames by their address (--addrs) */
 	int inline_frames; /* expand inlined frames if present in the input */
+	int compat; /* perf script: stackcollapse-perf.pl's rules exactly, quirks included
+		     * (fold's default); kernel and jit then suffix the names themselves */
 };
 
 /* Load any supported profile: a recording, folded stacks or perf script text,

@@ -68,6 +68,7 @@ struct rec {
 	const struct cs_record_opts *o;
 	struct cs_symbolizer *sym;
 	int kernel;
+	char cmdline[4096]; /* of an attached target, read at attach: it may exit first */
 
 	CS_VEC(struct anode) nodes; /* node 0 = root */
 	struct cs_index node_ix;
@@ -611,6 +612,8 @@ static void fill_meta(const struct rec *r, struct cs_profile *p, pid_t pid)
 		size_t len = 0;
 		for (char *const *a = o->argv; *a && len < sizeof(cmd) - 2; a++)
 			len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "%s%s", len ? " " : "", *a);
+	} else if (r->cmdline[0]) {
+		snprintf(cmd, sizeof(cmd), "%s", r->cmdline);
 	} else {
 		cs_proc_cmdline(pid, cmd, sizeof(cmd));
 	}
@@ -773,6 +776,8 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		}
 	}
 	r->pid = pid;
+	if (!o->argv)
+		cs_proc_cmdline(pid, r->cmdline, sizeof(r->cmdline));
 	if (!o->argv && !o->no_cpu) {
 		/* JIT code described before we came */
 		cs_proc_maps(pid, scan_one, r);

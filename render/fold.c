@@ -88,7 +88,7 @@ int cs_render_folded(const struct cs_profile *p, const struct cs_fold_opts *o, F
 	cs_buf_init(&text);
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct cs_sample *s = &p->samples.v[i];
-		if (!s->count)
+		if (!s->count && !o->zero_lines)
 			continue;
 		uint64_t key = s->stack;
 		if (o->thread_root != CS_ROOT_NONE)
@@ -136,8 +136,9 @@ int cs_render_folded(const struct cs_profile *p, const struct cs_fold_opts *o, F
 		}
 		l->len = text.n - l->off;
 	}
-	g_text = (const char *)text.p;
-	qsort(lines.v, lines.n, sizeof(*lines.v), line_cmp);
+	g_text = text.n ? (const char *)text.p : ""; /* no NULL + 0 for empty stacks */
+	if (lines.n > 1)
+		qsort(lines.v, lines.n, sizeof(*lines.v), line_cmp);
 	for (size_t i = 0; i < lines.n;) {
 		const struct line *l = &lines.v[i];
 		uint64_t count = 0;

@@ -25,6 +25,8 @@ struct cs_fold_opts {
 	int annotate_kernel; /* suffix kernel frames with _[k] */
 	int annotate_jit;    /* suffix JIT frames with _[j] */
 	int annotate_inline; /* suffix inlined frames with _[i] */
+	int zero_lines;	     /* also write stacks whose count is 0 (as stackcollapse-perf.pl
+			      * does for a period of "00") */
 };
 
 /* Append the root frame name of thread t for kind (not CS_ROOT_NONE) to b, as the
@@ -50,8 +52,11 @@ struct cs_report_opts {
 	int sort_total; /* sort by total instead of self */
 	int by;		/* enum cs_report_by */
 	int format;	/* enum cs_report_format */
-	const char *callers; /* print the callers of this function instead */
-	const char *callees; /* print the callees of this function instead */
+	int addrs;	/* frames without a symbol: one row per address, not per module */
+	/* Print the callers (callees) of this function instead. A name without a
+	 * parameter list also matches "NAME(...)", so C++ names need not be spelled out. */
+	const char *callers;
+	const char *callees;
 };
 
 int cs_render_report(const struct cs_profile *p, const struct cs_report_opts *o, FILE *out);
@@ -62,11 +67,14 @@ struct cs_hotspot {
 	uint32_t module; /* module index or CS_NONE */
 	uint32_t file, line;
 	uint32_t thread; /* thread index for --by thread, else CS_NONE */
+	uint32_t unnamed; /* 1: every frame of module that has no symbol ("[module]") */
 	uint64_t self, total;
 };
 
-/* Compute hotspot rows (unsorted); returns the count, rows in *out (caller frees). */
-size_t cs_hotspots(const struct cs_profile *p, int by, struct cs_hotspot **out);
+/* Compute hotspot rows (unsorted); returns the count, rows in *out (caller frees).
+ * Frames without a symbol share one row per module unless addrs. Time and memory are
+ * linear in the size of the profile, whatever the depth of its stacks. */
+size_t cs_hotspots(const struct cs_profile *p, int by, int addrs, struct cs_hotspot **out);
 
 /* ---- leak snapshots ---- */
 
@@ -86,7 +94,19 @@ int cs_render_leaks(const struct cs_profile *p, const struct cs_leak_report_opts
  * snapshot `snapshot` (1-based; 0 = the last), for the CPU views (flame, fold). */
 int cs_leak_profile(const struct cs_profile *p, int snapshot, struct cs_profile *q);
 
-/* JSON string escaping (also used by other JSON writers). */
+/* ---- escaping (escape.c) ---- */
+
+/* A JSON string: control characters (C0 and C1) escaped, bytes that are not UTF-8
+ * replaced by U+FFFD. */
 void cs_json_str(FILE *out, const char *s, size_t len);
+/* Text for a terminal: control characters (C0, DEL, C1) and bytes that are not UTF-8
+ * appended to b as \xNN, everything else as it is. */
+void cs_text_escape(struct cs_buf *b, const char *s, size_t len);
+/* cs_text_escape of s into b (emptied first), NUL-terminated; returns b's text. */
+const char *cs_text_str(struct cs_buf *b, const char *s);
+/* Write s escaped as cs_text_escape does. */
+void cs_text_put(FILE *out, const char *s);
+/* One CSV field: escaped as text, then quoted if it holds ',' or '"'. */
+void cs_csv_str(FILE *out, const char *s);
 
 #endif

@@ -1,11 +1,86 @@
-/* report.c - hotspot lists: self/total by function, line, module or thread, and the
- * callers/callees of one function, as text, JSON or CSV. */
-#include "render.h"
+/* report.c - hotspot lists: self/total by function, line, module or thread, as text,
+ * JSON or CSV. Callers and callees of one function are in report_rel.c.
+ *
+ * A row's total counts every sample whose stack holds the row at least once, however
+ * often it recurs. Computed by one depth-first walk of the stack tree that keeps, for
+ * each row, how many nodes of the current path belong to it: a node adds its
+ * inclusive count to its row only when no node above it does. Linear in the number
+ * of nodes, so a crafted 200,000-frame chain costs no more than 200,000 stacks. */
+#include "report_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- computing rows ---- */
+/* ---- the stack tree ---- */
+
+void cs_tree_build(const struct cs_profile *p, struct cs_tree *t)
+{
+	size_t n = p->nodes.n;
+	t->n = n;
+	t->first = cs_xcalloc(n + 1, sizeof(uint32_t));
+	t->kids = cs_xmalloc((n + 1) * sizeof(uint32_t));
+	t->self = cs_xcalloc(n + 1, sizeof(uint64_t));
+	t->incl = cs_xcalloc(n + 1, sizeof(uint64_t));
+	for (size_t i = 0; i < p->samples.n; i++) {
+		const struct cs_sample *s = &p->samples.v[i];
+		uint64_t *c = &t->self[s->stack];
+		*c = s->count > UINT64_MAX - *c ? UINT64_MAX : *c + s->count;
+	}
+	/* A parent is always numbered before its children (nodes are only ever added
+	 * under an existing one), so one backward pass sums the subtrees. */
+	memcpy(t->incl, t->self, n * sizeof(uint64_t));
+	for (size_t i = n; i-- > 1;) {
+		uint32_t par = p->nodes.v[i].parent;
+		uint64_t *c = &t->incl[par];
+		*c = t->incl[i] > UINT64_MAX - *c ? UINT64_MAX : *c + t->incl[i];
+		t->first[par + 1]++;
+	}
+	for (size_t i = 0; i < n; i++)
+		t->first[i + 1] += t->first[i];
+	uint32_t *fill = cs_xmalloc((n + 1) * sizeof(uint32_t));
+	memcpy(fill, t->first, (n + 1) * sizeof(uint32_t));
+	for (size_t i = 1; i < n; i++)
+		t->kids[fill[p->nodes.v[i].parent]++] = (uint32_t)i;
+	free(fill);
+}
+
+void cs_tree_release(struct cs_tree *t)
+{
+	free(t->first);
+	free(t->kids);
+	free(t->self);
+	free(t->incl);
+	memset(t, 0, sizeof(*t));
+}
+
+void cs_tree_walk(const struct cs_tree *t, void (*enter)(void *ctx, uint32_t n),
+		  void (*leave)(void *ctx, uint32_t n), void *ctx)
+{
+	if (!t->n)
+		return;
+	uint32_t *path = cs_xmalloc(t->n * sizeof(uint32_t));
+	uint32_t *next = cs_xmalloc(t->n * sizeof(uint32_t)); /* next child to visit */
+	size_t depth = 0;
+	path[depth++] = 0;
+	next[0] = t->first[0];
+	while (depth) {
+		uint32_t n = path[depth - 1];
+		if (next[n] < t->first[n + 1]) {
+			uint32_t c = t->kids[next[n]++];
+			enter(ctx, c);
+			next[c] = t->first[c];
+			path[depth++] = c;
+		} else {
+			depth--;
+			if (n)
+				leave(ctx, n);
+		}
+	}
+	free(path);
+	free(next);
+}
+
+/* ---- rows ---- */
 
 struct rows {
 	const struct cs_profile *p;
@@ -19,13 +94,15 @@ static int row_eq(void *ctx, uint32_t idx)
 	struct rows *r = ctx;
 	const struct cs_hotspot *a = &r->v.v[idx], *b = r->key;
 	return a->func == b->func && a->module == b->module && a->file == b->file &&
-	       a->line == b->line && a->thread == b->thread;
+	       a->line == b->line && a->thread == b->thread && a->unnamed == b->unnamed;
 }
 
 static uint32_t row_of(struct rows *r, const struct cs_hotspot *key)
 {
-	uint64_t h = cs_hash_u64(((uint64_t)key->func << 32) ^ key->module);
-	h = cs_hash_u64(h ^ ((uint64_t)key->file << 32) ^ key->line ^ ((uint64_t)key->thread << 17));
+	uint64_t h =
+	    cs_hash_u64(((uint64_t)key->func << 32) ^ key->module ^ ((uint64_t)key->unnamed << 31));
+	h = cs_hash_u64(h ^ ((uint64_t)key->file << 32) ^ key->line ^
+			((uint64_t)key->thread << 17));
 	r->key = key;
 	uint32_t idx = cs_index_find(&r->ix, h, row_eq, r);
 	if (idx != CS_INDEX_NONE)
@@ -37,14 +114,16 @@ static uint32_t row_of(struct rows *r, const struct cs_hotspot *key)
 	return idx;
 }
 
-static struct cs_hotspot frame_key(const struct cs_profile *p, uint32_t frame, int by)
+struct cs_hotspot cs_frame_key(const struct cs_profile *p, uint32_t frame, int by, int addrs)
 {
 	const struct cs_frame *f = &p->frames.v[frame];
 	struct cs_hotspot k = {0};
 	k.thread = CS_NONE;
 	k.module = f->module;
-	if (by == CS_BY_MODULE) {
-		k.func = 0;
+	if (by == CS_BY_MODULE)
+		return k;
+	if (!addrs && (f->flags & CS_FRAME_UNKNOWN) && f->module != CS_NONE) {
+		k.unnamed = 1; /* "module+0x1234": one row for all of them */
 		return k;
 	}
 	k.func = f->func;
@@ -55,16 +134,81 @@ static struct cs_hotspot frame_key(const struct cs_profile *p, uint32_t frame, i
 	return k;
 }
 
-/* Sample count per stack node, all threads together. */
-static uint64_t *node_counts(const struct cs_profile *p)
+const char *cs_key_label(const struct cs_profile *p, const struct cs_hotspot *h, int by, char *buf,
+			 size_t n)
 {
-	uint64_t *c = cs_xcalloc(p->nodes.n, sizeof(uint64_t));
-	for (size_t i = 0; i < p->samples.n; i++)
-		c[p->samples.v[i].stack] += p->samples.v[i].count;
-	return c;
+	const char *m = cs_module_name(p, h->module);
+	if (by == CS_BY_MODULE)
+		return *m ? m : "[unknown]";
+	if (h->unnamed) {
+		snprintf(buf, n, "[%s]", m);
+		return buf;
+	}
+	return cs_str(p, h->func);
 }
 
-size_t cs_hotspots(const struct cs_profile *p, int by, struct cs_hotspot **out)
+static void add_sat(uint64_t *a, uint64_t b)
+{
+	*a = b > UINT64_MAX - *a ? UINT64_MAX : *a + b;
+}
+
+/* The walk's state: per row and per frame, how many nodes of the current path are
+ * theirs. */
+struct walk {
+	const struct cs_profile *p;
+	const struct cs_tree *t;
+	const uint32_t *frame_row;
+	struct cs_hotspot *rows;
+	uint32_t *row_on, *frame_on;
+	uint64_t *ftotal;
+};
+
+static void walk_enter(void *ctx, uint32_t n)
+{
+	struct walk *w = ctx;
+	uint32_t f = w->p->nodes.v[n].frame, r = w->frame_row[f];
+	if (!w->row_on[r]++)
+		add_sat(&w->rows[r].total, w->t->incl[n]);
+	if (!w->frame_on[f]++)
+		add_sat(&w->ftotal[f], w->t->incl[n]);
+}
+
+static void walk_leave(void *ctx, uint32_t n)
+{
+	struct walk *w = ctx;
+	uint32_t f = w->p->nodes.v[n].frame;
+	w->row_on[w->frame_row[f]]--;
+	w->frame_on[f]--;
+}
+
+/* For --by function, the hottest source line of each function's frames. */
+static void pick_lines(const struct cs_profile *p, struct rows *r, const uint32_t *frame_row,
+		       const uint64_t *fself, const uint64_t *ftotal)
+{
+	uint64_t *best_self = cs_xcalloc(r->v.n + 1, sizeof(uint64_t));
+	uint64_t *best_total = cs_xcalloc(r->v.n + 1, sizeof(uint64_t));
+	for (size_t f = 0; f < p->frames.n; f++) {
+		const struct cs_frame *fr = &p->frames.v[f];
+		uint32_t row = frame_row[f];
+		if (!fr->file || !ftotal[f])
+			continue;
+		struct cs_hotspot *h = &r->v.v[row];
+		int better = !h->file || fself[f] > best_self[row] ||
+			     (fself[f] == best_self[row] && ftotal[f] > best_total[row]) ||
+			     (fself[f] == best_self[row] && ftotal[f] == best_total[row] &&
+			      fr->line < h->line);
+		if (better) {
+			h->file = fr->file;
+			h->line = fr->line;
+			best_self[row] = fself[f];
+			best_total[row] = ftotal[f];
+		}
+	}
+	free(best_self);
+	free(best_total);
+}
+
+size_t cs_hotspots(const struct cs_profile *p, int by, int addrs, struct cs_hotspot **out)
 {
 	struct rows r;
 	memset(&r, 0, sizeof(r));
@@ -79,73 +223,38 @@ size_t cs_hotspots(const struct cs_profile *p, int by, struct cs_hotspot **out)
 			k.module = CS_NONE;
 			k.thread = s->thread;
 			uint32_t row = row_of(&r, &k);
-			r.v.v[row].self += s->count;
-			r.v.v[row].total += s->count;
+			add_sat(&r.v.v[row].self, s->count);
+			add_sat(&r.v.v[row].total, s->count);
 		}
 		cs_index_release(&r.ix);
 		*out = r.v.v;
 		return r.v.n;
 	}
 
-	uint64_t *count = node_counts(p);
+	struct cs_tree t;
+	cs_tree_build(p, &t);
 	uint32_t *frame_row = cs_xmalloc((p->frames.n + 1) * sizeof(uint32_t));
 	for (size_t f = 0; f < p->frames.n; f++) {
-		struct cs_hotspot k = frame_key(p, (uint32_t)f, by);
+		struct cs_hotspot k = cs_frame_key(p, (uint32_t)f, by, addrs);
 		frame_row[f] = row_of(&r, &k);
 	}
-	/* Per-frame self/total too, to pick the source line shown for a function. */
 	uint64_t *fself = cs_xcalloc(p->frames.n + 1, sizeof(uint64_t));
 	uint64_t *ftotal = cs_xcalloc(p->frames.n + 1, sizeof(uint64_t));
-	uint32_t *row_stamp = cs_xmalloc((r.v.n + 1) * sizeof(uint32_t));
-	uint32_t *frame_stamp = cs_xmalloc((p->frames.n + 1) * sizeof(uint32_t));
-	memset(row_stamp, 0xff, (r.v.n + 1) * sizeof(uint32_t));
-	memset(frame_stamp, 0xff, (p->frames.n + 1) * sizeof(uint32_t));
-
 	for (uint32_t n = 1; n < p->nodes.n; n++) {
-		uint64_t c = count[n];
-		if (!c)
-			continue;
-		uint32_t leaf = p->nodes.v[n].frame;
-		r.v.v[frame_row[leaf]].self += c;
-		fself[leaf] += c;
-		/* Count each row once per stack, however often it recurs. */
-		for (uint32_t m = n; m; m = p->nodes.v[m].parent) {
-			uint32_t f = p->nodes.v[m].frame;
-			uint32_t row = frame_row[f];
-			if (row_stamp[row] != n) {
-				row_stamp[row] = n;
-				r.v.v[row].total += c;
-			}
-			if (frame_stamp[f] != n) {
-				frame_stamp[f] = n;
-				ftotal[f] += c;
-			}
-		}
+		uint32_t f = p->nodes.v[n].frame;
+		add_sat(&r.v.v[frame_row[f]].self, t.self[n]);
+		add_sat(&fself[f], t.self[n]);
 	}
-	if (by == CS_BY_FUNCTION) {
-		/* Show the hottest source line of each function. */
-		uint64_t *best_self = cs_xcalloc(r.v.n + 1, sizeof(uint64_t));
-		uint64_t *best_total = cs_xcalloc(r.v.n + 1, sizeof(uint64_t));
-		for (size_t f = 0; f < p->frames.n; f++) {
-			const struct cs_frame *fr = &p->frames.v[f];
-			uint32_t row = frame_row[f];
-			if (!fr->file || !ftotal[f])
-				continue;
-			struct cs_hotspot *h = &r.v.v[row];
-			int better = !h->file || fself[f] > best_self[row] ||
-				     (fself[f] == best_self[row] && ftotal[f] > best_total[row]) ||
-				     (fself[f] == best_self[row] && ftotal[f] == best_total[row] &&
-				      fr->line < h->line);
-			if (better) {
-				h->file = fr->file;
-				h->line = fr->line;
-				best_self[row] = fself[f];
-				best_total[row] = ftotal[f];
-			}
-		}
-		free(best_self);
-		free(best_total);
-	}
+	struct walk w = {p,
+			 &t,
+			 frame_row,
+			 r.v.v,
+			 cs_xcalloc(r.v.n + 1, sizeof(uint32_t)),
+			 cs_xcalloc(p->frames.n + 1, sizeof(uint32_t)),
+			 ftotal};
+	cs_tree_walk(&t, walk_enter, walk_leave, &w);
+	if (by == CS_BY_FUNCTION)
+		pick_lines(p, &r, frame_row, fself, ftotal);
 	/* Drop rows of frames that never occur in a sample. */
 	size_t k = 0;
 	for (size_t i = 0; i < r.v.n; i++)
@@ -153,216 +262,104 @@ size_t cs_hotspots(const struct cs_profile *p, int by, struct cs_hotspot **out)
 			r.v.v[k++] = r.v.v[i];
 	r.v.n = k;
 
-	free(count);
+	free(w.row_on);
+	free(w.frame_on);
 	free(frame_row);
 	free(fself);
 	free(ftotal);
-	free(row_stamp);
-	free(frame_stamp);
+	cs_tree_release(&t);
 	cs_index_release(&r.ix);
 	*out = r.v.v;
 	return r.v.n;
 }
 
-/* ---- printing ---- */
+/* ---- shared text ---- */
 
-void cs_json_str(FILE *out, const char *s, size_t len)
-{
-	fputc('"', out);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			fputc('\\', out);
-			fputc(c, out);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(out, "\\u%04x", c);
-		} else if (c < 0x80) {
-			fputc(c, out);
-		} else {
-			/* Copy valid UTF-8 sequences; replace invalid bytes with U+FFFD. */
-			size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-			int ok = n && c < 0xf5 && i + n <= len;
-			for (size_t j = 1; ok && j < n; j++)
-				ok = ((unsigned char)s[i + j] & 0xc0) == 0x80;
-			if (ok && n == 3 && c == 0xe0 && (unsigned char)s[i + 1] < 0xa0)
-				ok = 0;
-			if (ok && n == 4 && c == 0xf0 && (unsigned char)s[i + 1] < 0x90)
-				ok = 0;
-			if (ok && n == 4 && c == 0xf4 && (unsigned char)s[i + 1] > 0x8f)
-				ok = 0;
-			if (ok && n == 3 && c == 0xed && (unsigned char)s[i + 1] > 0x9f)
-				ok = 0;
-			if (ok) {
-				fwrite(s + i, 1, n, out);
-				i += n - 1;
-			} else {
-				fputs("\\ufffd", out);
-			}
-		}
-	}
-	fputc('"', out);
-}
-
-static void json_cstr(FILE *out, const char *s)
-{
-	cs_json_str(out, s, strlen(s));
-}
-
-static void csv_str(FILE *out, const char *s)
-{
-	if (!strpbrk(s, ",\"\n\r")) {
-		fputs(s, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
-static int g_sort_total;
-static const struct cs_profile *g_prof; /* qsort has no context argument */
-
-/* Ties are ordered by name, then module name, so output never depends on the order
- * in which a profile happened to intern its strings. */
-static int name_cmp(uint32_t a, uint32_t b)
-{
-	return a == b ? 0 : strcmp(cs_str(g_prof, a), cs_str(g_prof, b));
-}
-
-static int module_cmp(uint32_t a, uint32_t b)
-{
-	return a == b ? 0 : strcmp(cs_module_name(g_prof, a), cs_module_name(g_prof, b));
-}
-
-static int row_cmp(const void *a, const void *b)
-{
-	const struct cs_hotspot *x = a, *y = b;
-	uint64_t xa = g_sort_total ? x->total : x->self, ya = g_sort_total ? y->total : y->self;
-	uint64_t xb = g_sort_total ? x->self : x->total, yb = g_sort_total ? y->self : y->total;
-	if (xa != ya)
-		return xa > ya ? -1 : 1;
-	if (xb != yb)
-		return xb > yb ? -1 : 1;
-	int c = name_cmp(x->func, y->func);
-	if (c)
-		return c;
-	if ((c = module_cmp(x->module, y->module)))
-		return c;
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	if ((c = name_cmp(x->file, y->file)))
-		return c;
-	return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* The label of a row, written into buf. */
-static const char *row_label(const struct cs_profile *p, const struct cs_hotspot *h, int by,
-			     char *buf, size_t n)
-{
-	if (by == CS_BY_MODULE) {
-		const char *m = cs_module_name(p, h->module);
-		return *m ? m : "[unknown]";
-	}
-	if (by == CS_BY_THREAD) {
-		const struct cs_thread *t = &p->threads.v[h->thread];
-		snprintf(buf, n, "%s-%u", cs_str(p, t->name), t->tid);
-		return buf;
-	}
-	return cs_str(p, h->func);
-}
-
-static double pct(uint64_t v, uint64_t total)
+double cs_pct(uint64_t v, uint64_t total)
 {
 	return total ? 100.0 * (double)v / (double)total : 0.0;
 }
 
-static const char *by_name(int by)
+const char *cs_plural(uint64_t n, const char *one, const char *many)
 {
-	static const char *names[] = {"function", "line", "module", "thread"};
-	return names[by];
+	return n == 1 ? one : many;
 }
 
-static void text_header(const struct cs_profile *p, FILE *out)
+int cs_name_cmp(const struct cs_profile *p, uint32_t a, uint32_t b)
+{
+	return a == b ? 0 : strcmp(cs_str(p, a), cs_str(p, b));
+}
+
+int cs_module_cmp(const struct cs_profile *p, uint32_t a, uint32_t b)
+{
+	return a == b ? 0 : strcmp(cs_module_name(p, a), cs_module_name(p, b));
+}
+
+/* Samples weigh their period (perf script that printed periods). */
+static int weighted(const struct cs_profile *p, uint64_t total)
+{
+	return p->meta.source == CS_SOURCE_PERF_SCRIPT && total != p->stats.samples;
+}
+
+void cs_report_text_header(const struct cs_profile *p, FILE *out)
 {
 	const struct cs_meta *m = &p->meta;
 	const struct cs_stats *st = &p->stats;
 	fprintf(out, "# csampler report");
-	if (m->command && *cs_str(p, m->command))
-		fprintf(out, ": %s", cs_str(p, m->command));
+	if (m->command && *cs_str(p, m->command)) {
+		fputs(": ", out);
+		cs_text_put(out, cs_str(p, m->command));
+	}
 	fputc('\n', out);
-	if (m->source == CS_SOURCE_RECORDING)
-		fprintf(out, "# %.1f s at %u Hz (%s), %llu threads in %llu processes\n",
-			(double)st->duration_ns / 1e9, m->hz, cs_str(p, m->event),
-			(unsigned long long)st->threads, (unsigned long long)st->processes);
+	if (m->source == CS_SOURCE_RECORDING) {
+		fprintf(out, "# %.1f s at %u Hz (", (double)st->duration_ns / 1e9, m->hz);
+		cs_text_put(out, cs_str(p, m->event));
+		fprintf(out, "), %llu %s in %llu %s\n", (unsigned long long)st->threads,
+			cs_plural(st->threads, "thread", "threads"),
+			(unsigned long long)st->processes,
+			cs_plural(st->processes, "process", "processes"));
+	}
 }
 
-static void text_footer(const struct cs_profile *p, uint64_t total, FILE *out)
+void cs_report_text_footer(const struct cs_profile *p, uint64_t total, FILE *out)
 {
 	const struct cs_stats *st = &p->stats;
-	fprintf(out, "# %llu samples", (unsigned long long)total);
+	if (weighted(p, total)) {
+		fprintf(out, "# %llu %s of ", (unsigned long long)st->samples,
+			cs_plural(st->samples, "sample", "samples"));
+		cs_text_put(out, *cs_str(p, p->meta.event) ? cs_str(p, p->meta.event) : "perf");
+		fprintf(out, ", weighted by their period as in perf report: %llu in all\n",
+			(unsigned long long)total);
+		return;
+	}
+	fprintf(out, "# %llu %s", (unsigned long long)total, cs_plural(total, "sample", "samples"));
 	if (p->meta.source == CS_SOURCE_RECORDING) {
 		uint64_t unwound = st->complete + st->truncated;
 		fprintf(out, ", %llu lost", (unsigned long long)st->lost);
 		if (unwound)
 			fprintf(out, ", %.1f%% of stacks complete to the thread root",
-				pct(st->complete, unwound));
+				cs_pct(st->complete, unwound));
 		if (st->truncated)
 			fprintf(out, " (%llu truncated)", (unsigned long long)st->truncated);
-		fprintf(out, ", %llu unresolved addresses", (unsigned long long)st->unresolved);
+		fprintf(out, ", %llu unresolved %s", (unsigned long long)st->unresolved,
+			cs_plural(st->unresolved, "address", "addresses"));
 	}
 	fputc('\n', out);
 }
 
-/* start / peak / end of one timeline quantity. */
-struct span {
-	double start, peak, end;
-};
-
-static struct span tl_span(const struct cs_profile *p, int what)
-{
-	struct span s = {0, 0, 0};
-	for (size_t i = 0; i < p->timeline.n; i++) {
-		const struct cs_tick *t = &p->timeline.v[i];
-		double v = what == 0 ? (double)t->rss : what == 1 ? t->threads : what == 2 ? t->fds : t->cpu_pct;
-		if (i == 0)
-			s.start = v;
-		if (v > s.peak)
-			s.peak = v;
-		s.end = v;
-	}
-	return s;
-}
-
-static void text_timeline(const struct cs_profile *p, FILE *out)
-{
-	if (!p->timeline.n)
-		return;
-	struct span rss = tl_span(p, 0), thr = tl_span(p, 1), fds = tl_span(p, 2), cpu = tl_span(p, 3);
-	fprintf(out, "# timeline (%zu s)      start       peak        end\n", p->timeline.n);
-	fprintf(out, "#   RSS MiB      %10.1f %10.1f %10.1f\n", rss.start / 1048576.0,
-		rss.peak / 1048576.0, rss.end / 1048576.0);
-	fprintf(out, "#   threads      %10.0f %10.0f %10.0f\n", thr.start, thr.peak, thr.end);
-	fprintf(out, "#   open fds     %10.0f %10.0f %10.0f\n", fds.start, fds.peak, fds.end);
-	fprintf(out, "#   CPU %%        %10.1f %10.1f %10.1f\n", cpu.start, cpu.peak, cpu.end);
-}
-
-static void json_stats(const struct cs_profile *p, FILE *out)
+void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 {
 	const struct cs_stats *st = &p->stats;
 	const struct cs_meta *m = &p->meta;
 	static const char *src[] = {"recording", "folded", "perf-script"};
 	uint64_t unwound = st->complete + st->truncated;
-	fprintf(out, "\"source\": \"%s\", ", m->source < 3 ? src[m->source] : "unknown");
+	fprintf(out, "\"source\": \"%s\", \"weight\": \"%s\", ",
+		m->source < 3 ? src[m->source] : "unknown",
+		weighted(p, total) ? "period" : "samples");
 	fprintf(out, "\"command\": ");
-	json_cstr(out, cs_str(p, m->command));
-	fprintf(out,
-		", \"pid\": %lld, \"hz\": %u, \"event\": ",
-		(long long)m->pid, m->hz);
-	json_cstr(out, cs_str(p, m->event));
+	cs_json_str(out, cs_str(p, m->command), cs_strlen(p, m->command));
+	fprintf(out, ", \"pid\": %lld, \"hz\": %u, \"event\": ", (long long)m->pid, m->hz);
+	cs_json_str(out, cs_str(p, m->event), cs_strlen(p, m->event));
 	fprintf(out,
 		", \"stats\": {\"duration_s\": %.3f, \"samples\": %llu, \"lost\": %llu, "
 		"\"complete\": %llu, \"truncated\": %llu, \"complete_pct\": %.2f, "
@@ -370,21 +367,76 @@ static void json_stats(const struct cs_profile *p, FILE *out)
 		"\"processes\": %llu, \"profiler_cpu_s\": %.3f}",
 		(double)st->duration_ns / 1e9, (unsigned long long)st->samples,
 		(unsigned long long)st->lost, (unsigned long long)st->complete,
-		(unsigned long long)st->truncated, pct(st->complete, unwound),
+		(unsigned long long)st->truncated, cs_pct(st->complete, unwound),
 		(unsigned long long)st->kernel_only, (unsigned long long)st->unresolved,
 		(unsigned long long)st->threads, (unsigned long long)st->processes,
 		(double)st->profiler_cpu_ns / 1e9);
 }
 
+/* ---- the timeline ---- */
+
+/* start / peak / end of one timeline quantity */
+struct span {
+	uint64_t start, peak, end;
+};
+
+static struct span tl_span(const struct cs_profile *p, int what)
+{
+	struct span s = {0, 0, 0};
+	for (size_t i = 0; i < p->timeline.n; i++) {
+		const struct cs_tick *t = &p->timeline.v[i];
+		uint64_t v = what == 0 ? t->rss : what == 1 ? t->threads : t->fds;
+		if (i == 0)
+			s.start = v;
+		s.peak = CS_MAX(s.peak, v);
+		s.end = v;
+	}
+	return s;
+}
+
+static void cpu_span(const struct cs_profile *p, double *start, double *peak, double *end)
+{
+	*start = *peak = *end = 0;
+	for (size_t i = 0; i < p->timeline.n; i++) {
+		double v = p->timeline.v[i].cpu_pct;
+		if (i == 0)
+			*start = v;
+		if (v > *peak)
+			*peak = v;
+		*end = v;
+	}
+}
+
+static void text_timeline(const struct cs_profile *p, FILE *out)
+{
+	if (!p->timeline.n)
+		return;
+	struct span rss = tl_span(p, 0), thr = tl_span(p, 1), fds = tl_span(p, 2);
+	double c0, c1, c2;
+	cpu_span(p, &c0, &c1, &c2);
+	fprintf(out, "# timeline (%zu s)      start       peak        end\n", p->timeline.n);
+	fprintf(out, "#   RSS MiB      %10.1f %10.1f %10.1f\n", (double)rss.start / 1048576.0,
+		(double)rss.peak / 1048576.0, (double)rss.end / 1048576.0);
+	fprintf(out, "#   threads      %10llu %10llu %10llu\n", (unsigned long long)thr.start,
+		(unsigned long long)thr.peak, (unsigned long long)thr.end);
+	fprintf(out, "#   open fds     %10llu %10llu %10llu\n", (unsigned long long)fds.start,
+		(unsigned long long)fds.peak, (unsigned long long)fds.end);
+	fprintf(out, "#   CPU %%        %10.1f %10.1f %10.1f\n", c0, c1, c2);
+}
+
 static void json_timeline(const struct cs_profile *p, FILE *out)
 {
-	static const char *names[] = {"rss_bytes", "threads", "fds", "cpu_pct"};
+	static const char *names[] = {"rss_bytes", "threads", "fds"};
 	fprintf(out, ", \"timeline\": {");
-	for (int w = 0; w < 4; w++) {
+	for (int w = 0; w < 3; w++) {
 		struct span s = tl_span(p, w);
-		fprintf(out, "%s\"%s\": {\"start\": %.6g, \"peak\": %.6g, \"end\": %.6g}", w ? ", " : "",
-			names[w], s.start, s.peak, s.end);
+		fprintf(out, "%s\"%s\": {\"start\": %llu, \"peak\": %llu, \"end\": %llu}",
+			w ? ", " : "", names[w], (unsigned long long)s.start,
+			(unsigned long long)s.peak, (unsigned long long)s.end);
 	}
+	double c0, c1, c2;
+	cpu_span(p, &c0, &c1, &c2);
+	fprintf(out, ", \"cpu_pct\": {\"start\": %.1f, \"peak\": %.1f, \"end\": %.1f}", c0, c1, c2);
 	fprintf(out, ", \"series\": [");
 	for (size_t i = 0; i < p->timeline.n; i++) {
 		const struct cs_tick *t = &p->timeline.v[i];
@@ -397,6 +449,42 @@ static void json_timeline(const struct cs_profile *p, FILE *out)
 	fprintf(out, "]}");
 }
 
+/* ---- printing rows ---- */
+
+static int g_sort_total;
+static const struct cs_profile *g_prof; /* qsort has no context argument */
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct cs_hotspot *x = a, *y = b;
+	uint64_t xa = g_sort_total ? x->total : x->self, ya = g_sort_total ? y->total : y->self;
+	uint64_t xb = g_sort_total ? x->self : x->total, yb = g_sort_total ? y->self : y->total;
+	if (xa != ya)
+		return xa > ya ? -1 : 1;
+	if (xb != yb)
+		return xb > yb ? -1 : 1;
+	/* Ties by name, then module name, so output never depends on the order in which a
+	 * profile happened to intern its strings. */
+	int c = cs_name_cmp(g_prof, x->func, y->func);
+	if (c)
+		return c;
+	if ((c = cs_module_cmp(g_prof, x->module, y->module)))
+		return c;
+	if (x->unnamed != y->unnamed)
+		return x->unnamed < y->unnamed ? -1 : 1;
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	if ((c = cs_name_cmp(g_prof, x->file, y->file)))
+		return c;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static const char *by_name(int by)
+{
+	static const char *names[] = {"function", "line", "module", "thread"};
+	return names[by];
+}
+
 static void source_of(const struct cs_profile *p, const struct cs_hotspot *h, char *buf, size_t n)
 {
 	if (h->file && h->line)
@@ -407,215 +495,172 @@ static void source_of(const struct cs_profile *p, const struct cs_hotspot *h, ch
 		buf[0] = 0;
 }
 
+/* The label of a row in lbuf: function, module or "NAME-TID". */
+static const char *label(const struct cs_profile *p, const struct cs_hotspot *h, int by, char *lbuf,
+			 size_t n)
+{
+	if (by == CS_BY_THREAD) {
+		const struct cs_thread *t = &p->threads.v[h->thread];
+		snprintf(lbuf, n, "%s-%u", cs_str(p, t->name), t->tid);
+		return lbuf;
+	}
+	return cs_key_label(p, h, by, lbuf, n);
+}
+
+static void json_rows(const struct cs_profile *p, const struct cs_report_opts *o,
+		      const struct cs_hotspot *rows, size_t shown, uint64_t total, FILE *out)
+{
+	char lbuf[512];
+	fprintf(out, "{\"total_samples\": %llu, \"by\": \"%s\", \"hotspots\": [",
+		(unsigned long long)total, by_name(o->by));
+	for (size_t i = 0; i < shown; i++) {
+		const struct cs_hotspot *h = &rows[i];
+		fputs(i ? ",\n  {" : "\n  {", out);
+		if (o->by == CS_BY_THREAD) {
+			const struct cs_thread *t = &p->threads.v[h->thread];
+			fprintf(out, "\"thread\": ");
+			cs_json_str(out, cs_str(p, t->name), cs_strlen(p, t->name));
+			fprintf(out, ", \"tid\": %u, \"pid\": ", t->tid);
+			/* perf script without a pid field: unknown */
+			fprintf(out, t->pid == CS_NONE ? "null" : "%u", t->pid);
+		} else if (o->by == CS_BY_MODULE) {
+			const char *m = label(p, h, o->by, lbuf, sizeof(lbuf));
+			fprintf(out, "\"module\": ");
+			cs_json_str(out, m, strlen(m));
+		} else {
+			const char *f = label(p, h, o->by, lbuf, sizeof(lbuf));
+			const char *m = cs_module_name(p, h->module);
+			fprintf(out, "\"function\": ");
+			cs_json_str(out, f, strlen(f));
+			fprintf(out, ", \"module\": ");
+			cs_json_str(out, m, strlen(m));
+			fprintf(out, ", \"file\": ");
+			cs_json_str(out, cs_str(p, h->file), cs_strlen(p, h->file));
+			fprintf(out, ", \"line\": %u", h->line);
+		}
+		fprintf(
+		    out,
+		    ", \"self\": %llu, \"total\": %llu, \"self_pct\": %.2f, \"total_pct\": %.2f}",
+		    (unsigned long long)h->self, (unsigned long long)h->total,
+		    cs_pct(h->self, total), cs_pct(h->total, total));
+	}
+	fprintf(out, "\n], ");
+	cs_report_json_meta(p, total, out);
+	json_timeline(p, out);
+	fprintf(out, "}\n");
+}
+
+static void csv_rows(const struct cs_profile *p, const struct cs_report_opts *o,
+		     const struct cs_hotspot *rows, size_t shown, uint64_t total, FILE *out)
+{
+	char lbuf[512];
+	if (o->by == CS_BY_THREAD)
+		fprintf(out, "thread,tid,pid,");
+	else if (o->by == CS_BY_MODULE)
+		fprintf(out, "module,");
+	else
+		fprintf(out, "function,module,file,line,");
+	fprintf(out, "self,total,self_pct,total_pct\n");
+	for (size_t i = 0; i < shown; i++) {
+		const struct cs_hotspot *h = &rows[i];
+		if (o->by == CS_BY_THREAD) {
+			const struct cs_thread *t = &p->threads.v[h->thread];
+			cs_csv_str(out, cs_str(p, t->name));
+			fprintf(out, ",%u,", t->tid);
+			if (t->pid != CS_NONE)
+				fprintf(out, "%u", t->pid);
+		} else if (o->by == CS_BY_MODULE) {
+			cs_csv_str(out, label(p, h, o->by, lbuf, sizeof(lbuf)));
+		} else {
+			cs_csv_str(out, label(p, h, o->by, lbuf, sizeof(lbuf)));
+			fputc(',', out);
+			cs_csv_str(out, cs_module_name(p, h->module));
+			fputc(',', out);
+			cs_csv_str(out, cs_str(p, h->file));
+			fprintf(out, ",%u", h->line);
+		}
+		fprintf(out, ",%llu,%llu,%.2f,%.2f\n", (unsigned long long)h->self,
+			(unsigned long long)h->total, cs_pct(h->self, total),
+			cs_pct(h->total, total));
+	}
+}
+
+static void text_rows(const struct cs_profile *p, const struct cs_report_opts *o,
+		      const struct cs_hotspot *rows, size_t shown, size_t n, uint64_t total,
+		      FILE *out)
+{
+	char lbuf[512], src[4096];
+	struct cs_buf lb, mb, sb;
+	cs_buf_init(&lb);
+	cs_buf_init(&mb);
+	cs_buf_init(&sb);
+	int w = 8;
+	for (size_t i = 0; i < shown; i++) {
+		const char *l = cs_text_str(&lb, label(p, &rows[i], o->by, lbuf, sizeof(lbuf)));
+		w = CS_MAX(w, CS_MIN((int)strlen(l), 60));
+	}
+	cs_report_text_header(p, out);
+	fprintf(out, "%7s %7s %8s %8s  ", "self%", "total%", "self", "total");
+	if (o->by == CS_BY_MODULE)
+		fprintf(out, "%s\n", "module");
+	else if (o->by == CS_BY_THREAD)
+		fprintf(out, "%-*s  %s\n", w, "thread", "pid");
+	else
+		fprintf(out, "%-*s  %-20s %s\n", w, "function", "module", "source");
+	for (size_t i = 0; i < shown; i++) {
+		const struct cs_hotspot *h = &rows[i];
+		const char *l = cs_text_str(&lb, label(p, h, o->by, lbuf, sizeof(lbuf)));
+		fprintf(out, "%6.2f%% %6.2f%% %8llu %8llu  ", cs_pct(h->self, total),
+			cs_pct(h->total, total), (unsigned long long)h->self,
+			(unsigned long long)h->total);
+		if (o->by == CS_BY_MODULE) {
+			fprintf(out, "%s\n", l);
+		} else if (o->by == CS_BY_THREAD) {
+			const struct cs_thread *t = &p->threads.v[h->thread];
+			if (t->pid == CS_NONE)
+				fprintf(out, "%-*s  -\n", w, l);
+			else
+				fprintf(out, "%-*s  %u\n", w, l, t->pid);
+		} else {
+			const char *mod = cs_module_name(p, h->module);
+			source_of(p, h, src, sizeof(src));
+			fprintf(out, "%-*s  %-20s %s\n", w, l, *mod ? cs_text_str(&mb, mod) : "-",
+				cs_text_str(&sb, src));
+		}
+	}
+	if (shown < n)
+		fprintf(out, "# ... %zu more %s (use --top 0 for all)\n", n - shown,
+			cs_plural(n - shown, "row", "rows"));
+	cs_report_text_footer(p, total, out);
+	text_timeline(p, out);
+	cs_buf_release(&lb);
+	cs_buf_release(&mb);
+	cs_buf_release(&sb);
+}
+
 static int report_rows(const struct cs_profile *p, const struct cs_report_opts *o, FILE *out)
 {
 	struct cs_hotspot *rows;
-	size_t n = cs_hotspots(p, o->by, &rows);
+	size_t n = cs_hotspots(p, o->by, o->addrs, &rows);
 	uint64_t total = cs_profile_total(p);
 	g_sort_total = o->sort_total;
 	g_prof = p;
-	qsort(rows, n, sizeof(*rows), row_cmp);
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), row_cmp);
 	size_t shown = o->top > 0 ? CS_MIN(n, (size_t)o->top) : n;
-	char lbuf[512], src[4096];
-
-	if (o->format == CS_FMT_JSON) {
-		fprintf(out, "{\"total_samples\": %llu, \"by\": \"%s\", \"hotspots\": [",
-			(unsigned long long)total, by_name(o->by));
-		for (size_t i = 0; i < shown; i++) {
-			const struct cs_hotspot *h = &rows[i];
-			fprintf(out, "%s\n  {\"function\": ", i ? "," : "");
-			json_cstr(out, row_label(p, h, o->by, lbuf, sizeof(lbuf)));
-			fprintf(out, ", \"module\": ");
-			json_cstr(out, cs_module_name(p, h->module));
-			fprintf(out, ", \"file\": ");
-			json_cstr(out, cs_str(p, h->file));
-			fprintf(out, ", \"line\": %u, \"self\": %llu, \"total\": %llu, "
-				     "\"self_pct\": %.2f, \"total_pct\": %.2f",
-				h->line, (unsigned long long)h->self, (unsigned long long)h->total,
-				pct(h->self, total), pct(h->total, total));
-			if (o->by == CS_BY_THREAD) {
-				const struct cs_thread *t = &p->threads.v[h->thread];
-				fprintf(out, ", \"tid\": %u, \"pid\": ", t->tid);
-				/* perf script without a pid field: unknown */
-				fprintf(out, t->pid == CS_NONE ? "null" : "%u", t->pid);
-			}
-			fputc('}', out);
-		}
-		fprintf(out, "\n], ");
-		json_stats(p, out);
-		json_timeline(p, out);
-		fprintf(out, "}\n");
-	} else if (o->format == CS_FMT_CSV) {
-		fprintf(out, "function,module,file,line,self,total,self_pct,total_pct\n");
-		for (size_t i = 0; i < shown; i++) {
-			const struct cs_hotspot *h = &rows[i];
-			csv_str(out, row_label(p, h, o->by, lbuf, sizeof(lbuf)));
-			fputc(',', out);
-			csv_str(out, cs_module_name(p, h->module));
-			fputc(',', out);
-			csv_str(out, cs_str(p, h->file));
-			fprintf(out, ",%u,%llu,%llu,%.2f,%.2f\n", h->line, (unsigned long long)h->self,
-				(unsigned long long)h->total, pct(h->self, total), pct(h->total, total));
-		}
-	} else {
-		int w = 8;
-		for (size_t i = 0; i < shown; i++) {
-			int l = (int)strlen(row_label(p, &rows[i], o->by, lbuf, sizeof(lbuf)));
-			w = CS_MAX(w, CS_MIN(l, 60));
-		}
-		text_header(p, out);
-		fprintf(out, "%7s %7s %8s %8s  %-*s  %-20s %s\n", "self%", "total%", "self", "total",
-			w, by_name(o->by), "module", "source");
-		for (size_t i = 0; i < shown; i++) {
-			const struct cs_hotspot *h = &rows[i];
-			source_of(p, h, src, sizeof(src));
-			const char *mod = cs_module_name(p, h->module);
-			fprintf(out, "%6.2f%% %6.2f%% %8llu %8llu  %-*s  %-20s %s\n", pct(h->self, total),
-				pct(h->total, total), (unsigned long long)h->self,
-				(unsigned long long)h->total, w,
-				row_label(p, h, o->by, lbuf, sizeof(lbuf)), *mod ? mod : "-", src);
-		}
-		if (shown < n)
-			fprintf(out, "# ... %zu more rows (use --top 0 for all)\n", n - shown);
-		text_footer(p, total, out);
-		text_timeline(p, out);
-	}
+	if (o->format == CS_FMT_JSON)
+		json_rows(p, o, rows, shown, total, out);
+	else if (o->format == CS_FMT_CSV)
+		csv_rows(p, o, rows, shown, total, out);
+	else
+		text_rows(p, o, rows, shown, n, total, out);
 	free(rows);
 	return 0;
-}
-
-/* ---- callers / callees of one function ---- */
-
-struct rel {
-	uint32_t func, module; /* func CS_NONE: "[root]" (callers) or "[self]" (callees) */
-	uint64_t count;
-	uint32_t stamp;
-};
-
-static int rel_cmp(const void *a, const void *b)
-{
-	const struct rel *x = a, *y = b;
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	/* [root] / [self] (CS_NONE) sort after named functions of the same count. */
-	if ((x->func == CS_NONE) != (y->func == CS_NONE))
-		return x->func == CS_NONE ? 1 : -1;
-	int c = x->func == CS_NONE ? 0 : name_cmp(x->func, y->func);
-	return c ? c : module_cmp(x->module, y->module);
-}
-
-static int report_relatives(const struct cs_profile *p, const struct cs_report_opts *o, FILE *out)
-{
-	int callers = o->callers != NULL;
-	const char *fn = callers ? o->callers : o->callees;
-	uint32_t *frames = NULL;
-	size_t fcap = 0;
-	uint64_t *count = node_counts(p);
-	uint64_t total = cs_profile_total(p), fn_total = 0;
-	CS_VEC(struct rel) rels = {0};
-	struct cs_map64 ix; /* (func << 32 | module) -> index in rels */
-	cs_map64_init(&ix);
-
-	for (uint32_t n = 1; n < p->nodes.n; n++) {
-		uint64_t c = count[n];
-		if (!c)
-			continue;
-		size_t depth = p->nodes.v[n].depth;
-		if (depth > fcap) {
-			fcap = depth;
-			frames = cs_xrealloc(frames, fcap * sizeof(*frames));
-		}
-		cs_profile_frames(p, n, frames, fcap);
-		int hit = 0;
-		for (size_t d = 0; d < depth; d++) {
-			const struct cs_frame *f = &p->frames.v[frames[d]];
-			if (strcmp(cs_str(p, f->func), fn))
-				continue;
-			hit = 1;
-			uint32_t rf = CS_NONE, rm = CS_NONE;
-			if (callers && d > 0) {
-				rf = p->frames.v[frames[d - 1]].func;
-				rm = p->frames.v[frames[d - 1]].module;
-			} else if (!callers && d + 1 < depth) {
-				rf = p->frames.v[frames[d + 1]].func;
-				rm = p->frames.v[frames[d + 1]].module;
-			}
-			int added;
-			uint64_t *slot = cs_map64_put(&ix, ((uint64_t)rf << 32) | rm, rels.n, &added);
-			if (added) {
-				struct rel r = {rf, rm, 0, 0};
-				CS_VEC_PUSH(rels, r);
-			}
-			struct rel *r = &rels.v[*slot];
-			if (r->stamp != n) { /* once per stack, even under recursion */
-				r->stamp = n;
-				r->count += c;
-			}
-		}
-		if (hit)
-			fn_total += c;
-	}
-	g_prof = p;
-	qsort(rels.v, rels.n, sizeof(*rels.v), rel_cmp);
-	size_t shown = o->top > 0 ? CS_MIN(rels.n, (size_t)o->top) : rels.n;
-	const char *what = callers ? "callers" : "callees";
-	const char *none = callers ? "[root]" : "[self]";
-	int ret = 0;
-
-	if (!fn_total) {
-		ret = cs_error("function '%s' does not occur in any sample", fn);
-	} else if (o->format == CS_FMT_JSON) {
-		fprintf(out, "{\"total_samples\": %llu, \"function\": ", (unsigned long long)total);
-		json_cstr(out, fn);
-		fprintf(out, ", \"function_total\": %llu, \"function_total_pct\": %.2f, \"%s\": [",
-			(unsigned long long)fn_total, pct(fn_total, total), what);
-		for (size_t i = 0; i < shown; i++) {
-			const struct rel *r = &rels.v[i];
-			fprintf(out, "%s\n  {\"function\": ", i ? "," : "");
-			json_cstr(out, r->func == CS_NONE ? none : cs_str(p, r->func));
-			fprintf(out, ", \"module\": ");
-			json_cstr(out, cs_module_name(p, r->module));
-			fprintf(out, ", \"samples\": %llu, \"pct_of_function\": %.2f, \"pct\": %.2f}",
-				(unsigned long long)r->count, pct(r->count, fn_total),
-				pct(r->count, total));
-		}
-		fprintf(out, "\n]}\n");
-	} else if (o->format == CS_FMT_CSV) {
-		fprintf(out, "function,module,samples,pct_of_function,pct\n");
-		for (size_t i = 0; i < shown; i++) {
-			const struct rel *r = &rels.v[i];
-			csv_str(out, r->func == CS_NONE ? none : cs_str(p, r->func));
-			fputc(',', out);
-			csv_str(out, cs_module_name(p, r->module));
-			fprintf(out, ",%llu,%.2f,%.2f\n", (unsigned long long)r->count,
-				pct(r->count, fn_total), pct(r->count, total));
-		}
-	} else {
-		text_header(p, out);
-		fprintf(out, "# %s of %s: %llu samples (%.2f%% of all)\n", what, fn,
-			(unsigned long long)fn_total, pct(fn_total, total));
-		fprintf(out, "%9s %7s %8s  %-40s %s\n", "of-func%", "total%", "samples",
-			callers ? "caller" : "callee", "module");
-		for (size_t i = 0; i < shown; i++) {
-			const struct rel *r = &rels.v[i];
-			const char *mod = cs_module_name(p, r->module);
-			fprintf(out, "%8.2f%% %6.2f%% %8llu  %-40s %s\n", pct(r->count, fn_total),
-				pct(r->count, total), (unsigned long long)r->count,
-				r->func == CS_NONE ? none : cs_str(p, r->func), *mod ? mod : "-");
-		}
-		if (shown < rels.n)
-			fprintf(out, "# ... %zu more rows (use --top 0 for all)\n", rels.n - shown);
-	}
-	free(frames);
-	free(count);
-	CS_VEC_FREE(rels);
-	cs_map64_release(&ix);
-	return ret;
 }
 
 int cs_render_report(const struct cs_profile *p, const struct cs_report_opts *o, FILE *out)
 {
 	if (o->callers || o->callees)
-		return report_relatives(p, o, out);
+		return cs_render_relatives(p, o, out);
 	return report_rows(p, o, out);
 }

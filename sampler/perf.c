@@ -545,7 +545,8 @@ int cs_sampler_poll(struct cs_sampler *s, int timeout_ms, const struct cs_sample
 	for (int i = 0; i < s->ncpu; i++)
 		if (s->rings[i].fd >= 0)
 			collect(s, &s->rings[i], &seq);
-	qsort(s->entries.v, s->entries.n, sizeof(*s->entries.v), entry_cmp);
+	if (s->entries.n > 1)
+		qsort(s->entries.v, s->entries.n, sizeof(*s->entries.v), entry_cmp);
 	for (size_t i = 0; i < s->entries.n; i++)
 		deliver(s, s->entries.v[i].h, ops, ctx);
 	for (int i = 0; i < s->ncpu; i++) {

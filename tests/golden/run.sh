@@ -43,7 +43,15 @@ flame() {
 	"$exe" flame "$@" "$tmp/f.svg" && flame_data "$tmp/f.svg"
 }
 
-# perf script text, as stackcollapse-perf.pl folds it, with each of its options
+# perf script text, as stackcollapse-perf.pl folds it, with each of its options: our own
+# inputs, one per rule of the script (perf-rules.txt), and real perf output (perf-dwarf*:
+# `perf record --call-graph dwarf` of tests/targets/cpu3, `perf script` with its default
+# fields and with -F comm,tid,time,event,ip,sym,dso, which prints no period)
+for opt in "" pid tid kernel jit all addrs; do
+	for input in perf-rules perf-dwarf perf-dwarf-noperiod; do
+		check "$input${opt:+.$opt}.fold" "$exe" fold -i "$input.txt" ${opt:+--$opt}
+	done
+done
 check perf-basic.fold "$exe" fold -i perf-basic.txt
 check perf-basic.pid.fold "$exe" fold -i perf-basic.txt --pid
 check perf-basic.tid.fold "$exe" fold -i perf-basic.txt --tid
@@ -52,6 +60,10 @@ check perf-basic.jit.fold "$exe" fold -i perf-basic.txt --jit
 check perf-basic.all-addrs.fold "$exe" fold -i perf-basic.txt --all --addrs
 check perf-basic.per-thread.fold "$exe" fold -i perf-basic.txt --per-thread
 check perf-flat.fold "$exe" fold -i perf-flat.txt --kernel
+# fold --robust: what report and flame read
+check perf-rules.robust.fold "$exe" fold -i perf-rules.txt --robust --all
+check perf-basic.robust.fold "$exe" fold -i perf-basic.txt --robust --all
+check perf-flat.robust.fold "$exe" fold -i perf-flat.txt --robust --kernel
 # reports of perf script input
 check perf-basic.report.txt "$exe" report -i perf-basic.txt --top 12
 check perf-basic.by-module.csv "$exe" report -i perf-basic.txt --by module --format csv
@@ -59,6 +71,12 @@ check perf-basic.by-thread.json "$exe" report -i perf-basic.txt --by thread --fo
 check perf-basic.by-line.csv "$exe" report -i perf-basic.txt --by line --format csv --top 5
 check perf-basic.callers.txt "$exe" report -i perf-basic.txt --callers do_syscall_64
 check perf-basic.callees.json "$exe" report -i perf-basic.txt --callees do_syscall_64 --format json
+check perf-basic.by-module.txt "$exe" report -i perf-basic.txt --by module
+check perf-basic.by-thread.txt "$exe" report -i perf-basic.txt --by thread
+check perf-basic.by-thread.csv "$exe" report -i perf-basic.txt --by thread --format csv
+check perf-dwarf.report.txt "$exe" report -i perf-dwarf.txt
+check perf-dwarf-noperiod.report.txt "$exe" report -i perf-dwarf-noperiod.txt
+check perf-dwarf.flame.json flame -i perf-dwarf.txt
 # flamegraph tables: kernel, JIT, inlined frames and modules
 check perf-basic.flame.json flame -i perf-basic.txt
 check perf-basic.flame-per-thread.json flame -i perf-basic.txt --per-thread --colors hot
