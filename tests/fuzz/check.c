@@ -1,5 +1,5 @@
 /* check.c - output checks for the fuzz harnesses: JSON that parses (RFC 8259, UTF-8),
- * folded lines, characters an XML document may carry. */
+ * folded lines, characters an XML document may carry, text safe for a terminal. */
 #include "fuzz.h"
 
 #include <string.h>
@@ -253,5 +253,25 @@ void fz_check_xml_chars(const char *text, size_t n, const char *what)
 			    "%s: character U+%04X, which XML 1.0 forbids, at byte %zu of the SVG",
 			    what, (unsigned)cp, i);
 		i += len;
+	}
+}
+
+/* ---- text for a terminal ---- */
+
+void fz_check_terminal(const char *text, size_t n, int allow_cr, const char *what)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		/* C0 controls but tab and line feed, DEL, and C1 controls (U+0080..U+009F,
+		 * which some terminals obey as escapes) */
+		int bad = (c < 0x20 && c != '\t' && c != '\n' && !(allow_cr && c == '\r')) ||
+			  c == 0x7f ||
+			  (c == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f);
+		if (!bad)
+			continue;
+		size_t from = i > 40 ? i - 40 : 0;
+		fz_fail("%s: control character 0x%02x at byte %zu reaches the terminal: ...%.*s",
+			what, c == 0xc2 ? s[i + 1] : c, i, (int)(i - from), text + from);
 	}
 }

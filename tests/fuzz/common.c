@@ -100,7 +100,7 @@ void fz_capture_end(int ret, const char *what)
 
 /* ---- every view ---- */
 
-enum out_kind { OUT_TEXT, OUT_JSON, OUT_FOLDED, OUT_SVG };
+enum out_kind { OUT_TEXT, OUT_CSV, OUT_JSON, OUT_FOLDED, OUT_SVG };
 
 static struct mem out_mem;
 static FILE *out_file;
@@ -132,6 +132,10 @@ static void out_end(int ret, enum out_kind kind, const char *what)
 		fz_check_xml_chars(out_mem.p, out_mem.n, what);
 		break;
 	case OUT_TEXT:
+		fz_check_terminal(out_mem.p, out_mem.n, 0, what);
+		break;
+	case OUT_CSV:
+		fz_check_terminal(out_mem.p, out_mem.n, 1, what);
 		break;
 	}
 }
@@ -170,7 +174,7 @@ static void pick_functions(const struct cs_profile *p, const char **a, const cha
 
 static void report_views(const struct cs_profile *p, uint32_t v)
 {
-	static const enum out_kind kinds[] = {OUT_TEXT, OUT_JSON, OUT_TEXT};
+	static const enum out_kind kinds[] = {OUT_TEXT, OUT_JSON, OUT_CSV};
 	for (int by = CS_BY_FUNCTION; by <= CS_BY_THREAD; by++) {
 		struct cs_report_opts o = {0};
 		o.by = by;

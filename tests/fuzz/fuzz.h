@@ -10,7 +10,8 @@
  *   - a reader or renderer that fails prints exactly one line, "csampler: ..."; one that
  *     succeeds prints no error (warnings are fine);
  *   - JSON output parses; folded output is "frames COUNT" lines; SVG carries only
- *     characters XML 1.0 allows, in valid UTF-8.
+ *     characters XML 1.0 allows, in valid UTF-8; text and CSV carry no control
+ *     characters (terminal escapes) from the input.
  */
 #ifndef CS_FUZZ_H
 #define CS_FUZZ_H
@@ -45,6 +46,10 @@ uint32_t fz_variant(const uint8_t *data, size_t n);
 void fz_check_json(const char *text, size_t n, const char *what);
 void fz_check_folded(const char *text, size_t n, const char *what);
 void fz_check_xml_chars(const char *text, size_t n, const char *what);
+/* Text meant for a terminal (text reports, CSV): no control characters but tab and line
+ * feed (and carriage return, inside CSV fields, when allow_cr), so that no symbol name
+ * can send escape sequences to the terminal. */
+void fz_check_terminal(const char *text, size_t n, int allow_cr, const char *what);
 
 /* Make a recording-shaped buffer consistent with its checksums, so that mutations
  * reach the section decoders instead of stopping at a CRC: every section's CRC is
