@@ -2,6 +2,7 @@
  * folded lines, characters an XML document may carry, text safe for a terminal. */
 #include "fuzz.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Length of the valid UTF-8 sequence at s[0..n) (n > 0), or 0. */
@@ -41,7 +42,21 @@ struct js {
 	const unsigned char *p, *end;
 	const char *err;
 	int depth;
+	const unsigned char *key; /* the member name of the value being read, unquoted */
+	size_t key_len;
 };
+
+/* Members that are a share of something, so within 0..100 whatever the counts were
+ * (sums that wrap once gave 180 %). cpu_pct is not: 100 is one core. */
+static int is_share(const struct js *j)
+{
+	static const char *const keys[] = {"self_pct",	      "total_pct",	    "pct",
+					   "pct_of_function", "function_total_pct", "complete_pct"};
+	for (size_t i = 0; i < CS_ARRAY_SIZE(keys); i++)
+		if (j->key && strlen(keys[i]) == j->key_len && !memcmp(j->key, keys[i], j->key_len))
+			return 1;
+	return 0;
+}
 
 static void js_ws(struct js *j)
 {
@@ -114,6 +129,7 @@ static int js_digits(struct js *j)
 
 static int js_number(struct js *j)
 {
+	const unsigned char *start = j->p;
 	if (j->p < j->end && *j->p == '-')
 		j->p++;
 	if (j->p < j->end && *j->p == '0')
@@ -132,6 +148,17 @@ static int js_number(struct js *j)
 		if (js_digits(j) < 0)
 			return -1;
 	}
+	if (is_share(j)) {
+		char num[64];
+		size_t len = CS_MIN((size_t)(j->p - start), sizeof(num) - 1);
+		memcpy(num, start, len);
+		num[len] = 0;
+		double v = strtod(num, NULL);
+		if (!(v >= 0 && v <= 100.005)) {
+			j->p = start;
+			return js_fail(j, "a percentage out of 0..100");
+		}
+	}
 	return 0;
 }
 
@@ -149,12 +176,17 @@ static int js_list(struct js *j, int obj)
 	for (;;) {
 		js_ws(j);
 		if (obj) {
+			const unsigned char *name = j->p + 1;
 			if (js_string(j) < 0)
 				return -1;
+			j->key = name;
+			j->key_len = (size_t)(j->p - 1 - name);
 			js_ws(j);
 			if (j->p >= j->end || *j->p != ':')
 				return js_fail(j, "expected ':'");
 			j->p++;
+		} else {
+			j->key = NULL;
 		}
 		if (js_value(j) < 0)
 			return -1;
@@ -201,7 +233,9 @@ static int js_value(struct js *j)
 
 void fz_check_json(const char *text, size_t n, const char *what)
 {
-	struct js j = {(const unsigned char *)text, (const unsigned char *)text + n, NULL, 0};
+	struct js j = {0};
+	j.p = (const unsigned char *)text;
+	j.end = j.p + n;
 	if (js_value(&j) == 0) {
 		js_ws(&j);
 		if (j.p == j.end)

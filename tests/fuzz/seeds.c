@@ -148,6 +148,56 @@ static void rich_profile(struct cs_profile *p)
 	p->stats.samples = cs_profile_total(p);
 }
 
+/* Recordings that once broke a view (issue 14): kept as seeds, so every build replays
+ * them. */
+static void regression_recordings(void)
+{
+	struct cs_profile p;
+	struct cs_frame f = {0};
+	f.module = CS_NONE;
+
+	/* Leak snapshots a few denormal seconds apart: a growth rate of +inf bytes/s. */
+	cs_profile_init(&p);
+	f.func = cs_profile_cstr(&p, "leaky");
+	uint32_t fr = cs_profile_frame(&p, &f);
+	uint32_t st = cs_profile_stack(&p, &fr, 1);
+	cs_profile_add(&p, st, CS_NONE, 1);
+	for (int i = 0; i < 3; i++) {
+		struct cs_leak_snapshot s = {0};
+		s.time_s = i * 1e-320;
+		s.exact = 1;
+		struct cs_leak_site site = {st, 100u * (i + 1), 1, 0};
+		CS_VEC_PUSH(s.sites, site);
+		CS_VEC_PUSH(p.leaks, s);
+	}
+	put_recording("tiny-intervals.data", &p);
+	cs_profile_release(&p);
+
+	/* perf script samples of a thread with no name: an empty root label. */
+	cs_profile_init(&p);
+	f.func = cs_profile_cstr(&p, "work");
+	fr = cs_profile_frame(&p, &f);
+	st = cs_profile_stack(&p, &fr, 1);
+	cs_profile_add(&p, st, cs_profile_thread(&p, 1, 1, 0, 0), 1);
+	p.meta.source = CS_SOURCE_PERF_SCRIPT;
+	put_recording("nameless-thread.data", &p);
+	cs_profile_release(&p);
+
+	/* Counts whose sums wrap: five threads of 2^62 - 1 samples each, and statistics
+	 * whose sum wraps to 1. */
+	cs_profile_init(&p);
+	f.func = cs_profile_cstr(&p, "hot");
+	fr = cs_profile_frame(&p, &f);
+	st = cs_profile_stack(&p, &fr, 1);
+	for (uint32_t t = 1; t <= 5; t++)
+		cs_profile_add(&p, st, cs_profile_thread(&p, t, t, 0, 0), (1ull << 62) - 1);
+	p.stats.samples = UINT64_MAX;
+	p.stats.complete = UINT64_MAX;
+	p.stats.truncated = 2;
+	put_recording("huge-counts.data", &p);
+	cs_profile_release(&p);
+}
+
 /* ---- text inputs ---- */
 
 /* The text of each file in dir whose name ends in suffix: copied as a seed of harness
@@ -225,6 +275,15 @@ static void generated_folded(void)
 				  "\xe2\x82\xac;\xff\xfe;\x1b]2;t\x07 4\n"
 				  "a;b 0\n";
 	put_seed("folded", "odd", odd, sizeof(odd) - 1);
+	/* counts that are each in range but whose sum wraps (issue 14) */
+	cs_buf_init(&b);
+	for (int i = 0; i < 19; i++) {
+		char line[64];
+		int n = snprintf(line, sizeof(line), "f%d 1000000000000000000\n", i);
+		cs_buf_put(&b, line, (size_t)n);
+	}
+	put_seed("folded", "sum-overflow", b.p, b.n);
+	cs_buf_release(&b);
 }
 
 /* ---- leak-model programs (fuzz_leaks.c) ---- */
@@ -365,6 +424,7 @@ int main(int argc, char **argv)
 	rich_profile(&p);
 	put_recording("rich.data", &p);
 	cs_profile_release(&p);
+	regression_recordings();
 
 	generated_leaks();
 	generated_agent();
