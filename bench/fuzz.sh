@@ -30,6 +30,7 @@ mkdir -p "$fz/seeds"
 "$fz/cs_fuzz_seeds" "$fz/seeds" "$root" >/dev/null 2>&1
 
 echo "fuzz.sh: ${#harnesses[@]} harnesses, $secs s each, $jobs at a time"
+rm -f "$fz"/work-*.out
 status=0
 running=0
 for h in "${harnesses[@]}"; do
@@ -52,7 +53,7 @@ for h in "${harnesses[@]}"; do
 	log=$fz/work/$h/log
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
-	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
 	cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 	ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
 	corpus=$(find "$fz/work/$h/corpus" -type f | wc -l)
@@ -64,5 +65,7 @@ for h in "${harnesses[@]}"; do
 	printf '%-12s %10s %8s %6s %7s %7s  %s\n' "$h" "${runs:-?}" "${rate:-?}" "${cov:-?}" \
 		"${ft:-?}" "$corpus" "$result"
 done
-grep -h "FINDING, reproducer" "$fz"/work-*.out 2>/dev/null || true
+for h in "${harnesses[@]}"; do
+	grep -h "FINDING, reproducer" "$fz/work-$h.out" || true
+done
 exit "$status"

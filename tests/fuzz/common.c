@@ -152,8 +152,8 @@ static void folded_views(const struct cs_profile *p, uint32_t v)
 	}
 }
 
-/* The function of the heaviest sample's leaf and of the root frame of the first
- * sample: names that occur, for --callers and --callees. */
+/* The functions of the leaf and of the root frame of the heaviest sample: names that
+ * occur, for --callers and --callees. */
 static void pick_functions(const struct cs_profile *p, const char **a, const char **b)
 {
 	uint64_t best = 0;
