@@ -259,6 +259,13 @@ static void generated_folded(void)
 		cs_buf_put(&b, i ? ";f" : "f", i ? 2 : 1);
 	cs_buf_put(&b, ";g 2\n", 5);
 	put_seed("folded", "deep", b.p, b.n);
+	/* one chain deeper than the frame budget of a flamegraph (issue 14: the threshold
+	 * that should fit it in rose until it wrapped, for ever) */
+	b.n = 0;
+	for (int i = 0; i < 100; i++)
+		cs_buf_put(&b, i ? ";f" : "f", i ? 2 : 1);
+	cs_buf_put(&b, " 1\n", 3);
+	put_seed("folded", "deep-chain", b.p, b.n);
 	/* many siblings of different weights */
 	b.n = 0;
 	for (int i = 0; i < 200; i++) {
