@@ -7,7 +7,10 @@ mode=${1:-build}
 pkgs=(cmake make gcc g++ pkg-config binutils libdw-dev libelf-dev zlib1g-dev libunwind-dev)
 case "$mode" in
 build) ;;
-test) pkgs+=(libcriterion-dev libxml2-dev elfutils chromium nodejs npm librsvg2-bin python3 linux-perf) ;;
+# clang and its runtimes (libFuzzer, sanitizers) for the fuzz harnesses; without them
+# scripts/test skips fuzzing and says why.
+test) pkgs+=(libcriterion-dev libxml2-dev elfutils chromium nodejs npm librsvg2-bin python3 linux-perf
+	clang libclang-rt-dev) ;;
 bench) pkgs+=(libcriterion-dev linux-perf heaptrack valgrind time) ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac

@@ -481,7 +481,8 @@ Test(record, sigint_writes_readable_recording)
 Test(record, target_exit_ends_recording)
 {
 	struct h_proc t;
-	char *argv[] = {TARGET("cs_t_cpu3"), "1.5", NULL};
+	/* long enough for a timeline point after a slow attach (sanitizer build) */
+	char *argv[] = {TARGET("cs_t_cpu3"), "2.5", NULL};
 	h_start(&t, argv);
 	char *data = record_pid(t.pid, 499, "30", NULL, NULL);
 	int st = h_stop(&t, 0, 5000);
