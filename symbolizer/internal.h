@@ -11,15 +11,21 @@
 
 struct sym {
 	uint64_t start, end; /* in the resolution Dwfl's address space */
-	const char *name;    /* owned by libelf (the module's string table) */
+	const char *name;    /* owned by libelf, or by the module's owned_names */
 	int rank;	     /* lower is preferred among aliases */
+	int sized;	     /* st_size was known; else end is its section's end */
 };
+
+/* Rank of symbols made up by csampler (PLT stubs): any real symbol is preferred. */
+#define CS_SYM_RANK_SYNTHETIC 8
 
 /* One distinct mapped file (or the vDSO image). */
 struct symmod {
 	char *path;	 /* as the target mapped it */
 	char *file_name; /* path given to libdwfl to find separate debug info */
 	int fd;		 /* kept open for the whole recording; -1 if unreadable */
+	int open_errno;	 /* why fd is -1 (0: not ELF, or no file) */
+	uint64_t unopened; /* addresses resolved here while fd < 0 */
 	uint32_t maj, min;
 	uint64_t ino;
 	int vdso;
@@ -36,6 +42,8 @@ struct symmod {
 	GElf_Addr sbias;
 	struct sym *syms;
 	size_t nsyms;
+	CS_VEC(char *) owned_names; /* names of synthesized symbols (plt.c) */
+	struct inl_units *inl;	    /* per-unit function and inline ranges (inline.c) */
 	uint32_t profile_module; /* CS_NONE until added to a profile */
 	int cache_state;	 /* resolution cache: 0 not loaded, 1 loaded, -1 none */
 	struct symcache *cache;
@@ -85,6 +93,9 @@ struct cs_symbolizer {
 	size_t ktable_size;
 	int ktable_mapped;
 	uint32_t kmodule; /* profile module of the kernel */
+	/* CSAMPLER_RESOLVE_STATS: thread CPU time spent resolving, printed at the end */
+	int res_stats; /* asked for (read at the first resolution) */
+	uint64_t res_calls, res_first_ns, res_last_ns;
 };
 
 /* modules.c */
@@ -94,9 +105,28 @@ uint32_t cs_symmod_get(struct cs_symbolizer *s, pid_t pid, const struct cs_mappi
 /* The load bias of module mod mapped by m (absolute = vaddr + bias). */
 uint64_t cs_symmod_bias(const struct symmod *mod, const struct cs_mapping *m);
 void cs_symmod_free(struct symmod *m);
+/* Free every module (saving their resolution caches) and print the resolution
+ * statistics if they were asked for. */
+void cs_symmods_free(struct cs_symbolizer *s);
 
 /* resolve.c */
 uint32_t cs_symmod_profile_module(struct cs_symbolizer *s, struct cs_profile *p, uint32_t mod);
+
+/* inline.c: the DIEs of the function and inlined calls covering module address a (in
+ * the resolution Dwfl), innermost first, at most cap of them; the outermost is the
+ * function unless cap ran out. 0 if no DWARF function covers a. *cudie receives the
+ * unit (NULL if none), whose file table DW_AT_call_file indexes. */
+size_t cs_inline_chain(struct symmod *m, Dwarf_Addr a, Dwarf_Die *out, size_t cap,
+		       Dwarf_Die **cudie);
+void cs_inline_free(struct symmod *m);
+
+/* plt.c: append NAME@plt symbols for the PLT stubs of elf (addresses + bias) to the
+ * array *v of *n entries (capacity *cap); their names go to m->owned_names. */
+void cs_plt_symbols(struct symmod *m, Elf *elf, uint64_t bias, struct sym **v, size_t *n,
+		    size_t *cap);
+
+/* resolve.c: thread CPU time now, for the statistics. */
+uint64_t cs_resolve_thread_ns(void);
 
 /* symcache.c: frames resolved in earlier runs (see there). lookup returns how many
  * frames it wrote (0: not cached); add records a fresh resolution; close saves. */

@@ -661,10 +661,8 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 		cs_map64_release(&a->rules);
 		free(a);
 	}
-	for (size_t i = 0; i < s->mods.n; i++)
-		cs_symmod_free(s->mods.v[i]);
+	cs_symmods_free(s);
 	CS_VEC_FREE(s->spaces);
-	CS_VEC_FREE(s->mods);
 	cs_map64_release(&s->mod_ix);
 	cs_map64_release(&s->space_ix);
 	cs_kernel_free(s);
