@@ -1,4 +1,5 @@
-/* inline.c - which function, and which chain of inlined calls, covers an address.
+/* inline.c - per compilation unit, which function and which chain of inlined calls
+ * covers an address, and its line.
  *
  * libdw's dwarf_getscopes answers one address by walking the whole DIE tree of its
  * compilation unit, and loses the chain when an inlined call's abstract origin lives in
@@ -9,7 +10,8 @@
  * address ranges as intervals sorted by start, each linked to the nearest earlier
  * interval that encloses it. A lookup is then a bisection and a short walk up that
  * link; names come later from the DIEs themselves (dwarf_attr_integrate follows
- * abstract origins into any unit). */
+ * abstract origins into any unit). The unit's line table is read on first use too
+ * (lines.c, or libdw's reader when that one cannot). */
 #include "internal.h"
 
 #include <dwarf.h>
@@ -28,15 +30,21 @@ struct inl_ival {
 	uint32_t depth; /* nesting depth of the node (ties: outer before inner) */
 };
 
-struct inl_unit {
+struct cs_unit {
+	Dwarf_Die cudie;
+	int built; /* nodes and iv */
 	struct inl_node *nodes;
 	struct inl_ival *iv;
 	size_t niv;
+	int lines_state; /* 0 not read, 1 lines, -1 read by libdw instead */
+	struct cs_linetab lines;
+	Dwarf_Files *dw_files; /* libdw's file table, when lines_state is -1 */
+	size_t dw_nfiles;
 };
 
 struct inl_units {
 	struct cs_map64 ix; /* CU DIE offset -> index into v */
-	CS_VEC(struct inl_unit) v;
+	CS_VEC(struct cs_unit *) v;
 };
 
 /* Tags whose children may hold code: everything else (types, variables, parameters)
@@ -79,7 +87,7 @@ struct walk_item {
 };
 
 /* One pass over the unit's DIE tree. */
-static void build_unit(Dwarf_Die *cudie, struct inl_unit *u)
+static void build_unit(Dwarf_Die *cudie, struct cs_unit *u)
 {
 	CS_VEC(struct inl_node) nodes = {0};
 	CS_VEC(struct inl_ival) iv = {0};
@@ -144,8 +152,13 @@ static void build_unit(Dwarf_Die *cudie, struct inl_unit *u)
 	u->niv = iv.n;
 }
 
-static struct inl_unit *unit_of(struct symmod *m, Dwarf_Die *cudie)
+struct cs_unit *cs_unit_at(struct symmod *m, Dwarf_Addr a, Dwarf_Addr *x)
 {
+	Dwarf_Addr cubias = 0;
+	Dwarf_Die *cudie = m->smod ? dwfl_module_addrdie(m->smod, a, &cubias) : NULL;
+	if (!cudie)
+		return NULL;
+	*x = a - cubias;
 	struct inl_units *t = m->inl;
 	if (!t) {
 		t = m->inl = cs_xcalloc(1, sizeof(*t));
@@ -154,24 +167,20 @@ static struct inl_unit *unit_of(struct symmod *m, Dwarf_Die *cudie)
 	uint64_t key = dwarf_dieoffset(cudie);
 	uint64_t *slot = cs_map64_get(&t->ix, key);
 	if (slot)
-		return &t->v.v[*slot];
-	struct inl_unit u = {0};
-	build_unit(cudie, &u);
+		return t->v.v[*slot];
+	struct cs_unit *u = cs_xcalloc(1, sizeof(*u));
+	u->cudie = *cudie;
 	*cs_map64_put(&t->ix, key, t->v.n, NULL) = t->v.n;
 	CS_VEC_PUSH(t->v, u);
-	return &t->v.v[t->v.n - 1];
+	return u;
 }
 
-size_t cs_inline_chain(struct symmod *m, Dwarf_Addr a, Dwarf_Die *out, size_t cap,
-		       Dwarf_Die **cudie)
+size_t cs_unit_chain(struct cs_unit *u, Dwarf_Addr x, Dwarf_Die *out, size_t cap)
 {
-	Dwarf_Addr cubias = 0;
-	*cudie = m->smod ? dwfl_module_addrdie(m->smod, a, &cubias) : NULL;
-	if (!*cudie || cap == 0)
-		return 0;
-	Dwarf *dbg = dwarf_cu_getdwarf((*cudie)->cu);
-	struct inl_unit *u = unit_of(m, *cudie);
-	Dwarf_Addr x = a - cubias;
+	if (!u->built) {
+		build_unit(&u->cudie, u);
+		u->built = 1;
+	}
 	/* the last interval starting at or before x, then outwards to one containing x */
 	size_t lo = 0, hi = u->niv;
 	while (lo < hi) {
@@ -186,6 +195,7 @@ size_t cs_inline_chain(struct symmod *m, Dwarf_Addr a, Dwarf_Die *out, size_t ca
 		j = u->iv[j].enc;
 	if (j < 0)
 		return 0;
+	Dwarf *dbg = dwarf_cu_getdwarf(u->cudie.cu);
 	size_t n = 0;
 	for (int32_t k = (int32_t)u->iv[j].node; k >= 0 && n < cap; k = u->nodes[k].parent) {
 		if (!dwarf_offdie(dbg, u->nodes[k].off, &out[n]))
@@ -195,14 +205,59 @@ size_t cs_inline_chain(struct symmod *m, Dwarf_Addr a, Dwarf_Die *out, size_t ca
 	return n;
 }
 
+static void read_lines(struct cs_unit *u)
+{
+	if (cs_linetab_read(&u->cudie, &u->lines) == 0) {
+		u->lines_state = 1;
+		return;
+	}
+	u->lines_state = -1;
+	if (dwarf_getsrcfiles(&u->cudie, &u->dw_files, &u->dw_nfiles) != 0) {
+		u->dw_files = NULL;
+		u->dw_nfiles = 0;
+	}
+}
+
+const char *cs_unit_line(struct cs_unit *u, Dwarf_Addr x, int *line)
+{
+	if (!u->lines_state)
+		read_lines(u);
+	*line = 0;
+	if (u->lines_state > 0) {
+		const struct cs_line *l = cs_linetab_find(&u->lines, x);
+		if (!l)
+			return NULL;
+		*line = (int)l->line;
+		return cs_linetab_file(&u->lines, l->file);
+	}
+	Dwarf_Line *l = dwarf_getsrc_die(&u->cudie, x);
+	if (!l)
+		return NULL;
+	dwarf_lineno(l, line);
+	return dwarf_linesrc(l, NULL, NULL);
+}
+
+const char *cs_unit_file(struct cs_unit *u, uint64_t file)
+{
+	if (!u->lines_state)
+		read_lines(u);
+	if (u->lines_state > 0)
+		return cs_linetab_file(&u->lines, file);
+	return u->dw_files && file < u->dw_nfiles ? dwarf_filesrc(u->dw_files, file, NULL, NULL)
+						  : NULL;
+}
+
 void cs_inline_free(struct symmod *m)
 {
 	struct inl_units *t = m->inl;
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->v.n; i++) {
-		free(t->v.v[i].nodes);
-		free(t->v.v[i].iv);
+		struct cs_unit *u = t->v.v[i];
+		free(u->nodes);
+		free(u->iv);
+		cs_linetab_release(&u->lines);
+		free(u);
 	}
 	CS_VEC_FREE(t->v);
 	cs_map64_release(&t->ix);

@@ -43,7 +43,7 @@ struct symmod {
 	struct sym *syms;
 	size_t nsyms;
 	CS_VEC(char *) owned_names; /* names of synthesized symbols (plt.c) */
-	struct inl_units *inl;	    /* per-unit function and inline ranges (inline.c) */
+	struct inl_units *inl;	    /* per-unit tables (inline.c) */
 	uint32_t profile_module; /* CS_NONE until added to a profile */
 	int cache_state;	 /* resolution cache: 0 not loaded, 1 loaded, -1 none */
 	struct symcache *cache;
@@ -112,13 +112,41 @@ void cs_symmods_free(struct cs_symbolizer *s);
 /* resolve.c */
 uint32_t cs_symmod_profile_module(struct cs_symbolizer *s, struct cs_profile *p, uint32_t mod);
 
-/* inline.c: the DIEs of the function and inlined calls covering module address a (in
- * the resolution Dwfl), innermost first, at most cap of them; the outermost is the
- * function unless cap ran out. 0 if no DWARF function covers a. *cudie receives the
- * unit (NULL if none), whose file table DW_AT_call_file indexes. */
-size_t cs_inline_chain(struct symmod *m, Dwarf_Addr a, Dwarf_Die *out, size_t cap,
-		       Dwarf_Die **cudie);
+/* inline.c: per compilation unit, functions, inline chains and lines. */
+struct cs_unit;
+/* The unit covering module address a (in the resolution Dwfl), or NULL; *x receives a
+ * in the unit's DWARF terms, which the calls below take. */
+struct cs_unit *cs_unit_at(struct symmod *m, Dwarf_Addr a, Dwarf_Addr *x);
+/* The DIEs of the function and the inlined calls covering x, innermost first, at most
+ * cap of them (the outermost is the function unless cap ran out); 0 if none. */
+size_t cs_unit_chain(struct cs_unit *u, Dwarf_Addr x, Dwarf_Die *out, size_t cap);
+/* File and line of x from the line table (NULL, *line 0 if none). */
+const char *cs_unit_line(struct cs_unit *u, Dwarf_Addr x, int *line);
+/* The path of the unit's file number file (as DW_AT_call_file gives it), or NULL. */
+const char *cs_unit_file(struct cs_unit *u, uint64_t file);
 void cs_inline_free(struct symmod *m);
+
+/* lines.c: a unit's line table decoded from .debug_line (DWARF 2-5), rows sorted by
+ * address; files indexed by DWARF file number (DW_AT_call_file's numbering). */
+struct cs_line {
+	uint64_t addr; /* DWARF address (before the module's bias) */
+	uint32_t line, file;
+	uint32_t order; /* position in the line program */
+	uint32_t end_seq;
+};
+struct cs_linetab {
+	struct cs_line *rows;
+	size_t nrows;
+	char **files;
+	size_t nfiles;
+};
+/* 0, or -1 (nothing allocated) if the unit has no line table or it cannot be read. */
+int cs_linetab_read(Dwarf_Die *cudie, struct cs_linetab *t);
+/* The row covering DWARF address a, or NULL. */
+const struct cs_line *cs_linetab_find(const struct cs_linetab *t, Dwarf_Addr a);
+/* The path of file number file, or NULL. */
+const char *cs_linetab_file(const struct cs_linetab *t, uint64_t file);
+void cs_linetab_release(struct cs_linetab *t);
 
 /* plt.c: append NAME@plt symbols for the PLT stubs of elf (addresses + bias) to the
  * array *v of *n entries (capacity *cap); their names go to m->owned_names. */

@@ -209,20 +209,29 @@ uint64_t cs_resolve_thread_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The call site of inlined instance die: file (from the unit's file table) and line. */
-static void call_site(Dwarf_Die *die, Dwarf_Files *files, size_t nfiles, struct cs_profile *p,
-		      struct cs_frame *f)
+/* The call site of inlined instance die: file (from its unit's file table) and line. */
+static void call_site(Dwarf_Die *die, struct cs_unit *u, struct cs_profile *p, struct cs_frame *f)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Word cf = 0, cl = 0;
-	if (files && dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &cf) == 0 &&
-	    cf < nfiles) {
-		const char *fn = dwarf_filesrc(files, cf, NULL, NULL);
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &cf) == 0) {
+		const char *fn = cs_unit_file(u, cf);
 		if (fn)
 			f->file = cs_profile_cstr(p, fn);
 	}
 	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &cl) == 0)
 		f->line = (uint32_t)cl;
+}
+
+/* Does ELF symbol name elf (demangled) name the function DWARF calls dw? GCC's clones
+ * and parts keep the name with a suffix: "f.lto_priv.0", "f.cold", "f(int) [clone
+ * .constprop.0]". Another name means an alias of identical code folded into one. */
+static int same_function(const char *elf, const char *dw)
+{
+	size_t n = strlen(dw);
+	if (strncmp(elf, dw, n))
+		return 0;
+	return elf[n] == 0 || elf[n] == '.' || !strncmp(elf + n, " [clone ", 8);
 }
 
 static size_t resolve_in_module(struct cs_symbolizer *s, struct cs_profile *p,
@@ -246,36 +255,31 @@ static size_t resolve_in_module(struct cs_symbolizer *s, struct cs_profile *p,
 	char *ysym = y ? demangle(y->name) : NULL;
 	const char *elf_name = ysym ? ysym : y ? y->name : NULL;
 
-	/* DWARF: the function and the inlined calls at a, innermost first. */
+	/* DWARF: the function and the inlined calls at a, innermost first, and the
+	 * innermost location from the line table. */
 	Dwarf_Die chain[MAX_INLINE];
-	Dwarf_Die *cudie = NULL;
-	size_t nchain = m->smod ? cs_inline_chain(m, a, chain, MAX_INLINE, &cudie) : 0;
-	/* The innermost location from the line table. */
-	const char *leaf_file = NULL;
+	Dwarf_Addr x = 0;
+	struct cs_unit *unit = cs_unit_at(m, a, &x);
+	size_t nchain = unit ? cs_unit_chain(unit, x, chain, MAX_INLINE) : 0;
 	int leaf_line = 0;
-	Dwfl_Line *line = m->smod ? dwfl_module_getsrc(m->smod, a) : NULL;
-	if (line)
-		leaf_file = dwfl_lineinfo(line, NULL, &leaf_line, NULL, NULL, NULL);
+	const char *leaf_file = unit ? cs_unit_line(unit, x, &leaf_line) : NULL;
 
 	/* Root first: the function, then each inlined call. The function is named by its
-	 * ELF symbol when there is one, so that all of its addresses (and perf) agree on
-	 * the name; else by DWARF. */
+	 * ELF symbol when that names the same function as DWARF (perf's name, with GCC's
+	 * clone suffixes: every address of a clone then agrees); by DWARF when the symbol
+	 * is another function's alias or there is none. */
 	int root_is_fn = nchain && dwarf_tag(&chain[nchain - 1]) == DW_TAG_subprogram;
 	size_t nframes = nchain + (!root_is_fn && (elf_name || !nchain));
-	Dwarf_Files *files = NULL;
-	size_t nfiles = 0;
-	if (nchain > 1 || (nchain && !root_is_fn))
-		dwarf_getsrcfiles(cudie, &files, &nfiles);
 	size_t n = 0;
 	for (size_t k = nframes; k-- > 0 && n < cap;) {
 		/* frame k (0 = innermost) is chain[k], or the ELF function above the chain */
 		Dwarf_Die *die = k < nchain ? &chain[k] : NULL;
 		char *owned = NULL;
 		const char *name = NULL;
-		if (k == nframes - 1)
-			name = elf_name;
-		if (!name && die)
+		if (die)
 			name = die_name(die, &owned);
+		if (k == nframes - 1 && elf_name && (!name || !die || same_function(elf_name, name)))
+			name = elf_name;
 		f.flags = k == nframes - 1 ? 0 : CS_FRAME_INLINE;
 		f.file = 0;
 		f.line = 0;
@@ -298,7 +302,7 @@ static size_t resolve_in_module(struct cs_symbolizer *s, struct cs_profile *p,
 			}
 		} else if (k - 1 < nchain && dwarf_tag(&chain[k - 1]) == DW_TAG_inlined_subroutine) {
 			/* where the next frame in was inlined into this one */
-			call_site(&chain[k - 1], files, nfiles, p, &f);
+			call_site(&chain[k - 1], unit, p, &f);
 		}
 		out[n++] = cs_profile_frame(p, &f);
 	}
