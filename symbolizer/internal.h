@@ -54,7 +54,8 @@ struct amap {
 	uint64_t start, end, pgoff;
 	uint32_t mod;
 	uint64_t bias; /* absolute address = vaddr + bias */
-	int reported;  /* reported to the process's Dwfl */
+	int reported;  /* considered for the process's Dwfl */
+	int in_dwfl;   /* its file is in the Dwfl at this mapping's bias */
 };
 
 struct aspace {

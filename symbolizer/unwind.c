@@ -50,7 +50,7 @@ static void space_retire_dwfl(struct aspace *a)
 	}
 	a->attached = 0;
 	for (size_t i = 0; i < a->maps.n; i++)
-		a->maps.v[i].reported = 0;
+		a->maps.v[i].reported = a->maps.v[i].in_dwfl = 0;
 	a->dirty = a->maps.n > 0;
 	a->rebuild = 0;
 }
@@ -116,7 +116,7 @@ static void add_mapping(struct cs_symbolizer *s, struct aspace *a, const struct 
 	    old->mod == am.mod)
 		return;
 	am.bias = cs_symmod_bias(s->mods.v[am.mod], m);
-	am.reported = 0;
+	am.reported = am.in_dwfl = 0;
 	if (a->exe_pending && !s->mods.v[am.mod]->vdso) {
 		s->mods.v[am.mod]->is_main = 1;
 		a->exe_pending = 0;
@@ -311,18 +311,25 @@ static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 		struct symmod *mod = s->mods.v[m->mod];
 		if (mod->fd < 0)
 			continue;
-		/* Several mappings of one file share one module: report it once. */
+		/* Several mappings of one file share one module: report it once, at the
+		 * bias of its mapping lowest in the file. libdwfl refuses a second report of
+		 * a file at another bias (the images overlap) and loses the first with it. */
 		int seen = 0;
-		for (size_t j = 0; j < a->maps.n && !seen; j++)
-			seen = j != i && a->maps.v[j].mod == m->mod && a->maps.v[j].reported &&
-			       a->maps.v[j].bias == m->bias;
+		for (size_t j = 0; j < a->maps.n && !seen; j++) {
+			const struct amap *o = &a->maps.v[j];
+			seen = j != i && o->mod == m->mod &&
+			       (o->in_dwfl || (!o->reported && (o->pgoff < m->pgoff ||
+								(o->pgoff == m->pgoff && j < i))));
+		}
 		if (seen)
 			continue;
 		int fd = dup(mod->fd);
 		if (fd < 0)
 			continue;
 		/* add_p_vaddr: base is the load bias. The fd is consumed. */
-		if (!dwfl_report_elf(a->dwfl, mod->path, mod->file_name, fd, m->bias, true))
+		if (dwfl_report_elf(a->dwfl, mod->path, mod->file_name, fd, m->bias, true))
+			m->in_dwfl = 1;
+		else
 			close(fd);
 	}
 	dwfl_report_end(a->dwfl, NULL, NULL);
@@ -337,7 +344,7 @@ static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 
 /* The CFI row for pc, from .eh_frame or else .debug_frame (as libdw's unwinder looks).
  * 0 and *frame (caller frees), or -1. */
-static int cfi_frame(struct aspace *a, uint64_t pc, Dwarf_Frame **frame)
+static int cfi_frame_at(struct aspace *a, uint64_t pc, Dwarf_Frame **frame)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(a->dwfl, pc);
 	if (!mod)
@@ -347,6 +354,21 @@ static int cfi_frame(struct aspace *a, uint64_t pc, Dwarf_Frame **frame)
 		Dwarf_CFI *cfi = pass ? dwfl_module_dwarf_cfi(mod, &bias) : dwfl_module_eh_cfi(mod, &bias);
 		if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, frame) == 0)
 			return 0;
+	}
+	return -1;
+}
+
+static int cfi_frame(struct aspace *a, uint64_t pc, Dwarf_Frame **frame)
+{
+	if (cfi_frame_at(a, pc, frame) == 0)
+		return 0;
+	/* Code mapped a second time at another bias (node's builtins) is not in the Dwfl
+	 * (see report_modules): its rules are those of the same vaddr where the file is. */
+	const struct amap *m = find_map(a, pc);
+	for (size_t j = 0; m && j < a->maps.n; j++) {
+		const struct amap *o = &a->maps.v[j];
+		if (o->mod == m->mod && o->in_dwfl && o->bias != m->bias)
+			return cfi_frame_at(a, pc - m->bias + o->bias, frame);
 	}
 	return -1;
 }
