@@ -36,9 +36,11 @@ static int sym_cmp(const void *a, const void *b)
 		return x->start < y->start ? -1 : 1;
 	if (x->rank != y->rank)
 		return x->rank - y->rank;
+	/* then the longer name, as perf chooses (__memmove_avx512_unaligned_erms over
+	 * __memcpy_avx512_unaligned_erms) */
 	size_t lx = strlen(x->name), ly = strlen(y->name);
 	if (lx != ly)
-		return lx < ly ? -1 : 1;
+		return lx > ly ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
@@ -72,8 +74,13 @@ static void build_symtab(struct symmod *m)
 		if (type != STT_FUNC && type != STT_GNU_IFUNC)
 			continue;
 		int bind = GELF_ST_BIND(sym.st_info);
-		/* Among aliases prefer global, then weak, then local; then no leading '_'. */
-		int rank = (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 2 : 4) + (name[0] == '_');
+		/* Among aliases choose as perf does: a sized symbol, then not weak, then
+		 * global, then fewer leading underscores (then the longer name: sym_cmp). */
+		int under = 0;
+		while (name[under] == '_' && under < 7)
+			under++;
+		int rank = (sym.st_size ? 0 : 64) + (bind == STB_WEAK ? 32 : 0) +
+			   (bind == STB_GLOBAL ? 0 : 16) + under;
 		v[k].start = addr;
 		v[k].sized = sym.st_size > 0;
 		v[k].end = sym.st_size ? addr + sym.st_size : section_end(elf, shndx, bias);
@@ -223,17 +230,6 @@ static void call_site(Dwarf_Die *die, struct cs_unit *u, struct cs_profile *p, s
 		f->line = (uint32_t)cl;
 }
 
-/* Does ELF symbol name elf (demangled) name the function DWARF calls dw? GCC's clones
- * and parts keep the name with a suffix: "f.lto_priv.0", "f.cold", "f(int) [clone
- * .constprop.0]". Another name means an alias of identical code folded into one. */
-static int same_function(const char *elf, const char *dw)
-{
-	size_t n = strlen(dw);
-	if (strncmp(elf, dw, n))
-		return 0;
-	return elf[n] == 0 || elf[n] == '.' || !strncmp(elf + n, " [clone ", 8);
-}
-
 static size_t resolve_in_module(struct cs_symbolizer *s, struct cs_profile *p,
 				struct cs_uframe uf, uint32_t *out, size_t cap, int *resolved)
 {
@@ -265,9 +261,10 @@ static size_t resolve_in_module(struct cs_symbolizer *s, struct cs_profile *p,
 	const char *leaf_file = unit ? cs_unit_line(unit, x, &leaf_line) : NULL;
 
 	/* Root first: the function, then each inlined call. The function is named by its
-	 * ELF symbol when that names the same function as DWARF (perf's name, with GCC's
-	 * clone suffixes: every address of a clone then agrees); by DWARF when the symbol
-	 * is another function's alias or there is none. */
+	 * ELF symbol when there is one, as perf names it: GCC's clone suffixes included
+	 * ("f.lto_priv.0", "f.cold"), so every address of a clone agrees, and the alias
+	 * perf picks where several names share the code (__memmove_avx512_unaligned_erms,
+	 * whose DWARF says __memcpy_...); by DWARF otherwise. */
 	int root_is_fn = nchain && dwarf_tag(&chain[nchain - 1]) == DW_TAG_subprogram;
 	size_t nframes = nchain + (!root_is_fn && (elf_name || !nchain));
 	size_t n = 0;
@@ -276,10 +273,10 @@ static size_t resolve_in_module(struct cs_symbolizer *s, struct cs_profile *p,
 		Dwarf_Die *die = k < nchain ? &chain[k] : NULL;
 		char *owned = NULL;
 		const char *name = NULL;
-		if (die)
-			name = die_name(die, &owned);
-		if (k == nframes - 1 && elf_name && (!name || !die || same_function(elf_name, name)))
+		if (k == nframes - 1 && elf_name)
 			name = elf_name;
+		else if (die)
+			name = die_name(die, &owned);
 		f.flags = k == nframes - 1 ? 0 : CS_FRAME_INLINE;
 		f.file = 0;
 		f.line = 0;

@@ -202,23 +202,30 @@ static void record_both(pid_t pid, const char *secs, const char *hz, char **cs_d
 	free(err);
 }
 
-/* perf's top-3 functions and csampler's have the same self shares within TOLERANCE:
- * a function one of them names wrongly has nearly none in the other. */
-static void compare_top3(const char *what, const struct shares *cs, const struct shares *pf)
+/* perf's top-5 functions and csampler's have the same self shares within TOLERANCE
+ * (so the top-3 names agree but for near ties), and every function csampler gives 3%
+ * or more is one perf names too: a function either of them names wrongly has nearly
+ * no share in the other. */
+static void compare_top(const char *what, const struct shares *cs, const struct shares *pf)
 {
 	dump_top("perf", pf);
 	dump_top("csampler", cs);
-	for (size_t k = 0; k < 3; k++) {
+	for (size_t k = 0; k < 5; k++) {
 		const char *n = top(pf, k);
 		if (n)
 			cr_expect_leq(abs((int)(share_of(cs, n) * 100) - (int)(share_of(pf, n) * 100)),
 				      (int)(TOLERANCE * 100), "%s: perf's #%zu %s %.1f%%, csampler %.1f%%",
 				      what, k + 1, n, share_of(pf, n), share_of(cs, n));
 		n = top(cs, k);
-		if (n)
-			cr_expect_leq(abs((int)(share_of(cs, n) * 100) - (int)(share_of(pf, n) * 100)),
-				      (int)(TOLERANCE * 100), "%s: csampler's #%zu %s %.1f%%, perf %.1f%%",
-				      what, k + 1, n, share_of(cs, n), share_of(pf, n));
+		if (!n)
+			continue;
+		cr_expect_leq(abs((int)(share_of(cs, n) * 100) - (int)(share_of(pf, n) * 100)),
+			      (int)(TOLERANCE * 100), "%s: csampler's #%zu %s %.1f%%, perf %.1f%%",
+			      what, k + 1, n, share_of(cs, n), share_of(pf, n));
+		/* perf 6.1 names PLT stubs _init (test_symbolizer checks them with objdump) */
+		if (share_of(cs, n) >= 3.0 && !strstr(n, "@plt"))
+			cr_expect_gt(share_of(pf, n), 0.5, "%s: csampler's #%zu %s %.1f%%: perf %.1f%%",
+				     what, k + 1, n, share_of(cs, n), share_of(pf, n));
 	}
 }
 
@@ -269,7 +276,7 @@ Test(real, node_functions_match_perf)
 	uint64_t total;
 	cs_shares(cs, &a, &total);
 	perf_shares(pf, &b);
-	compare_top3("node", &a, &b);
+	compare_top("node", &a, &b);
 	shares_free(&a);
 	shares_free(&b);
 	free(js);
@@ -309,7 +316,7 @@ Test(real, sqlite3_functions_and_plt_stubs_match_perf)
 	uint64_t total;
 	cs_shares(cs, &a, &total);
 	perf_shares(pf, &b);
-	compare_top3("sqlite3", &a, &b);
+	compare_top("sqlite3", &a, &b);
 	/* PLT stubs: perf's NAME@plt, never _init */
 	double cs_plt = 0, perf_plt = 0;
 	size_t common = 0;
@@ -340,41 +347,29 @@ Test(real, xz_functions_match_perf)
 {
 	need_program("/usr/bin/xz", "xz-utils");
 	need_perf();
+	/* compressible but not trivial input, more than xz -9 gets through while recorded */
+	char *in = h_path(dir, "input.txt");
+	FILE *f = fopen(in, "w");
+	cr_assert(f);
+	for (unsigned i = 0; i < 3000000; i++)
+		fprintf(f, "%u %x\n", i, i * 2654435761u);
+	cr_assert_eq(fclose(f), 0);
 	struct h_proc t;
-	/* compressible but not trivial input, compressed for longer than the recording */
-	char *argv[] = {"/bin/sh", "-c",
-			"while :; do seq 1 200000; done | /usr/bin/xz -9 -T1 -c > /dev/null", NULL};
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "exec /usr/bin/xz -9 -T1 -c -k %s > /dev/null", in);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 	start_cmd(&t, argv);
-	/* the xz process itself: the pipeline's last command */
-	char *out = NULL;
-	char pidcmd[256];
-	snprintf(pidcmd, sizeof(pidcmd),
-		 "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = xz ] && "
-		 "grep -qs '^PPid:[[:space:]]*%d$' $p/status && basename $p; done",
-		 (int)t.pid);
-	for (int tries = 0; tries < 50; tries++) {
-		char *sh[] = {"/bin/sh", "-c", pidcmd, NULL};
-		free(out);
-		out = NULL;
-		h_run(sh, 10, &out, NULL);
-		if (out && atoi(out) > 0)
-			break;
-		usleep(100 * 1000);
-	}
-	cr_assert(out && atoi(out) > 0, "xz did not start");
-	pid_t xz = atoi(out);
-	free(out);
 	char *cs, *pf;
-	record_both(xz, "3", "999", &cs, &pf);
-	kill(xz, SIGTERM);
+	record_both(t.pid, "3", "999", &cs, &pf);
 	h_stop(&t, SIGTERM, 5000);
 	struct shares a, b;
 	uint64_t total;
 	cs_shares(cs, &a, &total);
 	perf_shares(pf, &b);
-	compare_top3("xz", &a, &b);
+	compare_top("xz", &a, &b);
 	shares_free(&a);
 	shares_free(&b);
+	free(in);
 	free(cs);
 	free(pf);
 }
@@ -441,7 +436,7 @@ Test(real, python_functions_match_perf_and_inline_chains_match_addr2line)
 	uint64_t total;
 	cs_shares(cs, &a, &total);
 	perf_shares(pf, &b);
-	compare_top3("python3.11", &a, &b);
+	compare_top("python3.11", &a, &b);
 	shares_free(&a);
 	shares_free(&b);
 
@@ -556,7 +551,7 @@ Test(real, plt_stub_of_our_target_matches_perf)
 	uint64_t total;
 	cs_shares(cs, &a, &total);
 	perf_shares(pf, &b);
-	compare_top3("cs_t_plt", &a, &b);
+	compare_top("cs_t_plt", &a, &b);
 	/* perf 6.1 itself calls the stubs' samples _init (newer perfs say NAME@plt): the
 	 * stubs' share is the reference, the name is objdump's (see test_symbolizer) */
 	double cs_plt = 0, perf_plt = share_of(&b, "_init");
