@@ -17,7 +17,7 @@ struct sym {
 };
 
 /* Rank of symbols made up by csampler (PLT stubs): any real symbol is preferred. */
-#define CS_SYM_RANK_SYNTHETIC 128
+#define CS_SYM_RANK_SYNTHETIC 256
 
 /* One distinct mapped file (or the vDSO image). */
 struct symmod {

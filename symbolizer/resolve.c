@@ -36,12 +36,10 @@ static int sym_cmp(const void *a, const void *b)
 		return x->start < y->start ? -1 : 1;
 	if (x->rank != y->rank)
 		return x->rank - y->rank;
-	/* then the longer name, as perf chooses (__memmove_avx512_unaligned_erms over
-	 * __memcpy_avx512_unaligned_erms) */
-	size_t lx = strlen(x->name), ly = strlen(y->name);
-	if (lx != ly)
-		return lx > ly ? -1 : 1;
-	return strcmp(x->name, y->name);
+	/* Among equals, any fixed order will do: the later name in byte order gives what
+	 * perf shows for Debian's libc (__memmove_avx512_unaligned_erms over __memcpy_...,
+	 * __libc_start_main_impl over __libc_start_main_alias_1). */
+	return strcmp(y->name, x->name);
 }
 
 /* End of section shndx of elf, in the Dwfl's address space (elf's bias added), or
@@ -74,13 +72,15 @@ static void build_symtab(struct symmod *m)
 		if (type != STT_FUNC && type != STT_GNU_IFUNC)
 			continue;
 		int bind = GELF_ST_BIND(sym.st_info);
-		/* Among aliases choose as perf does: a sized symbol, then not weak, then
-		 * global, then fewer leading underscores (then the longer name: sym_cmp). */
+		/* Among aliases choose as perf does: not a versioned name
+		 * (__libc_start_main_impl, not __libc_start_main@@GLIBC_2.34), a sized
+		 * symbol, then not weak, then global, then fewer leading underscores (then
+		 * sym_cmp's fixed order). */
 		int under = 0;
 		while (name[under] == '_' && under < 7)
 			under++;
-		int rank = (sym.st_size ? 0 : 64) + (bind == STB_WEAK ? 32 : 0) +
-			   (bind == STB_GLOBAL ? 0 : 16) + under;
+		int rank = (strchr(name, '@') ? 128 : 0) + (sym.st_size ? 0 : 64) +
+			   (bind == STB_WEAK ? 32 : 0) + (bind == STB_GLOBAL ? 0 : 16) + under;
 		v[k].start = addr;
 		v[k].sized = sym.st_size > 0;
 		v[k].end = sym.st_size ? addr + sym.st_size : section_end(elf, shndx, bias);
