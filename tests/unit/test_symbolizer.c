@@ -420,6 +420,7 @@ Test(symbolizer, inline_chains_match_addr2line)
 		const char *exe, *fn;
 	} cases[] = {
 		{TARGET("cs_t_inline"), "hot_caller"}, /* inlined within one unit */
+		{TARGET("cs_t_inline_dw4"), "hot_caller"}, /* the same in DWARF 4 */
 		{TARGET("cs_t_lto"), "lto_hot"},       /* across LTO units (DW_FORM_ref_addr) */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
