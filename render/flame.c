@@ -117,6 +117,10 @@ static uint32_t *thread_roots(struct cs_flame_tree *t, const struct cs_profile *
 	uint32_t *label_of = cs_xmalloc((p->threads.n + 1) * sizeof(uint32_t));
 	struct cs_map64 seen; /* hash of the name -> first label with it (+ chain below) */
 	cs_buf_init(&text);
+	/* Storage from the start: with empty first labels text.p would still be NULL,
+	 * and NULL + 0 or memcmp(NULL, ...) is undefined. */
+	cs_buf_put_u8(&text, 0);
+	text.n = 0;
 	cs_map64_init(&seen);
 	for (size_t i = 0; i < p->threads.n; i++) {
 		size_t start = text.n;

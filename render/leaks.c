@@ -143,9 +143,13 @@ static size_t find_suspects(const struct cs_profile *p, const struct site_ix *x,
 			s.last_bytes = last->sites.v[i].bytes; /* >= first_bytes: it never fell */
 			s.rises = rises;
 			double dt = last->time_s - p->leaks.v[first].time_s;
+			/* Snapshots a hostile file puts 1e-320 s apart would make the rate
+			 * infinite (and "inf" is not JSON): such a rate is unknown, 0. */
 			s.rate = dt > 0 && isfinite(dt)
 				     ? (double)(s.last_bytes - s.first_bytes) / dt
 				     : 0;
+			if (!isfinite(s.rate))
+				s.rate = 0;
 			CS_VEC_PUSH(v, s);
 		}
 	}

@@ -7,11 +7,16 @@ mode=${1:-build}
 pkgs=(cmake make gcc g++ pkg-config binutils libdw-dev libelf-dev zlib1g-dev libunwind-dev)
 case "$mode" in
 build) ;;
-# clang and its runtimes (libFuzzer, sanitizers) for the fuzz harnesses; without them
-# scripts/test skips fuzzing and says why.
-test) pkgs+=(libcriterion-dev libxml2-dev elfutils chromium nodejs npm librsvg2-bin python3 linux-perf
-	clang libclang-rt-dev) ;;
-bench) pkgs+=(libcriterion-dev linux-perf heaptrack valgrind time) ;;
+# test_real compares with perf and addr2line on Debian's node, sqlite3, xz and
+# python3.11 with its debug symbols (python3.11-dbg holds /usr/lib/debug/.build-id for
+# /usr/bin/python3.11, and pulls the python3.11 of the same build). clang and its
+# runtimes (libFuzzer, sanitizers) for the fuzz harnesses; without them scripts/test
+# skips fuzzing and says why.
+test) pkgs+=(libcriterion-dev libxml2-dev elfutils chromium nodejs npm librsvg2-bin python3
+	linux-perf sqlite3 xz-utils python3.11 python3.11-dbg clang libclang-rt-dev) ;;
+# bench/resolve.sh builds the sqlite amalgamation from Debian's source (tcl makes it).
+bench) pkgs+=(libcriterion-dev linux-perf heaptrack valgrind time tcl xz-utils
+	python3.11 python3.11-dbg) ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 

@@ -48,7 +48,7 @@ void cs_space_retire_dwfl(struct aspace *a)
 	}
 	a->attached = 0;
 	for (size_t i = 0; i < a->maps.n; i++)
-		a->maps.v[i].reported = 0;
+		a->maps.v[i].reported = a->maps.v[i].in_dwfl = 0;
 	a->dirty = a->maps.n > 0;
 	a->rebuild = 0;
 }
@@ -181,7 +181,7 @@ static void add_mapping(struct cs_symbolizer *s, struct aspace *a, const struct 
 	    old->mod == am.mod)
 		return;
 	am.bias = cs_symmod_bias(s->mods.v[am.mod], m);
-	am.reported = 0;
+	am.reported = am.in_dwfl = 0;
 	if (a->exe_pending && !s->mods.v[am.mod]->vdso) {
 		s->mods.v[am.mod]->is_main = 1;
 		a->exe_pending = 0;

@@ -11,15 +11,21 @@
 
 struct sym {
 	uint64_t start, end; /* in the resolution Dwfl's address space */
-	const char *name;    /* owned by libelf (the module's string table) */
+	const char *name;    /* owned by libelf, or by the module's owned_names */
 	int rank;	     /* lower is preferred among aliases */
+	int sized;	     /* st_size was known; else end is its section's end */
 };
+
+/* Rank of symbols made up by csampler (PLT stubs): any real symbol is preferred. */
+#define CS_SYM_RANK_SYNTHETIC 256
 
 /* One distinct mapped file (or the vDSO image). */
 struct symmod {
 	char *path;	 /* as the target mapped it */
 	char *file_name; /* path given to libdwfl to find separate debug info */
 	int fd;		 /* kept open for the whole recording; -1 if unreadable */
+	int open_errno;	 /* why fd is -1 (0: not ELF, or no file) */
+	uint64_t unopened; /* addresses resolved here while fd < 0 */
 	uint32_t maj, min;
 	uint64_t ino;
 	int vdso;
@@ -36,6 +42,8 @@ struct symmod {
 	GElf_Addr sbias;
 	struct sym *syms;
 	size_t nsyms;
+	CS_VEC(char *) owned_names; /* names of synthesized symbols (plt.c) */
+	struct inl_units *inl;	    /* per-unit tables (inline.c) */
 	uint32_t profile_module; /* CS_NONE until added to a profile */
 	int cache_state;	 /* resolution cache: 0 not loaded, 1 loaded, -1 none */
 	struct symcache *cache;
@@ -46,7 +54,8 @@ struct amap {
 	uint64_t start, end, pgoff;
 	uint32_t mod;
 	uint64_t bias; /* absolute address = vaddr + bias */
-	int reported;  /* reported to the process's Dwfl */
+	int reported;  /* considered for the process's Dwfl */
+	int in_dwfl;   /* its file is in the Dwfl at this mapping's bias */
 };
 
 /* Anonymous executable memory of one process (JIT code, trampolines). */
@@ -95,6 +104,9 @@ struct cs_symbolizer {
 	uint32_t kmodule; /* profile module of the kernel */
 	uint8_t *live;	  /* unwind.c: a stack copy extended from live memory */
 	size_t live_cap;
+	/* CSAMPLER_RESOLVE_STATS: thread CPU time spent resolving, printed at the end */
+	int res_stats; /* asked for (read at the first resolution) */
+	uint64_t res_calls, res_first_ns, res_last_ns;
 };
 
 /* modules.c */
@@ -104,9 +116,56 @@ uint32_t cs_symmod_get(struct cs_symbolizer *s, pid_t pid, const struct cs_mappi
 /* The load bias of module mod mapped by m (absolute = vaddr + bias). */
 uint64_t cs_symmod_bias(const struct symmod *mod, const struct cs_mapping *m);
 void cs_symmod_free(struct symmod *m);
+/* Free every module (saving their resolution caches) and print the resolution
+ * statistics if they were asked for. */
+void cs_symmods_free(struct cs_symbolizer *s);
 
 /* resolve.c */
 uint32_t cs_symmod_profile_module(struct cs_symbolizer *s, struct cs_profile *p, uint32_t mod);
+
+/* inline.c: per compilation unit, functions, inline chains and lines. */
+struct cs_unit;
+/* The unit covering module address a (in the resolution Dwfl), or NULL; *x receives a
+ * in the unit's DWARF terms, which the calls below take. */
+struct cs_unit *cs_unit_at(struct symmod *m, Dwarf_Addr a, Dwarf_Addr *x);
+/* The DIEs of the function and the inlined calls covering x, innermost first, at most
+ * cap of them (the outermost is the function unless cap ran out); 0 if none. */
+size_t cs_unit_chain(struct cs_unit *u, Dwarf_Addr x, Dwarf_Die *out, size_t cap);
+/* File and line of x from the line table (NULL, *line 0 if none). */
+const char *cs_unit_line(struct cs_unit *u, Dwarf_Addr x, int *line);
+/* The path of the unit's file number file (as DW_AT_call_file gives it), or NULL. */
+const char *cs_unit_file(struct cs_unit *u, uint64_t file);
+void cs_inline_free(struct symmod *m);
+
+/* lines.c: a unit's line table decoded from .debug_line (DWARF 2-5), rows sorted by
+ * address; files indexed by DWARF file number (DW_AT_call_file's numbering). */
+struct cs_line {
+	uint64_t addr; /* DWARF address (before the module's bias) */
+	uint32_t line, file;
+	uint32_t order; /* position in the line program */
+	uint32_t end_seq;
+};
+struct cs_linetab {
+	struct cs_line *rows;
+	size_t nrows;
+	char **files;
+	size_t nfiles;
+};
+/* 0, or -1 (nothing allocated) if the unit has no line table or it cannot be read. */
+int cs_linetab_read(Dwarf_Die *cudie, struct cs_linetab *t);
+/* The row covering DWARF address a, or NULL. */
+const struct cs_line *cs_linetab_find(const struct cs_linetab *t, Dwarf_Addr a);
+/* The path of file number file, or NULL. */
+const char *cs_linetab_file(const struct cs_linetab *t, uint64_t file);
+void cs_linetab_release(struct cs_linetab *t);
+
+/* plt.c: append NAME@plt symbols for the PLT stubs of elf (addresses + bias) to the
+ * array *v of *n entries (capacity *cap); their names go to m->owned_names. */
+void cs_plt_symbols(struct symmod *m, Elf *elf, uint64_t bias, struct sym **v, size_t *n,
+		    size_t *cap);
+
+/* resolve.c: thread CPU time now, for the statistics. */
+uint64_t cs_resolve_thread_ns(void);
 
 /* symcache.c: frames resolved in earlier runs (see there). lookup returns how many
  * frames it wrote (0: not cached); add records a fresh resolution; close saves. */

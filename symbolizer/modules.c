@@ -69,8 +69,13 @@ static void open_module(struct symmod *mod, pid_t pid, const struct cs_mapping *
 		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)pid,
 			 (unsigned long long)m->start, (unsigned long long)(m->start + m->len));
 		mod->fd = open(mf, O_RDONLY | O_CLOEXEC);
-		if (mod->fd < 0 && mod->file_name[0] == '/') /* a FIFO there must not block */
+		if (mod->fd < 0)
+			mod->open_errno = errno;
+		if (mod->fd < 0 && mod->file_name[0] == '/') { /* a FIFO there must not block */
 			mod->fd = cs_open_regular(mod->file_name);
+			if (mod->fd < 0)
+				mod->open_errno = errno;
+		}
 	}
 	if (mod->fd < 0)
 		return;
@@ -121,24 +126,46 @@ uint32_t cs_symmod_get(struct cs_symbolizer *s, pid_t pid, const struct cs_mappi
 	return idx;
 }
 
+/* How well segment ph explains mapping m: 0 not at all; more is better. The kernel
+ * maps a segment from its first page, so a segment starting on m's first page is the
+ * best answer (two segments may share that page: the later one starts there). A
+ * program may also map part of its own text a second time from the middle of a
+ * segment (node does, for its embedded builtins): then the segment containing the
+ * page answers. An executable mapping prefers an executable segment. */
+static int segment_fit(const GElf_Phdr *ph, const struct cs_mapping *m)
+{
+	uint64_t first = ph->p_offset & ~(uint64_t)0xfff;
+	if (m->pgoff < first || m->pgoff >= ph->p_offset + ph->p_filesz)
+		return 0;
+	int fit = 1;
+	if (first == m->pgoff)
+		fit += 2;
+	if (!(m->prot & PROT_EXEC) || (ph->p_flags & PF_X))
+		fit += 4;
+	return fit;
+}
+
 uint64_t cs_symmod_bias(const struct symmod *mod, const struct cs_mapping *m)
 {
-	/* Find the segment the kernel mapped at m->start: its file offset rounded down to
-	 * a page is m->pgoff. Then address = vaddr + bias for every byte of it. */
-	if (mod->elf) {
-		size_t phnum;
-		if (elf_getphdrnum(mod->elf, &phnum) == 0) {
-			for (size_t i = 0; i < phnum; i++) {
-				GElf_Phdr ph;
-				if (!gelf_getphdr(mod->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-					continue;
-				if ((ph.p_offset & ~(uint64_t)0xfff) != m->pgoff)
-					continue;
-				if ((m->prot & PROT_EXEC) && !(ph.p_flags & PF_X))
-					continue;
-				return m->start - m->pgoff + ph.p_offset - ph.p_vaddr;
+	/* Every byte o of a segment is at vaddr p_vaddr + (o - p_offset), so for the
+	 * segment holding the mapping's first page, address = vaddr + bias with
+	 * bias = start - pgoff + p_offset - p_vaddr. */
+	size_t phnum;
+	if (mod->elf && elf_getphdrnum(mod->elf, &phnum) == 0) {
+		int best_fit = 0;
+		GElf_Phdr best;
+		for (size_t i = 0; i < phnum; i++) {
+			GElf_Phdr ph;
+			if (!gelf_getphdr(mod->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+				continue;
+			int fit = segment_fit(&ph, m);
+			if (fit > best_fit) {
+				best_fit = fit;
+				best = ph;
 			}
 		}
+		if (best_fit)
+			return m->start - m->pgoff + best.p_offset - best.p_vaddr;
 	}
 	return m->start - m->pgoff;
 }
@@ -153,6 +180,10 @@ void cs_symmod_build_id_hex(const struct symmod *m, char *hex)
 void cs_symmod_free(struct symmod *m)
 {
 	cs_symcache_close(m);
+	cs_inline_free(m);
+	for (size_t i = 0; i < m->owned_names.n; i++)
+		free(m->owned_names.v[i]);
+	CS_VEC_FREE(m->owned_names);
 	if (m->sdwfl)
 		dwfl_end(m->sdwfl);
 	if (m->elf)
@@ -163,6 +194,30 @@ void cs_symmod_free(struct symmod *m)
 	free(m->path);
 	free(m->file_name);
 	free(m);
+}
+
+void cs_symmods_free(struct cs_symbolizer *s)
+{
+	uint64_t t0 = s->res_stats > 0 ? cs_resolve_thread_ns() : 0;
+	for (size_t i = 0; i < s->mods.n; i++)
+		cs_symmod_free(s->mods.v[i]);
+	CS_VEC_FREE(s->mods);
+	if (s->res_stats > 0 && s->res_calls) {
+		/* from the first resolution to the last, and saving the caches */
+		uint64_t ns = s->res_last_ns - s->res_first_ns + cs_resolve_thread_ns() - t0;
+		fprintf(stderr, "csampler: resolution: %llu addresses, %.3f s CPU\n",
+			(unsigned long long)s->res_calls, (double)ns / 1e9);
+	}
+}
+
+uint64_t cs_sym_module_unopened(const struct cs_symbolizer *s, uint32_t module, int *err)
+{
+	if (module >= s->mods.n) {
+		*err = 0;
+		return 0;
+	}
+	*err = s->mods.v[module]->open_errno;
+	return s->mods.v[module]->unopened;
 }
 
 size_t cs_sym_module_count(const struct cs_symbolizer *s)

@@ -1,14 +1,16 @@
 /* resolve.c - (module, vaddr) -> frames: the function, each inlined function as its own
- * frame, and file:line, from DWARF when present and from the ELF symbol tables
- * (.symtab, else .dynsym; separate debug info found by build-id or .gnu_debuglink)
- * otherwise. Each module gets an offline Dwfl of its own and a sorted symbol table
- * built once, searched by bisection. */
+ * frame, and file:line. The function's name comes from the ELF symbol tables (.symtab,
+ * else .dynsym; separate debug info found by build-id or .gnu_debuglink; PLT stubs
+ * from plt.c), the inline chain from DWARF (inline.c), lines from the line table. Each
+ * module gets an offline Dwfl of its own and a sorted symbol table built once,
+ * searched by bisection. */
 #include "internal.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The C++ ABI demangler from libstdc++ (always present where g++ is). */
@@ -34,19 +36,29 @@ static int sym_cmp(const void *a, const void *b)
 		return x->start < y->start ? -1 : 1;
 	if (x->rank != y->rank)
 		return x->rank - y->rank;
-	size_t lx = strlen(x->name), ly = strlen(y->name);
-	if (lx != ly)
-		return lx < ly ? -1 : 1;
-	return strcmp(x->name, y->name);
+	/* Among equals, any fixed order will do: the later name in byte order gives what
+	 * perf shows for Debian's libc (__memmove_avx512_unaligned_erms over __memcpy_...,
+	 * __libc_start_main_impl over __libc_start_main_alias_1). */
+	return strcmp(y->name, x->name);
+}
+
+/* End of section shndx of elf, in the Dwfl's address space (elf's bias added), or
+ * UINT64_MAX if unknown. */
+static uint64_t section_end(Elf *elf, GElf_Word shndx, Dwarf_Addr bias)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = elf && shndx != SHN_UNDEF && shndx < SHN_LORESERVE ? elf_getscn(elf, shndx)
+									  : NULL;
+	if (!scn || !gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC))
+		return UINT64_MAX;
+	return sh.sh_addr + sh.sh_size + bias;
 }
 
 static void build_symtab(struct symmod *m)
 {
 	int n = dwfl_module_getsymtab(m->smod);
-	if (n <= 0)
-		return;
-	struct sym *v = cs_xmalloc((size_t)n * sizeof(*v));
-	size_t k = 0;
+	size_t cap = n > 0 ? (size_t)n : 0, k = 0;
+	struct sym *v = cap ? cs_xmalloc(cap * sizeof(*v)) : NULL;
 	for (int i = 0; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
@@ -60,29 +72,49 @@ static void build_symtab(struct symmod *m)
 		if (type != STT_FUNC && type != STT_GNU_IFUNC)
 			continue;
 		int bind = GELF_ST_BIND(sym.st_info);
-		/* Among aliases prefer global, then weak, then local; then no leading '_'. */
-		int rank = (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 2 : 4) + (name[0] == '_');
+		/* Among aliases choose as perf does: not a versioned name
+		 * (__libc_start_main_impl, not __libc_start_main@@GLIBC_2.34), a sized
+		 * symbol, then not weak, then global, then fewer leading underscores (then
+		 * sym_cmp's fixed order). */
+		int under = 0;
+		while (name[under] == '_' && under < 7)
+			under++;
+		int rank = (strchr(name, '@') ? 128 : 0) + (sym.st_size ? 0 : 64) +
+			   (bind == STB_WEAK ? 32 : 0) + (bind == STB_GLOBAL ? 0 : 16) + under;
 		v[k].start = addr;
-		v[k].end = addr + sym.st_size;
+		v[k].sized = sym.st_size > 0;
+		v[k].end = sym.st_size ? addr + sym.st_size : section_end(elf, shndx, bias);
 		v[k].name = name;
 		v[k].rank = rank;
 		k++;
 	}
-	qsort(v, k, sizeof(*v), sym_cmp);
+	/* PLT stubs: their bytes are only in the file itself, not in separate debug info. */
+	cs_plt_symbols(m, m->elf, m->sbias, &v, &k, &cap);
+	if (k)
+		qsort(v, k, sizeof(*v), sym_cmp);
 	/* Keep the preferred alias at each address; give sizeless symbols the room up to
-	 * the next one. */
+	 * the next one, within their section (`_init` must not swallow the PLT). */
 	size_t out = 0;
 	for (size_t i = 0; i < k; i++) {
 		if (out && v[out - 1].start == v[i].start) {
-			if (v[i].end > v[out - 1].end)
-				v[out - 1].end = v[i].end;
+			struct sym *keep = &v[out - 1];
+			if (v[i].sized && (!keep->sized || v[i].end > keep->end)) {
+				keep->end = v[i].end;
+				keep->sized = 1;
+			}
 			continue;
 		}
 		v[out++] = v[i];
 	}
-	for (size_t i = 0; i < out; i++)
-		if (v[i].end == v[i].start)
-			v[i].end = i + 1 < out ? v[i + 1].start : v[i].start + 1;
+	for (size_t i = 0; i < out; i++) {
+		if (v[i].sized)
+			continue;
+		uint64_t next = i + 1 < out ? v[i + 1].start : UINT64_MAX;
+		if (v[i].end > next)
+			v[i].end = next;
+		if (v[i].end == UINT64_MAX || v[i].end <= v[i].start)
+			v[i].end = v[i].start + 1;
+	}
 	m->syms = v;
 	m->nsyms = out;
 }
@@ -177,28 +209,37 @@ static uint32_t intern_name(struct cs_profile *p, const char *name)
 
 #define MAX_INLINE 64
 
-size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_uframe uf,
-		      uint32_t *out, size_t cap, int *resolved)
+uint64_t cs_resolve_thread_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The call site of inlined instance die: file (from its unit's file table) and line. */
+static void call_site(Dwarf_Die *die, struct cs_unit *u, struct cs_profile *p, struct cs_frame *f)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word cf = 0, cl = 0;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &cf) == 0) {
+		const char *fn = cs_unit_file(u, cf);
+		if (fn)
+			f->file = cs_profile_cstr(p, fn);
+	}
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &cl) == 0)
+		f->line = (uint32_t)cl;
+}
+
+static size_t resolve_in_module(struct cs_symbolizer *s, struct cs_profile *p,
+				struct cs_uframe uf, uint32_t *out, size_t cap, int *resolved)
 {
 	struct cs_frame f;
 	memset(&f, 0, sizeof(f));
-	f.module = CS_NONE;
 	f.addr = uf.addr;
-	*resolved = 1;
-	if (cap == 0)
-		return 0;
-
-	if (uf.module == CS_SYM_KERNEL)
-		return cs_kernel_resolve(s, p, uf.addr, out, resolved);
-	if (uf.module == CS_SYM_NOMOD || uf.module >= s->mods.n) {
-		f.func = cs_profile_cstr(p, "[unknown]");
-		f.flags = CS_FRAME_UNKNOWN;
-		*resolved = 0;
-		out[0] = cs_profile_frame(p, &f);
-		return 1;
-	}
 	struct symmod *m = s->mods.v[uf.module];
 	f.module = cs_symmod_profile_module(s, p, uf.module);
+	if (m->fd < 0)
+		m->unopened++;
 	size_t cached = cs_symcache_lookup(s, m, p, f.module, uf.addr, out, cap, resolved);
 	if (cached)
 		return cached;
@@ -210,100 +251,98 @@ size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_u
 	char *ysym = y ? demangle(y->name) : NULL;
 	const char *elf_name = ysym ? ysym : y ? y->name : NULL;
 
-	/* DWARF: the chain of scopes from the innermost inlined function outwards. */
-	Dwarf_Die *scopes = NULL;
-	Dwarf_Die *chain[MAX_INLINE];
-	int nchain = 0;
-	Dwarf_Addr cubias = 0;
-	Dwarf_Die *cudie = m->smod ? dwfl_module_addrdie(m->smod, a, &cubias) : NULL;
-	if (cudie) {
-		/* dwarf_getscopes continues past an inlined instance with the scopes of
-		 * its abstract definition; the physical nesting (inlined instance ->
-		 * the function it was inlined into) comes from dwarf_getscopes_die on
-		 * the innermost scope. */
-		Dwarf_Die *pcscopes = NULL;
-		int ns = dwarf_getscopes(cudie, a - cubias, &pcscopes);
-		if (ns > 0) {
-			Dwarf_Die inner = pcscopes[0];
-			ns = dwarf_getscopes_die(&inner, &scopes);
-		}
-		free(pcscopes);
-		for (int i = 0; i < ns && nchain < MAX_INLINE; i++) {
-			int tag = dwarf_tag(&scopes[i]);
-			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram)
-				chain[nchain++] = &scopes[i];
-			if (tag == DW_TAG_subprogram)
-				break;
-		}
-	}
-	/* The innermost location from the line table. */
-	const char *leaf_file = NULL;
+	/* DWARF: the function and the inlined calls at a, innermost first, and the
+	 * innermost location from the line table. */
+	Dwarf_Die chain[MAX_INLINE];
+	Dwarf_Addr x = 0;
+	struct cs_unit *unit = cs_unit_at(m, a, &x);
+	size_t nchain = unit ? cs_unit_chain(unit, x, chain, MAX_INLINE) : 0;
 	int leaf_line = 0;
-	Dwfl_Line *line = m->smod ? dwfl_module_getsrc(m->smod, a) : NULL;
-	if (line)
-		leaf_file = dwfl_lineinfo(line, NULL, &leaf_line, NULL, NULL, NULL);
+	const char *leaf_file = unit ? cs_unit_line(unit, x, &leaf_line) : NULL;
 
+	/* Root first: the function, then each inlined call. The function is named by its
+	 * ELF symbol when there is one, as perf names it: GCC's clone suffixes included
+	 * ("f.lto_priv.0", "f.cold"), so every address of a clone agrees, and the alias
+	 * perf picks where several names share the code (__memmove_avx512_unaligned_erms,
+	 * whose DWARF says __memcpy_...); by DWARF otherwise. */
+	int root_is_fn = nchain && dwarf_tag(&chain[nchain - 1]) == DW_TAG_subprogram;
+	size_t nframes = nchain + (!root_is_fn && (elf_name || !nchain));
 	size_t n = 0;
-	if (nchain == 0) {
-		if (elf_name) {
-			f.func = intern_name(p, elf_name);
-		} else {
+	for (size_t k = nframes; k-- > 0 && n < cap;) {
+		/* frame k (0 = innermost) is chain[k], or the ELF function above the chain */
+		Dwarf_Die *die = k < nchain ? &chain[k] : NULL;
+		char *owned = NULL;
+		const char *name = NULL;
+		if (k == nframes - 1 && elf_name)
+			name = elf_name;
+		else if (die)
+			name = die_name(die, &owned);
+		f.flags = k == nframes - 1 ? 0 : CS_FRAME_INLINE;
+		f.file = 0;
+		f.line = 0;
+		if (!name && k == nframes - 1 && !nchain) {
 			char buf[4200];
 			snprintf(buf, sizeof(buf), "%s+0x%llx", base_name(m->file_name),
 				 (unsigned long long)uf.addr);
-			f.func = cs_profile_cstr(p, buf);
+			name = buf;
 			f.flags = CS_FRAME_UNKNOWN;
 			*resolved = 0;
+			f.func = cs_profile_cstr(p, name);
+		} else {
+			f.func = intern_name(p, name ? name : "[unknown]");
 		}
-		if (leaf_file) {
-			f.file = cs_profile_cstr(p, leaf_file);
-			f.line = (uint32_t)(leaf_line > 0 ? leaf_line : 0);
+		free(owned);
+		if (k == 0) {
+			if (leaf_file) {
+				f.file = cs_profile_cstr(p, leaf_file);
+				f.line = (uint32_t)(leaf_line > 0 ? leaf_line : 0);
+			}
+		} else if (k - 1 < nchain && dwarf_tag(&chain[k - 1]) == DW_TAG_inlined_subroutine) {
+			/* where the next frame in was inlined into this one */
+			call_site(&chain[k - 1], unit, p, &f);
 		}
 		out[n++] = cs_profile_frame(p, &f);
-	} else {
-		Dwarf_Files *files = NULL;
-		size_t nfiles = 0;
-		if (nchain > 1)
-			dwarf_getsrcfiles(cudie, &files, &nfiles);
-		/* Root first: the outermost function, then each inlined one. */
-		for (int k = nchain - 1; k >= 0 && n < cap; k--) {
-			char *owned;
-			const char *name = die_name(chain[k], &owned);
-			if (k == nchain - 1 && dwarf_tag(chain[k]) == DW_TAG_subprogram && !name)
-				name = elf_name;
-			if (!name)
-				name = elf_name ? elf_name : "[unknown]";
-			f.func = intern_name(p, name);
-			free(owned);
-			f.flags = k == nchain - 1 ? 0 : CS_FRAME_INLINE;
-			f.file = 0;
-			f.line = 0;
-			if (k == 0) {
-				if (leaf_file) {
-					f.file = cs_profile_cstr(p, leaf_file);
-					f.line = (uint32_t)(leaf_line > 0 ? leaf_line : 0);
-				}
-			} else {
-				/* This frame is where chain[k-1] was inlined: its call site. */
-				Dwarf_Attribute attr;
-				Dwarf_Word cf = 0, cl = 0;
-				if (dwarf_formudata(dwarf_attr(chain[k - 1], DW_AT_call_file, &attr),
-						    &cf) == 0 &&
-				    files && cf < nfiles) {
-					const char *fn = dwarf_filesrc(files, cf, NULL, NULL);
-					if (fn)
-						f.file = cs_profile_cstr(p, fn);
-				}
-				if (dwarf_formudata(dwarf_attr(chain[k - 1], DW_AT_call_line, &attr),
-						    &cl) == 0)
-					f.line = (uint32_t)cl;
-			}
-			out[n++] = cs_profile_frame(p, &f);
-		}
 	}
-	free(scopes);
 	free(ysym);
 	cs_symcache_add(s, m, p, uf.addr, out, n, *resolved);
+	return n;
+}
+
+static size_t resolve_one(struct cs_symbolizer *s, struct cs_profile *p, struct cs_uframe uf,
+			  uint32_t *out, size_t cap, int *resolved)
+{
+	*resolved = 1;
+	if (cap == 0)
+		return 0;
+	if (uf.module == CS_SYM_KERNEL)
+		return cs_kernel_resolve(s, p, uf.addr, out, resolved);
+	if (uf.module == CS_SYM_NOMOD || uf.module >= s->mods.n) {
+		struct cs_frame f;
+		memset(&f, 0, sizeof(f));
+		f.module = CS_NONE;
+		f.addr = uf.addr;
+		f.func = cs_profile_cstr(p, "[unknown]");
+		f.flags = CS_FRAME_UNKNOWN;
+		*resolved = 0;
+		out[0] = cs_profile_frame(p, &f);
+		return 1;
+	}
+	return resolve_in_module(s, p, uf, out, cap, resolved);
+}
+
+size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_uframe uf,
+		      uint32_t *out, size_t cap, int *resolved)
+{
+	if (!s->res_calls) {
+		const char *e = getenv("CSAMPLER_RESOLVE_STATS");
+		s->res_stats = e && *e && strcmp(e, "0");
+		if (s->res_stats)
+			s->res_first_ns = cs_resolve_thread_ns();
+	}
+	s->res_calls++;
+	size_t n = resolve_one(s, p, uf, out, cap, resolved);
+	if (s->res_stats > 0)
+		s->res_last_ns = cs_resolve_thread_ns();
 	return n;
 }
 

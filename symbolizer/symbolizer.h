@@ -119,7 +119,15 @@ struct cs_uframe cs_sym_locate(struct cs_symbolizer *s, pid_t pid, uint64_t addr
 /* Resolve one address into profile frames, root first: the function containing it,
  * then each inlined function down to the innermost. Writes at most cap frame ids to
  * out and returns how many were produced (at least 1). *resolved is set to 0 if no
- * symbol at all was found (the frame then reads "module+0xADDR"). */
+ * symbol at all was found (the frame then reads "module+0xADDR").
+ *
+ * The function frame is named by the ELF symbol containing the address when there is
+ * one (as perf names it: "f.lto_priv.0", "memcpy@plt" for a PLT stub), else by DWARF;
+ * inlined frames by DWARF, following abstract origins into any unit. The innermost
+ * frame's file:line is the line table's; each outer frame's is its inlined callee's call
+ * site (as `addr2line -i` prints them).
+ * With CSAMPLER_RESOLVE_STATS=1 in the environment, the thread CPU time spent resolving
+ * is printed on stderr when the symbolizer is freed. */
 size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_uframe f,
 		      uint32_t *out, size_t cap, int *resolved);
 
@@ -140,6 +148,12 @@ const char *cs_sym_func_name(struct cs_symbolizer *s, struct cs_uframe f);
 /* Build the symbol tables and unwinding state of every module of pid now, so that
  * later unwinding and cs_sym_func_name are quick (used while a thread is stopped). */
 void cs_sym_prepare(struct cs_symbolizer *s, pid_t pid);
+
+/* Distinct addresses resolved (cs_sym_resolve) in module whose file could not be opened,
+ * so that no name could be given to them; *err receives the errno of the failed open
+ * (EACCES for a file in a directory the user cannot enter), or 0. A summary can name
+ * cs_sym_module_path(s, module) as the cause of those unnamed frames. */
+uint64_t cs_sym_module_unopened(const struct cs_symbolizer *s, uint32_t module, int *err);
 
 /* Number of modules in the registry, and their paths (for messages and tests). */
 size_t cs_sym_module_count(const struct cs_symbolizer *s);

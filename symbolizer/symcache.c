@@ -62,7 +62,7 @@ static void stat_into(uint64_t *h, const char *path)
 
 /* Bump when resolution itself changes (names, inline chains, lines): an answer cached
  * by an older csampler for the same module must not be served. */
-#define RESOLVER_REVISION 1
+#define RESOLVER_REVISION 2
 
 /* What libdwfl would find as debug info for this module, as a hash. */
 static uint64_t debug_signature(struct cs_symbolizer *s, struct symmod *m)

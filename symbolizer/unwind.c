@@ -106,18 +106,25 @@ static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 		 * pointers instead. */
 		if (mod->e_type == ET_EXEC && m->bias != 0)
 			continue;
-		/* Several mappings of one file share one module: report it once. */
+		/* Several mappings of one file share one module: report it once, at the
+		 * bias of its mapping lowest in the file. libdwfl refuses a second report of
+		 * a file at another bias (the images overlap) and loses the first with it. */
 		int seen = 0;
-		for (size_t j = 0; j < a->maps.n && !seen; j++)
-			seen = j != i && a->maps.v[j].mod == m->mod && a->maps.v[j].reported &&
-			       a->maps.v[j].bias == m->bias;
+		for (size_t j = 0; j < a->maps.n && !seen; j++) {
+			const struct amap *o = &a->maps.v[j];
+			seen = j != i && o->mod == m->mod &&
+			       (o->in_dwfl || (!o->reported && (o->pgoff < m->pgoff ||
+								(o->pgoff == m->pgoff && j < i))));
+		}
 		if (seen)
 			continue;
 		int fd = dup(mod->fd);
 		if (fd < 0)
 			continue;
 		/* add_p_vaddr: base is the load bias. The fd is consumed. */
-		if (!dwfl_report_elf(a->dwfl, mod->path, mod->file_name, fd, m->bias, true))
+		if (dwfl_report_elf(a->dwfl, mod->path, mod->file_name, fd, m->bias, true))
+			m->in_dwfl = 1;
+		else
 			close(fd);
 	}
 	dwfl_report_end(a->dwfl, NULL, NULL);
@@ -132,7 +139,7 @@ static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 
 /* The CFI row for pc, from .eh_frame or else .debug_frame (as libdw's unwinder looks).
  * 0 and *frame (caller frees), or -1. */
-static int cfi_frame(struct aspace *a, uint64_t pc, Dwarf_Frame **frame)
+static int cfi_frame_at(struct aspace *a, uint64_t pc, Dwarf_Frame **frame)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(a->dwfl, pc);
 	if (!mod)
@@ -142,6 +149,21 @@ static int cfi_frame(struct aspace *a, uint64_t pc, Dwarf_Frame **frame)
 		Dwarf_CFI *cfi = pass ? dwfl_module_dwarf_cfi(mod, &bias) : dwfl_module_eh_cfi(mod, &bias);
 		if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, frame) == 0)
 			return 0;
+	}
+	return -1;
+}
+
+static int cfi_frame(struct aspace *a, uint64_t pc, Dwarf_Frame **frame)
+{
+	if (cfi_frame_at(a, pc, frame) == 0)
+		return 0;
+	/* Code mapped a second time at another bias (node's builtins) is not in the Dwfl
+	 * (see report_modules): its rules are those of the same vaddr where the file is. */
+	const struct amap *m = cs_space_map(a, pc);
+	for (size_t j = 0; m && j < a->maps.n; j++) {
+		const struct amap *o = &a->maps.v[j];
+		if (o->mod == m->mod && o->in_dwfl && o->bias != m->bias)
+			return cfi_frame_at(a, pc - m->bias + o->bias, frame);
 	}
 	return -1;
 }
@@ -567,10 +589,8 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 		return;
 	for (size_t i = 0; i < s->spaces.n; i++)
 		cs_space_free(s->spaces.v[i]);
-	for (size_t i = 0; i < s->mods.n; i++)
-		cs_symmod_free(s->mods.v[i]);
+	cs_symmods_free(s);
 	CS_VEC_FREE(s->spaces);
-	CS_VEC_FREE(s->mods);
 	cs_map64_release(&s->mod_ix);
 	cs_map64_release(&s->space_ix);
 	cs_kernel_free(s);

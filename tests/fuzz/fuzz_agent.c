@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "leaks/session.h"
@@ -38,31 +37,29 @@ static void put_msg(uint8_t *buf, size_t *n, uint32_t type, const void *payload,
 	*n += sizeof(m) + len;
 }
 
-/* Connect to the session's socket and send the handshake, then data; close for
- * writing. Returns the socket or -1. */
+/* Take the agent's end of the session's socket pair, as a launched command inherits it
+ * (CSAMPLER_AGENT_FD), and send the handshake, then data; close for writing. Returns
+ * the socket or -1. */
 static int play_agent(char **env, const uint8_t *data, size_t size)
 {
-	const char *path = NULL;
+	const char *val = NULL;
 	for (char **e = env; *e; e++)
-		if (!strncmp(*e, CS_AGENT_SOCKET_ENV "=", sizeof(CS_AGENT_SOCKET_ENV)))
-			path = *e + sizeof(CS_AGENT_SOCKET_ENV);
-	if (!path)
-		fz_fail("the launch environment has no %s", CS_AGENT_SOCKET_ENV);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		fz_fail("socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (!strncmp(*e, CS_AGENT_FD_ENV "=", sizeof(CS_AGENT_FD_ENV)))
+			val = *e + sizeof(CS_AGENT_FD_ENV);
+	if (!val)
+		fz_fail("the launch environment has no %s", CS_AGENT_FD_ENV);
+	/* The session closes its copy of this end at the handshake: keep our own. */
+	int fd = fcntl(atoi(val), F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		fz_fail("the launch environment's %s is not an open descriptor", val);
 	int sz = 4 * MAX_STREAM;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		fz_fail("cannot connect to the session socket %s", path);
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 
 	uint8_t hs[128];
 	size_t n = 0;
-	struct cs_msg_hello hello = {CS_AGENT_VERSION, (uint32_t)getpid()};
-	struct cs_msg_ready ready = {1, 2, 3};
+	struct cs_msg_hello hello = {CS_AGENT_VERSION, (uint32_t)getpid(), {0}};
+	struct cs_msg_ready ready = {1, 2, 3, 0, 0};
 	put_msg(hs, &n, CS_MSG_HELLO, &hello, sizeof(hello));
 	put_msg(hs, &n, CS_MSG_READY, &ready, sizeof(ready));
 	if (write(fd, hs, n) != (ssize_t)n || (size && write(fd, data, size) != (ssize_t)size)) {
