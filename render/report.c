@@ -334,7 +334,10 @@ void cs_report_text_footer(const struct cs_profile *p, uint64_t total, FILE *out
 	}
 	fprintf(out, "# %llu %s", (unsigned long long)total, cs_plural(total, "sample", "samples"));
 	if (p->meta.source == CS_SOURCE_RECORDING) {
-		uint64_t unwound = st->complete + st->truncated;
+		/* saturated: a file's counts may add up past 64 bits */
+		uint64_t unwound = st->complete > UINT64_MAX - st->truncated
+				       ? UINT64_MAX
+				       : st->complete + st->truncated;
 		fprintf(out, ", %llu lost", (unsigned long long)st->lost);
 		if (unwound)
 			fprintf(out, ", %.1f%% of stacks complete to the thread root",
@@ -352,7 +355,9 @@ void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 	const struct cs_stats *st = &p->stats;
 	const struct cs_meta *m = &p->meta;
 	static const char *src[] = {"recording", "folded", "perf-script"};
-	uint64_t unwound = st->complete + st->truncated;
+	/* saturated: a file's counts may add up past 64 bits */
+	uint64_t unwound =
+	    st->complete > UINT64_MAX - st->truncated ? UINT64_MAX : st->complete + st->truncated;
 	fprintf(out, "\"source\": \"%s\", \"weight\": \"%s\", ",
 		m->source < 3 ? src[m->source] : "unknown",
 		weighted(p, total) ? "period" : "samples");
