@@ -88,6 +88,12 @@ void fz_capture_end(int ret, const char *what)
 			errors++;
 		s = nl + 1;
 	}
+	if (ret == FZ_FAILED_OR_GONE) { /* failed with one line, or ended quietly */
+		if (errors > 1)
+			fz_fail("%s failed with %d error lines instead of one: '%.*s'", what,
+				errors, (int)err_mem.n, err_mem.p);
+		return;
+	}
 	if (ret < 0 && errors != 1)
 		fz_fail("%s failed with %d error lines instead of one: '%.*s'", what, errors,
 			(int)err_mem.n, err_mem.p);

@@ -30,6 +30,9 @@ void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn
 void fz_capture_begin(void);
 /* ... and stop: ret is what the call returned (0 or -1); what names the call. */
 void fz_capture_end(int ret, const char *what);
+/* For fz_capture_end: the call failed after at most one error line (a peer that went
+ * away needs none, a peer that sent something malformed gets one). */
+#define FZ_FAILED_OR_GONE (-2)
 
 /* Run every view over p, checking each output: folded, the report for each --by,
  * callers and callees, the flamegraph (default options, and all others at once with a

@@ -143,8 +143,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int gone;
 		fz_capture_begin();
 		r = cs_leak_session_snapshot(s, &raw, &gone);
-		/* -1 with gone: the agent went away, which is not an error to report */
-		fz_capture_end(r < 0 && gone ? 0 : r, "cs_leak_session_snapshot");
+		/* -1 with gone: the agent went away (no line) or was cut off after one */
+		fz_capture_end(r < 0 && gone ? FZ_FAILED_OR_GONE : r, "cs_leak_session_snapshot");
 		if (r < 0)
 			break;
 		sink += walk(&raw);
