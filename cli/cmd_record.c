@@ -244,10 +244,14 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 	if (dur >= 1)
 		fprintf(stderr, " (%.1f%% of one core)", 100.0 * (double)st->profiler_cpu_ns / 1e9 / dur);
 	fprintf(stderr, "; ");
-	fprintf(stderr, "wrote '%s' (%lld bytes", output, bytes);
-	if (st->samples)
-		fprintf(stderr, ", %.1f bytes/sample", (double)bytes / (double)st->samples);
-	fprintf(stderr, ")\n");
+	fprintf(stderr, "wrote '%s'", output);
+	if (bytes >= 0) {
+		fprintf(stderr, " (%lld bytes", bytes);
+		if (st->samples)
+			fprintf(stderr, ", %.1f bytes/sample", (double)bytes / (double)st->samples);
+		fprintf(stderr, ")");
+	}
+	fputc('\n', stderr);
 	if (cpu && !st->samples)
 		fprintf(stderr, "[csampler] no samples: the target used no CPU while it was "
 				"recorded\n");
@@ -394,15 +398,24 @@ static int run(int argc, char **argv, int leaks_cmd)
 
 	if (cs_record(&o, &p, &res) < 0)
 		goto out;
-	/* Ignore further Ctrl-C while the recording is written: it must be complete. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	/* Ignore further Ctrl-C while the recording is written to a file: it must be
+	 * complete, and writing a file ends. A FIFO or a device written in place may
+	 * block forever (a reader that stopped reading): there the handlers stay, so a
+	 * further signal interrupts the write and csampler ends with an error. */
+	if (out.file.dirfd >= 0) { /* a file replaced on commit */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+	}
 	if (cs_profile_write_to(&p, out.f) < 0 || cs_out_commit(&out) < 0)
 		goto out;
 	if (!quiet) {
 		struct stat st;
-		long long bytes = strcmp(output, "-") && stat(output, &st) == 0 ? (long long)st.st_size : -1;
+		/* the size of a file; a FIFO, device or standard output has none to tell */
+		long long bytes = strcmp(output, "-") && stat(output, &st) == 0 &&
+						  S_ISREG(st.st_mode)
+					  ? (long long)st.st_size
+					  : -1;
 		summary(&p, &res, output, bytes, !o.no_cpu);
 	}
 	ret = 0;
