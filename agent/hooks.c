@@ -35,6 +35,9 @@ struct tstate {
 	int64_t countdown; /* sampled mode: bytes until the next sample point */
 	uint64_t rng;
 	uint32_t allocs, frees; /* sampled mode: events not yet added to the tables */
+	/* The block this thread's last allocation event made, or 0 after another event:
+	 * freed next, it was a temporary allocation. */
+	uintptr_t last;
 };
 static __thread struct tstate ts __attribute__((tls_model("initial-exec")));
 
@@ -113,6 +116,7 @@ static inline int want(size_t n)
 	ts.countdown -= s;
 	if (likely(ts.countdown > 0)) {
 		ts.allocs++;
+		ts.last = 0;
 		return 0;
 	}
 	/* Memoryless: the distance past this block to the next point is a fresh draw. */
@@ -130,6 +134,7 @@ static inline int sample_due(size_t n)
 	int64_t s = n > ((uint64_t)1 << 62) ? (int64_t)1 << 62 : (int64_t)n;
 	if (likely((ts.countdown -= s) > 0)) {
 		ts.allocs++;
+		ts.last = 0;
 		return 0;
 	}
 	return 1;
@@ -168,17 +173,24 @@ static inline void track(void *p, size_t n)
 		ts.guard = 1;
 		record(p, n);
 		ts.guard = g;
+		ts.last = (uintptr_t)p;
 	}
 }
 
-/* Forget p if it is live; returns 1 and its record if it was. */
+/* Forget p if it is live (a free); returns 1 and its record if it was. A free right
+ * after p's own allocation, in this thread, makes p a temporary allocation. */
 static inline int untrack(void *p, struct cs_block *old)
 {
 	if (cs_state.sampled && !cs_filter_maybe_live(cs_state.filter, (uintptr_t)p)) {
 		ts.frees++;
+		ts.last = 0;
 		return 0;
 	}
-	return cs_tables_remove(cs_state.tables, (uintptr_t)p, old, 1);
+	unsigned fl = CS_REMOVE_FREE | (ts.last == (uintptr_t)p ? CS_REMOVE_TEMPORARY : 0);
+	int found = cs_tables_remove(cs_state.tables, (uintptr_t)p, old, fl);
+	if (found || cs_state.sampled)
+		ts.last = 0; /* a block allocated before tracking began is no event here */
+	return found;
 }
 
 /* ---- the real functions ---- */
@@ -275,10 +287,12 @@ HOOK void cs_h_free(void *p)
 	if (p) {
 		if (cs_state.sampled) {
 			/* almost no freed block was sampled: one filter load decides */
-			if (likely(!cs_filter_maybe_live(cs_state.filter, (uintptr_t)p)))
+			if (likely(!cs_filter_maybe_live(cs_state.filter, (uintptr_t)p))) {
 				ts.frees++;
-			else if (tracking())
-				cs_tables_remove(cs_state.tables, (uintptr_t)p, NULL, 1);
+				ts.last = 0;
+			} else if (tracking()) {
+				untrack(p, NULL);
+			}
 		} else if (tracking()) {
 			untrack(p, NULL);
 		}
@@ -299,7 +313,7 @@ static void *realloc_common(void *p, size_t n, size_t m, int array)
 	void *q = array ? ((fn_reallocarray)r_reallocarray)(p, n, m) : ((fn_realloc)r_realloc)(p, n);
 	if (!q) {
 		if (had && size) /* failed: p is still live */
-			cs_tables_insert(cs_state.tables, (uintptr_t)p, &old);
+			cs_tables_restore(cs_state.tables, (uintptr_t)p, &old);
 		return NULL;
 	}
 	track(q, size);

@@ -30,12 +30,28 @@ struct shard {
 	uint64_t allocs, frees, untracked_frees;
 } __attribute__((aligned(CACHE_LINE)));
 
+/* Site records are cache-line aligned: their counters change from many threads. */
 struct site {
 	uint64_t hash;
 	uint32_t depth;
 	uint32_t truncated;
+	/* relaxed atomics; counts in sampled mode are in units of 1/W_ONE */
+	uint64_t allocs, alloc_bytes, temporary;
+	int64_t cur;	 /* outstanding bytes */
+	int64_t at_peak; /* what cur was at the heap's last peak, if gen is the heap's */
+	uint64_t gen;
 	uint64_t addrs[];
 };
+
+/* Sampled mode: counts are kept in fixed point, a block's weight times W_ONE. */
+#define W_ONE 256
+
+struct heap {
+	int64_t cur;
+	uint64_t peak, peak_ns, gen;
+	uint64_t temporary; /* in count units (W_ONE in sampled mode) */
+	uint64_t alloc_bytes;
+} __attribute__((aligned(CACHE_LINE)));
 
 struct cs_tables {
 	struct shard shards[CS_TABLE_SHARDS];
@@ -51,9 +67,11 @@ struct cs_tables {
 	size_t chunk_used;
 
 	uint8_t *filter; /* NULL unless built with filter */
+	uint64_t period; /* sampled mode's mean bytes between samples, or 0 */
 
 	uint64_t ext_allocs, ext_frees, lost; /* relaxed atomics */
 	size_t self_size;
+	struct heap heap;
 };
 
 /* ---- small helpers ---- */
@@ -104,8 +122,9 @@ static inline uint8_t *filter_slot(const struct cs_tables *t, uint64_t h)
 
 /* ---- creation ---- */
 
-struct cs_tables *cs_tables_new(uint32_t max_sites, int filter)
+struct cs_tables *cs_tables_new(uint32_t max_sites, uint64_t sample_bytes)
 {
+	int filter = sample_bytes != 0;
 	if (max_sites < 16)
 		max_sites = 16;
 	uint64_t slots = 1;
@@ -116,6 +135,7 @@ struct cs_tables *cs_tables_new(uint32_t max_sites, int filter)
 	if (!t)
 		return NULL;
 	t->self_size = size;
+	t->period = sample_bytes;
 	t->max_sites = max_sites;
 	t->index_mask = slots - 1;
 	t->index = map(slots * sizeof(uint32_t));
@@ -203,7 +223,8 @@ uint32_t cs_tables_site(struct cs_tables *t, const uint64_t *addrs, uint32_t dep
 	/* The index stays at most half full so probes stay short and always end. */
 	if (t->nsites >= t->max_sites)
 		goto out;
-	size_t need = (sizeof(struct site) + depth * sizeof(uint64_t) + 15) & ~(size_t)15;
+	size_t need = (sizeof(struct site) + depth * sizeof(uint64_t) + CACHE_LINE - 1) &
+		      ~(size_t)(CACHE_LINE - 1);
 	if (!t->chunk || t->chunk_used + need > SITE_CHUNK) {
 		char *c = map(SITE_CHUNK);
 		if (!c)
@@ -213,6 +234,7 @@ uint32_t cs_tables_site(struct cs_tables *t, const uint64_t *addrs, uint32_t dep
 	}
 	struct site *s = (struct site *)(t->chunk + t->chunk_used);
 	t->chunk_used += need;
+	memset(s, 0, sizeof(*s)); /* a fresh mapping is zero; be explicit anyway */
 	s->hash = h;
 	s->depth = depth;
 	s->truncated = truncated ? 1 : 0;
@@ -224,6 +246,75 @@ uint32_t cs_tables_site(struct cs_tables *t, const uint64_t *addrs, uint32_t dep
 out:
 	unlock(&t->site_lock);
 	return id;
+}
+
+/* ---- accounting: sites and the heap ---- */
+
+/* What a block counts for: its weight (W_ONE units in sampled mode, else 1) and its
+ * bytes, both scaled in sampled mode. */
+static inline void block_weight(const struct cs_tables *t, uint64_t size, uint64_t *count,
+				int64_t *bytes)
+{
+	if (!t->period) {
+		*count = 1;
+		*bytes = (int64_t)size;
+		return;
+	}
+	double w = size ? 1.0 / -expm1(-(double)size / (double)t->period) : 1.0;
+	*count = (uint64_t)llround(w * W_ONE);
+	*bytes = (int64_t)llround(w * (double)size);
+}
+
+/* A site's outstanding bytes change by delta. First, if the heap peaked since the
+ * site last changed, keep what it held then. */
+static void site_move(struct cs_tables *t, struct site *s, int64_t delta)
+{
+	uint64_t g = __atomic_load_n(&t->heap.gen, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&s->gen, __ATOMIC_RELAXED) != g) {
+		__atomic_store_n(&s->at_peak, __atomic_load_n(&s->cur, __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&s->gen, g, __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(&s->cur, delta, __ATOMIC_RELAXED);
+}
+
+static void heap_move(struct cs_tables *t, int64_t delta, uint64_t time_ns)
+{
+	int64_t cur = __atomic_add_fetch(&t->heap.cur, delta, __ATOMIC_RELAXED);
+	if (delta <= 0 || cur <= 0)
+		return;
+	uint64_t peak = __atomic_load_n(&t->heap.peak, __ATOMIC_RELAXED);
+	while ((uint64_t)cur > peak) {
+		if (__atomic_compare_exchange_n(&t->heap.peak, &peak, (uint64_t)cur, 1,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&t->heap.peak_ns, time_ns, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&t->heap.gen, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+}
+
+/* A block became live (fresh: a new allocation, counted as one) or stopped being. */
+static void account(struct cs_tables *t, uint32_t site, uint64_t size, uint64_t time_ns,
+		    int sign, int fresh, int temporary)
+{
+	if (site >= __atomic_load_n(&t->nsites, __ATOMIC_ACQUIRE))
+		return;
+	struct site *s = t->by_id[site];
+	uint64_t count;
+	int64_t bytes;
+	block_weight(t, size, &count, &bytes);
+	if (fresh) {
+		__atomic_add_fetch(&s->allocs, count, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->alloc_bytes, (uint64_t)bytes, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->heap.alloc_bytes, (uint64_t)bytes, __ATOMIC_RELAXED);
+	}
+	if (temporary) {
+		__atomic_add_fetch(&s->temporary, count, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->heap.temporary, count, __ATOMIC_RELAXED);
+	}
+	site_move(t, s, sign * bytes);
+	heap_move(t, sign * bytes, time_ns);
 }
 
 /* ---- live blocks ---- */
@@ -270,13 +361,14 @@ static void filter_del(struct cs_tables *t, uint64_t h)
 		;
 }
 
-int cs_tables_insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b)
+static int insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b, int fresh)
 {
 	uint64_t h = ptr_hash(ptr);
 	struct shard *s = shard_of(t, h);
 	int rc = 0;
 	lock(&s->lock);
-	s->allocs++;
+	if (fresh)
+		s->allocs++;
 	/* Grow at half load; if that fails keep filling to 7/8 before dropping. */
 	if ((s->count + 1) * 2 > s->cap && grow(s) && (s->count + 1) * 8 > s->cap * 7) {
 		rc = -1;
@@ -299,14 +391,27 @@ out:
 	unlock(&s->lock);
 	if (rc)
 		cs_tables_lost(t, 1);
+	else
+		account(t, b->site, b->size, b->time_ns, 1, fresh, 0);
 	return rc;
 }
 
-int cs_tables_remove(struct cs_tables *t, uintptr_t ptr, struct cs_block *out, int count)
+int cs_tables_insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b)
+{
+	return insert(t, ptr, b, 1);
+}
+
+int cs_tables_restore(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b)
+{
+	return insert(t, ptr, b, 0);
+}
+
+int cs_tables_remove(struct cs_tables *t, uintptr_t ptr, struct cs_block *out, unsigned flags)
 {
 	uint64_t h = ptr_hash(ptr);
 	struct shard *s = shard_of(t, h);
-	int found = 0;
+	int found = 0, count = !!(flags & CS_REMOVE_FREE);
+	struct cs_block gone = {0, 0, CS_SITE_NONE};
 	lock(&s->lock);
 	if (count)
 		s->frees++;
@@ -319,11 +424,11 @@ int cs_tables_remove(struct cs_tables *t, uintptr_t ptr, struct cs_block *out, i
 	if (!s->e[i].ptr)
 		goto out;
 	found = 1;
-	if (out) {
-		out->size = s->e[i].size;
-		out->time_ns = s->e[i].time_ns;
-		out->site = s->e[i].site;
-	}
+	gone.size = s->e[i].size;
+	gone.time_ns = s->e[i].time_ns;
+	gone.site = s->e[i].site;
+	if (out)
+		*out = gone;
 	/* Backward-shift deletion: pull later entries of the probe run into the hole. */
 	for (uint64_t j = i;;) {
 		j = (j + 1) & mask;
@@ -345,6 +450,9 @@ out:
 	if (count && !found)
 		s->untracked_frees++;
 	unlock(&s->lock);
+	if (found)
+		account(t, gone.site, gone.size, 0, -1, 0,
+			count && (flags & CS_REMOVE_TEMPORARY));
 	return found;
 }
 
@@ -389,11 +497,27 @@ void cs_tables_stats(struct cs_tables *t, struct cs_table_stats *st)
 	st->sites = __atomic_load_n(&t->nsites, __ATOMIC_ACQUIRE);
 }
 
+static uint64_t count_of(const struct cs_tables *t, uint64_t units)
+{
+	return t->period ? (units + W_ONE / 2) / W_ONE : units;
+}
+
+void cs_tables_heap(struct cs_tables *t, struct cs_heap_counters *h)
+{
+	int64_t cur = __atomic_load_n(&t->heap.cur, __ATOMIC_RELAXED);
+	h->heap_bytes = cur > 0 ? (uint64_t)cur : 0;
+	h->peak_bytes = __atomic_load_n(&t->heap.peak, __ATOMIC_RELAXED);
+	h->peak_ns = __atomic_load_n(&t->heap.peak_ns, __ATOMIC_RELAXED);
+	h->alloc_bytes = __atomic_load_n(&t->heap.alloc_bytes, __ATOMIC_RELAXED);
+	h->temporary = count_of(t, __atomic_load_n(&t->heap.temporary, __ATOMIC_RELAXED));
+}
+
 /* ---- snapshot ---- */
 
 struct agg {
 	uint64_t bytes, blocks, oldest;
 	double wbytes, wblocks;
+	uint64_t allocs; /* read once: decides whether the site is sent */
 };
 
 int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void **buf,
@@ -434,11 +558,13 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 
 	size_t total = sizeof(hdr);
 	uint32_t nout = 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (agg[i].blocks) {
+	for (uint32_t i = 0; i < n; i++) {
+		agg[i].allocs = __atomic_load_n(&t->by_id[i]->allocs, __ATOMIC_RELAXED);
+		if (agg[i].blocks || agg[i].allocs) {
 			total += sizeof(struct cs_snap_site) + t->by_id[i]->depth * sizeof(uint64_t);
 			nout++;
 		}
+	}
 	char *out = map(total);
 	if (!out) {
 		munmap(agg, agg_size);
@@ -451,6 +577,7 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 	hdr.frees += __atomic_load_n(&t->ext_frees, __ATOMIC_RELAXED);
 	hdr.lost = __atomic_load_n(&t->lost, __ATOMIC_RELAXED);
 	hdr.flags = p->extra_flags;
+	cs_tables_heap(t, &hdr.heap);
 	if (hdr.lost)
 		hdr.flags |= CS_SNAP_INEXACT;
 	if (p->sample_bytes)
@@ -458,13 +585,22 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 	memcpy(out, &hdr, sizeof(hdr));
 
 	char *w = out + sizeof(hdr);
+	uint64_t gen = __atomic_load_n(&t->heap.gen, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct agg *a = &agg[i];
-		if (!a->blocks)
+		struct site *s = t->by_id[i];
+		if (!a->blocks && !a->allocs)
 			continue;
-		const struct site *s = t->by_id[i];
 		struct cs_snap_site rec;
 		memset(&rec, 0, sizeof(rec));
+		rec.allocs = count_of(t, a->allocs);
+		rec.alloc_bytes = __atomic_load_n(&s->alloc_bytes, __ATOMIC_RELAXED);
+		rec.temporary = count_of(t, __atomic_load_n(&s->temporary, __ATOMIC_RELAXED));
+		/* unchanged since the last peak: it holds now what it held then */
+		int64_t at_peak = __atomic_load_n(&s->gen, __ATOMIC_RELAXED) == gen
+					  ? __atomic_load_n(&s->at_peak, __ATOMIC_RELAXED)
+					  : __atomic_load_n(&s->cur, __ATOMIC_RELAXED);
+		rec.peak_bytes = at_peak > 0 ? (uint64_t)at_peak : 0;
 		if (period > 0) {
 			rec.bytes = (uint64_t)llround(a->wbytes);
 			rec.blocks = (uint64_t)llround(a->wblocks);
@@ -472,7 +608,8 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 			rec.bytes = a->bytes;
 			rec.blocks = a->blocks;
 		}
-		rec.oldest_ns = a->oldest < p->start_ns ? p->start_ns : a->oldest;
+		if (a->blocks)
+			rec.oldest_ns = a->oldest < p->start_ns ? p->start_ns : a->oldest;
 		rec.depth = s->depth;
 		rec.truncated = s->truncated;
 		memcpy(w, &rec, sizeof(rec));
