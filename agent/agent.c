@@ -48,6 +48,7 @@ static pid_t session_pid; /* the process the session belongs to */
 static int launch_mode;	  /* sessions come over the control socket; no keys */
 static int ctl_fd = -1;	  /* launch mode: the control socket (inherited across exec) */
 static int handshake_in_thread; /* attach mode, or a forked child */
+static int forked_tables;	/* a forked child's tables, tracking since the fork */
 static struct cs_agent_rendezvous rendezvous; /* attach mode: keys and name */
 static int atfork_done;
 /* The final snapshot: requested through wake (0: none, 1: exit, 2: fatal signal);
@@ -133,11 +134,12 @@ static int start_service(void);
 static int open_session(void);
 
 /* In a forked child: never touch the parent's socket or pipes. Attach mode: forward
- * everything from now on. Launch mode, if the parent was tracking: a session of the
- * child's own, with new tables, opened by a new service thread (what the parent
- * allocated is unknown to it). Before that thread is ready the hooks forward. Locks a
- * parent's thread may have held at the fork are made anew; glibc has reset its own
- * (the allocator's and the loader's) before running this handler. */
+ * everything from now on. Launch mode, if the parent was tracking: new tables (what
+ * the parent allocated is unknown to the child) that record from the fork on, with the
+ * parent's configuration, and a session of the child's own, opened by a new service
+ * thread; if it cannot be opened the child goes inert. Locks a parent's thread may have
+ * held at the fork are made anew; glibc has reset its own (the allocator's and the
+ * loader's) before running this handler. */
 static void on_fork_child(void)
 {
 	int was_serving = serving;
@@ -159,11 +161,22 @@ static void on_fork_child(void)
 	cs_wire_after_fork();
 	cs_got_after_fork();
 	cs_watchdog_after_fork();
+	struct cs_tables *t = cs_tables_new(MAX_SITES, cs_state.sample_bytes);
+	if (!t)
+		return; /* the hooks forward */
+	cs_state.tables = t;
+	cs_state.filter = cs_tables_filter(t);
+	cs_state.inexact = 0;
+	cs_state.start_ns = cs_now_ns();
+	forked_tables = 1;
 	session = 1;
 	handshake_in_thread = 1;
 	make_pipes();
-	if (start_service())
+	__atomic_store_n(&cs_state.active, 1, __ATOMIC_RELEASE);
+	if (start_service()) {
+		go_inert();
 		session = 0;
+	}
 }
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
@@ -211,23 +224,31 @@ static int setup(const struct cs_msg_config *c, struct cs_msg_ready *ready, cons
 			if (!*cs_hooks[i].real)
 				return *err = "cannot find the definitions of malloc and free",
 				       SETUP_ERROR;
-	struct cs_tables *t =
-		cs_tables_new(MAX_SITES, c->mode == CS_AGENT_SAMPLED ? c->sample_bytes : 0);
-	if (!t)
-		return *err = "cannot map the agent's tables (out of memory)", SETUP_ERROR;
+	uint64_t period = c->mode == CS_AGENT_SAMPLED ? c->sample_bytes : 0;
+	uint32_t depth = c->max_depth ? c->max_depth : CS_AGENT_MAX_DEPTH;
+	/* A forked child tracks from the fork on with its parent's configuration: keep its
+	 * tables if csampler asks for the same. */
+	int keep = forked_tables && cs_state.sample_bytes == period && cs_state.max_depth == depth;
+	forked_tables = 0;
+	if (!keep) {
+		__atomic_store_n(&cs_state.active, 0, __ATOMIC_RELEASE);
+		struct cs_tables *t = cs_tables_new(MAX_SITES, period);
+		if (!t)
+			return *err = "cannot map the agent's tables (out of memory)", SETUP_ERROR;
+		cs_state.tables = t;
+		cs_state.filter = cs_tables_filter(t);
+		cs_state.sampled = c->mode == CS_AGENT_SAMPLED;
+		cs_state.sample_bytes = period;
+		cs_state.max_depth = depth;
+		cs_state.inexact = 0;
+		cs_state.start_ns = cs_now_ns();
+	}
 	cs_unwind_init();
 	if (!atfork_done) {
 		pthread_atfork(NULL, NULL, on_fork_child);
 		atfork_done = 1;
 	}
-	cs_state.tables = t;
-	cs_state.filter = cs_tables_filter(t);
-	cs_state.sampled = c->mode == CS_AGENT_SAMPLED;
-	cs_state.sample_bytes = cs_state.sampled ? c->sample_bytes : 0;
-	cs_state.max_depth = c->max_depth ? c->max_depth : CS_AGENT_MAX_DEPTH;
-	cs_state.inexact = 0;
 	cs_state.abandoned = 0;
-	cs_state.start_ns = cs_now_ns();
 	int watched = cs_watchdog_start(sock) == 0;
 	__atomic_store_n(&cs_state.active, 1, __ATOMIC_RELEASE);
 	/* Everything that releases blocks first, in every module; then the allocators. */

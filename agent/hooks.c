@@ -310,7 +310,17 @@ static void *realloc_common(void *p, size_t n, size_t m, int array)
 		size = (size_t)-1;
 	struct cs_block old;
 	int had = p ? untrack(p, &old) : 0;
-	void *q = array ? ((fn_reallocarray)r_reallocarray)(p, n, m) : ((fn_realloc)r_realloc)(p, n);
+	void *q;
+	if (array) {
+		/* glibc's reallocarray calls realloc through its own (hooked) GOT: that inner
+		 * call must pass through, so the block is recorded once */
+		int g = ts.guard;
+		ts.guard = 1;
+		q = ((fn_reallocarray)r_reallocarray)(p, n, m);
+		ts.guard = g;
+	} else {
+		q = ((fn_realloc)r_realloc)(p, n);
+	}
 	if (!q) {
 		if (had && size) /* failed: p is still live */
 			cs_tables_restore(cs_state.tables, (uintptr_t)p, &old);

@@ -366,6 +366,7 @@ static int insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b, 
 	uint64_t h = ptr_hash(ptr);
 	struct shard *s = shard_of(t, h);
 	int rc = 0;
+	struct cs_block stale = {0, 0, CS_SITE_NONE};
 	lock(&s->lock);
 	if (fresh)
 		s->allocs++;
@@ -382,6 +383,11 @@ static int insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b, 
 		s->count++;
 		if (t->filter)
 			filter_add(t, h);
+	} else {
+		/* still recorded: its free never passed a hook (a call inside the C library,
+		 * say); it is no longer outstanding */
+		stale.size = s->e[i].size;
+		stale.site = s->e[i].site;
 	}
 	s->e[i].ptr = ptr;
 	s->e[i].size = b->size;
@@ -389,10 +395,13 @@ static int insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b, 
 	s->e[i].site = b->site;
 out:
 	unlock(&s->lock);
-	if (rc)
+	if (rc) {
 		cs_tables_lost(t, 1);
-	else
-		account(t, b->site, b->size, b->time_ns, 1, fresh, 0);
+		return rc;
+	}
+	if (stale.site != CS_SITE_NONE)
+		account(t, stale.site, stale.size, 0, -1, 0, 0);
+	account(t, b->site, b->size, b->time_ns, 1, fresh, 0);
 	return rc;
 }
 

@@ -745,6 +745,7 @@ int cs_leak_session_stats(struct cs_leak_session *s, struct cs_msg_stats *out, i
 			return -1;
 		}
 	}
+	hang_up(s); /* nothing but messages out of turn: it misbehaves */
 	return -1;
 }
 
