@@ -38,6 +38,7 @@
 
 #define CONFIG_TIMEOUT_MS 5000
 #define CTL_SEND_MS 5000 /* how long a new process waits for room on the control socket */
+#define START_WAIT_MS 3000 /* how long an ending process waits for its session to start */
 #define MAX_SITES (1u << 20)
 #define PUBLIC __attribute__((visibility("default")))
 
@@ -446,8 +447,21 @@ static int start_service(void)
 
 /* Ask the service thread for the final snapshot and wait for it, at most timeout_ms.
  * Async-signal-safe. */
+/* A session still starting (a forked child's, whose tables record already): wait,
+ * bounded, until it is ready or gone. Async-signal-safe. */
+static void wait_started(int timeout_ms)
+{
+	for (int i = 0; i < timeout_ms && __atomic_load_n(&session, __ATOMIC_ACQUIRE) &&
+			!__atomic_load_n(&serving, __ATOMIC_ACQUIRE);
+	     i++) {
+		struct timespec t = {0, 1000000};
+		nanosleep(&t, NULL);
+	}
+}
+
 static void request_final(int kind, int timeout_ms)
 {
+	wait_started(START_WAIT_MS);
 	if (!__atomic_load_n(&serving, __ATOMIC_ACQUIRE) || session_pid != raw_getpid() ||
 	    wake_pipe[1] < 0 || done_pipe[0] < 0)
 		return;
@@ -684,6 +698,7 @@ __attribute__((constructor)) static void cs_agent_ctor(void)
  * atexit handlers and destructors, which ran before ours), then stop tracking. */
 __attribute__((destructor)) static void cs_agent_dtor(void)
 {
+	wait_started(START_WAIT_MS); /* a short-lived child's session may still be starting */
 	if (!__atomic_load_n(&serving, __ATOMIC_ACQUIRE))
 		return;
 	cs_guard_enter();

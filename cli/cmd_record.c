@@ -108,11 +108,19 @@ static void leak_summary(const struct cs_profile *p, const struct cs_record_resu
 		fprintf(stderr, "[csampler] no leak snapshot was taken\n");
 		return;
 	}
-	const struct cs_leak_snapshot *s = &p->leaks.v[p->leaks.n - 1];
+	/* The first process's last snapshot: the one csampler launched or attached to. */
+	const struct cs_leak_snapshot *s = NULL;
+	for (size_t i = 0; i < p->leaks.n; i++)
+		if (p->leaks.v[i].process == 0)
+			s = &p->leaks.v[i];
+	if (!s)
+		s = &p->leaks.v[p->leaks.n - 1];
 	uint64_t bytes = 0, blocks = 0;
+	size_t stacks = 0;
 	for (size_t i = 0; i < s->sites.n; i++) {
 		bytes += s->sites.v[i].bytes;
 		blocks += s->sites.v[i].blocks;
+		stacks += s->sites.v[i].blocks != 0;
 	}
 	const struct cs_leak_notes *n = &res->leak_notes;
 	fprintf(stderr,
@@ -120,11 +128,29 @@ static void leak_summary(const struct cs_profile *p, const struct cs_record_resu
 		"%llu blocks from %zu call stacks (%s)\n",
 		p->leaks.n, p->leaks.n == 1 ? "" : "s", s->time_s,
 		n->died_of_signal ? " as the command died of a signal" : "",
-		(unsigned long long)bytes, (unsigned long long)blocks, s->sites.n,
+		(unsigned long long)bytes, (unsigned long long)blocks, stacks,
 		s->sampled ? "sampled: estimates"
 		: s->exact ? "exact"
 		: n->own_allocator[0] ? "INCOMPLETE: see the warning above"
 				      : "INEXACT: events were lost");
+	if (s->flags & CS_LEAK_TOTALS)
+		fprintf(stderr,
+			"[csampler] heap: peak %llu bytes at %.1f s; %llu allocations, %llu of them "
+			"temporary\n",
+			(unsigned long long)s->peak_bytes, s->peak_time_s,
+			(unsigned long long)s->allocs, (unsigned long long)s->temporary);
+	size_t others = 0;
+	for (size_t i = 1; i < p->leak_procs.n; i++) {
+		int has = 0;
+		for (size_t k = 0; k < p->leaks.n && !has; k++)
+			has = p->leaks.v[k].process == i;
+		others += has;
+	}
+	if (others)
+		fprintf(stderr,
+			"[csampler] and %zu more process%s the command started (children, programs "
+			"they exec'd): see 'csampler report --leaks'\n",
+			others, others == 1 ? "" : "es");
 	/* Memory that grew where the agent cannot see: mmap'ed arenas (Python's
 	 * pymalloc), a custom allocator, or freed memory the allocator keeps. */
 	uint64_t grew = n->rss_growth, tracked = n->tracked_then;

@@ -507,7 +507,9 @@ void cs_heap_text_summary(const struct cs_profile *view, const struct cs_leak_re
 	if (!s)
 		return;
 	text_process(view, out);
-	if (has_totals(s)) {
+	if (has_totals(s) && !s->allocs) {
+		fprintf(out, "# heap: nothing was allocated\n");
+	} else if (has_totals(s)) {
 		char a[32], b[32];
 		fprintf(out, "# heap: peak %s (%llu bytes) at %.1f s; %llu allocations",
 			human(a, sizeof(a), s->peak_bytes), (unsigned long long)s->peak_bytes,
@@ -566,23 +568,23 @@ static void json_heap(const struct cs_profile *view, FILE *out)
 	if (!s || !has_totals(s))
 		return;
 	double secs = tracked_for(view, s);
-	size_t stacks = 0;
-	for (size_t i = 0; i < s->sites.n; i++)
-		stacks += s->sites.v[i].stacks ? s->sites.v[i].stacks : 1;
 	fprintf(out,
 		", \"heap\": {\"peak_bytes\": %llu, \"peak_time\": %.3f, \"allocations\": %llu, "
 		"\"allocations_per_s\": %.1f, \"frees\": %llu, \"temporary\": %llu, "
-		"\"allocated_bytes\": %llu, \"stacks\": %zu, \"sites\": %zu}",
+		"\"allocated_bytes\": %llu}",
 		(unsigned long long)s->peak_bytes, s->peak_time_s, (unsigned long long)s->allocs,
 		secs > 0 ? (double)s->allocs / secs : 0.0, (unsigned long long)s->frees,
-		(unsigned long long)s->temporary, (unsigned long long)s->alloc_bytes, stacks,
-		s->sites.n);
+		(unsigned long long)s->temporary, (unsigned long long)s->alloc_bytes);
 }
 
 static void json_timeline(const struct cs_profile *view, FILE *out)
 {
 	struct row *v;
 	size_t n = timeline_rows(view, &v);
+	if (!n) { /* none recorded (an older recording) */
+		free(v);
+		return;
+	}
 	int rss = 0;
 	for (size_t i = 0; i < n; i++)
 		rss |= v[i].has_rss;

@@ -7,8 +7,8 @@ mode=${1:-build}
 pkgs=(cmake make gcc g++ pkg-config binutils libdw-dev libelf-dev zlib1g-dev libunwind-dev)
 case "$mode" in
 build) ;;
-test) pkgs+=(libcriterion-dev libxml2-dev elfutils chromium nodejs npm librsvg2-bin python3) ;;
-bench) pkgs+=(libcriterion-dev linux-perf heaptrack valgrind time) ;;
+test) pkgs+=(libcriterion-dev libxml2-dev elfutils chromium nodejs npm librsvg2-bin python3 heaptrack) ;;
+bench) pkgs+=(libcriterion-dev linux-perf heaptrack valgrind time sqlite3) ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
