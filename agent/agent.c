@@ -357,7 +357,7 @@ static int send_stats(void)
 	cs_tables_stats(cs_state.tables, &ts);
 	st.allocs = ts.allocs;
 	st.frees = ts.frees;
-	cs_tables_heap(cs_state.tables, &st.heap);
+	cs_tables_heap(cs_state.tables, &st.heap); /* out of memory: the sums are 0 */
 	return send_msg(CS_MSG_STATS, &st, sizeof(st));
 }
 

@@ -38,6 +38,9 @@ struct tstate {
 	/* The block this thread's last allocation event made, or 0 after another event:
 	 * freed next, it was a temporary allocation. */
 	uintptr_t last;
+	/* This thread's share of the counters of the tables me_of (see table.h). */
+	struct cs_tables *me_of;
+	struct cs_tables_thread *me;
 };
 static __thread struct tstate ts __attribute__((tls_model("initial-exec")));
 
@@ -142,6 +145,16 @@ static inline int sample_due(size_t n)
 
 /* ---- recording ---- */
 
+/* This thread's share of t's counters (made on its first event in t). */
+static inline struct cs_tables_thread *me_in(struct cs_tables *t)
+{
+	if (unlikely(ts.me_of != t)) {
+		ts.me = cs_tables_thread_new(t);
+		ts.me_of = t;
+	}
+	return ts.me;
+}
+
 static __attribute__((noinline)) void record(void *p, size_t n)
 {
 	uint64_t buf[CS_AGENT_MAX_DEPTH + 8];
@@ -163,7 +176,7 @@ static __attribute__((noinline)) void record(void *p, size_t n)
 		return;
 	}
 	struct cs_block b = {.size = n, .time_ns = coarse_ns(), .site = site};
-	cs_tables_insert(t, (uintptr_t)p, &b);
+	cs_tables_insert(t, me_in(t), (uintptr_t)p, &b);
 }
 
 static inline void track(void *p, size_t n)
@@ -187,7 +200,8 @@ static inline int untrack(void *p, struct cs_block *old)
 		return 0;
 	}
 	unsigned fl = CS_REMOVE_FREE | (ts.last == (uintptr_t)p ? CS_REMOVE_TEMPORARY : 0);
-	int found = cs_tables_remove(cs_state.tables, (uintptr_t)p, old, fl);
+	struct cs_tables *t = cs_state.tables;
+	int found = cs_tables_remove(t, me_in(t), (uintptr_t)p, old, fl);
 	if (found || cs_state.sampled)
 		ts.last = 0; /* a block allocated before tracking began is no event here */
 	return found;
@@ -323,7 +337,8 @@ static void *realloc_common(void *p, size_t n, size_t m, int array)
 	}
 	if (!q) {
 		if (had && size) /* failed: p is still live */
-			cs_tables_restore(cs_state.tables, (uintptr_t)p, &old);
+			cs_tables_restore(cs_state.tables, me_in(cs_state.tables), (uintptr_t)p,
+					  &old);
 		return NULL;
 	}
 	track(q, size);

@@ -5,15 +5,20 @@
  *
  * Sites: a lock-free open-addressing index over an append-only array; a site is never
  * removed, so readers need no lock and a site id stays valid for the table's life.
- * New sites are created under one spinlock (rare: only for a stack never seen). Each
- * site counts its allocations, their bytes, its temporary allocations, its outstanding
- * bytes and what it held at the heap's peak (relaxed atomics).
+ * New sites are created under one spinlock (rare: only for a stack never seen).
  *
- * The heap's peak: every allocation adds to one outstanding-bytes counter; when that
- * passes the peak, the peak, its time and a peak generation move on. A site's share
- * of the peak is kept lazily: the first change to a site after a new peak first saves
- * what it held (it had not changed since the peak), so a peak costs nothing for the
- * sites that do not change afterwards.
+ * Counters per site: allocations, their bytes, temporary allocations, outstanding
+ * bytes and what the site held at the heap's peak. Each thread keeps its own share of
+ * them (struct cs_tables_thread), written with plain stores, and readers add the
+ * shares up: the hot path never takes a lock or bounces a cache line for them.
+ *
+ * The heap's peak: every allocation and free moves one outstanding-bytes counter (the
+ * one locked instruction per event); when it passes the peak, the peak, its time and a
+ * peak generation move on. A share of the peak is kept lazily: the first change to a
+ * thread's share of a site after a new peak first saves what it held (it had not
+ * changed since the peak), so a peak costs nothing for the shares that do not change
+ * afterwards. In one thread this is exact; while several threads allocate at the
+ * instant of a peak, a share may be off by their blocks in flight.
  *
  * Live blocks: pointer -> (site, size, allocation time), in CS_TABLE_SHARDS shards,
  * each an open-addressing table (linear probing, backward-shift deletion, no
@@ -59,13 +64,21 @@ void cs_tables_destroy(struct cs_tables *t);
 uint32_t cs_tables_site(struct cs_tables *t, const uint64_t *addrs, uint32_t depth,
 			int truncated);
 
-/* Record a live block (ptr != 0; a pointer already present is replaced). Returns 0, or
- * -1 if the shard is full and cannot grow: the block is then counted in `lost`. Counts
- * one allocation (in its shard, its site and the heap). */
-int cs_tables_insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b);
+/* The calling thread's share of t's counters: made (mapped, never unmapped) and
+ * registered once per thread and table; only that thread may pass it below. NULL if
+ * the memory cannot be mapped (the thread's counts are then lost, and counted so). */
+struct cs_tables_thread;
+struct cs_tables_thread *cs_tables_thread_new(struct cs_tables *t);
+
+/* Record a live block (ptr != 0; a pointer already present is replaced: its free was
+ * never seen). Returns 0, or -1 if the shard is full and cannot grow: the block is then
+ * counted in `lost`. Counts one allocation (in its shard, its site and the heap). */
+int cs_tables_insert(struct cs_tables *t, struct cs_tables_thread *me, uintptr_t ptr,
+		     const struct cs_block *b);
 /* Put back a block that cs_tables_remove took out (a realloc that failed): live again,
  * but not counted as an allocation. 0 or -1 as cs_tables_insert. */
-int cs_tables_restore(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b);
+int cs_tables_restore(struct cs_tables *t, struct cs_tables_thread *me, uintptr_t ptr,
+		      const struct cs_block *b);
 
 enum cs_remove_flags {
 	/* Count the event as a free (and, if ptr is unknown, as an untracked free). */
@@ -78,7 +91,8 @@ enum cs_remove_flags {
 /* Remove ptr. Returns 1 and fills *out (if not NULL) when it was live, else 0.
  * flags: enum cs_remove_flags; without CS_REMOVE_FREE it is bookkeeping that is not a
  * free (a test's check). */
-int cs_tables_remove(struct cs_tables *t, uintptr_t ptr, struct cs_block *out, unsigned flags);
+int cs_tables_remove(struct cs_tables *t, struct cs_tables_thread *me, uintptr_t ptr,
+		     struct cs_block *out, unsigned flags);
 
 /* Sampled mode only: 0 if ptr is certainly not in the table (one load, no lock). */
 int cs_tables_maybe_live(const struct cs_tables *t, uintptr_t ptr);
@@ -113,8 +127,9 @@ struct cs_table_stats {
 };
 void cs_tables_stats(struct cs_tables *t, struct cs_table_stats *st);
 
-/* The heap counters now (no lock: each figure is read once, relaxed). */
-void cs_tables_heap(struct cs_tables *t, struct cs_heap_counters *h);
+/* The heap counters now (no lock: each figure is read once; the sums add every
+ * thread's shares). 0, or -ENOMEM when the sums could not be made (they are 0). */
+int cs_tables_heap(struct cs_tables *t, struct cs_heap_counters *h);
 
 /* Parameters of a snapshot. */
 struct cs_snap_params {

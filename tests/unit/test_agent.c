@@ -96,6 +96,7 @@ static const struct cs_snap_site *site_by_a0(const struct snap *sn, uint64_t a0,
 Test(agent_tables, sites_blocks_and_snapshot)
 {
 	struct cs_tables *t = cs_tables_new(1024, 0);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
 	cr_assert_not_null(t);
 	uint64_t a[3] = {0x1000, 0x2000, 0x3000}, b[2] = {0x5000, 0x6000};
 	uint32_t sa = cs_tables_site(t, a, 3, 0), sb = cs_tables_site(t, b, 2, 1);
@@ -106,17 +107,17 @@ Test(agent_tables, sites_blocks_and_snapshot)
 
 	for (uintptr_t i = 1; i <= 100; i++) {
 		struct cs_block blk = {.size = 64, .time_ns = 100 + i, .site = sa};
-		cr_assert_eq(cs_tables_insert(t, i * 16, &blk), 0);
+		cr_assert_eq(cs_tables_insert(t, me, i * 16, &blk), 0);
 	}
 	struct cs_block blk = {.size = 4096, .time_ns = 5, .site = sb};
-	cs_tables_insert(t, 0x7f0000001000, &blk);
+	cs_tables_insert(t, me, 0x7f0000001000, &blk);
 	struct cs_block got;
-	cr_assert_eq(cs_tables_remove(t, 16, &got, 1), 1);
+	cr_assert_eq(cs_tables_remove(t, me, 16, &got, 1), 1);
 	cr_assert_eq(got.size, 64);
 	cr_assert_eq(got.site, sa);
 	cr_assert_eq(got.time_ns, 101);
-	cr_assert_eq(cs_tables_remove(t, 16, NULL, 1), 0, "removed twice");
-	cr_assert_eq(cs_tables_remove(t, 0xdead0, NULL, 1), 0);
+	cr_assert_eq(cs_tables_remove(t, me, 16, NULL, 1), 0, "removed twice");
+	cr_assert_eq(cs_tables_remove(t, me, 0xdead0, NULL, 1), 0);
 
 	struct snap sn;
 	table_snap(t, 0, &sn);
@@ -153,6 +154,7 @@ Test(agent_tables, sites_blocks_and_snapshot)
 Test(agent_tables, random_against_reference)
 {
 	struct cs_tables *t = cs_tables_new(64, 0);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
 	cr_assert_not_null(t);
 	enum { N = 200000 };
 	uint8_t *live = calloc(N, 1);
@@ -168,14 +170,14 @@ Test(agent_tables, random_against_reference)
 		uintptr_t p = 0x10000000 + i * 16;
 		if (live[i]) {
 			struct cs_block b;
-			cr_assert_eq(cs_tables_remove(t, p, &b, 1), 1, "step %d: %#lx lost", step,
+			cr_assert_eq(cs_tables_remove(t, me, p, &b, 1), 1, "step %d: %#lx lost", step,
 				     (unsigned long)p);
 			cr_assert_eq(b.size, i % 1000);
 			live[i] = 0;
 			nlive--;
 		} else {
 			struct cs_block b = {.size = i % 1000, .time_ns = 1, .site = sites[i % 4]};
-			cr_assert_eq(cs_tables_insert(t, p, &b), 0);
+			cr_assert_eq(cs_tables_insert(t, me, p, &b), 0);
 			live[i] = 1;
 			nlive++;
 		}
@@ -200,7 +202,7 @@ Test(agent_tables, random_against_reference)
 	snap_free(&sn);
 	/* Every live pointer is still found; no freed one is. */
 	for (uint64_t i = 0; i < N; i++)
-		cr_assert_eq(cs_tables_remove(t, 0x10000000 + i * 16, NULL, 0), live[i]);
+		cr_assert_eq(cs_tables_remove(t, me, 0x10000000 + i * 16, NULL, 0), live[i]);
 	cs_tables_stats(t, &st);
 	cr_assert_eq(st.live_blocks, 0);
 	free(live);
@@ -210,17 +212,18 @@ Test(agent_tables, random_against_reference)
 Test(agent_tables, sampled_weights_and_filter)
 {
 	struct cs_tables *t = cs_tables_new(64, 1);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
 	cr_assert_not_null(t);
 	uint64_t a = 0xabc;
 	uint32_t s = cs_tables_site(t, &a, 1, 0);
 	const double P = 4096;
 	for (uintptr_t i = 1; i <= 10; i++) {
 		struct cs_block b = {.size = 1000, .time_ns = 1, .site = s};
-		cs_tables_insert(t, i * 4096, &b);
+		cs_tables_insert(t, me, i * 4096, &b);
 		cr_assert(cs_tables_maybe_live(t, i * 4096));
 	}
 	struct cs_block big = {.size = 1 << 20, .time_ns = 1, .site = s};
-	cs_tables_insert(t, 0x900000, &big);
+	cs_tables_insert(t, me, 0x900000, &big);
 	struct snap sn;
 	table_snap(t, (uint64_t)P, &sn);
 	cr_assert(sn.h.flags & CS_SNAP_SAMPLED);
@@ -231,8 +234,8 @@ Test(agent_tables, sampled_weights_and_filter)
 	cr_assert_eq(sn.s[0].bytes, (uint64_t)llround(10 * w * 1000 + wb * (1 << 20)));
 	snap_free(&sn);
 	for (uintptr_t i = 1; i <= 10; i++)
-		cs_tables_remove(t, i * 4096, NULL, 1);
-	cs_tables_remove(t, 0x900000, NULL, 1);
+		cs_tables_remove(t, me, i * 4096, NULL, 1);
+	cs_tables_remove(t, me, 0x900000, NULL, 1);
 	int maybe = 0;
 	for (uintptr_t i = 1; i <= 10; i++)
 		maybe += cs_tables_maybe_live(t, i * 4096);
@@ -245,6 +248,7 @@ Test(agent_tables, sampled_weights_and_filter)
 Test(agent_tables, heap_peak_temporary_and_totals)
 {
 	struct cs_tables *t = cs_tables_new(64, 0);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
 	uint64_t a = 0xa, b = 0xb, c = 0xc;
 	uint32_t sa = cs_tables_site(t, &a, 1, 0), sb = cs_tables_site(t, &b, 1, 0),
 		 sc = cs_tables_site(t, &c, 1, 0);
@@ -252,20 +256,20 @@ Test(agent_tables, heap_peak_temporary_and_totals)
 #define INS(p, s_, n, when)                                                                \
 	do {                                                                               \
 		blk = (struct cs_block){.size = n, .time_ns = when, .site = s_};          \
-		cr_assert_eq(cs_tables_insert(t, p, &blk), 0);                             \
+		cr_assert_eq(cs_tables_insert(t, me, p, &blk), 0);                             \
 	} while (0)
 	INS(0x100, sa, 100, 1);
 	INS(0x200, sb, 200, 2);
-	cs_tables_remove(t, 0x100, NULL, CS_REMOVE_FREE); /* 200 */
+	cs_tables_remove(t, me, 0x100, NULL, CS_REMOVE_FREE); /* 200 */
 	INS(0x300, sc, 50, 3);				   /* 250 */
 	INS(0x400, sa, 400, 4);				   /* 650: the peak */
-	cs_tables_remove(t, 0x400, NULL, CS_REMOVE_FREE | CS_REMOVE_TEMPORARY);
+	cs_tables_remove(t, me, 0x400, NULL, CS_REMOVE_FREE | CS_REMOVE_TEMPORARY);
 	INS(0x500, sb, 100, 5); /* 350 */
-	cs_tables_remove(t, 0x200, NULL, CS_REMOVE_FREE | CS_REMOVE_TEMPORARY); /* 150 */
+	cs_tables_remove(t, me, 0x200, NULL, CS_REMOVE_FREE | CS_REMOVE_TEMPORARY); /* 150 */
 	INS(0x600, sc, 499, 6); /* 649: below the peak */
 	/* a realloc that failed: taken out, then put back; no allocation more */
-	cr_assert(cs_tables_remove(t, 0x600, &blk, CS_REMOVE_FREE));
-	cr_assert_eq(cs_tables_restore(t, 0x600, &blk), 0);
+	cr_assert(cs_tables_remove(t, me, 0x600, &blk, CS_REMOVE_FREE));
+	cr_assert_eq(cs_tables_restore(t, me, 0x600, &blk), 0);
 	struct cs_heap_counters h;
 	cs_tables_heap(t, &h);
 	cr_assert_eq(h.peak_bytes, 650);
@@ -302,6 +306,7 @@ Test(agent_tables, peak_shares_against_reference)
 {
 	enum { N = 4096, SITES = 8, STEPS = 200000 };
 	struct cs_tables *t = cs_tables_new(64, 0);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
 	uint32_t site[SITES];
 	for (int i = 0; i < SITES; i++) {
 		uint64_t a = 0x1000 + (uint64_t)i;
@@ -317,7 +322,7 @@ Test(agent_tables, peak_shares_against_reference)
 		/* the heap drifts up and down: bursts of allocations, then of frees */
 		int grow = (step / 5000) % 2 == 0;
 		if (size[i] && (!grow || x % 4 == 0)) {
-			cr_assert(cs_tables_remove(t, 0x10000 + i * 16, NULL, CS_REMOVE_FREE));
+			cr_assert(cs_tables_remove(t, me, 0x10000 + i * 16, NULL, CS_REMOVE_FREE));
 			cur[k] -= (int64_t)size[i];
 			heap -= (int64_t)size[i];
 			size[i] = 0;
@@ -325,7 +330,7 @@ Test(agent_tables, peak_shares_against_reference)
 			size[i] = 1 + (x >> 40) % 5000;
 			struct cs_block b = {.size = size[i], .time_ns = (uint64_t)step,
 					     .site = site[k]};
-			cr_assert_eq(cs_tables_insert(t, 0x10000 + i * 16, &b), 0);
+			cr_assert_eq(cs_tables_insert(t, me, 0x10000 + i * 16, &b), 0);
 			cur[k] += (int64_t)size[i];
 			heap += (int64_t)size[i];
 			allocs[k]++;
@@ -361,14 +366,15 @@ struct conc_arg {
 static void *conc_worker(void *p)
 {
 	struct conc_arg *a = p;
+	struct cs_tables_thread *me = cs_tables_thread_new(a->t);
 	for (int round = 0; round < 20; round++) {
 		for (uintptr_t i = 0; i < 5000; i++) {
 			struct cs_block b = {.size = 8, .time_ns = 1, .site = a->site};
-			cs_tables_insert(a->t, a->base + i * 16, &b);
+			cs_tables_insert(a->t, me, a->base + i * 16, &b);
 		}
 		for (uintptr_t i = 0; i < 5000; i++)
 			if (round == 19 ? i % 2 : 1)
-				cs_tables_remove(a->t, a->base + i * 16, NULL, 1);
+				cs_tables_remove(a->t, me, a->base + i * 16, NULL, 1);
 	}
 	return NULL;
 }
@@ -389,9 +395,14 @@ Test(agent_tables, concurrent_threads)
 	struct snap sn;
 	table_snap(t, 0, &sn);
 	cr_assert_eq(sn.n, 4);
-	for (size_t i = 0; i < sn.n; i++)
+	for (size_t i = 0; i < sn.n; i++) {
 		cr_assert_eq(sn.s[i].blocks, 2500);
+		cr_assert_eq(sn.s[i].allocs, 20 * 5000, "each thread's share is counted");
+		cr_assert_eq(sn.s[i].alloc_bytes, 20 * 5000 * 8);
+	}
 	cr_assert_eq(sn.h.allocs, 4 * 20 * 5000);
+	cr_assert_eq(sn.h.heap.heap_bytes, 4 * 2500 * 8);
+	cr_assert_eq(sn.h.heap.alloc_bytes, 4 * 20 * 5000 * 8);
 	snap_free(&sn);
 	cs_tables_destroy(t);
 }
