@@ -694,6 +694,17 @@ __attribute__((constructor)) static void cs_agent_ctor(void)
 	cs_guard_leave();
 }
 
+void cs_agent_ending(void)
+{
+	if (!__atomic_load_n(&session, __ATOMIC_ACQUIRE))
+		return;
+	cs_guard_enter();
+	request_final(1, CS_AGENT_FINAL_WAIT_MS + 1000);
+	if (session_pid == raw_getpid()) /* not a vfork child: that shares its parent's */
+		go_inert();
+	cs_guard_leave();
+}
+
 /* The program is exiting normally: have what it never freed sent (after its own
  * atexit handlers and destructors, which ran before ours), then stop tracking. */
 __attribute__((destructor)) static void cs_agent_dtor(void)

@@ -100,6 +100,9 @@ void *cs_find_definition(const char *name, int *in_exe);
 
 /* agent.c */
 uint64_t cs_now_ns(void);
+/* The process is about to end without its exit handlers (_exit): the final snapshot,
+ * as at exit(), if this process has a session; then the agent is inert. */
+void cs_agent_ending(void);
 
 /* wire.c */
 struct cs_msg;

@@ -223,7 +223,9 @@ typedef void (*fn_p_ptr)(void *, const void *);
 typedef void (*fn_p_sz_ptr)(void *, size_t, const void *);
 typedef void *(*fn_dlopen)(const char *, int);
 typedef void *(*fn_dlmopen)(Lmid_t, const char *, int);
+typedef void (*fn_exit)(int);
 
+static void *r__exit, *r__Exit;
 static void *r_malloc, *r_calloc, *r_realloc, *r_reallocarray, *r_free, *r_posix_memalign,
 	*r_aligned_alloc, *r_memalign, *r_valloc, *r_pvalloc, *r_dlopen, *r_dlmopen;
 static void *r_nw, *r_na, *r_nw_nt, *r_na_nt, *r_nw_al, *r_na_al, *r_nw_al_nt, *r_na_al_nt;
@@ -490,10 +492,29 @@ HOOK void *cs_h_dlmopen(Lmid_t lmid, const char *file, int flags)
 	return h;
 }
 
+/* ---- _exit: the process ends without its exit handlers ---- */
+
+/* A forked child that ends with _exit (as most do), or a shell: its final snapshot is
+ * sent first, as exit() would have it sent. */
+HOOK void cs_h__exit(int status)
+{
+	cs_agent_ending();
+	((fn_exit)r__exit)(status);
+	__builtin_unreachable();
+}
+
+HOOK void cs_h__Exit(int status)
+{
+	cs_agent_ending();
+	((fn_exit)r__Exit)(status);
+	__builtin_unreachable();
+}
+
 /* ---- the table ---- */
 
 #define H(name, fn, real, phase) {name, (void *)fn, &real, phase}
 struct cs_hook cs_hooks[] = {
+	H("_Exit", cs_h__Exit, r__Exit, 1),
 	H("_ZdaPv", cs_h_da, r_da, 1),
 	H("_ZdaPvRKSt9nothrow_t", cs_h_da_nt, r_da_nt, 1),
 	H("_ZdaPvSt11align_val_t", cs_h_da_al, r_da_al, 1),
@@ -514,6 +535,7 @@ struct cs_hook cs_hooks[] = {
 	H("_ZnwmRKSt9nothrow_t", cs_h_nw_nt, r_nw_nt, 2),
 	H("_ZnwmSt11align_val_t", cs_h_nw_al, r_nw_al, 2),
 	H("_ZnwmSt11align_val_tRKSt9nothrow_t", cs_h_nw_al_nt, r_nw_al_nt, 2),
+	H("_exit", cs_h__exit, r__exit, 1),
 	H("aligned_alloc", cs_h_aligned_alloc, r_aligned_alloc, 2),
 	H("calloc", cs_h_calloc, r_calloc, 2),
 	H("dlmopen", cs_h_dlmopen, r_dlmopen, 1),
