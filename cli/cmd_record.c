@@ -113,8 +113,14 @@ static void leak_summary(const struct cs_profile *p, const struct cs_record_resu
 	for (size_t i = 0; i < p->leaks.n; i++)
 		if (p->leaks.v[i].process == 0)
 			s = &p->leaks.v[i];
-	if (!s)
-		s = &p->leaks.v[p->leaks.n - 1];
+	if (!s) {
+		fprintf(stderr,
+			"[csampler] the command's own process sent no snapshot (killed by SIGKILL, "
+			"or it exec'd before one was taken); %zu snapshots of the processes it "
+			"started: see 'csampler report --leaks'\n",
+			p->leaks.n);
+		return;
+	}
 	uint64_t bytes = 0, blocks = 0;
 	size_t stacks = 0;
 	for (size_t i = 0; i < s->sites.n; i++) {
