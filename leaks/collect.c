@@ -14,10 +14,10 @@
 
 /* Sessions of a command's processes open at once; more are refused (their agents go
  * inert) and counted. */
-#define MAX_LIVE 256
+#define MAX_LIVE	   256
 #define CHILD_HANDSHAKE_MS 5000
-#define STATS_WAIT_MS 500
-#define FINAL_WAIT_MS 2000
+#define STATS_WAIT_MS	   500
+#define FINAL_WAIT_MS	   2000
 
 /* A snapshot whose stacks are nodes of the caller's trie. */
 struct psite {
@@ -209,7 +209,8 @@ static void take_new(struct cs_leak_collect *c)
 		struct cs_leak_session *s = cs_leak_session_adopt(&lo, fd, pid);
 		uint64_t ready = 0;
 		struct hello_ctx h = {c, pid};
-		if (cs_leak_session_handshake(s, pid, CHILD_HANDSHAKE_MS, &ready, on_hello, &h) < 0) {
+		if (cs_leak_session_handshake(s, pid, CHILD_HANDSHAKE_MS, &ready, on_hello, &h) <
+		    0) {
 			cs_leak_session_free(s); /* it exec'd or ended first: nothing to say */
 			continue;
 		}
@@ -252,8 +253,8 @@ static void add_snapshot(struct cs_leak_collect *c, const struct live *l, struct
 				  site->bytes,
 				  site->blocks,
 				  site->blocks && raw->h.time_ns > site->oldest_ns
-					  ? raw->h.time_ns - site->oldest_ns
-					  : 0,
+				      ? raw->h.time_ns - site->oldest_ns
+				      : 0,
 				  site->allocs,
 				  site->alloc_bytes,
 				  site->temporary,
@@ -385,9 +386,9 @@ void cs_leak_collect_build(struct cs_leak_collect *c, struct cs_profile *p, cons
 {
 	for (size_t i = 0; i < c->procs.n; i++) {
 		const struct pproc *q = &c->procs.v[i];
-		struct cs_leak_process lp = {(uint32_t)q->pid, (uint32_t)q->ppid,
-					     cs_profile_cstr(p, q->command), q->flags, q->start_s,
-					     q->end_s};
+		struct cs_leak_process lp = {
+		    (uint32_t)q->pid, (uint32_t)q->ppid, cs_profile_cstr(p, q->command),
+		    q->flags,	      q->start_s,	 q->end_s};
 		CS_VEC_PUSH(p->leak_procs, lp);
 	}
 	for (size_t i = 0; i < c->snaps.n; i++) {
@@ -409,8 +410,8 @@ void cs_leak_collect_build(struct cs_leak_collect *c, struct cs_profile *p, cons
 		ls.peak_time_s = ps->heap.peak_ns ? since_start(c, ps->heap.peak_ns) : 0;
 		for (size_t k = 0; k < ps->sites.n; k++) {
 			const struct psite *q = &ps->sites.v[k];
-			struct cs_leak_site site = {pnode[q->node], q->bytes,	  q->blocks,
-						    q->age_ns,	    q->allocs,	  q->alloc_bytes,
+			struct cs_leak_site site = {pnode[q->node], q->bytes,	   q->blocks,
+						    q->age_ns,	    q->allocs,	   q->alloc_bytes,
 						    q->temporary,   q->peak_bytes, 0};
 			CS_VEC_PUSH(ls.sites, site);
 		}

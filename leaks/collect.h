@@ -23,8 +23,8 @@
 struct cs_leak_collect_opts {
 	/* For every session; notes are the first process's (children's are not kept). */
 	struct cs_leak_opts leak;
-	double interval_s;	   /* between snapshots */
-	int refresh_maps;	   /* no perf records: read /proc/PID/maps when needed */
+	double interval_s; /* between snapshots */
+	int refresh_maps;  /* no perf records: read /proc/PID/maps when needed */
 	/* The node of the frame (module, module-relative addr) called from node parent in
 	 * the caller's address trie (cs_sym_locate's terms); node 0 is the root. */
 	uint32_t (*node)(void *ctx, uint32_t parent, uint32_t module, uint64_t addr);
@@ -43,8 +43,7 @@ int cs_leak_collect_launch_env(struct cs_leak_collect *c, char ***env);
 int cs_leak_collect_attach(struct cs_leak_collect *c, pid_t pid, struct cs_inject_stats *st);
 /* Hand-shake with the first process, pid (launched or attached): 0, or -1 after one
  * error line. Times in the recording count from start_ns (CLOCK_MONOTONIC). */
-int cs_leak_collect_start(struct cs_leak_collect *c, pid_t pid, uint64_t start_ns,
-			  int timeout_ms);
+int cs_leak_collect_start(struct cs_leak_collect *c, pid_t pid, uint64_t start_ns, int timeout_ms);
 
 /* A descriptor that becomes readable when cs_leak_collect_poll has work (a process's
  * agent spoke or a new process's session came), or -1. */
@@ -61,11 +60,9 @@ void cs_leak_collect_finish(struct cs_leak_collect *c, int first_exited);
 
 /* For the status line: snapshots taken, and the outstanding bytes of every process
  * at its latest snapshot. */
-void cs_leak_collect_status(const struct cs_leak_collect *c, size_t *snapshots,
-			    uint64_t *bytes);
+void cs_leak_collect_status(const struct cs_leak_collect *c, size_t *snapshots, uint64_t *bytes);
 /* Into p: the processes, the snapshots (trie node i becomes profile node pnode[i]) and
  * the heap timeline. */
-void cs_leak_collect_build(struct cs_leak_collect *c, struct cs_profile *p,
-			   const uint32_t *pnode);
+void cs_leak_collect_build(struct cs_leak_collect *c, struct cs_profile *p, const uint32_t *pnode);
 
 #endif

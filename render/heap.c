@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define TIMELINE_ROWS 12
-#define SPARK_WIDTH 60
+#define SPARK_WIDTH   60
 
 static const char *const cost_names[] = {"leaked", "allocations", "temporary", "peak"};
 
@@ -27,10 +27,14 @@ int cs_leak_cost_parse(const char *s)
 static uint64_t cost_of(const struct cs_leak_site *s, int cost)
 {
 	switch (cost) {
-	case CS_COST_ALLOCATIONS: return s->allocs;
-	case CS_COST_TEMPORARY: return s->temporary;
-	case CS_COST_PEAK: return s->peak_bytes;
-	default: return s->bytes;
+	case CS_COST_ALLOCATIONS:
+		return s->allocs;
+	case CS_COST_TEMPORARY:
+		return s->temporary;
+	case CS_COST_PEAK:
+		return s->peak_bytes;
+	default:
+		return s->bytes;
 	}
 }
 
@@ -101,8 +105,8 @@ static int no_such_process(const struct cs_profile *p, int64_t pid)
 	size_t len = 0;
 	for (size_t i = 0; i < nprocs(p) && len < sizeof(list) - 16; i++)
 		if (snapshots_of(p, i))
-			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%u", len ? ", " : "",
-						proc_pid(p, i));
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%u",
+						len ? ", " : "", proc_pid(p, i));
 	return cs_error("--pid %lld: no leak snapshots of that process in this recording (it has "
 			"some of: %s)",
 			(long long)pid, list);
@@ -120,9 +124,10 @@ static int check_request(const struct cs_profile *p, int cost, int64_t pid)
 		for (size_t k = 0; k < p->leaks.n; k++)
 			any |= has_totals(&p->leaks.v[k]);
 		if (!any)
-			return cs_error("--cost %s: this recording has outstanding bytes only (it was "
-					"made by an older csampler); use --cost leaked",
-					cs_leak_cost_name(cost));
+			return cs_error(
+			    "--cost %s: this recording has outstanding bytes only (it was "
+			    "made by an older csampler); use --cost leaked",
+			    cs_leak_cost_name(cost));
 	}
 	size_t *sel;
 	size_t n = select_procs(p, pid, 0, &sel);
@@ -155,7 +160,8 @@ static uint32_t *canonical_nodes(const struct cs_profile *p)
 	for (size_t i = 0; i < p->frames.n; i++) {
 		const struct cs_frame *f = &p->frames.v[i];
 		uint64_t h = cs_hash_u64(((uint64_t)f->func << 32) ^ f->file);
-		h = cs_hash_u64(h ^ ((uint64_t)f->line << 32) ^ f->module ^ ((uint64_t)f->flags << 58));
+		h = cs_hash_u64(h ^ ((uint64_t)f->line << 32) ^ f->module ^
+				((uint64_t)f->flags << 58));
 		struct frame_key k = {p, f};
 		uint32_t c = cs_index_find(&fix, h, frame_same, &k);
 		if (c == CS_INDEX_NONE) {
@@ -272,8 +278,8 @@ int cs_render_leaks(const struct cs_profile *p, const struct cs_leak_report_opts
 	} else {
 		for (size_t i = 0; i < n && ret == 0; i++) {
 			if (n > 1)
-				fprintf(out, "%s# ======== process %zu of %zu ========\n", i ? "\n" : "",
-					i + 1, n);
+				fprintf(out, "%s# ======== process %zu of %zu ========\n",
+					i ? "\n" : "", i + 1, n);
 			struct cs_profile v;
 			view_init(&v, p, sel[i], canon, o->cost);
 			ret = cs_leak_render_process(&v, o, out);
@@ -296,13 +302,13 @@ static int by_outstanding(const struct cs_leak_site *x, const struct cs_leak_sit
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
-#define BY(name, field)                                                                    \
-	static int name(const void *a, const void *b)                                      \
-	{                                                                                  \
-		const struct cs_leak_site *x = a, *y = b;                                  \
-		if (x->field != y->field)                                                  \
-			return x->field > y->field ? -1 : 1;                               \
-		return by_outstanding(x, y);                                               \
+#define BY(name, field)                                                                            \
+	static int name(const void *a, const void *b)                                              \
+	{                                                                                          \
+		const struct cs_leak_site *x = a, *y = b;                                          \
+		if (x->field != y->field)                                                          \
+			return x->field > y->field ? -1 : 1;                                       \
+		return by_outstanding(x, y);                                                       \
 	}
 BY(cmp_leaked, bytes)
 BY(cmp_allocations, allocs)
@@ -312,7 +318,7 @@ BY(cmp_peak, peak_bytes)
 void cs_heap_sort_sites(struct cs_leak_site *v, size_t n, int cost)
 {
 	static int (*const cmp[])(const void *, const void *) = {cmp_leaked, cmp_allocations,
-								  cmp_temporary, cmp_peak};
+								 cmp_temporary, cmp_peak};
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp[cost >= 0 && cost < 4 ? cost : 0]);
 }
@@ -380,7 +386,8 @@ void cs_heap_text_site(const struct cs_profile *view, const struct cs_leak_snaps
 		if (cost != CS_COST_TEMPORARY)
 			fprintf(out, "%llu temporary, ", (unsigned long long)site->temporary);
 		if (cost != CS_COST_PEAK)
-			fprintf(out, "%llu bytes at the peak, ", (unsigned long long)site->peak_bytes);
+			fprintf(out, "%llu bytes at the peak, ",
+				(unsigned long long)site->peak_bytes);
 		fprintf(out, "%s allocated", human(a, sizeof(a), site->alloc_bytes));
 	}
 	if (site->stacks > 1)
@@ -407,9 +414,10 @@ static void text_process(const struct cs_profile *view, FILE *out)
 	else if (q->flags & CS_LPROC_SIGNALED)
 		fprintf(out, "killed by a signal at %.1f s\n", q->end_s);
 	else if (q->flags & CS_LPROC_VANISHED)
-		fprintf(out, "its session ended at %.1f s without a final snapshot (it exec'd "
-			     "another program, called _exit or was killed by SIGKILL): the last "
-			     "snapshot is not what it leaked\n",
+		fprintf(out,
+			"its session ended at %.1f s without a final snapshot (it exec'd "
+			"another program, called _exit or was killed by SIGKILL): the last "
+			"snapshot is not what it leaked\n",
 			q->end_s);
 	else
 		fprintf(out, "it ran on after the recording\n");
@@ -524,8 +532,9 @@ void cs_heap_text_summary(const struct cs_profile *view, const struct cs_leak_re
 	for (size_t i = 0; i < s->sites.n; i++)
 		stacks += s->sites.v[i].stacks ? s->sites.v[i].stacks : 1;
 	if (stacks > s->sites.n)
-		fprintf(out, "# %zu call stacks are %zu sites: stacks whose frames differ only in "
-			     "their addresses are merged\n",
+		fprintf(out,
+			"# %zu call stacks are %zu sites: stacks whose frames differ only in "
+			"their addresses are merged\n",
 			stacks, s->sites.n);
 	if (o->cost != CS_COST_LEAKED)
 		fprintf(out, "# stacks are sorted by %s\n", cs_leak_cost_name(o->cost));
@@ -534,8 +543,7 @@ void cs_heap_text_summary(const struct cs_profile *view, const struct cs_leak_re
 
 /* ---- JSON ---- */
 
-void cs_heap_json_site(const struct cs_leak_snapshot *s, const struct cs_leak_site *site,
-		       FILE *out)
+void cs_heap_json_site(const struct cs_leak_snapshot *s, const struct cs_leak_site *site, FILE *out)
 {
 	if (has_totals(s))
 		fprintf(out,
@@ -553,12 +561,13 @@ static void json_process(const struct cs_profile *view, FILE *out)
 	if (!view->leak_procs.n)
 		return;
 	const struct cs_leak_process *q = &view->leak_procs.v[0];
-	const char *end = q->flags & CS_LPROC_EXITED	? "exited"
+	const char *end = q->flags & CS_LPROC_EXITED	 ? "exited"
 			  : q->flags & CS_LPROC_SIGNALED ? "signaled"
 			  : q->flags & CS_LPROC_VANISHED ? "vanished"
 							 : "running";
-	fprintf(out, ", \"process\": {\"pid\": %u, \"ppid\": %u, \"start\": %.3f, \"end\": %.3f, "
-		     "\"ended\": \"%s\"}",
+	fprintf(out,
+		", \"process\": {\"pid\": %u, \"ppid\": %u, \"start\": %.3f, \"end\": %.3f, "
+		"\"ended\": \"%s\"}",
 		q->pid, q->ppid, q->start_s, q->end_s, end);
 }
 
@@ -644,8 +653,8 @@ void cs_heap_json_extra(const struct cs_profile *view, const struct cs_leak_repo
 /* The name of a process for its root frame: its program's file name. */
 static uint32_t proc_name(struct cs_profile *q, const struct cs_profile *p, size_t i)
 {
-	const char *cmd = p->leak_procs.n ? cs_str(p, p->leak_procs.v[i].command)
-					  : cs_str(p, p->meta.command);
+	const char *cmd =
+	    p->leak_procs.n ? cs_str(p, p->leak_procs.v[i].command) : cs_str(p, p->meta.command);
 	size_t len = strcspn(cmd, " ");
 	const char *slash = memrchr(cmd, '/', len);
 	const char *base = slash ? slash + 1 : cmd;

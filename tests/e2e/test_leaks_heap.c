@@ -18,10 +18,10 @@
 #define KNOWN TARGET("cs_t_heap_known")
 
 /* The known figures of heap_known known (see the target). */
-#define ALLOCS 2250
+#define ALLOCS	  2250
 #define TEMPORARY 1000
-#define PEAK 2003201
-#define LEAKED 3200
+#define PEAK	  2003201
+#define LEAKED	  3200
 
 static char *dir;
 
@@ -43,8 +43,8 @@ TestSuite(leaks_heap, .init = setup, .fini = teardown, .timeout = 180);
 static char *record(const char *name, const char *mode, const char *arg)
 {
 	char *data = h_path(dir, name);
-	char *argv[] = {CS_EXE, "leaks", "-q", "--interval", "60", "-o", data, "--", KNOWN,
-			(char *)mode, (char *)arg, NULL};
+	char *argv[] = {CS_EXE, "leaks", "-q",	"--interval", "60",	   "-o",
+			data,	"--",	 KNOWN, (char *)mode, (char *)arg, NULL};
 	char *err;
 	int st = h_run(argv, 120, NULL, &err);
 	cr_assert_eq(st, 0, "csampler leaks failed: %s", err);
@@ -54,9 +54,18 @@ static char *record(const char *name, const char *mode, const char *arg)
 
 static char *report(const char *data, const char *a, const char *b, int json)
 {
-	char *argv[] = {CS_EXE, "report", "--leaks", "-i", (char *)data, "--top", "0",
-			json ? "--format" : (char *)a, json ? "json" : (char *)b,
-			json ? (char *)a : NULL, (char *)b, NULL};
+	char *argv[] = {CS_EXE,
+			"report",
+			"--leaks",
+			"-i",
+			(char *)data,
+			"--top",
+			"0",
+			json ? "--format" : (char *)a,
+			json ? "json" : (char *)b,
+			json ? (char *)a : NULL,
+			(char *)b,
+			NULL};
 	char *out, *err;
 	int st = h_run(argv, 60, &out, &err);
 	cr_assert_eq(st, 0, "report --leaks failed: %s", err);
@@ -189,8 +198,17 @@ static char *heaptrack_print(const char *file, const char *cost)
 {
 	char *out = h_path(dir, cost);
 	/* through sh: found on PATH */
-	char *argv[] = {"/bin/sh", "-c", "exec heaptrack_print \"$@\"", "sh", "-f", (char *)file,
-			"--flamegraph-cost-type", (char *)cost, "-F", out, NULL};
+	char *argv[] = {"/bin/sh",
+			"-c",
+			"exec heaptrack_print \"$@\"",
+			"sh",
+			"-f",
+			(char *)file,
+			"--flamegraph-cost-type",
+			(char *)cost,
+			"-F",
+			out,
+			NULL};
 	char *err;
 	cr_assert_eq(h_run(argv, 120, NULL, &err), 0, "heaptrack_print: %s", err);
 	free(err);
@@ -203,13 +221,14 @@ static char *heaptrack_print(const char *file, const char *cost)
 Test(leaks_heap, same_figures_as_heaptrack)
 {
 	if (system("command -v heaptrack >/dev/null && command -v heaptrack_print >/dev/null"))
-		cr_skip_test("heaptrack is not installed (Debian package heaptrack; scripts/deps.sh "
-			     "test installs it)");
+		cr_skip_test(
+		    "heaptrack is not installed (Debian package heaptrack; scripts/deps.sh "
+		    "test installs it)");
 	char *data = record("k.data", "known", NULL);
 	char *json = report(data, "--cost", "allocations", 1);
 	char *ht = h_path(dir, "ht");
-	char *argv[] = {"/bin/sh", "-c", "exec heaptrack \"$@\"", "sh", "-o", ht, KNOWN, "known",
-			NULL};
+	char *argv[] = {"/bin/sh", "-c", "exec heaptrack \"$@\"", "sh", "-o", ht, KNOWN,
+			"known",   NULL};
 	char *out, *err;
 	int st = h_run(argv, 120, &out, &err);
 	cr_assert_eq(st, 0, "heaptrack failed (%d): %s%s", st, out, err);
@@ -229,10 +248,10 @@ Test(leaks_heap, same_figures_as_heaptrack)
 		const char *cost, *field;
 		long long truth[4];
 	} costs[] = {
-		{"allocations", "allocations", {1000, 1000, 50, 200}},
-		{"temporary", "temporary", {1000, 0, 0, 0}},
-		{"peak", "peak_bytes", {0, 0, LEAKED, PEAK - LEAKED}},
-		{"leaked", "bytes", {0, 0, LEAKED, 0}},
+	    {"allocations", "allocations", {1000, 1000, 50, 200}},
+	    {"temporary", "temporary", {1000, 0, 0, 0}},
+	    {"peak", "peak_bytes", {0, 0, LEAKED, PEAK - LEAKED}},
+	    {"leaked", "bytes", {0, 0, LEAKED, 0}},
 	};
 	long long ht_peak = 0;
 	for (size_t c = 0; c < 4; c++) {
@@ -242,8 +261,9 @@ Test(leaks_heap, same_figures_as_heaptrack)
 			long long ours = site_field(json, fns[k], costs[c].field);
 			cr_expect_eq(ours, costs[c].truth[k], "%s of %s: ours %lld, truth %lld",
 				     costs[c].cost, fns[k], ours, costs[c].truth[k]);
-			cr_expect_eq(theirs, costs[c].truth[k], "%s of %s: heaptrack %lld, truth %lld",
-				     costs[c].cost, fns[k], theirs, costs[c].truth[k]);
+			cr_expect_eq(theirs, costs[c].truth[k],
+				     "%s of %s: heaptrack %lld, truth %lld", costs[c].cost, fns[k],
+				     theirs, costs[c].truth[k]);
 			cr_expect_eq(ours, theirs, "%s of %s: ours %lld, heaptrack %lld",
 				     costs[c].cost, fns[k], ours, theirs);
 			if (!strcmp(costs[c].cost, "peak"))
@@ -308,8 +328,8 @@ static long long svg_count(const char *svg, const char *fn, const char *unit)
 static char *flame(const char *data, const char *cost)
 {
 	char *svg = h_path(dir, cost);
-	char *argv[] = {CS_EXE, "flame", "--leaks", "--cost", (char *)cost, "-i", (char *)data,
-			svg, NULL};
+	char *argv[] = {CS_EXE, "flame",      "--leaks", "--cost", (char *)cost,
+			"-i",	(char *)data, svg,	 NULL};
 	char *err;
 	cr_assert_eq(h_run(argv, 60, NULL, &err), 0, "flame --cost %s: %s", cost, err);
 	free(err);
@@ -346,7 +366,8 @@ Test(leaks_heap, flamegraphs_of_each_cost)
 	free(svg);
 	/* report --leaks sorts by the same costs */
 	char *text = report(data, "--cost", "allocations", 0);
-	const char *a = strstr(text, "  1. 1000 allocations"), *b = strstr(text, "  3. 200 allocations"),
+	const char *a = strstr(text, "  1. 1000 allocations"),
+		   *b = strstr(text, "  3. 200 allocations"),
 		   *c = strstr(text, "  4. 50 allocations");
 	cr_expect(a && b && c && a < b && b < c, "sorted by allocations: %s", text);
 	free(text);

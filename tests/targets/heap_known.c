@@ -98,7 +98,10 @@ __attribute__((noinline)) void *mk(size_t n)
 __attribute__((noinline)) void three_paths(void)
 {
 	for (int i = 0; i < 10; i++) {
-		hold(mk(24)); hold(mk(24)); hold(mk(24)); /* clang-format off: one line */
+		/* the three calls stay on one line */
+		/* clang-format off */
+		hold(mk(24)); hold(mk(24)); hold(mk(24));
+		/* clang-format on */
 	}
 }
 
