@@ -543,15 +543,19 @@ void cs_heap_text_summary(const struct cs_profile *view, const struct cs_leak_re
 
 /* ---- JSON ---- */
 
-void cs_heap_json_site(const struct cs_leak_snapshot *s, const struct cs_leak_site *site, FILE *out)
+void cs_heap_json_site(const struct cs_profile *view, const struct cs_leak_snapshot *s,
+		       const struct cs_leak_site *site, FILE *out)
 {
-	if (has_totals(s))
-		fprintf(out,
-			", \"allocations\": %llu, \"temporary\": %llu, \"peak_bytes\": %llu, "
-			"\"allocated_bytes\": %llu",
-			(unsigned long long)site->allocs, (unsigned long long)site->temporary,
-			(unsigned long long)site->peak_bytes,
-			(unsigned long long)site->alloc_bytes);
+	if (has_totals(s)) {
+		double secs = tracked_for(view, s);
+		fprintf(
+		    out,
+		    ", \"allocations\": %llu, \"allocations_per_s\": %.1f, \"temporary\": %llu, "
+		    "\"peak_bytes\": %llu, \"allocated_bytes\": %llu",
+		    (unsigned long long)site->allocs, secs > 0 ? (double)site->allocs / secs : 0.0,
+		    (unsigned long long)site->temporary, (unsigned long long)site->peak_bytes,
+		    (unsigned long long)site->alloc_bytes);
+	}
 	if (site->stacks)
 		fprintf(out, ", \"stacks\": %u", site->stacks);
 }

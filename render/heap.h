@@ -28,8 +28,8 @@ void cs_heap_text_site(const struct cs_profile *view, const struct cs_leak_snaps
 void cs_heap_text_summary(const struct cs_profile *view, const struct cs_leak_report_opts *o,
 			  FILE *out);
 /* JSON: the fields a site has besides frames, bytes, blocks and oldest_age. */
-void cs_heap_json_site(const struct cs_leak_snapshot *s, const struct cs_leak_site *site,
-		       FILE *out);
+void cs_heap_json_site(const struct cs_profile *view, const struct cs_leak_snapshot *s,
+		       const struct cs_leak_site *site, FILE *out);
 /* JSON: the members of a view's object besides command, pid, snapshots and suspects
  * (each starting with ", "): heap, timeline and, for the first process of a recording
  * with several, the other processes. */

@@ -292,7 +292,7 @@ static void json_site(const struct cs_profile *p, const struct cs_leak_snapshot 
 	fprintf(out, ", \"bytes\": %llu, \"blocks\": %llu, \"oldest_age\": %.3f",
 		(unsigned long long)s->bytes, (unsigned long long)s->blocks,
 		(double)s->oldest_age_ns / 1e9);
-	cs_heap_json_site(snap, s, out);
+	cs_heap_json_site(p, snap, s, out);
 	fputc('}', out);
 }
 
