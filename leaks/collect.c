@@ -14,10 +14,13 @@
 
 /* Sessions of a command's processes open at once; more are refused (their agents go
  * inert) and counted. */
-#define MAX_LIVE	   256
-#define CHILD_HANDSHAKE_MS 5000
-#define STATS_WAIT_MS	   500
-#define FINAL_WAIT_MS	   2000
+#define MAX_LIVE 256
+/* A new process's agent sends HELLO before its socket: it is there at once. */
+#define CHILD_HANDSHAKE_MS 2000
+/* Time spent taking new sessions per poll, before the other work gets its turn. */
+#define NEW_BUDGET_NS 200000000ull
+#define STATS_WAIT_MS 500
+#define FINAL_WAIT_MS 2000
 
 /* A snapshot whose stacks are nodes of the caller's trie. */
 struct psite {
@@ -187,7 +190,8 @@ int cs_leak_collect_fd(const struct cs_leak_collect *c)
 /* The sessions of processes the command started. */
 static void take_new(struct cs_leak_collect *c)
 {
-	while (c->ctl >= 0) {
+	uint64_t until = cs_now_ns() + NEW_BUDGET_NS;
+	while (c->ctl >= 0 && cs_now_ns() < until) {
 		int fd;
 		pid_t pid;
 		int r = cs_rendezvous_take(c->ctl, &fd, &pid);
