@@ -17,8 +17,25 @@ int cs_leak_render_process(const struct cs_profile *view, const struct cs_leak_r
 			   FILE *out);
 
 /* heap.c: */
+/* What site costs (enum cs_leak_cost). */
+uint64_t cs_heap_cost(const struct cs_leak_site *site, int cost);
 /* Sort sites by cost, the dearest first (ties: by outstanding bytes, then stack). */
 void cs_heap_sort_sites(struct cs_leak_site *v, size_t n, int cost);
+/* The processes a request is about, in order, that have snapshots: pid's (0: all);
+ * only the first of them when one is wanted. Their indices in *out (the caller frees
+ * it); returns the count. */
+size_t cs_heap_select(const struct cs_profile *p, int64_t pid, int one, size_t **out);
+/* For every stack node, the first node whose frames from the root are the same but for
+ * their addresses (the caller frees it). */
+uint32_t *cs_heap_canonical(const struct cs_profile *p);
+/* Process proc of p as a view (see above): its snapshots with sites merged through
+ * canon (cost leaked: only the sites with outstanding blocks). Release it with
+ * cs_heap_view_release only (it shares p's tables). */
+void cs_heap_view(struct cs_profile *v, const struct cs_profile *p, size_t proc,
+		  const uint32_t *canon, int cost);
+void cs_heap_view_release(struct cs_profile *v);
+
+/* heap_show.c: */
 /* One line for site (rank 1 first) of snapshot s: its cost and share of the snapshot's
  * total, then the rest of what is known about it. */
 void cs_heap_text_site(const struct cs_profile *view, const struct cs_leak_snapshot *s,
