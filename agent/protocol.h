@@ -46,23 +46,27 @@
  *   csampler -> agent   : DETACH
  *   agent   -> csampler : BYE            (hooks removed, agent inert)
  *
- * When the target exits normally (exit() or return from main), or, in launch mode, is
- * about to die of a fatal signal (SIGSEGV, SIGABRT, SIGTERM, ... whose disposition was
+ * When the target exits normally (exit(), _exit() or return from main), or, in launch
+ * mode, is about to die of a fatal signal (SIGSEGV, SIGABRT, SIGTERM, ... whose disposition was
  * the default), the agent sends one unsolicited SNAPSHOT with CS_SNAP_FINAL set and
  * holds the dying thread until csampler answers FINAL_ACK (at most
  * CS_AGENT_FINAL_WAIT_MS): the address space is still whole then, so csampler reads
  * the libraries the program loaded before it lets it go.
  * If the socket closes (csampler exited or was killed) the agent removes its hooks and
- * goes inert; the target keeps running normally.
- *
- * Fork. A child never uses its parent's session. In attach mode it goes inert (its
- * hooks forward). In launch mode it opens a session of its own over the control
- * socket from a new service thread, with new, empty tables: what the parent allocated
- * before the fork is unknown to it, as in attach mode. Exec ends a session (its socket
- * is close-on-exec) without a final snapshot; the program exec'd opens a new one. An agent that cannot proceed sends
+ * goes inert; the target keeps running normally. An agent that cannot proceed sends
  * ERROR (a message string) and goes inert. An agent whose set-up does not finish
  * within CS_AGENT_SETUP_MS puts every rewritten slot back by itself (a watchdog that
  * needs neither the loader nor the allocator) and goes inert.
+ *
+ * Fork. A child never uses its parent's session. In attach mode it goes inert (its
+ * hooks forward). In launch mode it records from the fork on, with new, empty tables
+ * and its parent's configuration (what the parent allocated before the fork is unknown
+ * to it, as in attach mode), and opens a session of its own over the control socket
+ * from a new service thread; CONFIG there normally repeats the configuration, else the
+ * tables start anew. If the session cannot be opened the child goes inert. A child that
+ * ends before its session is ready waits for it, bounded, to send its final snapshot.
+ * Exec ends a session (its socket is close-on-exec) without a final snapshot; the
+ * program exec'd opens a new one.
  */
 #ifndef CS_AGENT_PROTOCOL_H
 #define CS_AGENT_PROTOCOL_H
