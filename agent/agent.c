@@ -1,13 +1,15 @@
 /* agent.c - the agent's session: take the connection csampler prepared, hand-shake,
  * install the hooks, answer snapshot requests from one service thread, and go inert on
- * DETACH, on EOF or error, in a forked child, or when nobody answers. See protocol.h
- * for the messages and how both ends know each other.
+ * DETACH, on EOF or error, or when nobody answers. See protocol.h for the messages and
+ * how both ends know each other.
  *
- * Launch mode (CSAMPLER_AGENT_FD set, the agent was preloaded): the constructor does
- * the whole handshake before main() runs, so the program is tracked from its first
- * instruction. Attach mode (loaded by dlopen through ptrace, then cs_agent_attach()
- * called by the injected code): only the connection is made on the borrowed thread;
- * the service thread does the handshake and the borrowed thread goes back at once.
+ * Launch mode (CSAMPLER_AGENT_FD set, the agent was preloaded): the constructor opens
+ * a session over the control socket and does the whole handshake before main() runs,
+ * so the program is tracked from its first instruction. A child after fork opens a
+ * session of its own from a new service thread. Attach mode (loaded by dlopen through
+ * ptrace, then cs_agent_attach() called by the injected code): only the connection is
+ * made on the borrowed thread; the service thread does the handshake and the borrowed
+ * thread goes back at once; a child after fork goes inert.
  *
  * The final snapshot (normal exit, or a fatal signal in launch mode) is sent by the
  * service thread too: the dying thread asks for it through a pipe and waits, bounded,
@@ -28,12 +30,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CONFIG_TIMEOUT_MS 5000
+#define CTL_SEND_MS 5000 /* how long a new process waits for room on the control socket */
+#define START_WAIT_MS 3000 /* how long an ending process waits for its session to start */
 #define MAX_SITES (1u << 20)
 #define PUBLIC __attribute__((visibility("default")))
 
@@ -41,7 +46,10 @@ static int sock = -1;
 static int session;	/* 0: idle; 1: a session is starting or running (atomic) */
 static int serving;	/* tracking and the service thread runs (atomic) */
 static pid_t session_pid; /* the process the session belongs to */
-static int launch_mode;
+static int launch_mode;	  /* sessions come over the control socket; no keys */
+static int ctl_fd = -1;	  /* launch mode: the control socket (inherited across exec) */
+static int handshake_in_thread; /* attach mode, or a forked child */
+static int forked_tables;	/* a forked child's tables, tracking since the fork */
 static struct cs_agent_rendezvous rendezvous; /* attach mode: keys and name */
 static int atfork_done;
 /* The final snapshot: requested through wake (0: none, 1: exit, 2: fatal signal);
@@ -123,11 +131,19 @@ static void make_pipes(void)
 	__atomic_store_n(&final_req, 0, __ATOMIC_RELEASE);
 }
 
-/* In a forked child: forward everything, never touch the parent's socket or pipes.
- * Only async-signal-safe work here: no locks (the parent's other threads may have held
- * the loader's or the agent's), so the GOT keeps pointing at hooks that forward. */
+static int start_service(void);
+static int open_session(void);
+
+/* In a forked child: never touch the parent's socket or pipes. Attach mode: forward
+ * everything from now on. Launch mode, if the parent was tracking: new tables (what
+ * the parent allocated is unknown to the child) that record from the fork on, with the
+ * parent's configuration, and a session of the child's own, opened by a new service
+ * thread; if it cannot be opened the child goes inert. Locks a parent's thread may have
+ * held at the fork are made anew; glibc has reset its own (the allocator's and the
+ * loader's) before running this handler. */
 static void on_fork_child(void)
 {
+	int was_serving = serving;
 	__atomic_store_n(&cs_state.active, 0, __ATOMIC_RELAXED);
 	serving = 0;
 	if (sock >= 0)
@@ -141,6 +157,27 @@ static void on_fork_child(void)
 		wake_pipe[i] = done_pipe[i] = -1;
 	}
 	session = 0;
+	if (!was_serving || !launch_mode || ctl_fd < 0)
+		return;
+	cs_wire_after_fork();
+	cs_got_after_fork();
+	cs_watchdog_after_fork();
+	struct cs_tables *t = cs_tables_new(MAX_SITES, cs_state.sample_bytes);
+	if (!t)
+		return; /* the hooks forward */
+	cs_state.tables = t;
+	cs_state.filter = cs_tables_filter(t);
+	cs_state.inexact = 0;
+	cs_state.start_ns = cs_now_ns();
+	forked_tables = 1;
+	session = 1;
+	handshake_in_thread = 1;
+	make_pipes();
+	__atomic_store_n(&cs_state.active, 1, __ATOMIC_RELEASE);
+	if (start_service()) {
+		go_inert();
+		session = 0;
+	}
 }
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
@@ -188,22 +225,31 @@ static int setup(const struct cs_msg_config *c, struct cs_msg_ready *ready, cons
 			if (!*cs_hooks[i].real)
 				return *err = "cannot find the definitions of malloc and free",
 				       SETUP_ERROR;
-	struct cs_tables *t = cs_tables_new(MAX_SITES, c->mode == CS_AGENT_SAMPLED);
-	if (!t)
-		return *err = "cannot map the agent's tables (out of memory)", SETUP_ERROR;
+	uint64_t period = c->mode == CS_AGENT_SAMPLED ? c->sample_bytes : 0;
+	uint32_t depth = c->max_depth ? c->max_depth : CS_AGENT_MAX_DEPTH;
+	/* A forked child tracks from the fork on with its parent's configuration: keep its
+	 * tables if csampler asks for the same. */
+	int keep = forked_tables && cs_state.sample_bytes == period && cs_state.max_depth == depth;
+	forked_tables = 0;
+	if (!keep) {
+		__atomic_store_n(&cs_state.active, 0, __ATOMIC_RELEASE);
+		struct cs_tables *t = cs_tables_new(MAX_SITES, period);
+		if (!t)
+			return *err = "cannot map the agent's tables (out of memory)", SETUP_ERROR;
+		cs_state.tables = t;
+		cs_state.filter = cs_tables_filter(t);
+		cs_state.sampled = c->mode == CS_AGENT_SAMPLED;
+		cs_state.sample_bytes = period;
+		cs_state.max_depth = depth;
+		cs_state.inexact = 0;
+		cs_state.start_ns = cs_now_ns();
+	}
 	cs_unwind_init();
 	if (!atfork_done) {
 		pthread_atfork(NULL, NULL, on_fork_child);
 		atfork_done = 1;
 	}
-	cs_state.tables = t;
-	cs_state.filter = cs_tables_filter(t);
-	cs_state.sampled = c->mode == CS_AGENT_SAMPLED;
-	cs_state.sample_bytes = cs_state.sampled ? c->sample_bytes : 0;
-	cs_state.max_depth = c->max_depth ? c->max_depth : CS_AGENT_MAX_DEPTH;
-	cs_state.inexact = 0;
 	cs_state.abandoned = 0;
-	cs_state.start_ns = cs_now_ns();
 	int watched = cs_watchdog_start(sock) == 0;
 	__atomic_store_n(&cs_state.active, 1, __ATOMIC_RELEASE);
 	/* Everything that releases blocks first, in every module; then the allocators. */
@@ -302,6 +348,19 @@ static int send_snapshot(uint32_t flags)
 	return rc;
 }
 
+static int send_stats(void)
+{
+	struct cs_msg_stats st;
+	struct cs_table_stats ts;
+	memset(&st, 0, sizeof(st));
+	st.time_ns = cs_now_ns();
+	cs_tables_stats(cs_state.tables, &ts);
+	st.allocs = ts.allocs;
+	st.frees = ts.frees;
+	cs_tables_heap(cs_state.tables, &st.heap); /* out of memory: the sums are 0 */
+	return send_msg(CS_MSG_STATS, &st, sizeof(st));
+}
+
 /* The target is exiting or dying: the final snapshot, then csampler's FINAL_ACK (it
  * reads the address space meanwhile), bounded. */
 static void send_final(int kind)
@@ -344,6 +403,10 @@ static void serve(void)
 			if (send_snapshot(0))
 				return;
 			break;
+		case CS_MSG_STATS_REQ:
+			if (send_stats())
+				return;
+			break;
 		case CS_MSG_DETACH:
 			go_inert();
 			send_msg(CS_MSG_BYE, NULL, 0);
@@ -358,7 +421,9 @@ static void *service_main(void *arg)
 {
 	cs_guard_enter(); /* nothing this thread allocates is tracked */
 	pthread_setname_np(pthread_self(), "csampler-agent");
-	if (launch_mode || handshake() == 0)
+	if (handshake_in_thread && launch_mode && sock < 0)
+		sock = open_session(); /* a forked child */
+	if (!handshake_in_thread || (sock >= 0 && handshake() == 0))
 		serve();
 	end_session();
 	return NULL;
@@ -382,8 +447,21 @@ static int start_service(void)
 
 /* Ask the service thread for the final snapshot and wait for it, at most timeout_ms.
  * Async-signal-safe. */
+/* A session still starting (a forked child's, whose tables record already): wait,
+ * bounded, until it is ready or gone. Async-signal-safe. */
+static void wait_started(int timeout_ms)
+{
+	for (int i = 0; i < timeout_ms && __atomic_load_n(&session, __ATOMIC_ACQUIRE) &&
+			!__atomic_load_n(&serving, __ATOMIC_ACQUIRE);
+	     i++) {
+		struct timespec t = {0, 1000000};
+		nanosleep(&t, NULL);
+	}
+}
+
 static void request_final(int kind, int timeout_ms)
 {
+	wait_started(START_WAIT_MS);
 	if (!__atomic_load_n(&serving, __ATOMIC_ACQUIRE) || session_pid != raw_getpid() ||
 	    wake_pipe[1] < 0 || done_pipe[0] < 0)
 		return;
@@ -438,40 +516,6 @@ static void install_fatal_handlers(void)
 }
 
 /* ---- starting a session ---- */
-
-/* Launch mode: programs the target execs must not be tracked. */
-static void clean_environment(void)
-{
-	unsetenv(CS_AGENT_FD_ENV);
-	const char *pre = getenv("LD_PRELOAD");
-	if (!pre)
-		return;
-	static char out[4096];
-	size_t o = 0;
-	const char *p = pre;
-	while (*p) {
-		size_t n = strcspn(p, ": ");
-		const char *slash = memrchr(p, '/', n);
-		const char *base = slash ? slash + 1 : p;
-		size_t blen = n - (size_t)(base - p);
-		int mine = blen == strlen("libcsampler_agent.so") &&
-			   !memcmp(base, "libcsampler_agent.so", blen);
-		if (n && !mine && o + n + 2 < sizeof(out)) {
-			if (o)
-				out[o++] = ':';
-			memcpy(out + o, p, n);
-			o += n;
-		}
-		p += n;
-		while (*p == ':' || *p == ' ')
-			p++;
-	}
-	out[o] = 0;
-	if (o)
-		setenv("LD_PRELOAD", out, 1);
-	else
-		unsetenv("LD_PRELOAD");
-}
 
 /* A csampler that stops reading must not hang the target (e.g. in exit). */
 static void send_timeout(int fd)
@@ -539,6 +583,7 @@ PUBLIC int cs_agent_attach(const struct cs_agent_rendezvous *r)
 		return -1;
 	}
 	launch_mode = 0;
+	handshake_in_thread = 1;
 	memcpy(&rendezvous, r, sizeof(rendezvous));
 	rendezvous.name[sizeof(rendezvous.name) - 1] = 0;
 	make_pipes();
@@ -551,48 +596,112 @@ PUBLIC int cs_agent_attach(const struct cs_agent_rendezvous *r)
 	return rc;
 }
 
-/* Launch mode: the socket csampler left open for us, if it is one. */
-static int inherited_socket(void)
+/* Launch mode: the control socket csampler left open for us, if it is one: CSAMPLER_
+ * AGENT_FD is "FD,PID", and FD must be a Unix SOCK_SEQPACKET socket made by process PID
+ * (csampler). It stays open across exec, for the programs this one runs. */
+static int control_socket(void)
 {
 	const char *v = getenv(CS_AGENT_FD_ENV);
 	if (!v)
 		return -1;
 	char *end;
-	long fd = strtol(v, &end, 10);
-	clean_environment();
-	if (*end || end == v || fd < 0 || fd > 1 << 20)
+	long fd = strtol(v, &end, 10), pid = 0;
+	if (end != v && *end == ',')
+		pid = strtol(end + 1, &end, 10);
+	if (*end || fd < 0 || fd > 1 << 20 || pid <= 0)
 		return -1;
 	struct stat st;
+	struct ucred cred;
 	int type = 0, domain = 0;
-	socklen_t l1 = sizeof(type), l2 = sizeof(domain);
+	socklen_t l1 = sizeof(type), l2 = sizeof(domain), l3 = sizeof(cred);
 	if (fstat((int)fd, &st) || !S_ISSOCK(st.st_mode) ||
-	    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &l1) || type != SOCK_STREAM ||
-	    getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &domain, &l2) || domain != AF_UNIX)
+	    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &l1) || type != SOCK_SEQPACKET ||
+	    getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &domain, &l2) || domain != AF_UNIX ||
+	    getsockopt((int)fd, SOL_SOCKET, SO_PEERCRED, &cred, &l3) || cred.pid != (pid_t)pid)
 		return -1;
-	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 	return (int)fd;
+}
+
+/* Launch mode: a session for this process: a stream socketpair whose other end goes to
+ * csampler over the control socket. The socket, or -1. */
+static int open_session(void)
+{
+	int sv[2];
+	if (ctl_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	struct cs_ctl_hello h = {CS_AGENT_MAGIC, CS_AGENT_VERSION, (uint32_t)getpid(), 0};
+	struct iovec iov = {&h, sizeof(h)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.buf;
+	mh.msg_controllen = sizeof(u.buf);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+	/* Many processes may start at once: wait, bounded, for room. */
+	ssize_t n = -1;
+	uint64_t end = cs_now_ns() + (uint64_t)CTL_SEND_MS * 1000000u;
+	for (;;) {
+		n = sendmsg(ctl_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+		uint64_t now = cs_now_ns();
+		struct pollfd pf = {ctl_fd, POLLOUT, 0};
+		if (now >= end || poll(&pf, 1, (int)((end - now) / 1000000u) + 1) < 0)
+			break;
+	}
+	close(sv[1]);
+	if (n != (ssize_t)sizeof(h)) {
+		close(sv[0]);
+		return -1;
+	}
+	send_timeout(sv[0]);
+	return sv[0];
 }
 
 __attribute__((constructor)) static void cs_agent_ctor(void)
 {
-	int fd = inherited_socket();
+	int fd = control_socket();
 	if (fd < 0)
 		return;
 	int idle = 0;
 	if (!__atomic_compare_exchange_n(&session, &idle, 1, 0, __ATOMIC_ACQUIRE,
-					 __ATOMIC_RELAXED)) {
-		close(fd);
+					 __ATOMIC_RELAXED))
 		return;
-	}
 	cs_guard_enter();
 	launch_mode = 1;
-	sock = fd;
-	send_timeout(fd);
+	ctl_fd = fd;
+	if (!atfork_done) {
+		/* before any session: a child forked meanwhile opens its own */
+		pthread_atfork(NULL, NULL, on_fork_child);
+		atfork_done = 1;
+	}
+	sock = open_session();
 	make_pipes();
-	if (handshake() == 0 && start_service() == 0)
+	if (sock >= 0 && handshake() == 0 && start_service() == 0)
 		install_fatal_handlers();
 	else
 		end_session();
+	cs_guard_leave();
+}
+
+void cs_agent_ending(void)
+{
+	if (!__atomic_load_n(&session, __ATOMIC_ACQUIRE))
+		return;
+	cs_guard_enter();
+	request_final(1, CS_AGENT_FINAL_WAIT_MS + 1000);
+	if (session_pid == raw_getpid()) /* not a vfork child: that shares its parent's */
+		go_inert();
 	cs_guard_leave();
 }
 
@@ -600,6 +709,7 @@ __attribute__((constructor)) static void cs_agent_ctor(void)
  * atexit handlers and destructors, which ran before ours), then stop tracking. */
 __attribute__((destructor)) static void cs_agent_dtor(void)
 {
+	wait_started(START_WAIT_MS); /* a short-lived child's session may still be starting */
 	if (!__atomic_load_n(&serving, __ATOMIC_ACQUIRE))
 		return;
 	cs_guard_enter();

@@ -63,6 +63,8 @@ struct cs_got_stats {
 void cs_got_install(int phase, struct cs_got_stats *st);
 /* Put every slot that points at a hook back to its original value. */
 void cs_got_restore(void);
+/* In a child after fork: the lock anew (a thread of the parent may have held it). */
+void cs_got_after_fork(void);
 /* The watchdog's restore: from the table of remembered slots alone, without the
  * loader's lock (whoever is stuck may hold it) and without the allocator. Waits at most
  * about wait_ms for a running install to step aside; returns the slots put back. */
@@ -98,6 +100,9 @@ void *cs_find_definition(const char *name, int *in_exe);
 
 /* agent.c */
 uint64_t cs_now_ns(void);
+/* The process is about to end without its exit handlers (_exit): the final snapshot,
+ * as at exit(), if this process has a session; then the agent is inert. */
+void cs_agent_ending(void);
 
 /* wire.c */
 struct cs_msg;
@@ -108,6 +113,8 @@ int cs_send_msg(int fd, uint32_t type, const void *payload, size_t len);
 int cs_recv_msg(int fd, struct cs_msg *m, void *buf, size_t cap);
 /* Wait up to ms for fd to become readable: 1, 0 on timeout, -1 on error. */
 int cs_wait_readable(int fd, int ms);
+/* In a child after fork: the send lock anew. */
+void cs_wire_after_fork(void);
 
 /* watchdog.c */
 /* Watch the set-up: unless cs_watchdog_stop comes within CS_AGENT_SETUP_MS, set
@@ -115,6 +122,8 @@ int cs_wait_readable(int fd, int ms);
  * and shut fd down. 0 or an errno (then nothing watches). One at a time. */
 int cs_watchdog_start(int fd);
 void cs_watchdog_stop(void);
+/* In a child after fork: no watchdog runs there; its lock anew. */
+void cs_watchdog_after_fork(void);
 /* The test hook CS_AGENT_STALL_ENV of protocol.h: sleep that long, if set. */
 void cs_test_stall(void);
 

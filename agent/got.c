@@ -250,6 +250,12 @@ void cs_got_install(int phase, struct cs_got_stats *st)
 	}
 }
 
+void cs_got_after_fork(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	got_lock = fresh;
+}
+
 void cs_got_restore(void)
 {
 	pthread_mutex_lock(&got_lock);

@@ -35,6 +35,12 @@ struct tstate {
 	int64_t countdown; /* sampled mode: bytes until the next sample point */
 	uint64_t rng;
 	uint32_t allocs, frees; /* sampled mode: events not yet added to the tables */
+	/* The block this thread's last allocation event made, or 0 after another event:
+	 * freed next, it was a temporary allocation. */
+	uintptr_t last;
+	/* This thread's share of the counters of the tables me_of (see table.h). */
+	struct cs_tables *me_of;
+	struct cs_tables_thread *me;
 };
 static __thread struct tstate ts __attribute__((tls_model("initial-exec")));
 
@@ -113,6 +119,7 @@ static inline int want(size_t n)
 	ts.countdown -= s;
 	if (likely(ts.countdown > 0)) {
 		ts.allocs++;
+		ts.last = 0;
 		return 0;
 	}
 	/* Memoryless: the distance past this block to the next point is a fresh draw. */
@@ -130,12 +137,23 @@ static inline int sample_due(size_t n)
 	int64_t s = n > ((uint64_t)1 << 62) ? (int64_t)1 << 62 : (int64_t)n;
 	if (likely((ts.countdown -= s) > 0)) {
 		ts.allocs++;
+		ts.last = 0;
 		return 0;
 	}
 	return 1;
 }
 
 /* ---- recording ---- */
+
+/* This thread's share of t's counters (made on its first event in t). */
+static inline struct cs_tables_thread *me_in(struct cs_tables *t)
+{
+	if (unlikely(ts.me_of != t)) {
+		ts.me = cs_tables_thread_new(t);
+		ts.me_of = t;
+	}
+	return ts.me;
+}
 
 static __attribute__((noinline)) void record(void *p, size_t n)
 {
@@ -158,7 +176,7 @@ static __attribute__((noinline)) void record(void *p, size_t n)
 		return;
 	}
 	struct cs_block b = {.size = n, .time_ns = coarse_ns(), .site = site};
-	cs_tables_insert(t, (uintptr_t)p, &b);
+	cs_tables_insert(t, me_in(t), (uintptr_t)p, &b);
 }
 
 static inline void track(void *p, size_t n)
@@ -168,17 +186,25 @@ static inline void track(void *p, size_t n)
 		ts.guard = 1;
 		record(p, n);
 		ts.guard = g;
+		ts.last = (uintptr_t)p;
 	}
 }
 
-/* Forget p if it is live; returns 1 and its record if it was. */
+/* Forget p if it is live (a free); returns 1 and its record if it was. A free right
+ * after p's own allocation, in this thread, makes p a temporary allocation. */
 static inline int untrack(void *p, struct cs_block *old)
 {
 	if (cs_state.sampled && !cs_filter_maybe_live(cs_state.filter, (uintptr_t)p)) {
 		ts.frees++;
+		ts.last = 0;
 		return 0;
 	}
-	return cs_tables_remove(cs_state.tables, (uintptr_t)p, old, 1);
+	unsigned fl = CS_REMOVE_FREE | (ts.last == (uintptr_t)p ? CS_REMOVE_TEMPORARY : 0);
+	struct cs_tables *t = cs_state.tables;
+	int found = cs_tables_remove(t, me_in(t), (uintptr_t)p, old, fl);
+	if (found || cs_state.sampled)
+		ts.last = 0; /* a block allocated before tracking began is no event here */
+	return found;
 }
 
 /* ---- the real functions ---- */
@@ -197,7 +223,9 @@ typedef void (*fn_p_ptr)(void *, const void *);
 typedef void (*fn_p_sz_ptr)(void *, size_t, const void *);
 typedef void *(*fn_dlopen)(const char *, int);
 typedef void *(*fn_dlmopen)(Lmid_t, const char *, int);
+typedef void (*fn_exit)(int);
 
+static void *r__exit, *r__Exit;
 static void *r_malloc, *r_calloc, *r_realloc, *r_reallocarray, *r_free, *r_posix_memalign,
 	*r_aligned_alloc, *r_memalign, *r_valloc, *r_pvalloc, *r_dlopen, *r_dlmopen;
 static void *r_nw, *r_na, *r_nw_nt, *r_na_nt, *r_nw_al, *r_na_al, *r_nw_al_nt, *r_na_al_nt;
@@ -275,10 +303,12 @@ HOOK void cs_h_free(void *p)
 	if (p) {
 		if (cs_state.sampled) {
 			/* almost no freed block was sampled: one filter load decides */
-			if (likely(!cs_filter_maybe_live(cs_state.filter, (uintptr_t)p)))
+			if (likely(!cs_filter_maybe_live(cs_state.filter, (uintptr_t)p))) {
 				ts.frees++;
-			else if (tracking())
-				cs_tables_remove(cs_state.tables, (uintptr_t)p, NULL, 1);
+				ts.last = 0;
+			} else if (tracking()) {
+				untrack(p, NULL);
+			}
 		} else if (tracking()) {
 			untrack(p, NULL);
 		}
@@ -296,10 +326,21 @@ static void *realloc_common(void *p, size_t n, size_t m, int array)
 		size = (size_t)-1;
 	struct cs_block old;
 	int had = p ? untrack(p, &old) : 0;
-	void *q = array ? ((fn_reallocarray)r_reallocarray)(p, n, m) : ((fn_realloc)r_realloc)(p, n);
+	void *q;
+	if (array) {
+		/* glibc's reallocarray calls realloc through its own (hooked) GOT: that inner
+		 * call must pass through, so the block is recorded once */
+		int g = ts.guard;
+		ts.guard = 1;
+		q = ((fn_reallocarray)r_reallocarray)(p, n, m);
+		ts.guard = g;
+	} else {
+		q = ((fn_realloc)r_realloc)(p, n);
+	}
 	if (!q) {
 		if (had && size) /* failed: p is still live */
-			cs_tables_insert(cs_state.tables, (uintptr_t)p, &old);
+			cs_tables_restore(cs_state.tables, me_in(cs_state.tables), (uintptr_t)p,
+					  &old);
 		return NULL;
 	}
 	track(q, size);
@@ -451,10 +492,29 @@ HOOK void *cs_h_dlmopen(Lmid_t lmid, const char *file, int flags)
 	return h;
 }
 
+/* ---- _exit: the process ends without its exit handlers ---- */
+
+/* A forked child that ends with _exit (as most do), or a shell: its final snapshot is
+ * sent first, as exit() would have it sent. */
+HOOK void cs_h__exit(int status)
+{
+	cs_agent_ending();
+	((fn_exit)r__exit)(status);
+	__builtin_unreachable();
+}
+
+HOOK void cs_h__Exit(int status)
+{
+	cs_agent_ending();
+	((fn_exit)r__Exit)(status);
+	__builtin_unreachable();
+}
+
 /* ---- the table ---- */
 
 #define H(name, fn, real, phase) {name, (void *)fn, &real, phase}
 struct cs_hook cs_hooks[] = {
+	H("_Exit", cs_h__Exit, r__Exit, 1),
 	H("_ZdaPv", cs_h_da, r_da, 1),
 	H("_ZdaPvRKSt9nothrow_t", cs_h_da_nt, r_da_nt, 1),
 	H("_ZdaPvSt11align_val_t", cs_h_da_al, r_da_al, 1),
@@ -475,6 +535,7 @@ struct cs_hook cs_hooks[] = {
 	H("_ZnwmRKSt9nothrow_t", cs_h_nw_nt, r_nw_nt, 2),
 	H("_ZnwmSt11align_val_t", cs_h_nw_al, r_nw_al, 2),
 	H("_ZnwmSt11align_val_tRKSt9nothrow_t", cs_h_nw_al_nt, r_nw_al_nt, 2),
+	H("_exit", cs_h__exit, r__exit, 1),
 	H("aligned_alloc", cs_h_aligned_alloc, r_aligned_alloc, 2),
 	H("calloc", cs_h_calloc, r_calloc, 2),
 	H("dlmopen", cs_h_dlmopen, r_dlmopen, 1),

@@ -7,10 +7,17 @@
  * requests over a Unix stream socket.
  *
  * Connection. No third process can take either end's place:
- * - Launch mode: csampler makes a socketpair and the command inherits one end; its
- *   number is in the environment variable CSAMPLER_AGENT_FD. The agent's constructor
- *   takes it (close-on-exec from then on) and removes the variable and itself from
- *   LD_PRELOAD, so that programs the target execs are not tracked.
+ * - Launch mode: csampler makes a SOCK_SEQPACKET socketpair, the control socket, and
+ *   the command inherits one end; CSAMPLER_AGENT_FD holds "FD,PID": its number and
+ *   csampler's process id (checked against the socket's SO_PEERCRED, so that another
+ *   socket reusing the number is never taken for it). Every process of the command
+ *   opens its own session: the agent makes a stream socketpair and sends one end to
+ *   csampler over the control socket (struct cs_ctl_hello with SCM_RIGHTS); csampler
+ *   learns the process from that end's SO_PEERCRED (the process that made the pair).
+ *   The preloaded agent does this in its constructor, so the environment and the
+ *   control socket stay for programs the command execs (they are tracked too), and in
+ *   a child after fork (see below). Processes the command starts are thus followed
+ *   across fork and exec, each in a session of its own.
  * - Attach mode: csampler listens on an abstract socket with a random name (in the
  *   target's network namespace), and the injected code calls
  *   cs_agent_attach(&rendezvous) right after dlopen; the rendezvous holds the name and
@@ -32,12 +39,15 @@
  *   then, any number of times:
  *   csampler -> agent   : SNAP_REQ
  *   agent   -> csampler : SNAPSHOT
+ *   or:
+ *   csampler -> agent   : STATS_REQ
+ *   agent   -> csampler : STATS
  *   and at the end:
  *   csampler -> agent   : DETACH
  *   agent   -> csampler : BYE            (hooks removed, agent inert)
  *
- * When the target exits normally (exit() or return from main), or, in launch mode, is
- * about to die of a fatal signal (SIGSEGV, SIGABRT, SIGTERM, ... whose disposition was
+ * When the target exits normally (exit(), _exit() or return from main), or, in launch
+ * mode, is about to die of a fatal signal (SIGSEGV, SIGABRT, SIGTERM, ... whose disposition was
  * the default), the agent sends one unsolicited SNAPSHOT with CS_SNAP_FINAL set and
  * holds the dying thread until csampler answers FINAL_ACK (at most
  * CS_AGENT_FINAL_WAIT_MS): the address space is still whole then, so csampler reads
@@ -47,6 +57,16 @@
  * ERROR (a message string) and goes inert. An agent whose set-up does not finish
  * within CS_AGENT_SETUP_MS puts every rewritten slot back by itself (a watchdog that
  * needs neither the loader nor the allocator) and goes inert.
+ *
+ * Fork. A child never uses its parent's session. In attach mode it goes inert (its
+ * hooks forward). In launch mode it records from the fork on, with new, empty tables
+ * and its parent's configuration (what the parent allocated before the fork is unknown
+ * to it, as in attach mode), and opens a session of its own over the control socket
+ * from a new service thread; CONFIG there normally repeats the configuration, else the
+ * tables start anew. If the session cannot be opened the child goes inert. A child that
+ * ends before its session is ready waits for it, bounded, to send its final snapshot.
+ * Exec ends a session (its socket is close-on-exec) without a final snapshot; the
+ * program exec'd opens a new one.
  */
 #ifndef CS_AGENT_PROTOCOL_H
 #define CS_AGENT_PROTOCOL_H
@@ -54,7 +74,7 @@
 #include <stdint.h>
 
 #define CS_AGENT_MAGIC 0x43534147u /* "CSAG" */
-#define CS_AGENT_VERSION 2
+#define CS_AGENT_VERSION 3
 #define CS_AGENT_FD_ENV "CSAMPLER_AGENT_FD"
 #define CS_AGENT_ATTACH_FN "cs_agent_attach"
 #define CS_AGENT_KEY_BYTES 16
@@ -88,6 +108,16 @@ enum cs_msg_type {
 	CS_MSG_ERROR = 8,
 	CS_MSG_FINAL_ACK = 9,
 	CS_MSG_BUSY = 10,
+	CS_MSG_STATS_REQ = 11, /* csampler -> agent: the heap counters, now */
+	CS_MSG_STATS = 12,     /* agent -> csampler: struct cs_msg_stats */
+};
+
+/* Launch mode: what goes over the control socket with the session's socket. */
+struct cs_ctl_hello {
+	uint32_t magic;	  /* CS_AGENT_MAGIC */
+	uint32_t version; /* CS_AGENT_VERSION */
+	uint32_t pid;	  /* getpid() in the sender's PID namespace */
+	uint32_t pad;
 };
 
 struct cs_msg {
@@ -142,6 +172,26 @@ enum cs_snapshot_flags {
 	CS_SNAP_SIGNAL = 1u << 3,
 };
 
+/* The tracked heap since tracking began. "Temporary": an allocation freed before the
+ * thread that made it allocated or freed anything else (heaptrack's definition, per
+ * thread: heaptrack orders all threads' events in one stream). The peak is of the
+ * tracked outstanding bytes. In sampled mode the byte figures and temporary are
+ * estimates (each sampled block weighted as it is in the snapshot). */
+struct cs_heap_counters {
+	uint64_t heap_bytes;  /* outstanding now */
+	uint64_t peak_bytes;  /* the most ever outstanding */
+	uint64_t peak_ns;     /* CLOCK_MONOTONIC when the peak was reached (0: never) */
+	uint64_t alloc_bytes; /* bytes allocated in all */
+	uint64_t temporary;   /* temporary allocations */
+};
+
+/* STATS payload. */
+struct cs_msg_stats {
+	uint64_t time_ns; /* CLOCK_MONOTONIC when the counters were read */
+	uint64_t allocs, frees;
+	struct cs_heap_counters heap;
+};
+
 /* SNAPSHOT payload: this header, then nsites records of struct cs_snap_site each
  * followed by `depth` uint64 addresses. */
 struct cs_snap_header {
@@ -152,17 +202,23 @@ struct cs_snap_header {
 	uint64_t untracked_frees;  /* frees of blocks allocated before tracking began */
 	uint64_t allocs, frees;	   /* events seen since tracking began */
 	uint64_t lost;		   /* events that could not be recorded */
+	struct cs_heap_counters heap;
 };
 
-/* One call stack with outstanding allocations. Addresses are return addresses as
- * found on the stack, innermost first: addrs[0] is in the caller of the allocation
- * function (malloc, operator new, ...), never inside the agent. Only sites with
- * blocks > 0 are sent. In sampled mode bytes and blocks are already scaled to
- * estimates of the true totals. */
+/* One call stack allocations were made from since tracking began. Addresses are
+ * return addresses as found on the stack, innermost first: addrs[0] is in the caller
+ * of the allocation function (malloc, operator new, ...), never inside the agent.
+ * bytes, blocks and oldest_ns describe the outstanding blocks (0 when all were freed);
+ * allocs, alloc_bytes and temporary count everything since tracking began; peak_bytes
+ * is what the site held when the process's tracked heap reached its peak (as
+ * heaptrack's "peak" cost; exact in a single thread, while other threads allocate at
+ * that instant it may be off by their blocks in flight). In sampled mode every figure
+ * is already scaled to an estimate of the true one. */
 struct cs_snap_site {
 	uint64_t bytes;
 	uint64_t blocks;
 	uint64_t oldest_ns; /* CLOCK_MONOTONIC allocation time of the oldest live block */
+	uint64_t allocs, alloc_bytes, temporary, peak_bytes;
 	uint32_t depth;	    /* number of addresses that follow */
 	uint32_t truncated; /* 1 if the stack was deeper than max_depth */
 };

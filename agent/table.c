@@ -37,6 +37,37 @@ struct site {
 	uint64_t addrs[];
 };
 
+/* Sampled mode: counts are kept in fixed point, a block's weight times W_ONE. */
+#define W_ONE 256
+
+/* One thread's share of one site's counters, written by that thread alone (relaxed
+ * stores, no locked instruction) and summed over the threads by whoever reads. */
+struct part {
+	int64_t cur;	 /* outstanding bytes (negative: it freed others' blocks) */
+	int64_t at_peak; /* what cur was at the heap's last peak, if gen is the heap's */
+	uint64_t gen;
+	uint64_t allocs, alloc_bytes, temporary; /* counts in W_ONE units when sampled */
+};
+#define PART_BITS 8 /* sites per chunk of parts: 12 KiB */
+
+struct cs_tables_thread {
+	struct cs_tables_thread *next; /* every thread's, newest first */
+	size_t self_size;
+	int64_t cur; /* the heap's outstanding bytes while this is the only thread */
+	int folded;  /* cur was added to the shared counter (several threads) */
+	struct part *chunk[]; /* max_sites >> PART_BITS (+1), mapped on first use */
+};
+
+/* The heap's outstanding bytes and their peak. While one thread allocates, its own
+ * counter is the heap's (plain stores); once a second thread comes, every thread adds
+ * its counter to the shared one at its next event and moves the shared one from then
+ * on (one locked instruction per event). */
+struct heap {
+	int64_t cur; /* shared, once several threads allocate */
+	uint64_t peak, peak_ns, gen;
+	int several;
+} __attribute__((aligned(CACHE_LINE)));
+
 struct cs_tables {
 	struct shard shards[CS_TABLE_SHARDS];
 
@@ -51,9 +82,12 @@ struct cs_tables {
 	size_t chunk_used;
 
 	uint8_t *filter; /* NULL unless built with filter */
+	uint64_t period; /* sampled mode's mean bytes between samples, or 0 */
 
 	uint64_t ext_allocs, ext_frees, lost; /* relaxed atomics */
 	size_t self_size;
+	struct cs_tables_thread *threads; /* pushed with release */
+	struct heap heap;
 };
 
 /* ---- small helpers ---- */
@@ -104,8 +138,9 @@ static inline uint8_t *filter_slot(const struct cs_tables *t, uint64_t h)
 
 /* ---- creation ---- */
 
-struct cs_tables *cs_tables_new(uint32_t max_sites, int filter)
+struct cs_tables *cs_tables_new(uint32_t max_sites, uint64_t sample_bytes)
 {
+	int filter = sample_bytes != 0;
 	if (max_sites < 16)
 		max_sites = 16;
 	uint64_t slots = 1;
@@ -116,6 +151,7 @@ struct cs_tables *cs_tables_new(uint32_t max_sites, int filter)
 	if (!t)
 		return NULL;
 	t->self_size = size;
+	t->period = sample_bytes;
 	t->max_sites = max_sites;
 	t->index_mask = slots - 1;
 	t->index = map(slots * sizeof(uint32_t));
@@ -226,6 +262,152 @@ out:
 	return id;
 }
 
+/* ---- accounting: each thread's share of the sites, and the heap ---- */
+
+struct cs_tables_thread *cs_tables_thread_new(struct cs_tables *t)
+{
+	size_t n = ((size_t)t->max_sites >> PART_BITS) + 1;
+	size_t size = sizeof(struct cs_tables_thread) + n * sizeof(struct part *);
+	struct cs_tables_thread *me = map(size);
+	if (!me) { /* its events move the shared counter: keep every thread's there */
+		__atomic_store_n(&t->heap.several, 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	me->self_size = size;
+	me->next = __atomic_load_n(&t->threads, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&t->threads, &me->next, me, 1, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
+	if (me->next)
+		__atomic_store_n(&t->heap.several, 1, __ATOMIC_RELEASE);
+	return me;
+}
+
+/* This thread's part of site, or NULL if its chunk cannot be mapped. */
+static struct part *part_of(struct cs_tables_thread *me, uint32_t site)
+{
+	struct part **c = &me->chunk[site >> PART_BITS];
+	if (!*c) {
+		struct part *p = map(sizeof(struct part) << PART_BITS);
+		if (!p)
+			return NULL;
+		__atomic_store_n(c, p, __ATOMIC_RELEASE); /* readers see it whole */
+	}
+	return &(*c)[site & ((1u << PART_BITS) - 1)];
+}
+
+/* Only the owner writes a part: a load and a store, never a locked instruction. */
+static inline void bump(uint64_t *v, uint64_t d)
+{
+	__atomic_store_n(v, *v + d, __ATOMIC_RELAXED);
+}
+
+/* What a block counts for: its weight (W_ONE units in sampled mode, else 1) and its
+ * bytes, both scaled in sampled mode. */
+static inline void block_weight(const struct cs_tables *t, uint64_t size, uint64_t *count,
+				int64_t *bytes)
+{
+	if (!t->period) {
+		*count = 1;
+		*bytes = (int64_t)size;
+		return;
+	}
+	double w = size ? 1.0 / -expm1(-(double)size / (double)t->period) : 1.0;
+	*count = (uint64_t)llround(w * W_ONE);
+	*bytes = (int64_t)llround(w * (double)size);
+}
+
+static void new_peak(struct cs_tables *t, uint64_t cur, uint64_t time_ns)
+{
+	__atomic_store_n(&t->heap.peak, cur, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->heap.peak_ns, time_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->heap.gen, t->heap.gen + 1, __ATOMIC_RELEASE);
+}
+
+static void heap_move(struct cs_tables *t, struct cs_tables_thread *me, int64_t delta,
+		      uint64_t time_ns)
+{
+	if (me && !__atomic_load_n(&t->heap.several, __ATOMIC_ACQUIRE)) {
+		/* the only thread: its counter is the heap's */
+		int64_t cur = me->cur + delta;
+		__atomic_store_n(&me->cur, cur, __ATOMIC_RELAXED);
+		if (delta > 0 && cur > 0 && (uint64_t)cur > t->heap.peak)
+			new_peak(t, (uint64_t)cur, time_ns);
+		return;
+	}
+	if (me && !me->folded) { /* the first event since a second thread came */
+		delta += __atomic_load_n(&me->cur, __ATOMIC_RELAXED);
+		__atomic_store_n(&me->cur, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&me->folded, 1, __ATOMIC_RELEASE);
+	}
+	int64_t cur = __atomic_add_fetch(&t->heap.cur, delta, __ATOMIC_RELAXED);
+	if (cur <= 0)
+		return;
+	uint64_t peak = __atomic_load_n(&t->heap.peak, __ATOMIC_RELAXED);
+	while ((uint64_t)cur > peak) {
+		if (__atomic_compare_exchange_n(&t->heap.peak, &peak, (uint64_t)cur, 1,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&t->heap.peak_ns, time_ns, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&t->heap.gen, 1, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+}
+
+/* A block became live (sign 1; fresh: a new allocation, counted as one) or stopped
+ * being (-1). The site's part moves first: if the heap peaked since this thread last
+ * changed it, what it held then is kept (it had not changed since the peak). */
+static void account(struct cs_tables *t, struct cs_tables_thread *me, uint32_t site,
+		    uint64_t size, uint64_t time_ns, int sign, int fresh, int temporary)
+{
+	uint64_t count;
+	int64_t bytes;
+	block_weight(t, size, &count, &bytes);
+	struct part *p = me && site != CS_SITE_NONE ? part_of(me, site) : NULL;
+	if (p) {
+		uint64_t g = __atomic_load_n(&t->heap.gen, __ATOMIC_ACQUIRE);
+		if (p->gen != g) {
+			__atomic_store_n(&p->at_peak, p->cur, __ATOMIC_RELAXED);
+			__atomic_store_n(&p->gen, g, __ATOMIC_RELEASE);
+		}
+		__atomic_store_n(&p->cur, p->cur + sign * bytes, __ATOMIC_RELAXED);
+		if (fresh) {
+			bump(&p->allocs, count);
+			bump(&p->alloc_bytes, (uint64_t)bytes);
+		}
+		if (temporary)
+			bump(&p->temporary, count);
+	} else if (fresh || temporary) {
+		cs_tables_lost(t, 1); /* its counts are missing */
+	}
+	heap_move(t, me, sign * bytes, time_ns);
+}
+
+/* Every thread's parts of sites [0, n) summed into sum[] (allocs, alloc_bytes,
+ * temporary in their units; cur holds the share of the heap's peak generation g). */
+static void sum_parts(struct cs_tables *t, uint32_t n, uint64_t g, struct part *sum)
+{
+	for (struct cs_tables_thread *me = __atomic_load_n(&t->threads, __ATOMIC_ACQUIRE); me;
+	     me = me->next)
+		for (uint32_t c = 0; c <= (n ? (n - 1) >> PART_BITS : 0) && n; c++) {
+			struct part *ch = __atomic_load_n(&me->chunk[c], __ATOMIC_ACQUIRE);
+			if (!ch)
+				continue;
+			uint32_t base = c << PART_BITS;
+			for (uint32_t k = 0; k < (1u << PART_BITS) && base + k < n; k++) {
+				const struct part *p = &ch[k];
+				struct part *s = &sum[base + k];
+				s->allocs += __atomic_load_n(&p->allocs, __ATOMIC_RELAXED);
+				s->alloc_bytes += __atomic_load_n(&p->alloc_bytes, __ATOMIC_RELAXED);
+				s->temporary += __atomic_load_n(&p->temporary, __ATOMIC_RELAXED);
+				/* unchanged since the last peak: it holds now what it held then */
+				s->at_peak += __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) == g
+						      ? __atomic_load_n(&p->at_peak, __ATOMIC_RELAXED)
+						      : __atomic_load_n(&p->cur, __ATOMIC_RELAXED);
+			}
+		}
+}
+
 /* ---- live blocks ---- */
 
 /* Place e into a table known to have room and not to contain e->ptr. */
@@ -270,13 +452,16 @@ static void filter_del(struct cs_tables *t, uint64_t h)
 		;
 }
 
-int cs_tables_insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *b)
+static int insert(struct cs_tables *t, struct cs_tables_thread *me, uintptr_t ptr,
+		  const struct cs_block *b, int fresh)
 {
 	uint64_t h = ptr_hash(ptr);
 	struct shard *s = shard_of(t, h);
 	int rc = 0;
+	struct cs_block stale = {0, 0, CS_SITE_NONE};
 	lock(&s->lock);
-	s->allocs++;
+	if (fresh)
+		s->allocs++;
 	/* Grow at half load; if that fails keep filling to 7/8 before dropping. */
 	if ((s->count + 1) * 2 > s->cap && grow(s) && (s->count + 1) * 8 > s->cap * 7) {
 		rc = -1;
@@ -290,6 +475,11 @@ int cs_tables_insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *
 		s->count++;
 		if (t->filter)
 			filter_add(t, h);
+	} else {
+		/* still recorded: its free never passed a hook (a call inside the C library,
+		 * say); it is no longer outstanding */
+		stale.size = s->e[i].size;
+		stale.site = s->e[i].site;
 	}
 	s->e[i].ptr = ptr;
 	s->e[i].size = b->size;
@@ -297,16 +487,35 @@ int cs_tables_insert(struct cs_tables *t, uintptr_t ptr, const struct cs_block *
 	s->e[i].site = b->site;
 out:
 	unlock(&s->lock);
-	if (rc)
+	if (rc) {
 		cs_tables_lost(t, 1);
+		return rc;
+	}
+	if (stale.site != CS_SITE_NONE)
+		account(t, me, stale.site, stale.size, 0, -1, 0, 0);
+	account(t, me, b->site, b->size, b->time_ns, 1, fresh, 0);
 	return rc;
 }
 
-int cs_tables_remove(struct cs_tables *t, uintptr_t ptr, struct cs_block *out, int count)
+int cs_tables_insert(struct cs_tables *t, struct cs_tables_thread *me, uintptr_t ptr,
+		     const struct cs_block *b)
+{
+	return insert(t, me, ptr, b, 1);
+}
+
+int cs_tables_restore(struct cs_tables *t, struct cs_tables_thread *me, uintptr_t ptr,
+		      const struct cs_block *b)
+{
+	return insert(t, me, ptr, b, 0);
+}
+
+int cs_tables_remove(struct cs_tables *t, struct cs_tables_thread *me, uintptr_t ptr,
+		     struct cs_block *out, unsigned flags)
 {
 	uint64_t h = ptr_hash(ptr);
 	struct shard *s = shard_of(t, h);
-	int found = 0;
+	int found = 0, count = !!(flags & CS_REMOVE_FREE);
+	struct cs_block gone = {0, 0, CS_SITE_NONE};
 	lock(&s->lock);
 	if (count)
 		s->frees++;
@@ -319,11 +528,11 @@ int cs_tables_remove(struct cs_tables *t, uintptr_t ptr, struct cs_block *out, i
 	if (!s->e[i].ptr)
 		goto out;
 	found = 1;
-	if (out) {
-		out->size = s->e[i].size;
-		out->time_ns = s->e[i].time_ns;
-		out->site = s->e[i].site;
-	}
+	gone.size = s->e[i].size;
+	gone.time_ns = s->e[i].time_ns;
+	gone.site = s->e[i].site;
+	if (out)
+		*out = gone;
 	/* Backward-shift deletion: pull later entries of the probe run into the hole. */
 	for (uint64_t j = i;;) {
 		j = (j + 1) & mask;
@@ -345,6 +554,9 @@ out:
 	if (count && !found)
 		s->untracked_frees++;
 	unlock(&s->lock);
+	if (found)
+		account(t, me, gone.site, gone.size, 0, -1, 0,
+			count && (flags & CS_REMOVE_TEMPORARY));
 	return found;
 }
 
@@ -389,6 +601,48 @@ void cs_tables_stats(struct cs_tables *t, struct cs_table_stats *st)
 	st->sites = __atomic_load_n(&t->nsites, __ATOMIC_ACQUIRE);
 }
 
+static uint64_t count_of(const struct cs_tables *t, uint64_t units)
+{
+	return t->period ? (units + W_ONE / 2) / W_ONE : units;
+}
+
+/* The heap's own counters, and the sums (alloc_bytes, temporary) of sum[0, n). */
+static void heap_of(struct cs_tables *t, const struct part *sum, uint32_t n,
+		    struct cs_heap_counters *h)
+{
+	/* the shared counter, and what the threads have not added to it yet */
+	int64_t cur = __atomic_load_n(&t->heap.cur, __ATOMIC_RELAXED);
+	for (struct cs_tables_thread *me = __atomic_load_n(&t->threads, __ATOMIC_ACQUIRE); me;
+	     me = me->next)
+		if (!__atomic_load_n(&me->folded, __ATOMIC_ACQUIRE))
+			cur += __atomic_load_n(&me->cur, __ATOMIC_RELAXED);
+	h->heap_bytes = cur > 0 ? (uint64_t)cur : 0;
+	h->peak_bytes = __atomic_load_n(&t->heap.peak, __ATOMIC_RELAXED);
+	h->peak_ns = __atomic_load_n(&t->heap.peak_ns, __ATOMIC_RELAXED);
+	uint64_t temporary = 0;
+	h->alloc_bytes = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		h->alloc_bytes += sum[i].alloc_bytes;
+		temporary += sum[i].temporary;
+	}
+	h->temporary = count_of(t, temporary);
+}
+
+int cs_tables_heap(struct cs_tables *t, struct cs_heap_counters *h)
+{
+	uint32_t n = __atomic_load_n(&t->nsites, __ATOMIC_ACQUIRE);
+	size_t size = ((size_t)n + 1) * sizeof(struct part);
+	struct part *sum = map(size);
+	if (!sum) {
+		heap_of(t, NULL, 0, h);
+		return -ENOMEM;
+	}
+	sum_parts(t, n, __atomic_load_n(&t->heap.gen, __ATOMIC_ACQUIRE), sum);
+	heap_of(t, sum, n, h);
+	munmap(sum, size);
+	return 0;
+}
+
 /* ---- snapshot ---- */
 
 struct agg {
@@ -401,9 +655,18 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 {
 	uint32_t n = __atomic_load_n(&t->nsites, __ATOMIC_ACQUIRE);
 	size_t agg_size = ((size_t)n + 1) * sizeof(struct agg);
+	size_t sum_size = ((size_t)n + 1) * sizeof(struct part);
 	struct agg *agg = map(agg_size);
-	if (!agg)
+	struct part *sum = map(sum_size);
+	if (!agg || !sum) {
+		if (agg)
+			munmap(agg, agg_size);
+		if (sum)
+			munmap(sum, sum_size);
 		return -ENOMEM;
+	}
+	/* Read once: the generation the shares of the peak are taken at, and the parts. */
+	sum_parts(t, n, __atomic_load_n(&t->heap.gen, __ATOMIC_ACQUIRE), sum);
 	struct cs_snap_header hdr;
 	memset(&hdr, 0, sizeof(hdr));
 	double period = (double)p->sample_bytes;
@@ -434,14 +697,16 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 
 	size_t total = sizeof(hdr);
 	uint32_t nout = 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (agg[i].blocks) {
+	for (uint32_t i = 0; i < n; i++) {
+		if (agg[i].blocks || sum[i].allocs) {
 			total += sizeof(struct cs_snap_site) + t->by_id[i]->depth * sizeof(uint64_t);
 			nout++;
 		}
+	}
 	char *out = map(total);
 	if (!out) {
 		munmap(agg, agg_size);
+		munmap(sum, sum_size);
 		return -ENOMEM;
 	}
 	hdr.time_ns = p->time_ns;
@@ -451,6 +716,7 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 	hdr.frees += __atomic_load_n(&t->ext_frees, __ATOMIC_RELAXED);
 	hdr.lost = __atomic_load_n(&t->lost, __ATOMIC_RELAXED);
 	hdr.flags = p->extra_flags;
+	heap_of(t, sum, n, &hdr.heap);
 	if (hdr.lost)
 		hdr.flags |= CS_SNAP_INEXACT;
 	if (p->sample_bytes)
@@ -460,11 +726,15 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 	char *w = out + sizeof(hdr);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct agg *a = &agg[i];
-		if (!a->blocks)
-			continue;
 		const struct site *s = t->by_id[i];
+		if (!a->blocks && !sum[i].allocs)
+			continue;
 		struct cs_snap_site rec;
 		memset(&rec, 0, sizeof(rec));
+		rec.allocs = count_of(t, sum[i].allocs);
+		rec.alloc_bytes = sum[i].alloc_bytes;
+		rec.temporary = count_of(t, sum[i].temporary);
+		rec.peak_bytes = sum[i].at_peak > 0 ? (uint64_t)sum[i].at_peak : 0;
 		if (period > 0) {
 			rec.bytes = (uint64_t)llround(a->wbytes);
 			rec.blocks = (uint64_t)llround(a->wblocks);
@@ -472,7 +742,8 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 			rec.bytes = a->bytes;
 			rec.blocks = a->blocks;
 		}
-		rec.oldest_ns = a->oldest < p->start_ns ? p->start_ns : a->oldest;
+		if (a->blocks)
+			rec.oldest_ns = a->oldest < p->start_ns ? p->start_ns : a->oldest;
 		rec.depth = s->depth;
 		rec.truncated = s->truncated;
 		memcpy(w, &rec, sizeof(rec));
@@ -481,6 +752,7 @@ int cs_tables_snapshot(struct cs_tables *t, const struct cs_snap_params *p, void
 		w += s->depth * sizeof(uint64_t);
 	}
 	munmap(agg, agg_size);
+	munmap(sum, sum_size);
 	*buf = out;
 	*len = total;
 	return 0;

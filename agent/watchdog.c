@@ -73,6 +73,14 @@ void cs_watchdog_stop(void)
 	pthread_join(wd_thread, NULL);
 }
 
+void cs_watchdog_after_fork(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	wd_lock = fresh;
+	wd_done = 1;
+	wd_fd = -1;
+}
+
 void cs_test_stall(void)
 {
 	const char *v = getenv(CS_AGENT_STALL_ENV);

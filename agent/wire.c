@@ -52,6 +52,12 @@ int cs_send_msg(int fd, uint32_t type, const void *payload, size_t len)
 	return rc;
 }
 
+void cs_wire_after_fork(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	send_lock = fresh;
+}
+
 int cs_recv_msg(int fd, struct cs_msg *m, void *buf, size_t cap)
 {
 	if (recv_all(fd, m, sizeof(*m)) || m->magic != CS_AGENT_MAGIC)

@@ -11,6 +11,9 @@
 #   sampled     csampler's agent, Poisson sampling by bytes (SAMPLE_BYTES mean)
 #   heaptrack   heaptrack (writes its trace to the work directory)
 #   memcheck    valgrind --leak-check=full
+# Then a real program: Debian's sqlite3 CLI on an in-memory database, SQLITE_ROWS
+# INSERT statements in one transaction (each statement is parsed and prepared: many
+# small allocations), under the same tools; whole-command wall times, medians.
 # Then the attach cost: csampler leaks --pid on the running workload, REPS times: time
 # until tracking is ready, and the longest single stop of the target's thread.
 #
@@ -21,10 +24,12 @@
 #   REPS          runs of each configuration (default 5)
 #   SAMPLE_BYTES  mean bytes between samples in sampled mode (default 524288)
 #   TOOLS         configurations to run (default "alone exact sampled heaptrack memcheck")
+#   SQLITE_ROWS   rows inserted into sqlite3 :memory: (default 60000)
+#   SQLITE_TOOLS  configurations for sqlite3 (default "alone exact sampled heaptrack")
 #   KEEP=1        keep the work directory and print its path
 #
-# Needs: cc; heaptrack and valgrind for their rows (scripts/deps.sh bench), skipped
-# with a note when missing. Exits non-zero only when a configuration fails to run.
+# Needs: cc; heaptrack, valgrind and sqlite3 for their rows (scripts/deps.sh bench),
+# skipped with a note when missing. Exits non-zero only when a configuration fails to run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -35,6 +40,8 @@ PAIRS=${PAIRS:-5000000}
 REPS=${REPS:-5}
 SAMPLE_BYTES=${SAMPLE_BYTES:-524288}
 TOOLS=${TOOLS:-"alone exact sampled heaptrack memcheck"}
+SQLITE_ROWS=${SQLITE_ROWS:-60000}
+SQLITE_TOOLS=${SQLITE_TOOLS:-"alone exact sampled heaptrack"}
 
 die() {
 	echo "leaks.sh: $*" >&2
@@ -123,6 +130,55 @@ if [ -n "${times[exact]:-}" ] && [ -n "${times[heaptrack]:-}" ]; then
 		printf ', %.1fx faster than valgrind memcheck' "$(echo "$v / $e" | bc -l)"
 	fi
 	echo
+fi
+
+# sqlite3 :memory: with SQLITE_ROWS inserts: a real program's allocation pattern.
+if command -v sqlite3 >/dev/null; then
+	{
+		echo "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, v REAL);"
+		echo "BEGIN;"
+		awk -v n="$SQLITE_ROWS" 'BEGIN { for (i = 1; i <= n; i++)
+			printf "INSERT INTO t VALUES(%d, %cname-%d%c, %d.5);\n", i, 39, i, 39, i }'
+		echo "COMMIT;"
+		echo "SELECT count(*), sum(v) FROM t;"
+	} >"$work/inserts.sql"
+	sq=$(command -v sqlite3)
+	sqlite_one() { # TOOL
+		case "$1" in
+		alone) "$sq" :memory: ;;
+		exact) leaks_cmd -- "$sq" :memory: ;;
+		sampled) leaks_cmd --sample-bytes "$SAMPLE_BYTES" -- "$sq" :memory: ;;
+		heaptrack) heaptrack -o "$work/hts.$RANDOM" "$sq" :memory: ;;
+		memcheck) valgrind -q --leak-check=full --error-exitcode=0 "$sq" :memory: ;;
+		esac <"$work/inserts.sql" >"$work/sqlite.out" 2>>"$work/sqlite-$1.log"
+	}
+	stools=()
+	for t in $SQLITE_TOOLS; do
+		if available "$t"; then stools+=("$t"); else echo "leaks.sh: $t not installed: skipped" >&2; fi
+	done
+	declare -A swalls
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for t in "${stools[@]}"; do
+			start=$(date +%s%N)
+			sqlite_one "$t" || die "sqlite3 under $t failed (see $work/sqlite-$t.log)"
+			end=$(date +%s%N)
+			grep -q "^$SQLITE_ROWS|" "$work/sqlite.out" ||
+				die "sqlite3 under $t did not insert $SQLITE_ROWS rows: $(cat "$work/sqlite.out")"
+			swalls[$t]+="$(((end - start) / 1000)) "
+		done
+	done
+	echo
+	echo "sqlite3 :memory:, $SQLITE_ROWS inserts in one transaction; $REPS runs each, medians"
+	sbase=$(echo "${swalls[alone]:-}" | median)
+	printf '%-10s %16s %10s\n' config "whole command ms" ratio
+	for t in "${stools[@]}"; do
+		w=$(echo "${swalls[$t]}" | median)
+		printf '%-10s %16.1f %9.2fx\n' "$t" "$(echo "$w / 1000" | bc -l)" \
+			"$(echo "$w / ${sbase:-$w}" | bc -l)"
+	done
+	[ -s "$work/sqlite-exact.log" ] && echo "exact: $(grep 'heap:' "$work/sqlite-exact.log" | tail -n 1)"
+else
+	echo "leaks.sh: sqlite3 not installed: its workload skipped" >&2
 fi
 
 # Attach: the workload runs long enough; csampler attaches, tracks for a second, detaches.

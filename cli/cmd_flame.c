@@ -45,8 +45,15 @@ static const char usage_text[] =
 	"                        beyond that, the narrowest siblings are merged, and call\n"
 	"                        chains deeper than the rest of the budget are cut into one\n"
 	"                        'cut' frame (the SVG says how much time is below the cut)\n"
-	"      --leaks           draw the outstanding bytes of the last leak snapshot\n"
-	"      --snapshot K      ... of snapshot K (1 = the first) instead\n"
+	"      --leaks           draw the outstanding bytes of the last leak snapshot of\n"
+	"                        each process (several processes: one root frame each)\n"
+	"      --cost COST       ... or another cost: leaked (the default), allocations\n"
+	"                        (every allocation since tracking began), temporary\n"
+	"                        (allocations freed right away) or peak (bytes held when the\n"
+	"                        process's heap peaked)\n"
+	"      --pid PID         ... of this process only\n"
+	"      --snapshot K      ... at snapshot K (1 = the first) of one process (--pid,\n"
+	"                        else the first) instead\n"
 	"\n"
 	"For perf script input every stack starts with its process name, as FlameGraph's\n"
 	"stackcollapse-perf.pl does, unless --per-thread is given.\n"
@@ -56,7 +63,8 @@ static const char usage_text[] =
 	"  csampler flame -i app.data --title 'app under load' --per-thread app.svg\n"
 	"  perf script | csampler flame -i - --colors hot perf.svg\n"
 	"  csampler flame -i out.folded --reverse --inverted --minwidth 0.5% icicle.svg\n"
-	"  csampler flame --leaks leaks.svg\n";
+	"  csampler flame --leaks leaks.svg\n"
+	"  csampler flame --leaks --cost allocations allocations.svg\n";
 
 static int number(const char *opt, const char *v, double lo, double hi, double *out)
 {
@@ -87,6 +95,8 @@ int cmd_flame(int argc, char **argv)
 		O_MAX_FRAMES,
 		O_LEAKS,
 		O_SNAPSHOT,
+		O_COST,
+		O_PID,
 	};
 	static const struct option longopts[] = {
 		{"input", required_argument, 0, 'i'},
@@ -107,13 +117,16 @@ int cmd_flame(int argc, char **argv)
 		{"max-frames", required_argument, 0, O_MAX_FRAMES},
 		{"leaks", no_argument, 0, O_LEAKS},
 		{"snapshot", required_argument, 0, O_SNAPSHOT},
+		{"cost", required_argument, 0, O_COST},
+		{"pid", required_argument, 0, O_PID},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	static const char *const palettes[] = {"module", "hot", "mem", "io"};
 	const char *input = NULL;
 	struct cs_flame_opts o;
-	int per_thread = 0, leaks = 0, snapshot = 0, c;
+	int per_thread = 0, leaks = 0, several = 0, c;
+	struct cs_leak_flame_opts lo = {0, CS_COST_LEAKED, 0};
 	double d = 0;
 	uint64_t u;
 
@@ -181,7 +194,21 @@ int cmd_flame(int argc, char **argv)
 				return cs_usage_error("flame", "--snapshot needs a snapshot number (1 = "
 							       "the first), not '%s'",
 						      optarg);
-			snapshot = (int)u;
+			lo.snapshot = (int)u;
+			leaks = 1;
+			break;
+		case O_COST:
+			if ((lo.cost = cs_leak_cost_parse(optarg)) < 0)
+				return cs_usage_error("flame", "--cost is leaked, allocations, temporary "
+							       "or peak, not '%s'",
+						      optarg);
+			leaks = 1;
+			break;
+		case O_PID:
+			if (cs_parse_u64(optarg, &u) < 0 || u < 1 || u > 0x7fffffff)
+				return cs_usage_error("flame", "--pid needs a process id, not '%s'",
+						      optarg);
+			lo.pid = (int64_t)u;
 			leaks = 1;
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
@@ -205,21 +232,27 @@ int cmd_flame(int argc, char **argv)
 	if (cs_cli_load(&p, input, NULL) < 0)
 		goto done;
 	if (leaks) {
-		/* Outstanding bytes of a leak snapshot take the place of samples. */
-		if (cs_leak_profile(&p, snapshot, &lp) < 0)
+		/* A cost of each leak site takes the place of samples. */
+		static const char *const titles[] = {"Outstanding allocations", "Allocations",
+						     "Temporary allocations", "Heap at its peak"};
+		static const char *const counts[] = {"bytes", "allocations", "allocations",
+						     "bytes"};
+		if (cs_leak_profile(&p, &lo, &lp, &several) < 0)
 			goto done;
 		cs_profile_release(&p);
 		p = lp;
 		cs_profile_init(&lp);
 		if (!o.countname)
-			o.countname = "bytes";
+			o.countname = counts[lo.cost];
 		if (!o.title)
-			o.title = "Outstanding allocations";
+			o.title = titles[lo.cost];
 	}
 	if (per_thread)
 		o.thread_root = CS_ROOT_THREAD;
 	else if (p.meta.source == CS_SOURCE_PERF_SCRIPT)
 		o.thread_root = CS_ROOT_COMM;
+	else if (several)
+		o.thread_root = CS_ROOT_PID; /* leaks of several processes: one root each */
 	if (cs_out_open(&out, output) < 0)
 		goto done;
 	if (cs_render_flame(&p, &o, out.f) < 0) {

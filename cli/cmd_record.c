@@ -57,8 +57,11 @@ static const char leaks_usage_text[] =
 	"realloc, free, posix_memalign, aligned_alloc, memalign, valloc, C++ new/delete) in\n"
 	"every thread and library, and every --interval seconds, and at the end, csampler\n"
 	"takes a snapshot of the outstanding allocations grouped by call stack: bytes,\n"
-	"blocks, age of the oldest block. 'csampler report --leaks' lists them and the stacks\n"
-	"that keep growing; 'csampler flame --leaks' draws them.\n"
+	"blocks, age of the oldest block, and since tracking began: allocations, temporary\n"
+	"allocations (freed before the thread allocated anything else) and bytes held when\n"
+	"the heap peaked; the heap's peak and when; once a second, the tracked bytes next\n"
+	"to RSS. 'csampler report --leaks' lists them and the stacks that keep growing;\n"
+	"'csampler flame --leaks [--cost allocations|temporary|peak]' draws them.\n"
 	"\n"
 	"Attaching loads the agent with ptrace: the target is stopped once, for well under a\n"
 	"millisecond, at a point where it holds no allocator or loader lock; no gdb, no\n"
@@ -68,7 +71,8 @@ static const char leaks_usage_text[] =
 	"\n"
 	"A launched COMMAND is tracked to its end, also when a fatal signal (SIGSEGV,\n"
 	"SIGABRT, SIGTERM, ...) ends it, and csampler exits with its status (128 + N when\n"
-	"signal N ended it).\n"
+	"signal N ended it). Every process it starts is tracked too, each on its own: a\n"
+	"child after fork (from the fork on), a program after exec.\n"
 	"\n"
 	"  -p, --pid PID          attach to this running process\n"
 	"      --interval SECS    seconds between snapshots (default 10)\n"
@@ -111,11 +115,25 @@ static void leak_summary(const struct cs_profile *p, const struct cs_record_resu
 		fprintf(stderr, "[csampler] no leak snapshot was taken\n");
 		return;
 	}
-	const struct cs_leak_snapshot *s = &p->leaks.v[p->leaks.n - 1];
+	/* The first process's last snapshot: the one csampler launched or attached to. */
+	const struct cs_leak_snapshot *s = NULL;
+	for (size_t i = 0; i < p->leaks.n; i++)
+		if (p->leaks.v[i].process == 0)
+			s = &p->leaks.v[i];
+	if (!s) {
+		fprintf(stderr,
+			"[csampler] the command's own process sent no snapshot (killed by SIGKILL, "
+			"or it exec'd before one was taken); %zu snapshots of the processes it "
+			"started: see 'csampler report --leaks'\n",
+			p->leaks.n);
+		return;
+	}
 	uint64_t bytes = 0, blocks = 0;
+	size_t stacks = 0;
 	for (size_t i = 0; i < s->sites.n; i++) {
 		bytes += s->sites.v[i].bytes;
 		blocks += s->sites.v[i].blocks;
+		stacks += s->sites.v[i].blocks != 0;
 	}
 	const struct cs_leak_notes *n = &res->leak_notes;
 	fprintf(stderr,
@@ -123,11 +141,29 @@ static void leak_summary(const struct cs_profile *p, const struct cs_record_resu
 		"%llu blocks from %zu call stacks (%s)\n",
 		p->leaks.n, p->leaks.n == 1 ? "" : "s", s->time_s,
 		n->died_of_signal ? " as the command died of a signal" : "",
-		(unsigned long long)bytes, (unsigned long long)blocks, s->sites.n,
+		(unsigned long long)bytes, (unsigned long long)blocks, stacks,
 		s->sampled ? "sampled: estimates"
 		: s->exact ? "exact"
 		: n->own_allocator[0] ? "INCOMPLETE: see the warning above"
 				      : "INEXACT: events were lost");
+	if (s->flags & CS_LEAK_TOTALS)
+		fprintf(stderr,
+			"[csampler] heap: peak %llu bytes at %.1f s; %llu allocations, %llu of them "
+			"temporary\n",
+			(unsigned long long)s->peak_bytes, s->peak_time_s,
+			(unsigned long long)s->allocs, (unsigned long long)s->temporary);
+	size_t others = 0;
+	for (size_t i = 1; i < p->leak_procs.n; i++) {
+		int has = 0;
+		for (size_t k = 0; k < p->leaks.n && !has; k++)
+			has = p->leaks.v[k].process == i;
+		others += has;
+	}
+	if (others)
+		fprintf(stderr,
+			"[csampler] and %zu more process%s the command started (children, programs "
+			"they exec'd): see 'csampler report --leaks'\n",
+			others, others == 1 ? "" : "es");
 	/* Memory that grew where the agent cannot see: mmap'ed arenas (Python's
 	 * pymalloc), a custom allocator, or freed memory the allocator keeps. */
 	uint64_t grew = n->rss_growth, tracked = n->tracked_then;

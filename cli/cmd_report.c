@@ -11,8 +11,8 @@ static const char usage_text[] =
 	"                       [--by function|line|module|thread]\n"
 	"                       [--callers FN | --callees FN] [--addrs]\n"
 	"                       [--format text|json|csv] [-o OUT]\n"
-	"       csampler report --leaks [-i FILE] [--snapshot K] [--diff A B] [--min-age S]\n"
-	"                       [--top N] [--format text|json]\n"
+	"       csampler report --leaks [-i FILE] [--cost COST] [--pid PID] [--snapshot K]\n"
+	"                       [--diff A B] [--min-age S] [--top N] [--format text|json]\n"
 	"\n"
 	"Print where the samples fall: for each function (or line, module, thread) the\n"
 	"share of samples in it (self) and under it (total), with module and file:line.\n"
@@ -35,10 +35,20 @@ static const char usage_text[] =
 	"  -o, --output OUT    write here instead of standard output\n"
 	"\n"
 	"Leak snapshots (recorded by 'csampler leaks' or 'record --leaks'):\n"
-	"      --leaks         list outstanding allocations by call stack (the last\n"
-	"                      snapshot), then the growth suspects: stacks whose outstanding\n"
-	"                      bytes kept rising (never fell, rose in most intervals)\n"
-	"      --snapshot K    list snapshot K (1 = the first) instead of the last\n"
+	"      --leaks         for each process: the heap's peak (bytes and when), its\n"
+	"                      allocations, frees and temporary allocations, a timeline of\n"
+	"                      tracked bytes next to RSS; then allocations by call stack in\n"
+	"                      the last snapshot (stacks with the same frames merged into one\n"
+	"                      site), and the growth suspects: stacks whose outstanding bytes\n"
+	"                      kept rising (never fell, rose in most intervals)\n"
+	"      --cost COST     sort stacks by leaked (bytes outstanding, the default),\n"
+	"                      allocations (made since tracking began, with their rate),\n"
+	"                      temporary (allocations freed before their thread allocated or\n"
+	"                      freed anything else) or peak (bytes held when the heap peaked)\n"
+	"      --pid PID       only this process (a launched command's children and the\n"
+	"                      programs they exec each have their own section)\n"
+	"      --snapshot K    list snapshot K (1 = the first) instead of the last, of one\n"
+	"                      process (--pid, else the first)\n"
 	"      --diff A B      the growth per call stack from snapshot A to snapshot B\n"
 	"      --min-age S     only stacks whose oldest outstanding block is S seconds old\n"
 	"\n"
@@ -49,6 +59,7 @@ static const char usage_text[] =
 	"  csampler report --callers 'std::vector<int>::push_back'\n"
 	"  perf script | csampler report -i - --by module\n"
 	"  csampler report --leaks --min-age 60\n"
+	"  csampler report --leaks --cost allocations --top 5\n"
 	"  csampler report --leaks --diff 1 5 --format json\n";
 
 static int pick(const char *v, const char *const *names, int n)
@@ -61,7 +72,8 @@ static int pick(const char *v, const char *const *names, int n)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { O_CALLERS = 256, O_CALLEES, O_LEAKS, O_SNAPSHOT, O_DIFF, O_MIN_AGE, O_ADDRS };
+	enum { O_CALLERS = 256, O_CALLEES, O_LEAKS, O_SNAPSHOT, O_DIFF, O_MIN_AGE, O_ADDRS, O_COST,
+	       O_PID };
 	static const struct option longopts[] = {
 		{"input", required_argument, 0, 'i'},	{"output", required_argument, 0, 'o'},
 		{"top", required_argument, 0, 'n'},	{"sort", required_argument, 0, 's'},
@@ -73,6 +85,8 @@ int cmd_report(int argc, char **argv)
 		{"snapshot", required_argument, 0, O_SNAPSHOT},
 		{"diff", required_argument, 0, O_DIFF},
 		{"min-age", required_argument, 0, O_MIN_AGE},
+		{"cost", required_argument, 0, O_COST},
+		{"pid", required_argument, 0, O_PID},
 		{"help", no_argument, 0, 'h'},		{0, 0, 0, 0},
 	};
 	static const char *const sorts[] = {"self", "total"};
@@ -141,6 +155,20 @@ int cmd_report(int argc, char **argv)
 			leaks = 1;
 			break;
 		case O_ADDRS: o.addrs = 1; break;
+		case O_COST:
+			if ((lo.cost = cs_leak_cost_parse(optarg)) < 0)
+				return cs_usage_error("report", "--cost is leaked, allocations, temporary "
+								"or peak, not '%s'",
+						      optarg);
+			leaks = 1;
+			break;
+		case O_PID:
+			if (cs_parse_u64(optarg, &k) < 0 || k < 1 || k > 0x7fffffff)
+				return cs_usage_error("report", "--pid needs a process id, not '%s'",
+						      optarg);
+			lo.pid = (int64_t)k;
+			leaks = 1;
+			break;
 		case O_CALLERS: o.callers = optarg; break;
 		case O_CALLEES: o.callees = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -53,7 +54,7 @@ void cs_rendezvous_release(struct cs_rendezvous *r)
 int cs_rendezvous_launch(struct cs_rendezvous *r, int *ours)
 {
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return cs_error("cannot create a socket pair: %s", strerror(errno));
 	/* The command's end survives its exec; ours does not. */
 	if (fcntl(sv[1], F_SETFD, 0) < 0) {
@@ -65,6 +66,69 @@ int cs_rendezvous_launch(struct cs_rendezvous *r, int *ours)
 	*ours = sv[0];
 	r->child_fd = sv[1];
 	return 0;
+}
+
+/* The socket fd is a connected Unix stream socket: its maker, or 0. */
+static pid_t stream_maker(int fd)
+{
+	int type = 0, domain = 0;
+	struct ucred cred;
+	socklen_t l1 = sizeof(type), l2 = sizeof(domain), l3 = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) || type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l2) || domain != AF_UNIX ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l3) || cred.pid <= 0)
+		return 0;
+	return cred.pid;
+}
+
+int cs_rendezvous_take(int ctl, int *fd, pid_t *pid)
+{
+	for (;;) {
+		struct cs_ctl_hello h;
+		struct iovec iov = {&h, sizeof(h)};
+		union {
+			char buf[CMSG_SPACE(4 * sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct msghdr mh;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		ssize_t n = recvmsg(ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1; /* every process of the command closed its end */
+		/* Every descriptor that came along is ours now: keep one stream socket. */
+		int got = -1;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int f;
+				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (got < 0)
+					got = f;
+				else
+					close(f);
+			}
+		}
+		pid_t maker = got >= 0 ? stream_maker(got) : 0;
+		if (n != (ssize_t)sizeof(h) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+		    h.magic != CS_AGENT_MAGIC || !maker) {
+			if (got >= 0)
+				close(got);
+			continue; /* not an agent's request: drop it */
+		}
+		*fd = got;
+		*pid = maker;
+		return 1;
+	}
 }
 
 /* Put a copy of the agent where pid can load it: a fresh directory in its /tmp,

@@ -1,6 +1,6 @@
 /* rendezvous.h - where csampler and the agent meet, so that no third process can take
- * either end's place (see agent/protocol.h): an inherited socketpair for a launched
- * command; for a running process a listening socket with a random abstract name in the
+ * either end's place (see agent/protocol.h): an inherited control socket for a
+ * launched command and the processes it starts; for a running process a listening socket with a random abstract name in the
  * target's network namespace, two random keys, and the agent's path as the target
  * sees it (a copy in the target's /tmp when the library is not visible to it).
  * Internal to leaks/. */
@@ -13,7 +13,7 @@
 
 struct cs_rendezvous {
 	int listen_fd; /* attach: csampler's listening socket, or -1 */
-	int child_fd;  /* launch: the command's end of the socketpair until it started */
+	int child_fd;  /* launch: the command's end of the control socket until it started */
 	int pidfd;     /* attach: the target, so that a recycled PID cannot pass; or -1 */
 	char *copy_dir, *copy; /* a copy of the agent, as csampler reaches it, or NULL */
 	char *load_path;       /* the agent's path as the target sees it */
@@ -24,9 +24,16 @@ void cs_rendezvous_init(struct cs_rendezvous *r);
 /* Remove the copy of the agent, close everything. */
 void cs_rendezvous_release(struct cs_rendezvous *r);
 
-/* Launch mode: a socketpair; *ours is csampler's end, r->child_fd the command's
- * (inherited across exec). 0 or -1 (printed). */
+/* Launch mode: the control socket, a SOCK_SEQPACKET socketpair; *ours is csampler's
+ * end, r->child_fd the command's (inherited across exec). 0 or -1 (printed). */
 int cs_rendezvous_launch(struct cs_rendezvous *r, int *ours);
+
+/* Launch mode: take one session from csampler's end of the control socket: *fd the
+ * stream socket a process of the command sent (close-on-exec), *pid that process (the
+ * socket's SO_PEERCRED: the process that made it, as the kernel saw it). Messages
+ * that are not an agent's are dropped. 1, 0 if none is waiting, -1 if the socket
+ * failed or every process of the command closed its end. */
+int cs_rendezvous_take(int ctl, int *fd, pid_t *pid);
 
 /* Attach mode: find how pid can load the agent (copying it into pid's /tmp if needed),
  * draw keys and a name, and listen in pid's network namespace. 0 or -1 (printed). */

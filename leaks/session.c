@@ -5,6 +5,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -32,14 +33,33 @@ struct cs_leak_session {
 	char *agent; /* path of the agent library */
 	struct cs_rendezvous rz;
 	int fd;	      /* the connection to the agent */
+	int ctl;      /* launch mode: csampler's end of the control socket, or -1 */
 	pid_t pid;    /* the target */
 	int attach;
+	int adopted;  /* a process of a launched command: fd came over the control socket */
 	int inexact;  /* mark every snapshot inexact (an allocator the agent cannot see) */
 	sig_atomic_t stop_seen; /* *o.stop when the current wait began */
 	char **env;
 	int final_pending; /* a FINAL snapshot was read ahead */
 	struct cs_leak_raw final;
 };
+
+/* An error line, unless the session is quiet; -1 either way. */
+__attribute__((format(printf, 2, 3))) static int fail(const struct cs_leak_session *s,
+						      const char *fmt, ...)
+{
+	if (s->o.quiet)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	cs_error("%s", msg ? msg : fmt);
+	free(msg);
+	return -1;
+}
 
 #ifndef CS_AGENT_INSTALL_REL
 #define CS_AGENT_INSTALL_REL "../lib/csampler"
@@ -89,9 +109,31 @@ struct cs_leak_session *cs_leak_session_new(const struct cs_leak_opts *o)
 	if (!s->o.max_depth || s->o.max_depth > CS_AGENT_MAX_DEPTH)
 		s->o.max_depth = 64;
 	s->agent = agent;
-	s->fd = -1;
+	s->fd = s->ctl = -1;
 	cs_rendezvous_init(&s->rz);
 	return s;
+}
+
+struct cs_leak_session *cs_leak_session_adopt(const struct cs_leak_opts *o, int fd, pid_t pid)
+{
+	struct cs_leak_session *s = cs_xcalloc(1, sizeof(*s));
+	s->o = *o;
+	if (!s->o.max_depth || s->o.max_depth > CS_AGENT_MAX_DEPTH)
+		s->o.max_depth = 64;
+	s->agent = cs_xstrdup(o->agent ? o->agent : "");
+	s->fd = fd;
+	s->ctl = -1;
+	s->pid = pid;
+	s->adopted = 1;
+	cs_rendezvous_init(&s->rz);
+	return s;
+}
+
+int cs_leak_session_take_control(struct cs_leak_session *s)
+{
+	int fd = s->ctl;
+	s->ctl = -1;
+	return fd;
 }
 
 void cs_leak_raw_release(struct cs_leak_raw *r)
@@ -107,6 +149,8 @@ void cs_leak_session_free(struct cs_leak_session *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->ctl >= 0)
+		close(s->ctl);
 	cs_rendezvous_release(&s->rz);
 	if (s->env) {
 		for (char **e = s->env; *e; e++)
@@ -121,7 +165,7 @@ void cs_leak_session_free(struct cs_leak_session *s)
 
 int cs_leak_session_launch_env(struct cs_leak_session *s, char ***env)
 {
-	if (cs_rendezvous_launch(&s->rz, &s->fd) < 0)
+	if (cs_rendezvous_launch(&s->rz, &s->ctl) < 0)
 		return -1;
 	/* The caller's environment, with the agent preloaded first. */
 	size_t n = 0;
@@ -140,7 +184,7 @@ int cs_leak_session_launch_env(struct cs_leak_session *s, char ***env)
 		s->env[k++] = cs_xasprintf("LD_PRELOAD=%s:%s", s->agent, old);
 	else
 		s->env[k++] = cs_xasprintf("LD_PRELOAD=%s", s->agent);
-	s->env[k++] = cs_xasprintf("%s=%d", CS_AGENT_FD_ENV, s->rz.child_fd);
+	s->env[k++] = cs_xasprintf("%s=%d,%d", CS_AGENT_FD_ENV, s->rz.child_fd, (int)getpid());
 	s->env[k] = NULL;
 	*env = s->env;
 	return 0;
@@ -279,7 +323,7 @@ static int read_hello(struct cs_leak_session *s, int fd, uint64_t deadline)
 		memcpy(&hello, p, sizeof(hello));
 	free(p);
 	if (ok && hello.version != CS_AGENT_VERSION)
-		return cs_error("the agent in PID %d speaks protocol %u; this csampler speaks %d",
+		return fail(s, "the agent in PID %d speaks protocol %u; this csampler speaks %d",
 				(int)s->pid, hello.version, CS_AGENT_VERSION),
 		       errno = ENOTSUP, -1;
 	if (!ok || (s->attach && memcmp(hello.key, s->rz.rv.agent_key, CS_AGENT_KEY_BYTES))) {
@@ -320,6 +364,30 @@ static int accept_agent(struct cs_leak_session *s, uint64_t deadline)
 	return -1;
 }
 
+/* Launch mode: wait on the control socket for the session of the command's first
+ * process; sessions of other processes cannot come before it (it opens its session
+ * before main), and are dropped. */
+static int accept_launched(struct cs_leak_session *s, uint64_t deadline)
+{
+	for (;;) {
+		if (wait_fd(s, s->ctl, deadline) < 0)
+			return -1;
+		int fd;
+		pid_t pid;
+		int r = cs_rendezvous_take(s->ctl, &fd, &pid);
+		if (r < 0)
+			return errno = EPIPE, -1; /* every process of the command is gone */
+		if (r == 0)
+			continue;
+		if (pid != s->pid) {
+			close(fd);
+			continue;
+		}
+		s->fd = fd;
+		return read_hello(s, fd, deadline);
+	}
+}
+
 /* Why no agent said HELLO, as one error line. */
 static int no_hello(struct cs_leak_session *s, int timeout_ms)
 {
@@ -327,25 +395,25 @@ static int no_hello(struct cs_leak_session *s, int timeout_ms)
 	if (e == ENOTSUP)
 		return -1; /* printed */
 	if (e == EINTR)
-		return cs_error("interrupted while waiting for the allocation agent in PID %d",
+		return fail(s, "interrupted while waiting for the allocation agent in PID %d",
 				(int)s->pid);
 	if (!s->attach) {
 		if (e == EPIPE)
-			return cs_error("the command ended before the allocation agent started "
+			return fail(s, "the command ended before the allocation agent started "
 					"in it");
-		return cs_error("the allocation agent did not start in PID %d within %d s (a "
+		return fail(s, "the allocation agent did not start in PID %d within %d s (a "
 				"program that clears LD_PRELOAD, or a set-user-ID program?)",
 				(int)s->pid, timeout_ms / 1000);
 	}
 	if (e == EAGAIN)
-		return cs_error("gave up waiting for the allocation agent in PID %d: %d other "
+		return fail(s, "gave up waiting for the allocation agent in PID %d: %d other "
 				"connections to its socket were refused",
 				(int)s->pid, MAX_REJECTED);
 	if (cs_target_maps_file(s->pid, s->rz.load_path))
-		return cs_error("the allocation agent was loaded into PID %d but did not connect "
+		return fail(s, "the allocation agent was loaded into PID %d but did not connect "
 				"to csampler within %d s",
 				(int)s->pid, timeout_ms / 1000);
-	return cs_error("the allocation agent did not load in PID %d within %d s: dlopen('%s') "
+	return fail(s, "the allocation agent did not load in PID %d within %d s: dlopen('%s') "
 			"failed or has not returned there (a library it needs, such as libunwind, "
 			"missing in that process's mount namespace, or a thread holding the "
 			"loader's lock)",
@@ -370,7 +438,7 @@ int cs_leak_session_handshake(struct cs_leak_session *s, pid_t pid, int timeout_
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 	s->pid = pid;
 	wait_begins(s);
-	if (!s->attach) {
+	if (!s->attach && !s->adopted) {
 		/* The command runs: its end of the pair is its own now. */
 		if (s->rz.child_fd >= 0)
 			close(s->rz.child_fd);
@@ -379,7 +447,10 @@ int cs_leak_session_handshake(struct cs_leak_session *s, pid_t pid, int timeout_
 			return cs_error("the command is statically linked: the allocation agent "
 					"can only be loaded into dynamically linked programs");
 	}
-	if (s->attach ? accept_agent(s, deadline) < 0 : read_hello(s, s->fd, deadline) < 0)
+	int hello = s->attach	  ? accept_agent(s, deadline)
+		    : s->adopted ? read_hello(s, s->fd, deadline)
+				 : accept_launched(s, deadline);
+	if (hello < 0)
 		return no_hello(s, timeout_ms);
 	/* The agent is loaded: its copy and the listening socket can go. */
 	cs_rendezvous_drop_copy(&s->rz);
@@ -403,25 +474,25 @@ int cs_leak_session_handshake(struct cs_leak_session *s, pid_t pid, int timeout_
 		int e = errno;
 		hang_up(s); /* a stuck agent's watchdog removes its hooks */
 		if (e == EINTR)
-			return cs_error("interrupted while the allocation agent in PID %d was "
+			return fail(s, "interrupted while the allocation agent in PID %d was "
 					"getting ready",
 					(int)pid);
 		if (e == ETIMEDOUT)
-			return cs_error("the allocation agent in PID %d did not get ready "
+			return fail(s, "the allocation agent in PID %d did not get ready "
 					"within %d s; it removes its hooks by itself",
 					(int)pid, CS_AGENT_READY_WAIT_MS / 1000);
-		return cs_error("the allocation agent in PID %d gave up before it was ready "
+		return fail(s, "the allocation agent in PID %d gave up before it was ready "
 				"(its hooks are removed)",
 				(int)pid);
 	}
 	int ret = -1;
 	if (m.type == CS_MSG_BUSY)
-		cs_error("another csampler is already tracking allocations in PID %d", (int)pid);
+		fail(s, "another csampler is already tracking allocations in PID %d", (int)pid);
 	else if (m.type == CS_MSG_ERROR)
-		cs_error("the allocation agent in PID %d failed: %.*s", (int)pid,
+		fail(s, "the allocation agent in PID %d failed: %.*s", (int)pid,
 			 (int)(m.len < 200 ? m.len : 200), (char *)p);
 	else if (m.type != CS_MSG_READY || m.len < sizeof(struct cs_msg_ready))
-		cs_error("the allocation agent in PID %d answered out of turn", (int)pid);
+		fail(s, "the allocation agent in PID %d answered out of turn", (int)pid);
 	else
 		ret = 0;
 	if (ret < 0) {
@@ -472,6 +543,10 @@ static int parse_snapshot(uint8_t *p, size_t len, struct cs_leak_raw *out)
 		r->bytes = site.bytes;
 		r->blocks = site.blocks;
 		r->oldest_ns = site.oldest_ns;
+		r->allocs = site.allocs;
+		r->alloc_bytes = site.alloc_bytes;
+		r->temporary = site.temporary;
+		r->peak_bytes = site.peak_bytes;
 		r->depth = site.depth;
 		r->truncated = site.truncated;
 		r->addrs = (const uint64_t *)(uintptr_t)off; /* fixed up below */
@@ -528,7 +603,7 @@ static int read_snapshot(struct cs_leak_session *s, struct cs_leak_raw *out, int
 			*gone = 1;
 			if (quiet)
 				return -1;
-			return cs_error("the allocation agent of PID %d sent %d messages that were "
+			return fail(s, "the allocation agent of PID %d sent %d messages that were "
 					"not snapshots: csampler stopped listening to it",
 					(int)s->pid, MAX_STRAY);
 		}
@@ -541,10 +616,10 @@ static int read_snapshot(struct cs_leak_session *s, struct cs_leak_raw *out, int
 			if (quiet || e == EPIPE || e == ECONNRESET)
 				return -1;
 			if (e == EPROTO)
-				return cs_error("the allocation agent sent a malformed message");
+				return fail(s, "the allocation agent sent a malformed message");
 			if (e == EINTR)
-				return cs_error("interrupted while waiting for a leak snapshot");
-			return cs_error("the allocation agent of PID %d did not answer within %d s",
+				return fail(s, "interrupted while waiting for a leak snapshot");
+			return fail(s, "the allocation agent of PID %d did not answer within %d s",
 					(int)s->pid, (int)(wait_ms / 1000));
 		}
 		if (m.type == CS_MSG_ERROR || m.type == CS_MSG_BYE) {
@@ -564,7 +639,7 @@ static int read_snapshot(struct cs_leak_session *s, struct cs_leak_raw *out, int
 			*gone = 1;
 			if (quiet)
 				return -1;
-			return cs_error("the allocation agent sent a malformed snapshot");
+			return fail(s, "the allocation agent sent a malformed snapshot");
 		}
 		took(s, out);
 		if (out->h.flags & CS_SNAP_FINAL)
@@ -620,6 +695,106 @@ int cs_leak_session_final(struct cs_leak_session *s, struct cs_leak_raw *out, in
 		cs_leak_raw_release(out); /* a late answer to an earlier request */
 	}
 	return 0;
+}
+
+int cs_leak_session_stats(struct cs_leak_session *s, struct cs_msg_stats *out, int timeout_ms)
+{
+	if (s->final_pending || s->fd < 0)
+		return -1;
+	uint64_t asked = cs_now_ns();
+	if (send_msg(s->fd, CS_MSG_STATS_REQ, NULL, 0) < 0)
+		return -1;
+	wait_begins(s);
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	for (int stray = 0; stray < MAX_STRAY; stray++) {
+		struct cs_msg m;
+		uint8_t *p;
+		if (read_msg(s, s->fd, &m, &p, deadline) < 0) {
+			/* late: the answer is skipped when it comes; gone: EOF shows next time */
+			if (errno != ETIMEDOUT && errno != EINTR)
+				hang_up(s);
+			return -1;
+		}
+		if (m.type == CS_MSG_STATS && m.len >= sizeof(*out)) {
+			memcpy(out, p, sizeof(*out));
+			free(p);
+			if (out->time_ns >= asked)
+				return 0;
+			continue; /* the answer to an earlier request that timed out */
+		}
+		if (m.type == CS_MSG_SNAPSHOT) {
+			/* the agent's own, as the target exits: keep it for the next read */
+			struct cs_leak_raw r;
+			if (parse_snapshot(p, m.len, &r) < 0) {
+				cs_leak_raw_release(&r);
+				free(p);
+				continue;
+			}
+			if (r.h.flags & CS_SNAP_FINAL) {
+				took(s, &r);
+				s->final = r;
+				s->final_pending = 1;
+				return -1;
+			}
+			cs_leak_raw_release(&r); /* late: owns p */
+			continue;
+		}
+		free(p);
+		if (m.type == CS_MSG_ERROR || m.type == CS_MSG_BYE) {
+			hang_up(s);
+			return -1;
+		}
+	}
+	hang_up(s); /* nothing but messages out of turn: it misbehaves */
+	return -1;
+}
+
+int cs_leak_session_unasked(struct cs_leak_session *s, struct cs_leak_raw *out)
+{
+	if (s->final_pending) {
+		*out = s->final;
+		s->final_pending = 0;
+		return 1;
+	}
+	wait_begins(s);
+	while (s->fd >= 0) {
+		struct pollfd pf = {s->fd, POLLIN, 0};
+		if (poll(&pf, 1, 0) <= 0)
+			return 0;
+		struct cs_msg m;
+		uint8_t *p;
+		/* what has begun to arrive comes whole at once: a short wait */
+		if (read_msg(s, s->fd, &m, &p, now_ms() + 2000) < 0) {
+			hang_up(s);
+			return -1;
+		}
+		if (m.type == CS_MSG_ERROR || m.type == CS_MSG_BYE) {
+			free(p);
+			hang_up(s);
+			return -1;
+		}
+		if (m.type != CS_MSG_SNAPSHOT) {
+			free(p); /* a late answer */
+			continue;
+		}
+		if (parse_snapshot(p, m.len, out) < 0) {
+			cs_leak_raw_release(out);
+			free(p);
+			hang_up(s);
+			return -1;
+		}
+		if (out->h.flags & CS_SNAP_FINAL) {
+			took(s, out);
+			return 1;
+		}
+		cs_leak_raw_release(out); /* a late answer; owns p */
+	}
+	return -1;
+}
+
+int cs_leak_session_pending(const struct cs_leak_session *s)
+{
+	return s->final_pending;
 }
 
 int cs_leak_session_fd(const struct cs_leak_session *s)

@@ -37,11 +37,13 @@ struct cs_leak_opts {
 	volatile sig_atomic_t *stop; /* a change means: stop waiting now. May be NULL. */
 	uint64_t end_ns;	     /* CLOCK_MONOTONIC time csampler must end by (-d), or 0 */
 	struct cs_leak_notes *notes; /* kept up to date when not NULL */
+	int quiet;		     /* no error lines (a child process's session) */
 };
 
-/* One call stack in a snapshot, as the agent sent it. */
+/* One call stack in a snapshot, as the agent sent it (see struct cs_snap_site). */
 struct cs_leak_raw_site {
 	uint64_t bytes, blocks, oldest_ns;
+	uint64_t allocs, alloc_bytes, temporary, peak_bytes;
 	uint32_t depth, truncated;
 	const uint64_t *addrs; /* return addresses, innermost first */
 };
@@ -61,10 +63,18 @@ struct cs_leak_session;
 struct cs_leak_session *cs_leak_session_new(const struct cs_leak_opts *o);
 void cs_leak_session_free(struct cs_leak_session *s);
 
-/* Launch mode: make the connection the command inherits; *env receives the
+/* Launch mode: make the control socket the command inherits; *env receives the
  * NULL-terminated environment for it (the caller's environment plus LD_PRELOAD and
- * CSAMPLER_AGENT_FD; owned by the session). Call before forking the command. 0 or -1. */
+ * CSAMPLER_AGENT_FD; owned by the session). Call before forking the command. 0 or -1.
+ * The handshake then takes the session of the command's own process from it. */
 int cs_leak_session_launch_env(struct cs_leak_session *s, char ***env);
+/* Launch mode, after the handshake: csampler's end of the control socket, on which
+ * the other processes of the command (children, programs exec'd) send their sessions
+ * (see leaks/rendezvous.h, cs_rendezvous_take). The caller owns it now; -1 if none. */
+int cs_leak_session_take_control(struct cs_leak_session *s);
+/* A session on a connection taken from the control socket (fd, made by process pid);
+ * the session owns fd. Then cs_leak_session_handshake(s, pid, ...) as for the first. */
+struct cs_leak_session *cs_leak_session_adopt(const struct cs_leak_opts *o, int fd, pid_t pid);
 /* Attach mode: listen where only the agent csampler loads can connect, then load the
  * agent into pid (see inject.h) and have it connect. 0 or -1. */
 int cs_leak_session_attach(struct cs_leak_session *s, struct cs_symbolizer *sym, pid_t pid,
@@ -82,6 +92,16 @@ int cs_leak_session_snapshot(struct cs_leak_session *s, struct cs_leak_raw *out,
 /* Read the agent's final snapshot if it sends one within timeout_ms (the target is
  * exiting). 1 if one was read, 0 if none. */
 int cs_leak_session_final(struct cs_leak_session *s, struct cs_leak_raw *out, int timeout_ms);
+/* Ask for the heap counters and read them (up to timeout_ms). 0, or -1 if they did not
+ * come in time (a late answer is skipped later) or the agent is gone; a final snapshot
+ * that comes meanwhile is kept (cs_leak_session_pending) for cs_leak_session_final. */
+int cs_leak_session_stats(struct cs_leak_session *s, struct cs_msg_stats *out, int timeout_ms);
+/* What the agent sent unasked, without waiting for more: 1 and its final snapshot in
+ * *out (the target is ending; it was acknowledged); 0 if nothing but late answers was
+ * there; -1 if the agent went away (EOF, error, garbage: the connection is closed). */
+int cs_leak_session_unasked(struct cs_leak_session *s, struct cs_leak_raw *out);
+/* 1 if a final snapshot was read ahead and waits for cs_leak_session_final. */
+int cs_leak_session_pending(const struct cs_leak_session *s);
 /* The socket to watch for the final snapshot (readable when the agent speaks or
  * goes away), or -1. */
 int cs_leak_session_fd(const struct cs_leak_session *s);

@@ -129,6 +129,21 @@ uint64_t cs_target_rss_anon(pid_t pid)
 	return (uint64_t)kb * 1024;
 }
 
+pid_t cs_target_ppid(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	long ppid = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "PPid: %ld", &ppid) == 1)
+			break;
+	fclose(f);
+	return ppid > 0 ? (pid_t)ppid : 0;
+}
+
 /* A defined function named malloc in one symbol table of e. */
 static int defines_malloc(Elf *e, Elf64_Word type)
 {

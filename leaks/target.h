@@ -27,6 +27,9 @@ int cs_target_maps_file(pid_t pid, const char *path);
 /* 1 if pid lives in another network namespace than csampler. */
 int cs_target_other_netns(pid_t pid);
 
+/* The parent of pid, or 0 if unknown. */
+pid_t cs_target_ppid(pid_t pid);
+
 /* Resident anonymous memory of pid in bytes (RssAnon), or 0 if unknown. */
 uint64_t cs_target_rss_anon(pid_t pid);
 

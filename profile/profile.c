@@ -97,6 +97,8 @@ void cs_profile_release(struct cs_profile *p)
 	for (size_t i = 0; i < p->leaks.n; i++)
 		CS_VEC_FREE(p->leaks.v[i].sites);
 	CS_VEC_FREE(p->leaks);
+	CS_VEC_FREE(p->leak_procs);
+	CS_VEC_FREE(p->heap);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -78,12 +78,24 @@ struct cs_tick {
 	uint64_t samples; /* samples taken during this second */
 };
 
-/* Outstanding allocations of one call stack at one snapshot. */
+/* Allocations of one call stack at one leak snapshot. */
 struct cs_leak_site {
 	uint32_t stack;	 /* stack node of the allocation's caller */
-	uint64_t bytes;
+	uint64_t bytes;	 /* outstanding at the snapshot */
 	uint64_t blocks;
 	uint64_t oldest_age_ns; /* age of the oldest outstanding block at the snapshot */
+	/* Since the process's tracking began; 0 unless the snapshot has CS_LEAK_TOTALS: */
+	uint64_t allocs;      /* allocations made here */
+	uint64_t alloc_bytes; /* the bytes they asked for */
+	uint64_t temporary;   /* of them, freed before their thread allocated or freed
+				 anything else (heaptrack's "temporary") */
+	uint64_t peak_bytes;  /* outstanding here when the process's tracked heap peaked */
+	uint32_t stacks;      /* views: call stacks merged into this site (0 in a recording) */
+};
+
+enum cs_leak_snapshot_flags {
+	CS_LEAK_TOTALS = 1u << 0, /* allocation totals and the heap's peak are known */
+	CS_LEAK_FINAL = 1u << 1,  /* taken as the process ended */
 };
 
 struct cs_leak_snapshot {
@@ -92,7 +104,43 @@ struct cs_leak_snapshot {
 	int sampled;   /* figures are estimates from byte-sampling */
 	uint64_t sample_bytes; /* mean sampling period in bytes when sampled */
 	uint64_t pre_attach_frees; /* frees of blocks allocated before attach (ignored) */
-	CS_VEC(struct cs_leak_site) sites;
+	uint32_t process; /* index into leak_procs (0 when a recording has none) */
+	uint32_t flags;	  /* enum cs_leak_snapshot_flags */
+	/* The process's totals since its tracking began (with CS_LEAK_TOTALS): */
+	uint64_t allocs, frees, temporary, alloc_bytes;
+	uint64_t peak_bytes; /* the most tracked bytes ever outstanding at once */
+	double peak_time_s;  /* when, since the start of recording */
+	CS_VEC(struct cs_leak_site) sites; /* sites with outstanding blocks or allocations */
+};
+
+enum cs_leak_process_flags {
+	CS_LPROC_EXITED = 1u << 0,   /* ended normally, with a final snapshot */
+	CS_LPROC_SIGNALED = 1u << 1, /* killed by a signal, with a final snapshot */
+	CS_LPROC_VANISHED = 1u << 2, /* its session ended without a final snapshot: it
+					exec'd another program, called _exit or was
+					killed by SIGKILL */
+};
+
+/* A process whose allocations were tracked, in a session of its own: the one
+ * csampler launched or attached to, and in launch mode every process it started
+ * (children after fork, programs after exec: a program exec'd is a new entry with the
+ * same pid). Recordings from before processes were kept have none: their snapshots
+ * belong to the process of meta. */
+struct cs_leak_process {
+	uint32_t pid, ppid; /* as csampler sees them (ppid 0: unknown) */
+	uint32_t command;   /* string id: its command line */
+	uint32_t flags;	    /* enum cs_leak_process_flags */
+	double start_s;	    /* tracking began, since the start of recording */
+	double end_s;	    /* its session ended (0: it ran on after the recording) */
+};
+
+/* The tracked heap of one process at one tick of the timeline (the RSS timeline's
+ * ticks: the same t_ms). */
+struct cs_heap_point {
+	uint64_t t_ms;
+	uint32_t process; /* index into leak_procs */
+	uint64_t bytes;	  /* tracked outstanding */
+	uint64_t allocs;  /* allocations so far */
 };
 
 enum cs_source {
@@ -157,6 +205,8 @@ struct cs_profile {
 	struct cs_map64 sample_ix; /* (stack << 32 | thread) -> index into samples */
 	CS_VEC(struct cs_tick) timeline;
 	CS_VEC(struct cs_leak_snapshot) leaks;
+	CS_VEC(struct cs_leak_process) leak_procs;
+	CS_VEC(struct cs_heap_point) heap;
 	struct cs_meta meta;
 	struct cs_stats stats;
 };

@@ -37,9 +37,33 @@ enum {
 	SEC_SAMPLES = 7,
 	SEC_TIMELINE = 8,
 	SEC_STATS = 9,
-	SEC_LEAKS = 10,
+	SEC_LEAKS = 10,	 /* version 1 of the leak snapshots: outstanding bytes only */
+	SEC_LEAKS2 = 20, /* leak snapshots with totals, their processes, the heap timeline */
 	SEC_END = 0x454e44,
 };
+
+/* LEAKS2 is made of records that each start with their number of fields, then the
+ * fields as varints: a reader takes the fields it knows and skips the rest, so later
+ * versions append fields without breaking it. Times are in microseconds. */
+enum { LP_PID, LP_PPID, LP_COMMAND, LP_FLAGS, LP_START_US, LP_END_US, LP_N };
+enum {
+	LS_TIME_US,
+	LS_FLAGS, /* 1 exact, 2 sampled, 4 totals, 8 final */
+	LS_SAMPLE_BYTES,
+	LS_PRE_ATTACH_FREES,
+	LS_PROCESS,
+	LS_ALLOCS,
+	LS_FREES,
+	LS_TEMPORARY,
+	LS_ALLOC_BYTES,
+	LS_PEAK_BYTES,
+	LS_PEAK_US,
+	LS_N
+};
+enum { LI_STACK, LI_BYTES, LI_BLOCKS, LI_AGE_NS, LI_ALLOCS, LI_ALLOC_BYTES, LI_TEMPORARY,
+       LI_PEAK_BYTES, LI_N };
+enum { LH_T_MS, LH_PROCESS, LH_BYTES, LH_ALLOCS, LH_N };
+#define MAX_FIELDS 256
 
 /* Tagged fields of META and STATS: uv tag, uv kind (0 = uv, 1 = sv), value. */
 enum {
@@ -174,23 +198,82 @@ static void enc_timeline(const struct cs_profile *p, struct cs_buf *b)
 	}
 }
 
+/* Version 1, for readers that know no other: the first process's snapshots and their
+ * sites with outstanding blocks (LEAKS2 holds everything). */
 static void enc_leaks(const struct cs_profile *p, struct cs_buf *b)
 {
-	cs_buf_put_uv(b, p->leaks.n);
+	size_t n = 0;
+	for (size_t i = 0; i < p->leaks.n; i++)
+		n += p->leaks.v[i].process == 0;
+	cs_buf_put_uv(b, n);
 	for (size_t i = 0; i < p->leaks.n; i++) {
 		const struct cs_leak_snapshot *s = &p->leaks.v[i];
+		if (s->process != 0)
+			continue;
 		cs_buf_put_f64(b, s->time_s);
 		cs_buf_put_uv(b, (uint64_t)s->exact | ((uint64_t)s->sampled << 1));
 		cs_buf_put_uv(b, s->sample_bytes);
 		cs_buf_put_uv(b, s->pre_attach_frees);
-		cs_buf_put_uv(b, s->sites.n);
+		size_t live = 0;
+		for (size_t j = 0; j < s->sites.n; j++)
+			live += s->sites.v[j].blocks != 0;
+		cs_buf_put_uv(b, live);
 		for (size_t j = 0; j < s->sites.n; j++) {
 			const struct cs_leak_site *l = &s->sites.v[j];
+			if (!l->blocks)
+				continue;
 			cs_buf_put_uv(b, l->stack);
 			cs_buf_put_uv(b, l->bytes);
 			cs_buf_put_uv(b, l->blocks);
 			cs_buf_put_uv(b, l->oldest_age_ns);
 		}
+	}
+}
+
+static void put_fields(struct cs_buf *b, const uint64_t *v, size_t n)
+{
+	cs_buf_put_uv(b, n);
+	for (size_t i = 0; i < n; i++)
+		cs_buf_put_uv(b, v[i]);
+}
+
+static uint64_t to_us(double s)
+{
+	return s > 0 && s < 1e12 ? (uint64_t)(s * 1e6 + 0.5) : 0;
+}
+
+static void enc_leaks2(const struct cs_profile *p, struct cs_buf *b)
+{
+	cs_buf_put_uv(b, p->leak_procs.n);
+	for (size_t i = 0; i < p->leak_procs.n; i++) {
+		const struct cs_leak_process *q = &p->leak_procs.v[i];
+		uint64_t v[LP_N] = {q->pid, q->ppid, q->command, q->flags, to_us(q->start_s),
+				    to_us(q->end_s)};
+		put_fields(b, v, LP_N);
+	}
+	cs_buf_put_uv(b, p->leaks.n);
+	for (size_t i = 0; i < p->leaks.n; i++) {
+		const struct cs_leak_snapshot *s = &p->leaks.v[i];
+		uint64_t fl = (uint64_t)!!s->exact | (uint64_t)!!s->sampled << 1 |
+			      (s->flags & CS_LEAK_TOTALS ? 4u : 0) | (s->flags & CS_LEAK_FINAL ? 8u : 0);
+		uint64_t v[LS_N] = {to_us(s->time_s), fl,	  s->sample_bytes, s->pre_attach_frees,
+				    s->process,	      s->allocs,  s->frees,	   s->temporary,
+				    s->alloc_bytes,   s->peak_bytes, to_us(s->peak_time_s)};
+		put_fields(b, v, LS_N);
+		cs_buf_put_uv(b, s->sites.n);
+		for (size_t j = 0; j < s->sites.n; j++) {
+			const struct cs_leak_site *l = &s->sites.v[j];
+			uint64_t w[LI_N] = {l->stack,	    l->bytes,	    l->blocks,
+					    l->oldest_age_ns, l->allocs,   l->alloc_bytes,
+					    l->temporary,   l->peak_bytes};
+			put_fields(b, w, LI_N);
+		}
+	}
+	cs_buf_put_uv(b, p->heap.n);
+	for (size_t i = 0; i < p->heap.n; i++) {
+		const struct cs_heap_point *h = &p->heap.v[i];
+		uint64_t v[LH_N] = {h->t_ms, h->process, h->bytes, h->allocs};
+		put_fields(b, v, LH_N);
 	}
 }
 
@@ -226,7 +309,7 @@ static int encode(const struct cs_profile *p, struct cs_buf *out)
 		{SEC_META, enc_meta},	    {SEC_STATS, enc_stats},	  {SEC_STRINGS, enc_strings},
 		{SEC_MODULES, enc_modules}, {SEC_FRAMES, enc_frames},	  {SEC_NODES, enc_nodes},
 		{SEC_THREADS, enc_threads}, {SEC_SAMPLES, enc_samples}, {SEC_TIMELINE, enc_timeline},
-		{SEC_LEAKS, enc_leaks},
+		{SEC_LEAKS, enc_leaks},	    {SEC_LEAKS2, enc_leaks2},
 	};
 	struct cs_buf raw;
 	int ret = -1;
@@ -238,6 +321,8 @@ static int encode(const struct cs_profile *p, struct cs_buf *out)
 	cs_buf_put_u64(out, 0);
 	cs_buf_put_u64(out, 0);
 	for (size_t i = 0; i < CS_ARRAY_SIZE(secs); i++) {
+		if (secs[i].type == SEC_LEAKS2 && !p->leaks.n && !p->leak_procs.n && !p->heap.n)
+			continue;
 		raw.n = 0;
 		secs[i].fn(p, &raw);
 		if (put_section(out, secs[i].type, &raw) < 0)
@@ -514,6 +599,8 @@ static int dec_timeline(struct dec *d, struct cs_rd *r)
 
 static int dec_leaks(struct dec *d, struct cs_rd *r)
 {
+	if (d->seen & (1u << SEC_LEAKS2))
+		return 0; /* the later version says it all */
 	uint64_t n = rd_count(r, 12); /* an empty snapshot takes 12 bytes */
 	for (uint64_t i = 0; i < n && !r->err; i++) {
 		struct cs_leak_snapshot s;
@@ -541,6 +628,102 @@ static int dec_leaks(struct dec *d, struct cs_rd *r)
 	return r->err ? corrupt(d, "bad leak snapshots") : 0;
 }
 
+/* One LEAKS2 record: its fields into v[0..known) (missing ones 0, extra ones skipped). */
+static void rd_fields(struct cs_rd *r, uint64_t *v, size_t known)
+{
+	uint64_t nf = cs_rd_uv(r);
+	if (nf > MAX_FIELDS)
+		r->err = 1;
+	for (uint64_t i = 0; i < nf && !r->err; i++) {
+		uint64_t x = cs_rd_uv(r);
+		if (i < known)
+			v[i] = x;
+	}
+	for (uint64_t i = nf; i < known; i++)
+		v[i] = 0;
+}
+
+static double from_us(uint64_t us)
+{
+	return (double)us / 1e6;
+}
+
+static void drop_leaks(struct cs_profile *p)
+{
+	for (size_t i = 0; i < p->leaks.n; i++)
+		CS_VEC_FREE(p->leaks.v[i].sites);
+	p->leaks.n = 0;
+}
+
+static int dec_leaks2(struct dec *d, struct cs_rd *r)
+{
+	struct cs_profile *p = d->p;
+	drop_leaks(p); /* version 1 came first: this one replaces it */
+	uint64_t np = rd_count(r, 1);
+	for (uint64_t i = 0; i < np && !r->err; i++) {
+		uint64_t v[LP_N];
+		rd_fields(r, v, LP_N);
+		if (r->err || v[LP_COMMAND] >= d->nstr || v[LP_PID] > UINT32_MAX ||
+		    v[LP_PPID] > UINT32_MAX) {
+			r->err = 1;
+			break;
+		}
+		struct cs_leak_process q = {(uint32_t)v[LP_PID], (uint32_t)v[LP_PPID],
+					    d->str_map[v[LP_COMMAND]], (uint32_t)v[LP_FLAGS],
+					    from_us(v[LP_START_US]), from_us(v[LP_END_US])};
+		CS_VEC_PUSH(p->leak_procs, q);
+	}
+	uint64_t ns = rd_count(r, 2);
+	for (uint64_t i = 0; i < ns && !r->err; i++) {
+		uint64_t v[LS_N];
+		rd_fields(r, v, LS_N);
+		struct cs_leak_snapshot s;
+		memset(&s, 0, sizeof(s));
+		s.time_s = from_us(v[LS_TIME_US]);
+		s.exact = (int)(v[LS_FLAGS] & 1);
+		s.sampled = (int)((v[LS_FLAGS] >> 1) & 1);
+		s.flags = (v[LS_FLAGS] & 4 ? CS_LEAK_TOTALS : 0) | (v[LS_FLAGS] & 8 ? CS_LEAK_FINAL : 0);
+		s.sample_bytes = v[LS_SAMPLE_BYTES];
+		s.pre_attach_frees = v[LS_PRE_ATTACH_FREES];
+		if (v[LS_PROCESS] >= (np ? np : 1))
+			r->err = 1;
+		s.process = (uint32_t)v[LS_PROCESS];
+		s.allocs = v[LS_ALLOCS];
+		s.frees = v[LS_FREES];
+		s.temporary = v[LS_TEMPORARY];
+		s.alloc_bytes = v[LS_ALLOC_BYTES];
+		s.peak_bytes = v[LS_PEAK_BYTES];
+		s.peak_time_s = from_us(v[LS_PEAK_US]);
+		uint64_t nsites = rd_count(r, 2);
+		for (uint64_t j = 0; j < nsites && !r->err; j++) {
+			uint64_t w[LI_N];
+			rd_fields(r, w, LI_N);
+			if (w[LI_STACK] >= d->nnode) {
+				r->err = 1;
+				break;
+			}
+			struct cs_leak_site l = {d->node_map[w[LI_STACK]], w[LI_BYTES], w[LI_BLOCKS],
+						 w[LI_AGE_NS], w[LI_ALLOCS], w[LI_ALLOC_BYTES],
+						 w[LI_TEMPORARY], w[LI_PEAK_BYTES], 0};
+			CS_VEC_PUSH(s.sites, l);
+		}
+		CS_VEC_PUSH(p->leaks, s);
+	}
+	uint64_t nh = rd_count(r, 1);
+	for (uint64_t i = 0; i < nh && !r->err; i++) {
+		uint64_t v[LH_N];
+		rd_fields(r, v, LH_N);
+		if (v[LH_PROCESS] >= (np ? np : 1)) {
+			r->err = 1;
+			break;
+		}
+		struct cs_heap_point h = {v[LH_T_MS], (uint32_t)v[LH_PROCESS], v[LH_BYTES],
+					  v[LH_ALLOCS]};
+		CS_VEC_PUSH(p->heap, h);
+	}
+	return r->err ? corrupt(d, "bad leak snapshots") : 0;
+}
+
 static int dec_section(struct dec *d, uint32_t type, const uint8_t *raw, size_t n)
 {
 	struct cs_rd r;
@@ -556,6 +739,7 @@ static int dec_section(struct dec *d, uint32_t type, const uint8_t *raw, size_t 
 		{SEC_THREADS, 1u << SEC_STRINGS},
 		{SEC_SAMPLES, (1u << SEC_NODES) | (1u << SEC_THREADS)},
 		{SEC_LEAKS, 1u << SEC_NODES},
+		{SEC_LEAKS2, (1u << SEC_NODES) | (1u << SEC_STRINGS)},
 	};
 	for (size_t i = 0; i < CS_ARRAY_SIZE(deps); i++)
 		if (deps[i].type == type && (d->seen & deps[i].needs) != deps[i].needs)
@@ -576,6 +760,7 @@ static int dec_section(struct dec *d, uint32_t type, const uint8_t *raw, size_t 
 	case SEC_SAMPLES: return dec_samples(d, &r);
 	case SEC_TIMELINE: return dec_timeline(d, &r);
 	case SEC_LEAKS: return dec_leaks(d, &r);
+	case SEC_LEAKS2: return dec_leaks2(d, &r);
 	default: return 0; /* unknown: skip */
 	}
 }

@@ -1,6 +1,6 @@
 /* recorder.c - the recording loop (see recorder.h). */
 #include "recorder.h"
-#include "leaks/session.h"
+#include "leaks/collect.h"
 #include "sampler/launch.h"
 #include "sampler/sampler.h"
 #include "symbolizer/perfmap.h"
@@ -45,19 +45,6 @@ struct rthread {
 	int alive;
 };
 
-/* A leak snapshot whose stacks are still trie nodes (resolved at the end). */
-struct psite {
-	uint32_t node;
-	uint64_t bytes, blocks, age_ns;
-};
-
-struct psnap {
-	double time_s;
-	uint32_t flags;
-	uint64_t sample_bytes, untracked_frees;
-	CS_VEC(struct psite) sites;
-};
-
 struct rproc {
 	uint32_t pid;
 	int alive;
@@ -91,9 +78,7 @@ struct rec {
 	uint32_t jit_unnamed_pid; /* a process with JIT code no file names */
 	uint64_t start_ns;
 	pid_t pid;
-	struct cs_leak_session *ls;
-	CS_VEC(struct psnap) snaps;
-	uint64_t leak_bytes; /* outstanding at the last snapshot, for the status line */
+	struct cs_leak_collect *lc; /* leak tracking: every process's agent session */
 	uint64_t tick_samples;
 	struct cs_uframe frames[MAX_FRAMES];
 };
@@ -332,79 +317,10 @@ static const struct cs_sampler_ops ops = {
 
 /* ---- leak snapshots ---- */
 
-/* Turn the agent's snapshot into trie nodes now, while the address space is known. */
-static void add_snapshot(struct rec *r, struct cs_leak_raw *raw)
+/* The collector's stacks go into the same trie as the samples'. */
+static uint32_t leak_node(void *ctx, uint32_t parent, uint32_t module, uint64_t addr)
 {
-	/* Without perf records the maps come from /proc, refreshed before each request
-	 * and every second; a final snapshot (the target is exiting, its maps may be
-	 * half gone) uses what was known. */
-	if (r->o->no_cpu && !(raw->h.flags & CS_SNAP_FINAL) && cs_proc_alive(r->pid))
-		cs_sym_proc_refresh(r->sym, r->pid);
-	struct psnap ps;
-	memset(&ps, 0, sizeof(ps));
-	ps.time_s = raw->h.time_ns > r->start_ns ? (double)(raw->h.time_ns - r->start_ns) / 1e9 : 0;
-	ps.flags = raw->h.flags;
-	ps.sample_bytes = raw->h.sample_bytes;
-	ps.untracked_frees = raw->h.untracked_frees;
-	r->leak_bytes = 0;
-	for (size_t i = 0; i < raw->n; i++) {
-		const struct cs_leak_raw_site *site = &raw->sites[i];
-		uint32_t node = 0;
-		/* Root first. Every address is a return address: step back into the call. */
-		for (uint32_t d = site->depth; d-- > 0;) {
-			uint64_t a = site->addrs[d];
-			struct cs_uframe f = cs_sym_locate(r->sym, r->pid, a ? a - 1 : 0);
-			node = anode_get(r, node, f.module, f.addr);
-		}
-		struct psite p = {node, site->bytes, site->blocks,
-				  raw->h.time_ns > site->oldest_ns ? raw->h.time_ns - site->oldest_ns : 0};
-		CS_VEC_PUSH(ps.sites, p);
-		r->leak_bytes += site->bytes;
-	}
-	CS_VEC_PUSH(r->snaps, ps);
-}
-
-/* Between the agent's HELLO and csampler's CONFIG the target waits: read its maps. */
-static void refresh_maps(void *ctx)
-{
-	struct rec *r = ctx;
-	if (r->o->no_cpu)
-		cs_sym_proc_refresh(r->sym, r->pid);
-}
-
-/* Ask the agent for a snapshot; returns 0, or -1 once the agent is gone. */
-static int take_snapshot(struct rec *r)
-{
-	if (!r->ls)
-		return -1;
-	struct cs_leak_raw raw;
-	int gone;
-	if (cs_leak_session_snapshot(r->ls, &raw, &gone) < 0)
-		return -1;
-	add_snapshot(r, &raw);
-	cs_leak_raw_release(&raw);
-	return gone ? -1 : 0;
-}
-
-/* The agent spoke without being asked: its final snapshot (the target is exiting), or
- * it went away. */
-static void agent_spoke(struct rec *r, int timeout_ms)
-{
-	struct cs_leak_raw raw;
-	if (cs_leak_session_final(r->ls, &raw, timeout_ms) == 1) {
-		add_snapshot(r, &raw);
-		cs_leak_raw_release(&raw);
-	}
-	cs_leak_session_free(r->ls);
-	r->ls = NULL;
-}
-
-static int agent_readable(const struct rec *r)
-{
-	if (!r->ls || cs_leak_session_fd(r->ls) < 0)
-		return 0;
-	struct pollfd pf = {cs_leak_session_fd(r->ls), POLLIN, 0};
-	return poll(&pf, 1, 0) > 0;
+	return anode_get(ctx, parent, module, addr);
 }
 
 /* ---- timeline and status ---- */
@@ -452,9 +368,13 @@ static void status(const struct rec *r, uint64_t now)
 	fprintf(stderr, "\r\033[K[csampler] recording: %.1f s", (double)(now - r->start_ns) / 1e9);
 	if (!r->o->no_cpu)
 		fprintf(stderr, ", %llu samples, %zu threads", (unsigned long long)r->st.samples, live);
-	if (r->o->leaks)
-		fprintf(stderr, ", %zu leak snapshots, %.1f MiB outstanding", r->snaps.n,
-			(double)r->leak_bytes / 1048576.0);
+	if (r->lc) {
+		size_t snaps;
+		uint64_t bytes;
+		cs_leak_collect_status(r->lc, &snaps, &bytes);
+		fprintf(stderr, ", %zu leak snapshots, %.1f MiB outstanding", snaps,
+			(double)bytes / 1048576.0);
+	}
 	fflush(stderr);
 }
 
@@ -582,22 +502,8 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 		if (jit[node] & JIT_UNNAMED)
 			r->st.jit_unnamed += *c;
 	}
-	for (size_t i = 0; i < r->snaps.n; i++) {
-		const struct psnap *ps = &r->snaps.v[i];
-		struct cs_leak_snapshot ls;
-		memset(&ls, 0, sizeof(ls));
-		ls.time_s = ps->time_s;
-		ls.sampled = !!(ps->flags & CS_SNAP_SAMPLED);
-		ls.exact = !(ps->flags & (CS_SNAP_INEXACT | CS_SNAP_SAMPLED));
-		ls.sample_bytes = ps->sample_bytes;
-		ls.pre_attach_frees = ps->untracked_frees;
-		for (size_t k = 0; k < ps->sites.n; k++) {
-			const struct psite *q = &ps->sites.v[k];
-			struct cs_leak_site site = {pnode[q->node], q->bytes, q->blocks, q->age_ns};
-			CS_VEC_PUSH(ls.sites, site);
-		}
-		CS_VEC_PUSH(p->leaks, ls);
-	}
+	if (r->lc)
+		cs_leak_collect_build(r->lc, p, pnode);
 	free(pthread);
 	free(pnode);
 	free(jit);
@@ -711,11 +617,7 @@ static void rec_release(struct rec *r)
 	cs_map64_release(&r->proc_ix);
 	cs_map64_release(&r->counts);
 	CS_VEC_FREE(r->count_keys);
-	for (size_t i = 0; i < r->snaps.n; i++)
-		CS_VEC_FREE(r->snaps.v[i].sites);
-	CS_VEC_FREE(r->snaps);
-	if (r->ls)
-		cs_leak_session_free(r->ls);
+	cs_leak_collect_free(r->lc);
 }
 
 int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_record_result *res)
@@ -742,15 +644,17 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	r->sym = cs_symbolizer_new(&yo);
 
 	if (o->leaks) {
-		struct cs_leak_opts lo = {o->sample_bytes, 0, o->agent, r->sym, o->stop,
-			o->duration_s > 0 ? cs_now_ns() + (uint64_t)(o->duration_s * 1e9) : 0,
-			&res->leak_notes};
-		r->ls = cs_leak_session_new(&lo);
-		if (!r->ls)
+		struct cs_leak_collect_opts lo = {
+			{o->sample_bytes, 0, o->agent, r->sym, o->stop,
+			 o->duration_s > 0 ? cs_now_ns() + (uint64_t)(o->duration_s * 1e9) : 0,
+			 &res->leak_notes, 0},
+			o->leak_interval_s, o->no_cpu, leak_node, r};
+		r->lc = cs_leak_collect_new(&lo);
+		if (!r->lc)
 			goto out;
 	}
 	if (o->argv) {
-		if (r->ls && cs_leak_session_launch_env(r->ls, &env) < 0)
+		if (r->lc && cs_leak_collect_launch_env(r->lc, &env) < 0)
 			goto out;
 		if (cs_launch_prepare(o->argv, env, &launch) < 0)
 			goto out;
@@ -791,7 +695,6 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	r->start_ns = cs_now_ns();
 	if (!o->argv)
 		proc_get(r, (uint32_t)pid);
-	uint64_t leak_start = 0;
 	if (launched) {
 		if (cs_launch_go(&launch, o->argv[0]) < 0) {
 			launched = 0; /* reaped */
@@ -799,51 +702,42 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		}
 		res->launched = 1;
 		proc_get(r, (uint32_t)pid);
-		if (r->ls &&
-		    cs_leak_session_handshake(r->ls, pid, 10000, &leak_start, refresh_maps, r) < 0) {
+		if (r->lc && cs_leak_collect_start(r->lc, pid, r->start_ns, 10000) < 0) {
 			wait_command = 1; /* not orphaned: it runs on untracked, we wait */
 			goto out;
 		}
-	} else if (r->ls) {
+	} else if (r->lc) {
 		uint64_t t0 = cs_now_ns();
-		if (cs_leak_session_attach(r->ls, r->sym, pid, &res->inject) < 0 ||
-		    cs_leak_session_handshake(r->ls, pid, 10000, &leak_start, refresh_maps, r) < 0)
+		if (cs_leak_collect_attach(r->lc, pid, &res->inject) < 0 ||
+		    cs_leak_collect_start(r->lc, pid, r->start_ns, 10000) < 0)
 			goto out;
 		res->agent_ready_ms = (double)(cs_now_ns() - t0) / 1e6;
 	}
-	res->leaks = r->ls != NULL;
+	res->leaks = r->lc != NULL;
 
 	/* Without perf rings to wait on, wake up when the target exits (pidfd, Linux 5.3+)
 	 * or the agent speaks, not only on the 100 ms tick. */
 	int pidfd = smp ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
-	uint64_t last_tick = r->start_ns, last_status = 0, last_snap = cs_now_ns();
+	uint64_t last_tick = r->start_ns, last_status = 0;
 	uint64_t deadline = o->duration_s > 0 ? r->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
-	uint64_t interval = (uint64_t)((o->leak_interval_s > 0 ? o->leak_interval_s : 10) * 1e9);
 	for (;;) {
 		if (smp) {
 			if (cs_sampler_poll(smp, 100, &ops, r) < 0)
 				goto out;
 		} else {
-			struct pollfd pf[2] = {{r->ls ? cs_leak_session_fd(r->ls) : -1, POLLIN, 0},
+			struct pollfd pf[2] = {{r->lc ? cs_leak_collect_fd(r->lc) : -1, POLLIN, 0},
 					       {pidfd, POLLIN, 0}};
 			poll(pf, 2, 100);
 		}
 		uint64_t now = cs_now_ns();
-		if (r->ls && agent_readable(r))
-			agent_spoke(r, 2000); /* unasked: the target is exiting */
-		if (r->ls && now - last_snap >= interval) {
-			if (take_snapshot(r) < 0 && r->ls) {
-				cs_leak_session_free(r->ls);
-				r->ls = NULL;
-			}
-			last_snap = now;
-		}
+		if (r->lc)
+			cs_leak_collect_poll(r->lc, now); /* new processes, finals, snapshots */
 		if (now - last_tick >= 1000000000ull) {
 			timeline_tick(r, p, now, &last_tick);
 			if (!o->no_cpu)
 				poll_jit(r, 0);
-			if (o->no_cpu && r->ls)
-				cs_sym_proc_refresh(r->sym, pid); /* keep up with dlopen */
+			if (r->lc) /* tracked bytes beside RSS: the same tick */
+				cs_leak_collect_tick(r->lc, (now - r->start_ns) / 1000000);
 		}
 		if (o->status_line && now - last_status >= 250000000ull) {
 			status(r, now);
@@ -869,13 +763,9 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	}
 	if (pidfd >= 0)
 		close(pidfd);
-	/* The last leak snapshot: the agent's own if the target exited, else ask. */
-	if (r->ls) {
-		if (res->exited)
-			agent_spoke(r, 2000);
-		else if (take_snapshot(r) == 0)
-			cs_leak_session_detach(r->ls);
-	}
+	/* The last leak snapshots: the agents' own if the processes exited, else ask. */
+	if (r->lc)
+		cs_leak_collect_finish(r->lc, res->exited);
 	/* Stop sampling, then take what is still in the rings. */
 	if (smp) {
 		cs_sampler_disable(smp);
@@ -902,7 +792,7 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	r->st.profiler_cpu_ns = cs_process_cpu_ns();
 	p->stats = r->st;
 	res->kernel = r->kernel;
-	res->snapshots = (unsigned)r->snaps.n;
+	res->snapshots = (unsigned)p->leaks.n;
 	ret = 0;
 out:
 	if (smp)

@@ -6,6 +6,7 @@
  * whose bytes or blocks add up past 64 bits is refused with one line, and a growth is
  * a difference of two such figures, kept as a sign and a magnitude. Sites are found by
  * stack through one index per snapshot, so the work stays linear in the input. */
+#include "heap.h"
 #include "render.h"
 #include "util/buf.h"
 
@@ -74,16 +75,6 @@ static const struct cs_leak_site *find_site(const struct cs_profile *p, const st
 {
 	uint64_t *i = cs_map64_get(&x->m[k], stack);
 	return i ? &p->leaks.v[k].sites.v[*i] : NULL;
-}
-
-static int site_cmp(const void *a, const void *b)
-{
-	const struct cs_leak_site *x = a, *y = b;
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	if (x->blocks != y->blocks)
-		return x->blocks > y->blocks ? -1 : 1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
 /* ---- growth suspects ---- */
@@ -233,7 +224,8 @@ static void text_header(const struct cs_profile *p, FILE *out)
 		}
 }
 
-static void text_snapshot(const struct cs_profile *p, size_t k, double min_age, int top, FILE *out)
+static void text_snapshot(const struct cs_profile *p, size_t k, double min_age, int top,
+			  int cost, FILE *out)
 {
 	const struct cs_leak_snapshot *s = &p->leaks.v[k];
 	uint64_t blocks, bytes = snap_bytes(s, &blocks);
@@ -250,18 +242,13 @@ static void text_snapshot(const struct cs_profile *p, size_t k, double min_age, 
 	for (size_t i = 0; i < s->sites.n; i++)
 		if ((double)s->sites.v[i].oldest_age_ns / 1e9 >= min_age)
 			v[n++] = s->sites.v[i];
-	if (n > 1)
-		qsort(v, n, sizeof(*v), site_cmp);
+	cs_heap_sort_sites(v, n, cost);
 	if (min_age > 0)
 		fprintf(out, "# showing %zu %s whose oldest block is at least %.1f s old\n", n,
 			n == 1 ? "stack" : "stacks", min_age);
 	size_t shown = top > 0 ? CS_MIN(n, (size_t)top) : n;
 	for (size_t i = 0; i < shown; i++) {
-		fprintf(out, "%3zu. %llu %s in %llu %s, %.1f%%, oldest %.1f s old\n", i + 1,
-			(unsigned long long)v[i].bytes, v[i].bytes == 1 ? "byte" : "bytes",
-			(unsigned long long)v[i].blocks, v[i].blocks == 1 ? "block" : "blocks",
-			bytes ? 100.0 * (double)v[i].bytes / (double)bytes : 0.0,
-			(double)v[i].oldest_age_ns / 1e9);
+		cs_heap_text_site(p, s, &v[i], i + 1, cost, out);
 		text_stack(p, v[i].stack, &b, out);
 	}
 	if (shown < n)
@@ -424,13 +411,16 @@ static void json_frames(const struct cs_profile *p, uint32_t stack, FILE *out)
 		fprintf(out, ", \"frames_left_out\": %zu", depth - n);
 }
 
-static void json_site(const struct cs_profile *p, const struct cs_leak_site *s, FILE *out)
+static void json_site(const struct cs_profile *p, const struct cs_leak_snapshot *snap,
+		      const struct cs_leak_site *s, FILE *out)
 {
 	fprintf(out, "{\"frames\": ");
 	json_frames(p, s->stack, out);
-	fprintf(out, ", \"bytes\": %llu, \"blocks\": %llu, \"oldest_age\": %.3f}",
+	fprintf(out, ", \"bytes\": %llu, \"blocks\": %llu, \"oldest_age\": %.3f",
 		(unsigned long long)s->bytes, (unsigned long long)s->blocks,
 		(double)s->oldest_age_ns / 1e9);
+	cs_heap_json_site(p, snap, s, out);
+	fputc('}', out);
 }
 
 static void json_growth(FILE *out, struct growth g)
@@ -459,8 +449,7 @@ static void json_all(const struct cs_profile *p, const struct site_ix *x,
 		for (size_t i = 0; i < s->sites.n; i++)
 			if ((double)s->sites.v[i].oldest_age_ns / 1e9 >= o->min_age_s)
 				v[n++] = s->sites.v[i];
-		if (n > 1)
-			qsort(v, n, sizeof(*v), site_cmp);
+		cs_heap_sort_sites(v, n, o->cost);
 		fprintf(out,
 			"%s\n  {\"index\": %zu, \"time\": %.3f, \"exact\": %s, \"sampled\": %s, "
 			"\"sample_bytes\": %llu, \"total_bytes\": %llu, \"total_blocks\": %llu, "
@@ -472,7 +461,7 @@ static void json_all(const struct cs_profile *p, const struct site_ix *x,
 		size_t shown = o->top > 0 ? CS_MIN(n, (size_t)o->top) : n;
 		for (size_t i = 0; i < shown; i++) {
 			fputs(i ? ",\n    " : "\n    ", out);
-			json_site(p, &v[i], out);
+			json_site(p, s, &v[i], out);
 		}
 		fprintf(out, "]");
 		if (shown < n) /* --top cut the list: say so */
@@ -511,11 +500,13 @@ static void json_all(const struct cs_profile *p, const struct site_ix *x,
 		fprintf(out, "\n]}");
 		free(dv);
 	}
+	cs_heap_json_extra(p, o, out);
 	fprintf(out, ", \"note\": \"allocations made before tracking began are unknown and not "
 		     "counted\"}\n");
 }
 
-int cs_render_leaks(const struct cs_profile *p, const struct cs_leak_report_opts *o, FILE *out)
+int cs_leak_render_process(const struct cs_profile *p, const struct cs_leak_report_opts *o,
+			   FILE *out)
 {
 	size_t n = p->leaks.n;
 	if (!n)
@@ -544,44 +535,15 @@ int cs_render_leaks(const struct cs_profile *p, const struct cs_leak_report_opts
 		json_all(p, &x, o, out);
 	} else {
 		text_header(p, out);
+		cs_heap_text_summary(p, o, out);
 		if (o->diff_a) {
 			text_diff(p, &x, (size_t)o->diff_a - 1, (size_t)o->diff_b - 1, o->top, out);
 		} else {
 			text_snapshot(p, o->snapshot ? (size_t)o->snapshot - 1 : n - 1,
-				      o->min_age_s, o->top, out);
+				      o->min_age_s, o->top, o->cost, out);
 			text_suspects(p, &x, o->top, out);
 		}
 	}
 	site_ix_release(&x);
-	return 0;
-}
-
-int cs_leak_profile(const struct cs_profile *p, int snapshot, struct cs_profile *q)
-{
-	if (!p->leaks.n)
-		return cs_error("this recording has no leak snapshots (record them with 'csampler "
-				"leaks' or 'csampler record --leaks')");
-	if (snapshot < 0 || (size_t)snapshot > p->leaks.n)
-		return cs_error("--snapshot %d: this recording has snapshots 1 to %zu", snapshot,
-				p->leaks.n);
-	size_t k = snapshot ? (size_t)snapshot - 1 : p->leaks.n - 1;
-	const struct cs_leak_snapshot *s = &p->leaks.v[k];
-	uint64_t bytes;
-	if (snap_sums(s, &bytes, NULL) < 0 || bytes == UINT64_MAX)
-		return cs_error("leak snapshot %zu is corrupt: its bytes add up to more than %llu",
-				k + 1, (unsigned long long)(UINT64_MAX - 1));
-	/* Interning the same tables in the same order gives the same indices. */
-	for (size_t i = 1; i < p->strs.n; i++)
-		cs_profile_str(q, cs_str(p, (uint32_t)i), cs_strlen(p, (uint32_t)i));
-	for (size_t i = 0; i < p->modules.n; i++)
-		cs_profile_module(q, &p->modules.v[i]);
-	for (size_t i = 0; i < p->frames.n; i++)
-		cs_profile_frame(q, &p->frames.v[i]);
-	for (size_t i = 1; i < p->nodes.n; i++)
-		cs_profile_node(q, p->nodes.v[i].parent, p->nodes.v[i].frame);
-	q->meta = p->meta;
-	for (size_t i = 0; i < s->sites.n; i++)
-		cs_profile_add(q, s->sites.v[i].stack, CS_NONE, s->sites.v[i].bytes);
-	q->stats.samples = cs_profile_total(q);
 	return 0;
 }

@@ -78,21 +78,50 @@ size_t cs_hotspots(const struct cs_profile *p, int by, int addrs, struct cs_hots
 
 /* ---- leak snapshots ---- */
 
+/* What a leak site costs (heaptrack's four costs). */
+enum cs_leak_cost {
+	CS_COST_LEAKED = 0,  /* bytes outstanding at the snapshot (at the end: leaked) */
+	CS_COST_ALLOCATIONS, /* allocations made since tracking began */
+	CS_COST_TEMPORARY,   /* of them, those freed right away (see struct cs_leak_site) */
+	CS_COST_PEAK,	     /* bytes held when the process's tracked heap peaked */
+};
+/* "leaked", "allocations", "temporary", "peak"; NULL for another value. */
+const char *cs_leak_cost_name(int cost);
+/* The cost named s, or -1. */
+int cs_leak_cost_parse(const char *s);
+
 struct cs_leak_report_opts {
 	int snapshot;	   /* 1-based snapshot to list; 0 = the last */
 	int diff_a, diff_b; /* 1-based: show the growth from snapshot a to b (0 = off) */
 	double min_age_s;  /* only stacks whose oldest block is at least this old */
 	int top;	   /* stacks to list; 0 = all */
 	int format;	   /* CS_FMT_TEXT or CS_FMT_JSON */
+	int cost;	   /* enum cs_leak_cost: what stacks are sorted by */
+	int64_t pid;	   /* only this process (0: every process of the recording) */
+	/* Internal: the whole recording, while one process's view is rendered. */
+	const struct cs_profile *whole;
 };
 
-/* Outstanding allocations by call stack, the growth between snapshots, and the growth
- * suspects (stacks whose outstanding bytes rose at every snapshot). */
+/* Allocations by call stack, per process: the heap's peak and totals, its timeline
+ * next to RSS, the stacks sorted by a cost (stacks whose resolved frames are the same
+ * merged into one site), the growth between snapshots, and the growth suspects (stacks
+ * whose outstanding bytes kept rising). A recording of a launched command holds one
+ * section per process it started (JSON: the first process at the top level, the
+ * others in "processes"); --snapshot and --diff concern one process (pid, or the
+ * first). */
 int cs_render_leaks(const struct cs_profile *p, const struct cs_leak_report_opts *o, FILE *out);
 
-/* Fill the empty profile q with p's stacks weighted by the outstanding bytes of leak
- * snapshot `snapshot` (1-based; 0 = the last), for the CPU views (flame, fold). */
-int cs_leak_profile(const struct cs_profile *p, int snapshot, struct cs_profile *q);
+struct cs_leak_flame_opts {
+	int snapshot; /* 1-based snapshot of the process; 0 = each process's last */
+	int cost;     /* enum cs_leak_cost */
+	int64_t pid;  /* only this process (0: every process) */
+};
+
+/* Fill the empty profile q with p's leak stacks weighted by a cost, for the CPU views
+ * (flame, fold). With several processes, each stack's thread is its process (root it
+ * with CS_ROOT_PID): *several is set to 1 then. */
+int cs_leak_profile(const struct cs_profile *p, const struct cs_leak_flame_opts *o,
+		    struct cs_profile *q, int *several);
 
 /* ---- escaping (escape.c) ---- */
 

@@ -13,10 +13,10 @@ build) ;;
 # runtimes (libFuzzer, sanitizers) for the fuzz harnesses; without them scripts/test
 # skips fuzzing and says why.
 test) pkgs+=(libcriterion-dev libxml2-dev elfutils chromium nodejs npm librsvg2-bin python3
-	linux-perf sqlite3 xz-utils python3.11 python3.11-dbg clang libclang-rt-dev) ;;
+	linux-perf sqlite3 xz-utils python3.11 python3.11-dbg clang libclang-rt-dev heaptrack) ;;
 # bench/resolve.sh builds the sqlite amalgamation from Debian's source (tcl makes it).
 bench) pkgs+=(libcriterion-dev linux-perf heaptrack valgrind time tcl xz-utils
-	python3.11 python3.11-dbg) ;;
+	python3.11 python3.11-dbg sqlite3) ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 

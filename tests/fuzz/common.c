@@ -249,6 +249,7 @@ static void leak_views(const struct cs_profile *p, uint32_t v)
 		o.diff_b = runs[i].diff_b;
 		o.min_age_s = runs[i].min_age_s;
 		o.top = (v >> 7) & 1 ? 0 : 3;
+		o.cost = (int)((v >> 9) % 4); /* leaked, allocations, temporary, peak */
 		FILE *f = out_begin();
 		out_end(cs_render_leaks(p, &o, f), kind, runs[i].what);
 	}
@@ -256,10 +257,13 @@ static void leak_views(const struct cs_profile *p, uint32_t v)
 	struct cs_profile q;
 	cs_profile_init(&q);
 	fz_capture_begin();
-	int r = cs_leak_profile(p, (v >> 8) & 1, &q);
+	struct cs_leak_flame_opts lo = {(int)((v >> 8) & 1), (int)((v >> 11) % 4), 0};
+	int several;
+	int r = cs_leak_profile(p, &lo, &q, &several);
 	fz_capture_end(r, "the profile of a leak snapshot");
 	if (r == 0) {
 		struct cs_fold_opts fo = {0};
+		fo.thread_root = several ? CS_ROOT_PID : CS_ROOT_NONE;
 		FILE *f = out_begin();
 		out_end(cs_render_folded(&q, &fo, f), OUT_FOLDED, "fold --leaks");
 		struct cs_flame_opts flo = {0};

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "leaks/session.h"
@@ -37,9 +38,10 @@ static void put_msg(uint8_t *buf, size_t *n, uint32_t type, const void *payload,
 	*n += sizeof(m) + len;
 }
 
-/* Take the agent's end of the session's socket pair, as a launched command inherits it
- * (CSAMPLER_AGENT_FD), and send the handshake, then data; close for writing. Returns
- * the socket or -1. */
+/* Open a session as a launched command's agent does: over the inherited control socket
+ * (CSAMPLER_AGENT_FD="FD,PID"), send one end of a fresh stream socket pair with a
+ * cs_ctl_hello; then send the handshake, then data, on the other end and close it for
+ * writing. Returns that end, or -1. */
 static int play_agent(char **env, const uint8_t *data, size_t size)
 {
 	const char *val = NULL;
@@ -48,10 +50,31 @@ static int play_agent(char **env, const uint8_t *data, size_t size)
 			val = *e + sizeof(CS_AGENT_FD_ENV);
 	if (!val)
 		fz_fail("the launch environment has no %s", CS_AGENT_FD_ENV);
-	/* The session closes its copy of this end at the handshake: keep our own. */
-	int fd = fcntl(atoi(val), F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		fz_fail("the launch environment's %s is not an open descriptor", val);
+	int ctl = atoi(val);
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		fz_fail("cannot make a socket pair");
+	struct cs_ctl_hello h = {CS_AGENT_MAGIC, CS_AGENT_VERSION, (uint32_t)getpid(), 0};
+	struct iovec iov = {&h, sizeof(h)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh = {0};
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.buf;
+	mh.msg_controllen = sizeof(u.buf);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+	if (sendmsg(ctl, &mh, 0) != (ssize_t)sizeof(h))
+		fz_fail("cannot send a session over the control socket");
+	close(sv[1]);
+	int fd = sv[0];
 	int sz = 4 * MAX_STREAM;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
 	fcntl(fd, F_SETFL, O_NONBLOCK);

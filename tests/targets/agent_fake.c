@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static int fd = -1;
@@ -54,14 +55,45 @@ static void *serve(void *arg)
 	return NULL;
 }
 
+/* A session over the control socket ctl, as the real agent opens one. */
+static int open_session(int ctl)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	struct cs_ctl_hello h = {CS_AGENT_MAGIC, CS_AGENT_VERSION, (uint32_t)getpid(), 0};
+	struct iovec iov = {&h, sizeof(h)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+	ssize_t n = sendmsg(ctl, &mh, MSG_NOSIGNAL);
+	close(sv[1]);
+	if (n != (ssize_t)sizeof(h)) {
+		close(sv[0]);
+		return -1;
+	}
+	return sv[0];
+}
+
 __attribute__((constructor)) static void fake_ctor(void)
 {
 	const char *v = getenv(CS_AGENT_FD_ENV), *mode = getenv("CS_FAKE_AGENT");
 	if (!v)
 		return;
-	fd = atoi(v);
+	fd = open_session(atoi(v)); /* "FD,PID": the control socket's number first */
 	unsetenv(CS_AGENT_FD_ENV);
 	unsetenv("LD_PRELOAD");
+	if (fd < 0)
+		return;
 	struct cs_msg_hello hello;
 	memset(&hello, 0, sizeof(hello));
 	hello.version = CS_AGENT_VERSION;

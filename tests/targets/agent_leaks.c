@@ -12,7 +12,8 @@
  *   agent_leaks sampled    20000 x malloc(1000) in samp_small, 200 x malloc(65536) in
  *                          samp_big, 500k churn pairs
  *   agent_leaks fork SELF  a forked child that allocates and execs SELF noop; then a
- *                          child that sleeps 3 s holding whatever fds it inherited
+ *                          child that leaks as leak_malloc does and sleeps 3 s holding
+ *                          whatever fds it inherited
  *   agent_leaks attach AGENT  no preload: 50 blocks allocated; then commands: 'a' reads a
  *                          line "NAME AGENTKEY CSAMPLERKEY" (hex keys), dlopen(AGENT) and
  *                          cs_agent_attach() with it ("attached"; may come again); 'p'
@@ -215,6 +216,7 @@ static int run_fork(const char *self)
 	if (c == 0) {
 		struct timespec ts = {3, 0};
 		churn(1000);
+		leak_malloc();
 		nanosleep(&ts, NULL);
 		_exit(0);
 	}

@@ -1,8 +1,8 @@
 /* test_agent.c - the allocation-tracking agent: its tables on their own, then the
  * whole agent in purpose-built targets. The test plays csampler's part: it launches a
- * target with LD_PRELOAD and one end of a socketpair in CSAMPLER_AGENT_FD (or lets it
- * dlopen the agent and call cs_agent_attach, for attach mode), speaks
- * agent/protocol.h and checks snapshots.
+ * target with LD_PRELOAD and one end of a control socket in CSAMPLER_AGENT_FD, on which
+ * each process of the target sends its session (or lets it dlopen the agent and call
+ * cs_agent_attach, for attach mode), speaks agent/protocol.h and checks snapshots.
  * Call sites are recognised by addrs[0] lying inside a function, whose range comes
  * from `nm -S` on the target plus the load base the target prints. */
 
@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -95,6 +96,7 @@ static const struct cs_snap_site *site_by_a0(const struct snap *sn, uint64_t a0,
 Test(agent_tables, sites_blocks_and_snapshot)
 {
 	struct cs_tables *t = cs_tables_new(1024, 0);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
 	cr_assert_not_null(t);
 	uint64_t a[3] = {0x1000, 0x2000, 0x3000}, b[2] = {0x5000, 0x6000};
 	uint32_t sa = cs_tables_site(t, a, 3, 0), sb = cs_tables_site(t, b, 2, 1);
@@ -105,17 +107,17 @@ Test(agent_tables, sites_blocks_and_snapshot)
 
 	for (uintptr_t i = 1; i <= 100; i++) {
 		struct cs_block blk = {.size = 64, .time_ns = 100 + i, .site = sa};
-		cr_assert_eq(cs_tables_insert(t, i * 16, &blk), 0);
+		cr_assert_eq(cs_tables_insert(t, me, i * 16, &blk), 0);
 	}
 	struct cs_block blk = {.size = 4096, .time_ns = 5, .site = sb};
-	cs_tables_insert(t, 0x7f0000001000, &blk);
+	cs_tables_insert(t, me, 0x7f0000001000, &blk);
 	struct cs_block got;
-	cr_assert_eq(cs_tables_remove(t, 16, &got, 1), 1);
+	cr_assert_eq(cs_tables_remove(t, me, 16, &got, 1), 1);
 	cr_assert_eq(got.size, 64);
 	cr_assert_eq(got.site, sa);
 	cr_assert_eq(got.time_ns, 101);
-	cr_assert_eq(cs_tables_remove(t, 16, NULL, 1), 0, "removed twice");
-	cr_assert_eq(cs_tables_remove(t, 0xdead0, NULL, 1), 0);
+	cr_assert_eq(cs_tables_remove(t, me, 16, NULL, 1), 0, "removed twice");
+	cr_assert_eq(cs_tables_remove(t, me, 0xdead0, NULL, 1), 0);
 
 	struct snap sn;
 	table_snap(t, 0, &sn);
@@ -152,6 +154,7 @@ Test(agent_tables, sites_blocks_and_snapshot)
 Test(agent_tables, random_against_reference)
 {
 	struct cs_tables *t = cs_tables_new(64, 0);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
 	cr_assert_not_null(t);
 	enum { N = 200000 };
 	uint8_t *live = calloc(N, 1);
@@ -167,14 +170,14 @@ Test(agent_tables, random_against_reference)
 		uintptr_t p = 0x10000000 + i * 16;
 		if (live[i]) {
 			struct cs_block b;
-			cr_assert_eq(cs_tables_remove(t, p, &b, 1), 1, "step %d: %#lx lost", step,
+			cr_assert_eq(cs_tables_remove(t, me, p, &b, 1), 1, "step %d: %#lx lost", step,
 				     (unsigned long)p);
 			cr_assert_eq(b.size, i % 1000);
 			live[i] = 0;
 			nlive--;
 		} else {
 			struct cs_block b = {.size = i % 1000, .time_ns = 1, .site = sites[i % 4]};
-			cr_assert_eq(cs_tables_insert(t, p, &b), 0);
+			cr_assert_eq(cs_tables_insert(t, me, p, &b), 0);
 			live[i] = 1;
 			nlive++;
 		}
@@ -199,7 +202,7 @@ Test(agent_tables, random_against_reference)
 	snap_free(&sn);
 	/* Every live pointer is still found; no freed one is. */
 	for (uint64_t i = 0; i < N; i++)
-		cr_assert_eq(cs_tables_remove(t, 0x10000000 + i * 16, NULL, 0), live[i]);
+		cr_assert_eq(cs_tables_remove(t, me, 0x10000000 + i * 16, NULL, 0), live[i]);
 	cs_tables_stats(t, &st);
 	cr_assert_eq(st.live_blocks, 0);
 	free(live);
@@ -209,17 +212,18 @@ Test(agent_tables, random_against_reference)
 Test(agent_tables, sampled_weights_and_filter)
 {
 	struct cs_tables *t = cs_tables_new(64, 1);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
 	cr_assert_not_null(t);
 	uint64_t a = 0xabc;
 	uint32_t s = cs_tables_site(t, &a, 1, 0);
 	const double P = 4096;
 	for (uintptr_t i = 1; i <= 10; i++) {
 		struct cs_block b = {.size = 1000, .time_ns = 1, .site = s};
-		cs_tables_insert(t, i * 4096, &b);
+		cs_tables_insert(t, me, i * 4096, &b);
 		cr_assert(cs_tables_maybe_live(t, i * 4096));
 	}
 	struct cs_block big = {.size = 1 << 20, .time_ns = 1, .site = s};
-	cs_tables_insert(t, 0x900000, &big);
+	cs_tables_insert(t, me, 0x900000, &big);
 	struct snap sn;
 	table_snap(t, (uint64_t)P, &sn);
 	cr_assert(sn.h.flags & CS_SNAP_SAMPLED);
@@ -230,12 +234,126 @@ Test(agent_tables, sampled_weights_and_filter)
 	cr_assert_eq(sn.s[0].bytes, (uint64_t)llround(10 * w * 1000 + wb * (1 << 20)));
 	snap_free(&sn);
 	for (uintptr_t i = 1; i <= 10; i++)
-		cs_tables_remove(t, i * 4096, NULL, 1);
-	cs_tables_remove(t, 0x900000, NULL, 1);
+		cs_tables_remove(t, me, i * 4096, NULL, 1);
+	cs_tables_remove(t, me, 0x900000, NULL, 1);
 	int maybe = 0;
 	for (uintptr_t i = 1; i <= 10; i++)
 		maybe += cs_tables_maybe_live(t, i * 4096);
 	cr_assert_eq(maybe, 0, "the filter must forget removed pointers");
+	cs_tables_destroy(t);
+}
+
+/* The heap's peak, each site's share of it, temporary allocations and totals, on a
+ * sequence whose figures are known. */
+Test(agent_tables, heap_peak_temporary_and_totals)
+{
+	struct cs_tables *t = cs_tables_new(64, 0);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
+	uint64_t a = 0xa, b = 0xb, c = 0xc;
+	uint32_t sa = cs_tables_site(t, &a, 1, 0), sb = cs_tables_site(t, &b, 1, 0),
+		 sc = cs_tables_site(t, &c, 1, 0);
+	struct cs_block blk;
+#define INS(p, s_, n, when)                                                                \
+	do {                                                                               \
+		blk = (struct cs_block){.size = n, .time_ns = when, .site = s_};          \
+		cr_assert_eq(cs_tables_insert(t, me, p, &blk), 0);                             \
+	} while (0)
+	INS(0x100, sa, 100, 1);
+	INS(0x200, sb, 200, 2);
+	cs_tables_remove(t, me, 0x100, NULL, CS_REMOVE_FREE); /* 200 */
+	INS(0x300, sc, 50, 3);				   /* 250 */
+	INS(0x400, sa, 400, 4);				   /* 650: the peak */
+	cs_tables_remove(t, me, 0x400, NULL, CS_REMOVE_FREE | CS_REMOVE_TEMPORARY);
+	INS(0x500, sb, 100, 5); /* 350 */
+	cs_tables_remove(t, me, 0x200, NULL, CS_REMOVE_FREE | CS_REMOVE_TEMPORARY); /* 150 */
+	INS(0x600, sc, 499, 6); /* 649: below the peak */
+	/* a realloc that failed: taken out, then put back; no allocation more */
+	cr_assert(cs_tables_remove(t, me, 0x600, &blk, CS_REMOVE_FREE));
+	cr_assert_eq(cs_tables_restore(t, me, 0x600, &blk), 0);
+	struct cs_heap_counters h;
+	cs_tables_heap(t, &h);
+	cr_assert_eq(h.peak_bytes, 650);
+	cr_assert_eq(h.peak_ns, 4);
+	cr_assert_eq(h.heap_bytes, 649);
+	cr_assert_eq(h.alloc_bytes, 100 + 200 + 50 + 400 + 100 + 499);
+	cr_assert_eq(h.temporary, 2, "a temporary free of a block counts");
+	struct snap sn;
+	table_snap(t, 0, &sn);
+	cr_assert_eq(sn.n, 3, "every site allocated from is sent, with blocks or not");
+	cr_assert_eq(sn.h.heap.peak_bytes, 650);
+	struct {
+		uint64_t a0, allocs, bytes, temporary, peak, live;
+	} want[] = {{0xa, 2, 500, 1, 400, 0}, {0xb, 2, 300, 1, 200, 100}, {0xc, 2, 549, 0, 50, 549}};
+	for (size_t k = 0; k < 3; k++) {
+		const struct cs_snap_site *x = site_by_a0(&sn, want[k].a0, NULL);
+		cr_assert_not_null(x);
+		cr_expect_eq(x->allocs, want[k].allocs, "site %zu allocs %llu", k,
+			     (unsigned long long)x->allocs);
+		cr_expect_eq(x->alloc_bytes, want[k].bytes, "site %zu", k);
+		cr_expect_eq(x->temporary, want[k].temporary, "site %zu", k);
+		cr_expect_eq(x->peak_bytes, want[k].peak, "site %zu: %llu at the peak", k,
+			     (unsigned long long)x->peak_bytes);
+		cr_expect_eq(x->bytes, want[k].live, "site %zu", k);
+	}
+	snap_free(&sn);
+#undef INS
+	cs_tables_destroy(t);
+}
+
+/* Random allocations and frees against a model of the heap: the peak and every site's
+ * share of it. */
+Test(agent_tables, peak_shares_against_reference)
+{
+	enum { N = 4096, SITES = 8, STEPS = 200000 };
+	struct cs_tables *t = cs_tables_new(64, 0);
+	struct cs_tables_thread *me = cs_tables_thread_new(t);
+	uint32_t site[SITES];
+	for (int i = 0; i < SITES; i++) {
+		uint64_t a = 0x1000 + (uint64_t)i;
+		site[i] = cs_tables_site(t, &a, 1, 0);
+	}
+	uint64_t *size = calloc(N, sizeof(*size));
+	int64_t cur[SITES] = {0}, at_peak[SITES] = {0}, heap = 0, peak = 0;
+	uint64_t x = 0x9E3779B97F4A7C15ull, allocs[SITES] = {0};
+	for (int step = 0; step < STEPS; step++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t i = x % N;
+		int k = (int)(i % SITES);
+		/* the heap drifts up and down: bursts of allocations, then of frees */
+		int grow = (step / 5000) % 2 == 0;
+		if (size[i] && (!grow || x % 4 == 0)) {
+			cr_assert(cs_tables_remove(t, me, 0x10000 + i * 16, NULL, CS_REMOVE_FREE));
+			cur[k] -= (int64_t)size[i];
+			heap -= (int64_t)size[i];
+			size[i] = 0;
+		} else if (!size[i]) {
+			size[i] = 1 + (x >> 40) % 5000;
+			struct cs_block b = {.size = size[i], .time_ns = (uint64_t)step,
+					     .site = site[k]};
+			cr_assert_eq(cs_tables_insert(t, me, 0x10000 + i * 16, &b), 0);
+			cur[k] += (int64_t)size[i];
+			heap += (int64_t)size[i];
+			allocs[k]++;
+			if (heap > peak) {
+				peak = heap;
+				memcpy(at_peak, cur, sizeof(cur));
+			}
+		}
+	}
+	struct snap sn;
+	table_snap(t, 0, &sn);
+	cr_assert_eq(sn.h.heap.peak_bytes, (uint64_t)peak);
+	cr_assert_eq(sn.h.heap.heap_bytes, (uint64_t)heap);
+	for (int k = 0; k < SITES; k++) {
+		const struct cs_snap_site *s = site_by_a0(&sn, 0x1000 + (uint64_t)k, NULL);
+		cr_assert_not_null(s);
+		cr_expect_eq(s->peak_bytes, (uint64_t)at_peak[k], "site %d: %llu, want %lld", k,
+			     (unsigned long long)s->peak_bytes, (long long)at_peak[k]);
+		cr_expect_eq(s->allocs, allocs[k]);
+		cr_expect_eq(s->bytes, (uint64_t)cur[k]);
+	}
+	snap_free(&sn);
+	free(size);
 	cs_tables_destroy(t);
 }
 
@@ -248,14 +366,15 @@ struct conc_arg {
 static void *conc_worker(void *p)
 {
 	struct conc_arg *a = p;
+	struct cs_tables_thread *me = cs_tables_thread_new(a->t);
 	for (int round = 0; round < 20; round++) {
 		for (uintptr_t i = 0; i < 5000; i++) {
 			struct cs_block b = {.size = 8, .time_ns = 1, .site = a->site};
-			cs_tables_insert(a->t, a->base + i * 16, &b);
+			cs_tables_insert(a->t, me, a->base + i * 16, &b);
 		}
 		for (uintptr_t i = 0; i < 5000; i++)
 			if (round == 19 ? i % 2 : 1)
-				cs_tables_remove(a->t, a->base + i * 16, NULL, 1);
+				cs_tables_remove(a->t, me, a->base + i * 16, NULL, 1);
 	}
 	return NULL;
 }
@@ -276,9 +395,14 @@ Test(agent_tables, concurrent_threads)
 	struct snap sn;
 	table_snap(t, 0, &sn);
 	cr_assert_eq(sn.n, 4);
-	for (size_t i = 0; i < sn.n; i++)
+	for (size_t i = 0; i < sn.n; i++) {
 		cr_assert_eq(sn.s[i].blocks, 2500);
+		cr_assert_eq(sn.s[i].allocs, 20 * 5000, "each thread's share is counted");
+		cr_assert_eq(sn.s[i].alloc_bytes, 20 * 5000 * 8);
+	}
 	cr_assert_eq(sn.h.allocs, 4 * 20 * 5000);
+	cr_assert_eq(sn.h.heap.heap_bytes, 4 * 2500 * 8);
+	cr_assert_eq(sn.h.heap.alloc_bytes, 4 * 20 * 5000 * 8);
 	snap_free(&sn);
 	cs_tables_destroy(t);
 }
@@ -296,6 +420,7 @@ struct tgt {
 	pid_t pid;
 	int in, out;  /* the target's stdin (write end) and stdout (read end) */
 	int lfd, fd;  /* attach mode's listening socket, connection to the agent */
+	int ctl;      /* launch mode: our end of the control socket, or -1 */
 	struct cs_agent_rendezvous rv; /* attach mode */
 	char lines[8192]; /* stdout read so far */
 	size_t nlines;
@@ -339,8 +464,41 @@ static void tgt_rv_args(const struct tgt *t, char key_a[], char key_c[])
 	hex(key_c, t->rv.csampler_key, CS_AGENT_KEY_BYTES);
 }
 
-/* Start argv; with preload, LD_PRELOAD the agent and give it one end of a socketpair
- * (t->fd is ours). extra_env: one more NAME=VALUE, or NULL. */
+/* Launch mode: the next session a process of the target sends on the control socket
+ * (*pid: the process that made it), or -1 after timeout_ms. */
+static int take_session(int ctl, int timeout_ms, pid_t *pid)
+{
+	struct pollfd pf = {ctl, POLLIN, 0};
+	if (poll(&pf, 1, timeout_ms) != 1)
+		return -1;
+	struct cs_ctl_hello h;
+	struct iovec iov = {&h, sizeof(h)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	ssize_t n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return -1;
+	cr_assert_eq(n, (ssize_t)sizeof(h));
+	cr_assert_eq(h.magic, CS_AGENT_MAGIC);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	cr_assert(c && c->cmsg_type == SCM_RIGHTS, "a session comes with its socket");
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl), 0);
+	cr_assert_eq((uint32_t)cred.pid, h.pid, "the sender made the socket it sent");
+	*pid = cred.pid;
+	return fd;
+}
+
+/* Start argv; with preload, LD_PRELOAD the agent and give it one end of a control
+ * socket (t->ctl is ours), and take the target's session (t->fd). extra_env: one more
+ * NAME=VALUE, or NULL. */
 static void tgt_spawn_env(struct tgt *t, const char *const argv[], int preload,
 			  const char *extra_env)
 {
@@ -348,18 +506,19 @@ static void tgt_spawn_env(struct tgt *t, const char *const argv[], int preload,
 	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
 	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
 	if (preload)
-		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	t->exe = argv[0];
-	t->fd = -1;
+	t->fd = t->ctl = -1;
+	pid_t me = getpid();
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		if (preload) {
-			char num[16];
+			char num[32];
 			fcntl(sv[1], F_SETFD, 0);
-			snprintf(num, sizeof(num), "%d", sv[1]);
+			snprintf(num, sizeof(num), "%d,%d", sv[1], (int)me);
 			setenv("LD_PRELOAD", AGENT, 1);
 			setenv(CS_AGENT_FD_ENV, num, 1);
 		} else {
@@ -373,13 +532,17 @@ static void tgt_spawn_env(struct tgt *t, const char *const argv[], int preload,
 	}
 	close(in[0]);
 	close(out[1]);
-	if (preload) {
-		close(sv[1]);
-		t->fd = sv[0];
-	}
 	t->pid = pid;
 	t->in = in[1];
 	t->out = out[0];
+	if (preload) {
+		close(sv[1]);
+		t->ctl = sv[0];
+		pid_t from = 0;
+		t->fd = take_session(t->ctl, 10000, &from);
+		cr_assert_geq(t->fd, 0, "the target opened no session");
+		cr_assert_eq(from, pid, "the first session is the target's own");
+	}
 }
 
 static void tgt_spawn(struct tgt *t, const char *const argv[], int preload)
@@ -511,7 +674,8 @@ static void tgt_cmd(struct tgt *t, char c)
 	cr_assert_eq(write(t->in, &c, 1), 1);
 }
 
-static void tgt_snap(struct tgt *t, struct snap *sn)
+/* A snapshot of every site the target allocated from. */
+static void tgt_snap_all(struct tgt *t, struct snap *sn)
 {
 	send_msg(t->fd, CS_MSG_SNAP_REQ, NULL, 0);
 	struct cs_msg m;
@@ -520,6 +684,28 @@ static void tgt_snap(struct tgt *t, struct snap *sn)
 	cr_assert_eq(m.type, CS_MSG_SNAPSHOT, "got message type %u", m.type);
 	snap_parse(sn, p, m.len);
 	free(p);
+}
+
+/* Keep the sites with outstanding blocks only. */
+static void snap_live(struct snap *sn)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < sn->n; i++) {
+		if (!sn->s[i].blocks) {
+			free(sn->addrs[i]);
+			continue;
+		}
+		sn->s[k] = sn->s[i];
+		sn->addrs[k++] = sn->addrs[i];
+	}
+	sn->n = k;
+}
+
+/* A snapshot of the sites with outstanding blocks. */
+static void tgt_snap(struct tgt *t, struct snap *sn)
+{
+	tgt_snap_all(t, sn);
+	snap_live(sn);
 }
 
 /* Wait for the target to exit; returns its wait status (killed after timeout). */
@@ -543,6 +729,8 @@ static void tgt_close(struct tgt *t)
 {
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->ctl >= 0)
+		close(t->ctl);
 	if (t->lfd >= 0)
 		close(t->lfd);
 	close(t->in);
@@ -665,6 +853,11 @@ Test(agent, exact_sites_bytes_blocks, .timeout = 120)
 	cr_assert_eq(sn.h.lost, 0);
 	cr_assert_geq(sn.h.allocs, 300000, "allocs %llu", (unsigned long long)sn.h.allocs);
 	cr_assert_geq(sn.h.frees, 300000);
+	/* the heap: what is left is the leaks; every churn allocation was temporary */
+	cr_assert_eq(sn.h.heap.heap_bytes, 100 * 64 + 10 * 4096 + 65536, "heap %llu",
+		     (unsigned long long)sn.h.heap.heap_bytes);
+	cr_assert_geq(sn.h.heap.peak_bytes, sn.h.heap.heap_bytes);
+	cr_assert_leq(sn.h.heap.peak_ns, sn.h.time_ns);
 	for (size_t i = 0; i < sn.n; i++) {
 		cr_assert_geq(sn.s[i].oldest_ns, ready.start_ns);
 		cr_assert_leq(sn.s[i].oldest_ns, sn.h.time_ns);
@@ -673,6 +866,27 @@ Test(agent, exact_sites_bytes_blocks, .timeout = 120)
 		/* the caller of the leaking function: main */
 		cr_assert(in_fn(sn.addrs[i][1], LEAKS, "main", t.base_main));
 	}
+	snap_free(&sn);
+	/* Every site, with its totals: leak_realloc's block grew by 12 reallocs from 16
+	 * bytes to 64 KiB, each freeing the block the one before made (temporary). */
+	tgt_snap_all(&t, &sn);
+	uint64_t lo, hi, temporary = 0, allocs = 0;
+	fn_range(LEAKS, "leak_realloc", t.base_main, &lo, &hi);
+	const struct cs_snap_site *re = NULL;
+	for (size_t i = 0; i < sn.n; i++) {
+		temporary += sn.s[i].temporary;
+		allocs += sn.s[i].allocs;
+		if (sn.s[i].depth && sn.addrs[i][0] > lo && sn.addrs[i][0] <= hi)
+			re = &sn.s[i];
+	}
+	cr_assert_not_null(re);
+	cr_expect_eq(re->allocs, 13);
+	cr_expect_eq(re->temporary, 12);
+	cr_expect_eq(re->alloc_bytes, 131056, "16 + 32 + ... + 65536");
+	cr_expect_eq(re->peak_bytes, 65536);
+	cr_expect_eq(allocs, sn.h.allocs, "the sites' allocations are all of them");
+	cr_expect_eq(temporary, sn.h.heap.temporary);
+	cr_expect_eq(sn.h.allocs - temporary, 100 + 10 + 1, "all but the leaks were temporary");
 	snap_free(&sn);
 	tgt_detach(&t);
 	/* inert: the target allocates on and exits normally */
@@ -835,31 +1049,138 @@ Test(agent, sampled_mode_estimates, .timeout = 120)
 	tgt_close(&t);
 }
 
-Test(agent, forked_child_is_silent, .timeout = 120)
+/* Launch mode, the processes of the target: a session of HELLO, CONFIG, READY (0), or
+ * -1 if the process went away first (a fork child that exec'd). */
+static int serve_session(int fd, pid_t pid)
+{
+	struct cs_msg m;
+	char *p;
+	if (recv_msg(fd, &m, &p, 10000))
+		return -1;
+	cr_assert_eq(m.type, CS_MSG_HELLO);
+	struct cs_msg_hello hello;
+	memcpy(&hello, p, sizeof(hello));
+	free(p);
+	cr_assert_eq(hello.pid, (uint32_t)pid);
+	struct cs_msg_config cfg = {CS_AGENT_EXACT, 64, 0, {0}};
+	send_msg(fd, CS_MSG_CONFIG, &cfg, sizeof(cfg));
+	if (recv_msg(fd, &m, &p, 10000))
+		return -1;
+	free(p);
+	cr_assert_eq(m.type, CS_MSG_READY);
+	return 0;
+}
+
+/* A fork child opens a session of its own, with tables of its own, and so does the
+ * program a child execs; none of them speaks on the parent's connection or holds it
+ * open. */
+Test(agent, children_open_sessions_of_their_own, .timeout = 120)
 {
 	const char *argv[] = {LEAKS, "fork", LEAKS, NULL};
 	struct tgt t;
 	tgt_launch(&t, argv, CS_AGENT_EXACT, 0, NULL);
-	tgt_expect(&t, "child ", NULL, 0);
+	/* Serve every session until the second child's (the one that leaks) is ready; the
+	 * exec'd program ends with a final snapshot, acknowledged. */
+	int leaker = -1, finals = 0, sessions = 0;
+	pid_t leaker_pid = 0;
+	int fds[16], nfds = 0;
+	uint64_t end = now_ms() + 30000;
+	while (leaker < 0 && now_ms() < end) {
+		struct pollfd pf[17];
+		pf[0] = (struct pollfd){t.ctl, POLLIN, 0};
+		for (int i = 0; i < nfds; i++)
+			pf[i + 1] = (struct pollfd){fds[i], POLLIN, 0};
+		cr_assert_geq(poll(pf, (nfds_t)nfds + 1, 10000), 1, "no child session");
+		if (pf[0].revents) {
+			pid_t pid;
+			int fd = take_session(t.ctl, 0, &pid);
+			cr_assert_neq(pid, t.pid, "the parent opened a second session");
+			sessions++;
+			if (serve_session(fd, pid) < 0) {
+				close(fd);
+				continue;
+			}
+			cr_assert_lt(nfds, 16);
+			fds[nfds++] = fd;
+		}
+		for (int i = 0; i < nfds && !pf[0].revents; i++) {
+			if (!pf[i + 1].revents)
+				continue;
+			struct cs_msg m;
+			char *p;
+			if (recv_msg(fds[i], &m, &p, 5000)) {
+				close(fds[i]);
+				fds[i] = fds[--nfds];
+				break;
+			}
+			if (m.type == CS_MSG_SNAPSHOT) {
+				struct snap sn;
+				snap_parse(&sn, p, m.len);
+				cr_assert(sn.h.flags & CS_SNAP_FINAL, "only a final snapshot comes unasked");
+				finals++;
+				snap_free(&sn);
+				send_msg(fds[i], CS_MSG_FINAL_ACK, NULL, 0);
+			}
+			free(p);
+			break;
+		}
+		/* the leaking child is the second fork: its pid is on stdout once the first
+		 * child's program has exited */
+		char rest[64];
+		if (!leaker_pid && finals) {
+			tgt_expect(&t, "child ", rest, sizeof(rest));
+			leaker_pid = (pid_t)atoi(rest);
+		}
+		if (leaker_pid)
+			for (int i = 0; i < nfds; i++) {
+				struct ucred cred;
+				socklen_t cl = sizeof(cred);
+				getsockopt(fds[i], SOL_SOCKET, SO_PEERCRED, &cred, &cl);
+				if (cred.pid == leaker_pid)
+					leaker = fds[i];
+			}
+	}
+	cr_assert_geq(finals, 1, "the exec'd program sent its final snapshot");
+	cr_assert_geq(sessions, 2, "a session from the exec'd program and one from the leaker");
+	cr_assert_geq(leaker, 0, "the second child has a session of its own");
 	tgt_expect(&t, "done", NULL, 0);
-	/* The exec'd grandchild must not have found the agent's environment or socket:
-	 * nothing but answers arrives on the connection. */
+	/* The parent's connection carried nothing but answers. */
 	struct pollfd pf = {t.fd, POLLIN, 0};
-	cr_assert_eq(poll(&pf, 1, 300), 0, "a child of the target spoke to csampler");
+	cr_assert_eq(poll(&pf, 1, 300), 0, "a child of the target spoke on the parent's session");
+	/* The leaking child's snapshot: what it allocated after the fork, nothing of its
+	 * parent's. */
 	struct snap sn;
-	tgt_snap(&t, &sn);
-	cr_assert_eq(sn.h.lost, 0);
-	snap_free(&sn);
-	/* Kill the parent: the sleeping child must not hold the connection open. */
-	uint64_t t0 = now_ms();
-	kill(t.pid, SIGKILL);
+	send_msg(leaker, CS_MSG_SNAP_REQ, NULL, 0);
 	struct cs_msg m;
 	char *p;
+	for (;;) {
+		cr_assert_eq(recv_msg(leaker, &m, &p, 10000), 0, "no snapshot from the child");
+		if (m.type == CS_MSG_SNAPSHOT)
+			break;
+		free(p);
+	}
+	snap_parse(&sn, p, m.len);
+	free(p);
+	uint64_t live = 0, bytes = 0;
+	for (size_t i = 0; i < sn.n; i++) {
+		live += sn.s[i].blocks;
+		bytes += sn.s[i].bytes;
+	}
+	cr_expect_eq(live, 100, "the child's 100 blocks of leak_malloc, nothing else");
+	cr_expect_eq(bytes, 6400);
+	cr_expect_geq(sn.h.allocs, 1000 + 100, "the child counts its own allocations");
+	cr_expect_lt(sn.h.allocs, 3000, "and only its own");
+	snap_free(&sn);
+	/* Kill the parent: no child holds its connection open. */
+	uint64_t t0 = now_ms();
+	kill(t.pid, SIGKILL);
 	int rc = recv_msg(t.fd, &m, &p, 2500);
 	free(p);
 	cr_assert_eq(rc, -1, "no EOF after the target died: a forked child kept the socket");
 	cr_assert_lt(now_ms() - t0, 2000);
 	tgt_wait(&t, 5000);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
 	tgt_close(&t);
 }
 

@@ -57,7 +57,8 @@ static void build_sample_profile(struct cs_profile *p)
 	ls.sampled = 1;
 	ls.sample_bytes = 4096;
 	ls.pre_attach_frees = 7;
-	struct cs_leak_site site = {cs_profile_stack(p, st2, 3), 6400, 100, 1200000000};
+	struct cs_leak_site site = {.stack = cs_profile_stack(p, st2, 3), .bytes = 6400,
+				    .blocks = 100, .oldest_age_ns = 1200000000};
 	CS_VEC_PUSH(ls.sites, site);
 	CS_VEC_PUSH(p->leaks, ls);
 }
