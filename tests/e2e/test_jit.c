@@ -258,10 +258,16 @@ static void profile_node(const char *node, int perf_map, struct node_run *out)
 	h_fold(data, NULL, &fo);
 	out->total = fo.total;
 	out->named = 0;
+	/* V8's optimizing compiler may inline hotLoop into outer; either is the script's
+	 * own code named from the map ('*' optimized, '~' interpreted, '^' baseline). */
+	static const char *const named[] = {"*hotLoop ", "~hotLoop ", "^hotLoop ",
+					    "*outer ",	 "~outer ",   "^outer "};
 	for (size_t i = 0; i < fo.n; i++)
-		if (strstr(fo.stack[i], "*hotLoop ") || strstr(fo.stack[i], "~hotLoop ") ||
-		    strstr(fo.stack[i], "^hotLoop "))
-			out->named += fo.count[i];
+		for (size_t k = 0; k < sizeof named / sizeof *named; k++)
+			if (strstr(fo.stack[i], named[k])) {
+				out->named += fo.count[i];
+				break;
+			}
 	/* the main thread starts in _start, node's other threads in clone3 */
 	out->rooted = h_with_prefix(&fo, "_start;") + h_with_prefix(&fo, "clone3;") +
 		      h_with_prefix(&fo, "__clone3;");
@@ -282,7 +288,8 @@ Test(jit, node_perf_basic_prof_names_js_functions)
 	cr_assert_gt(without.total, 200, "%s", without.err);
 	/* JS functions are named from node's map (JS:*hotLoop, or LazyCompile:*hotLoop in
 	 * older versions), and the stacks go through JIT code to the root either way. */
-	cr_expect_geq(share(with.named, with.total), 0.5, "samples in a named hotLoop: %.3f\n%s",
+	cr_expect_geq(share(with.named, with.total), 0.5,
+		      "samples in the named script functions: %.3f\n%s",
 		      share(with.named, with.total), with.err);
 	cr_expect_eq(without.named, 0);
 	cr_expect_geq(share(with.rooted, with.total), 0.9, "rooted with the map: %.3f\n%s",
