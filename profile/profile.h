@@ -24,6 +24,7 @@ enum cs_frame_flags {
 	CS_FRAME_KERNEL = 1u << 1,  /* kernel code */
 	CS_FRAME_UNKNOWN = 1u << 2, /* no symbol: func reads "module+0xOFFSET" or "[unknown]" */
 	CS_FRAME_JIT = 1u << 3,	    /* JIT-compiled code (perf map / perf script "[JIT]") */
+	CS_FRAME_OFFCPU = 1u << 4,  /* marker of off-CPU time: "[off-CPU: blocked]" etc. */
 };
 
 struct cs_frame {
@@ -320,7 +321,7 @@ static inline int cs_time_in_us(unsigned sel)
  * (rounded), 0 if its kind is not selected. Reads the raw counts (before
  * cs_profile_select_time). */
 uint64_t cs_sample_weight(const struct cs_profile *p, const struct cs_sample *s, unsigned sel);
-/* Make every count its weight under sel, in place, and drop the rows that weigh 0.
+/* Make every count its weight under sel, in place, and drop the rows of other kinds.
  * 0, or -1 after one error line (sel asks for off-CPU time of a recording that has
  * none, or the weights add up past 64 bits). Once per profile. */
 int cs_profile_select_time(struct cs_profile *p, unsigned sel);

@@ -70,13 +70,16 @@ int cs_profile_select_time(struct cs_profile *p, unsigned sel)
 		return cs_error("--time %s needs a recording made with 'csampler record --wall'; "
 				"this one has CPU time only (use --time cpu)",
 				cs_time_name(sel));
+	p->times.shown = sel;
+	if (sel == CS_SEL_CPU && !p->times.wall)
+		return 0; /* a CPU profile: as it is */
 	size_t k = 0;
 	uint64_t total = 0;
 	for (size_t i = 0; i < p->samples.n; i++) {
 		struct cs_sample s = p->samples.v[i];
-		uint64_t w = cs_sample_weight(p, &s, sel);
-		if (!w)
+		if (s.kind >= CS_TIME_KINDS || !(sel & (1u << s.kind)))
 			continue;
+		uint64_t w = cs_sample_weight(p, &s, sel);
 		if (w >= UINT64_MAX - total)
 			return cs_error("the selected times add up to more than 64 bits hold");
 		total += w;
@@ -85,7 +88,6 @@ int cs_profile_select_time(struct cs_profile *p, unsigned sel)
 	}
 	p->samples.n = k;
 	reindex(p);
-	p->times.shown = sel;
 	return 0;
 }
 
