@@ -65,14 +65,13 @@ enum { CS_VOPT_TIME = 0x1000, CS_VOPT_TID, CS_VOPT_COMM, CS_VOPT_EXCLUDE_IDLE };
 
 struct cs_view_opts {
 	unsigned time; /* enum cs_time_sel; 0 = the profile's default */
-	uint32_t *tids;
+	uint32_t tids[64];
 	size_t ntids;
 	const char *comm;
 	int exclude_idle;
 };
 int cs_view_opt(struct cs_view_opts *v, const char *cmd, int c, const char *arg);
 int cs_view_apply(struct cs_profile *p, const struct cs_view_opts *v);
-void cs_view_release(struct cs_view_opts *v);
 
 /* Print "csampler CMD: unknown option ..." style usage errors: returns 2. */
 int cs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -149,6 +149,5 @@ int cmd_fold(int argc, char **argv)
 out_p:
 	cs_profile_release(&p);
 out:
-	cs_view_release(&vo);
 	return ret;
 }

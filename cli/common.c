@@ -121,7 +121,10 @@ int cs_view_opt(struct cs_view_opts *v, const char *cmd, int c, const char *arg)
 			cs_usage_error(cmd, "--tid needs a thread id, not '%s'", arg);
 			return -1;
 		}
-		v->tids = cs_xrealloc(v->tids, (v->ntids + 1) * sizeof(*v->tids));
+		if (v->ntids == CS_ARRAY_SIZE(v->tids)) {
+			cs_usage_error(cmd, "at most %zu --tid options", CS_ARRAY_SIZE(v->tids));
+			return -1;
+		}
 		v->tids[v->ntids++] = (uint32_t)n;
 		return 1;
 	case CS_VOPT_COMM: v->comm = arg; return 1;
@@ -138,8 +141,3 @@ int cs_view_apply(struct cs_profile *p, const struct cs_view_opts *v)
 	return cs_profile_select_time(p, v->time ? v->time : cs_time_default(p));
 }
 
-void cs_view_release(struct cs_view_opts *v)
-{
-	free(v->tids);
-	memset(v, 0, sizeof(*v));
-}

@@ -203,6 +203,9 @@ struct cs_stats {
 struct cs_thread_time {
 	uint64_t span_ns;  /* wall time the thread existed while it was recorded */
 	uint64_t oncpu_ns; /* its on-CPU time, measured from its context switches */
+	/* Filled by cs_profile_select_time from the stacks (after the thread filters):
+	 * its time per kind in ns, CPU time as samples x cpu_period_ns. */
+	uint64_t ns[CS_TIME_KINDS];
 };
 
 /* Time kinds of the profile. A recording without off-CPU time (every CPU recording,

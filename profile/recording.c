@@ -780,7 +780,8 @@ static int dec_times(struct dec *d, struct cs_rd *r)
 		}
 		uint32_t t = d->thread_map[v[TT_THREAD]];
 		while (p->times.threads.n <= t) {
-			struct cs_thread_time z = {0, 0};
+			struct cs_thread_time z;
+			memset(&z, 0, sizeof(z));
 			CS_VEC_PUSH(p->times.threads, z);
 		}
 		p->times.threads.v[t].span_ns = v[TT_SPAN_NS];

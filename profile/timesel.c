@@ -71,6 +71,22 @@ int cs_profile_select_time(struct cs_profile *p, unsigned sel)
 				"this one has CPU time only (use --time cpu)",
 				cs_time_name(sel));
 	p->times.shown = sel;
+	if (p->times.wall) { /* every kind per thread, before the counts change */
+		while (p->times.threads.n < p->threads.n) {
+			struct cs_thread_time z;
+			memset(&z, 0, sizeof(z));
+			CS_VEC_PUSH(p->times.threads, z);
+		}
+		for (size_t i = 0; i < p->samples.n; i++) {
+			const struct cs_sample *s = &p->samples.v[i];
+			if (s->kind >= CS_TIME_KINDS || s->thread >= p->times.threads.n)
+				continue;
+			uint64_t ns = s->kind == CS_TIME_CPU ? mul_sat(s->count, p->times.cpu_period_ns)
+							     : s->count;
+			uint64_t *t = &p->times.threads.v[s->thread].ns[s->kind];
+			*t = ns > UINT64_MAX - *t ? UINT64_MAX : *t + ns;
+		}
+	}
 	if (sel == CS_SEL_CPU && !p->times.wall)
 		return 0; /* a CPU profile: as it is */
 	size_t k = 0;

@@ -714,7 +714,8 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 			const struct rthread *t = &r->threads.v[i];
 			uint32_t pt = pthread[i];
 			while (p->times.threads.n <= pt) {
-				struct cs_thread_time z = {0, 0};
+				struct cs_thread_time z;
+			memset(&z, 0, sizeof(z));
 				CS_VEC_PUSH(p->times.threads, z);
 			}
 			struct cs_thread_time *tt = &p->times.threads.v[pt];
@@ -867,7 +868,11 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	CS_VEC_PUSH(r->nodes, root);
 
 	r->kernel = o->no_cpu ? 0 : o->kernel < 0 ? cs_kernel_sampling_allowed() : o->kernel;
-	struct cs_sampler_opts so = {o->hz, o->stack_size, r->kernel, 0, 0};
+	struct cs_sampler_opts so;
+	memset(&so, 0, sizeof(so));
+	so.hz = o->hz;
+	so.stack_size = o->stack_size;
+	so.kernel = r->kernel;
 	so.wall = o->wall;
 	struct cs_symbolizer_opts yo = {o->debug_dirs, o->n_debug_dirs, CS_RECORD_MAX_FRAMES};
 	r->sym = cs_symbolizer_new(&yo);
