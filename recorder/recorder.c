@@ -54,6 +54,7 @@ struct rthread {
 	uint32_t pend_node; /* ... its user stack (trie node) */
 	CS_VEC(uint64_t) pend_kchain; /* ... its kernel chain, leaf first */
 	int created;	    /* created while recorded (a FORK record) */
+	int runnable;	    /* it was runnable when recording began (waiting for a CPU) */
 };
 
 /* Off-CPU time of one stack in one thread (--wall). */
@@ -319,17 +320,39 @@ static void on_ctxsw(void *ctx, uint32_t pid, uint32_t tid, uint64_t time, int o
 		t->out_at = time;
 		return;
 	}
+	uint64_t since = t->in_since ? t->in_since : t->span_start;
 	if (t->out_at) {
 		off_close(r, t, time);
-	} else if (!t->in_since && time > t->span_start) {
-		/* Off the CPU since before it was recorded (or since it was created):
-		 * a switch-out sample with no record says where, else it is unknown. */
-		uint32_t kind = t->created ? CS_TIME_PREEMPTED : CS_TIME_BLOCKED;
-		uint32_t node = off_node(r, t, kind, t->pend_time ? t->pend_time : time, 0);
-		off_add(r, node, self, kind, time - t->span_start);
+	} else if (t->pend_time && t->pend_time >= since && t->pend_time <= time) {
+		/* its switch-out record was lost, not the sample: off since then, why
+		 * unknown (counted as blocked) */
+		if (t->in_since || !t->created)
+			t->oncpu_ns += t->pend_time - since;
+		uint64_t from = t->pend_time;
+		off_add(r, off_node(r, t, CS_TIME_BLOCKED, from, 0), self, CS_TIME_BLOCKED,
+			time - from);
+		r->st.offcpu_events++;
+	} else if (t->in_since) {
+		r->st.offcpu_unmatched++; /* a whole switch-out was lost */
+	} else if (time > t->span_start) {
+		/* Off the CPU since before it was recorded (or since it was created). */
+		uint32_t kind = t->created || t->runnable ? CS_TIME_PREEMPTED : CS_TIME_BLOCKED;
+		off_add(r, off_node(r, t, kind, time, 0), self, kind, time - t->span_start);
 		r->st.offcpu_events++;
 	}
 	t->in_since = time;
+}
+
+/* Is the thread runnable (running or waiting for a CPU) now? */
+static int thread_runnable(pid_t pid, pid_t tid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	char *s = cs_read_file(path, 4096, NULL);
+	const char *p = s ? strrchr(s, ')') : NULL; /* the name may hold anything */
+	int r = p && p[1] == ' ' && p[2] == 'R';
+	free(s);
+	return r;
 }
 
 /* A thread ended (time) or the recording did: close its intervals. */
@@ -352,7 +375,7 @@ static void wall_end_thread(struct rec *r, struct rthread *t, uint64_t time)
 		if (ran) {
 			t->oncpu_ns += time - t->span_start;
 		} else {
-			uint32_t kind = t->created ? CS_TIME_PREEMPTED : CS_TIME_BLOCKED;
+			uint32_t kind = t->created || t->runnable ? CS_TIME_PREEMPTED : CS_TIME_BLOCKED;
 			off_add(r, off_node(r, t, kind, time, 0), (uint32_t)(t - r->threads.v), kind,
 				time - t->span_start);
 		}
@@ -936,7 +959,8 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		/* Every thread exists from now on, also one that never switches. */
 		if (!o->argv && cs_proc_tasks(pid, &tids, &nt) == 0) {
 			for (size_t i = 0; i < nt; i++)
-				wall_thread(r, (uint32_t)pid, (uint32_t)tids[i], r->start_ns);
+				wall_thread(r, (uint32_t)pid, (uint32_t)tids[i], r->start_ns)->runnable =
+					thread_runnable(pid, tids[i]);
 			free(tids);
 		}
 	}

@@ -1,6 +1,7 @@
 /* waiter: threads that wait in known ways, for off-CPU profiles (record --wall).
  * Each waiting thread measures with CLOCK_MONOTONIC how long it spent inside its
- * blocking call and, on SIGTERM, prints "truth NAME TID WAIT_NS LIFE_NS".
+ * blocking call and, on SIGTERM, prints "truth NAME TID WAIT_NS LIFE_NS CPU_NS" (its
+ * CPU time from its CPU-time clock).
  *
  *   waiter mix       "sleeper" (nanosleep 10 ms in sleep_wait), "reader" (read() of a
  *                    pipe in pipe_wait, fed a byte every 20 ms by "feeder"), "locker"
@@ -26,6 +27,7 @@ static uint64_t now_ns(void)
 struct truth {
 	const char *name;
 	pid_t tid;
+	pthread_t self;
 	uint64_t start, wait;
 };
 
@@ -42,6 +44,7 @@ static struct truth *begin(const char *name)
 	pthread_mutex_unlock(&truth_mu);
 	t->name = name;
 	t->tid = gettid();
+	t->self = pthread_self();
 	t->start = now_ns();
 	return t;
 }
@@ -79,7 +82,6 @@ __attribute__((noinline)) static void lock_wait(struct truth *t)
 	pthread_mutex_lock(&mu);
 	t->wait += now_ns() - a;
 	pthread_mutex_unlock(&mu);
-	sleep_ms(1); /* let the holder take it again */
 }
 
 __attribute__((noinline)) static void burn_loop(void)
@@ -132,8 +134,10 @@ static void *holder(void *arg)
 static void *locker(void *arg)
 {
 	struct truth *t = begin("locker");
-	while (!target_stop)
+	while (!target_stop) {
 		lock_wait(t);
+		sleep_ms(1); /* let the holder take it again */
+	}
 	return arg;
 }
 
@@ -224,10 +228,16 @@ int main(int argc, char **argv)
 		pause();
 	uint64_t end = now_ns();
 	pthread_mutex_lock(&truth_mu);
-	for (int i = 0; i < ntruths; i++)
-		printf("truth %s %d %llu %llu\n", truths[i].name, (int)truths[i].tid,
+	for (int i = 0; i < ntruths; i++) {
+		clockid_t cid;
+		struct timespec cpu = {0, 0};
+		if (pthread_getcpuclockid(truths[i].self, &cid) == 0)
+			clock_gettime(cid, &cpu);
+		printf("truth %s %d %llu %llu %llu\n", truths[i].name, (int)truths[i].tid,
 		       (unsigned long long)truths[i].wait,
-		       (unsigned long long)(end - truths[i].start));
+		       (unsigned long long)(end - truths[i].start),
+		       (unsigned long long)cpu.tv_sec * 1000000000ull + (unsigned long long)cpu.tv_nsec);
+	}
 	pthread_mutex_unlock(&truth_mu);
 	fflush(stdout);
 	_exit(0); /* threads may be blocked: do not join them */
