@@ -378,9 +378,9 @@ void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 	fprintf(out, "\"source\": \"%s\", \"weight\": \"%s\", ",
 		m->source < 3 ? src[m->source] : "unknown",
 		cs_time_in_us(p->times.shown) ? "us" : weighted(p, total) ? "period" : "samples");
-	fprintf(out, "\"time\": \"%s\", \"time_kinds\": \"%s\", ",
-		cs_time_name(p->times.shown ? p->times.shown : CS_SEL_CPU),
-		p->times.wall ? "cpu,blocked,preempted" : "cpu");
+	if (p->times.wall) /* CPU profiles read as they always did */
+		fprintf(out, "\"time\": \"%s\", \"time_kinds\": \"cpu,blocked,preempted\", ",
+			cs_time_name(p->times.shown ? p->times.shown : CS_SEL_WALL));
 	fprintf(out, "\"command\": ");
 	cs_json_str(out, cs_str(p, m->command), cs_strlen(p, m->command));
 	fprintf(out, ", \"pid\": %lld, \"hz\": %u, \"event\": ", (long long)m->pid, m->hz);
@@ -389,15 +389,23 @@ void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 		", \"stats\": {\"duration_s\": %.3f, \"samples\": %llu, \"lost\": %llu, "
 		"\"complete\": %llu, \"truncated\": %llu, \"complete_pct\": %.2f, "
 		"\"kernel_only\": %llu, \"unresolved\": %llu, \"threads\": %llu, "
-		"\"processes\": %llu, \"profiler_cpu_s\": %.3f, \"offcpu_intervals\": %llu, "
-		"\"offcpu_stack_lost\": %llu, \"offcpu_end_lost\": %llu}",
+		"\"processes\": %llu, \"profiler_cpu_s\": %.3f",
 		(double)st->duration_ns / 1e9, (unsigned long long)st->samples,
 		(unsigned long long)st->lost, (unsigned long long)st->complete,
 		(unsigned long long)st->truncated, cs_pct(st->complete, unwound),
 		(unsigned long long)st->kernel_only, (unsigned long long)st->unresolved,
 		(unsigned long long)st->threads, (unsigned long long)st->processes,
-		(double)st->profiler_cpu_ns / 1e9, (unsigned long long)st->offcpu_events,
-		(unsigned long long)st->offcpu_lost, (unsigned long long)st->offcpu_unmatched);
+		(double)st->profiler_cpu_ns / 1e9);
+	if (p->times.wall)
+		fprintf(out,
+			", \"offcpu_intervals\": %llu, \"offcpu_stack_lost\": %llu, "
+			"\"offcpu_end_lost\": %llu, \"offcpu_complete\": %llu, "
+			"\"offcpu_truncated\": %llu",
+			(unsigned long long)st->offcpu_events, (unsigned long long)st->offcpu_lost,
+			(unsigned long long)st->offcpu_unmatched,
+			(unsigned long long)st->offcpu_complete,
+			(unsigned long long)st->offcpu_truncated);
+	fputc('}', out);
 }
 
 /* ---- the timeline ---- */
