@@ -326,7 +326,10 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 	fprintf(stderr, "wrote '%s'", output);
 	if (bytes >= 0) {
 		fprintf(stderr, " (%lld bytes", bytes);
-		if (st->samples)
+		if (p->times.wall && st->samples + st->offcpu_events)
+			fprintf(stderr, ", %.1f bytes per sample or off-CPU interval",
+				(double)bytes / (double)(st->samples + st->offcpu_events));
+		else if (st->samples)
 			fprintf(stderr, ", %.1f bytes/sample", (double)bytes / (double)st->samples);
 		fprintf(stderr, ")");
 	}
