@@ -16,6 +16,7 @@ static const char usage_text[] =
 	"  -o, --output OUT   write here instead of standard output\n"
 	"      --per-thread   start every stack with a NAME-TID frame for its thread\n"
 	CS_VIEW_USAGE
+	"                     (fold spells it --tid=TID: a bare --tid is stackcollapse's)\n"
 	"\n"
 	"The count of a stack is its number of CPU samples, or with --time off, wall,\n"
 	"blocked or preempted its time in microseconds (integers, as flamegraph.pl reads).\n"
@@ -53,7 +54,7 @@ int cmd_fold(int argc, char **argv)
 		{"output", required_argument, 0, 'o'},
 		{"per-thread", no_argument, 0, O_PER_THREAD},
 		{"pid", no_argument, 0, O_PID},
-		{"tid", no_argument, 0, O_TID},
+		{"tid", optional_argument, 0, O_TID}, /* before CS_VIEW_LONGOPTS' --tid */
 		{"kernel", no_argument, 0, O_KERNEL},
 		{"jit", no_argument, 0, O_JIT},
 		{"all", no_argument, 0, O_ALL},
@@ -84,7 +85,16 @@ int cmd_fold(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case O_PER_THREAD: per_thread = 1; break;
 		case O_PID: io.pid = 1; break;
-		case O_TID: io.tid = 1; break;
+		case O_TID:
+			if (optarg) { /* --tid=TID: the views' thread filter */
+				if (cs_view_opt(&vo, "fold", CS_VOPT_TID, optarg) < 0) {
+					ret = 2;
+					goto out;
+				}
+			} else {
+				io.tid = 1;
+			}
+			break;
 		case O_KERNEL: io.kernel = 1; break;
 		case O_JIT: io.jit = 1; break;
 		case O_ALL: io.kernel = io.jit = 1; break;

@@ -202,8 +202,11 @@ static uint32_t kind_of(const struct cs_profile *p, const struct cs_flame_node *
 		return K_ROOT;
 	const struct cs_frame *f = &p->frames.v[n->frame];
 	uint32_t mflags = f->module == CS_NONE ? 0 : p->modules.v[f->module].flags;
-	/* a frame where only waiting happens, in and under it: off-CPU */
-	if ((n->total && n->off == n->total) || (n->flags & CS_FRAME_OFFCPU))
+	/* in a view of CPU and off-CPU time, a frame where only waiting happens (in and
+	 * under it) is off-CPU; the markers always are */
+	unsigned sel = p->times.shown;
+	if ((n->flags & CS_FRAME_OFFCPU) ||
+	    ((sel & CS_SEL_CPU) && (sel & CS_SEL_OFF) && n->total && n->off == n->total))
 		return K_OFFCPU;
 	if ((n->flags & CS_FRAME_KERNEL) || (mflags & CS_MODULE_KERNEL))
 		return K_KERNEL;

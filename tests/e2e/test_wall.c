@@ -264,6 +264,30 @@ Test(wall, waits_match_the_targets_own_clocks)
 	cr_assert_gt(thread_us(&cpu, "burner", b->tid, "burn_loop", NULL), 0);
 	cr_assert_eq(h_with_frame(&cpu, "[off-CPU: blocked]"), 0);
 	h_folded_free(&cpu);
+
+	/* --tid keeps one thread */
+	const struct truth *sl = truth_of(tr, ntr, "sleeper");
+	char tid[32];
+	snprintf(tid, sizeof(tid), "--tid=%d", sl->tid);
+	char *targv[] = {CS_EXE, "fold", "-i", data, tid, "--per-thread", NULL};
+	char *out;
+	cr_assert_eq(h_run(targv, 60, &out, NULL), 0);
+	char prefix[48];
+	snprintf(prefix, sizeof(prefix), "sleeper-%d;", sl->tid);
+	cr_assert(*out && !strncmp(out, prefix, strlen(prefix)), "fold --tid: %.200s", out);
+	for (char *nl = strchr(out, '\n'); nl && nl[1]; nl = strchr(nl + 1, '\n'))
+		cr_assert(!strncmp(nl + 1, prefix, strlen(prefix)), "another thread: %.200s", nl + 1);
+	free(out);
+
+	/* the flamegraph's tooltips split a frame's time into CPU and off-CPU */
+	char *svg = h_path(dir, "wall.svg");
+	char *fargv[] = {CS_EXE, "flame", "-i", data, svg, NULL};
+	cr_assert_eq(h_run(fargv, 60, NULL, NULL), 0);
+	char *text = h_read_file(svg, NULL);
+	cr_assert(text && strstr(text, "<title>sleep_wait (") && strstr(text, "; CPU ") &&
+		  strstr(text, "off-CPU"), "no CPU / off-CPU split in the flamegraph");
+	free(text);
+	free(svg);
 	h_folded_free(&off);
 	free(data);
 }
