@@ -576,6 +576,10 @@ static void status(const struct rec *r, uint64_t now)
 	fprintf(stderr, "\r\033[K[csampler] recording: %.1f s", (double)(now - r->start_ns) / 1e9);
 	if (!r->o->no_cpu)
 		fprintf(stderr, ", %llu samples, %zu threads", (unsigned long long)r->st.samples, live);
+	if (r->o->wall)
+		fprintf(stderr, ", %llu off-CPU intervals", (unsigned long long)r->st.offcpu_events);
+	if (r->st.lost)
+		fprintf(stderr, ", %llu lost", (unsigned long long)r->st.lost);
 	if (r->lc) {
 		size_t snaps;
 		uint64_t bytes;
