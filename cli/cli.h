@@ -36,6 +36,43 @@ void cs_out_abort(struct cs_out *o);
 /* Load the input of a reading command, defaulting to csampler.data. */
 int cs_cli_load(struct cs_profile *p, const char *path, const struct cs_import_opts *o);
 
+/* ---- options every profile view takes (common.c) ----
+ *
+ * --time cpu|off|wall|blocked|preempted, --tid TID (repeatable), --comm NAME and
+ * --exclude-idle. A command adds CS_VIEW_LONGOPTS to its getopt table, passes every
+ * option to cs_view_opt first, and calls cs_view_apply right after loading:
+ *
+ *     int v = cs_view_opt(&vo, "fold", c, optarg);    // 1 taken, 0 not a view option,
+ *     if (v < 0) return 2; if (v) continue;           // -1 usage error printed
+ *     ...
+ *     if (cs_cli_load(&p, ...) < 0 || cs_view_apply(&p, &vo) < 0) goto out;
+ *
+ * After cs_view_apply the profile's counts are the selected time (p.times.shown; see
+ * profile.h), so the command renders it as any profile. */
+enum { CS_VOPT_TIME = 0x1000, CS_VOPT_TID, CS_VOPT_COMM, CS_VOPT_EXCLUDE_IDLE };
+#define CS_VIEW_LONGOPTS                                                                           \
+	{"time", required_argument, 0, CS_VOPT_TIME}, {"tid", required_argument, 0, CS_VOPT_TID},   \
+		{"comm", required_argument, 0, CS_VOPT_COMM},                                      \
+		{"exclude-idle", no_argument, 0, CS_VOPT_EXCLUDE_IDLE}
+#define CS_VIEW_USAGE                                                                              \
+	"      --time KIND    which time to show: cpu (CPU samples), off (off-CPU time,\n"           \
+	"                     blocked + preempted), wall (both), blocked or preempted;\n"           \
+	"                     recordings made with 'record --wall' default to wall and\n"          \
+	"                     count microseconds, others have cpu only\n"                          \
+	"      --tid TID      only this thread (may be repeated)\n"                                \
+	"      --comm NAME    only threads of this name, or of processes of this name\n"           \
+	"      --exclude-idle leave out threads that used no CPU while recorded\n"
+
+struct cs_view_opts {
+	unsigned time; /* enum cs_time_sel; 0 = the profile's default */
+	uint32_t tids[64];
+	size_t ntids;
+	const char *comm;
+	int exclude_idle;
+};
+int cs_view_opt(struct cs_view_opts *v, const char *cmd, int c, const char *arg);
+int cs_view_apply(struct cs_profile *p, const struct cs_view_opts *v);
+
 /* Print "csampler CMD: unknown option ..." style usage errors: returns 2. */
 int cs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

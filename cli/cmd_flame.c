@@ -45,6 +45,9 @@ static const char usage_text[] =
 	"                        beyond that, the narrowest siblings are merged, and call\n"
 	"                        chains deeper than the rest of the budget are cut into one\n"
 	"                        'cut' frame (the SVG says how much time is below the cut)\n"
+	CS_VIEW_USAGE
+	"                        (the tooltip shows a frame's CPU and off-CPU time apart;\n"
+	"                        off-CPU frames are drawn in blues and greys)\n"
 	"      --leaks           draw the outstanding bytes of the last leak snapshot of\n"
 	"                        each process (several processes: one root frame each)\n"
 	"      --cost COST       ... or another cost: leaked (the default), allocations\n"
@@ -64,6 +67,7 @@ static const char usage_text[] =
 	"  perf script | csampler flame -i - --colors hot perf.svg\n"
 	"  csampler flame -i out.folded --reverse --inverted --minwidth 0.5% icicle.svg\n"
 	"  csampler flame --leaks leaks.svg\n"
+	"  csampler flame -i wall.data --exclude-idle wall.svg\n"
 	"  csampler flame --leaks --cost allocations allocations.svg\n";
 
 static int number(const char *opt, const char *v, double lo, double hi, double *out)
@@ -119,6 +123,7 @@ int cmd_flame(int argc, char **argv)
 		{"snapshot", required_argument, 0, O_SNAPSHOT},
 		{"cost", required_argument, 0, O_COST},
 		{"pid", required_argument, 0, O_PID},
+		CS_VIEW_LONGOPTS,
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -133,7 +138,14 @@ int cmd_flame(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	optind = 1;
 	opterr = 0;
+	struct cs_view_opts vo;
+	memset(&vo, 0, sizeof(vo));
 	while ((c = getopt_long(argc, argv, "i:h", longopts, NULL)) != -1) {
+		int v = cs_view_opt(&vo, "flame", c, optarg);
+		if (v < 0)
+			return 2;
+		if (v)
+			continue;
 		switch (c) {
 		case 'i': input = optarg; break;
 		case O_TITLE: o.title = optarg; break;
@@ -246,6 +258,14 @@ int cmd_flame(int argc, char **argv)
 			o.countname = counts[lo.cost];
 		if (!o.title)
 			o.title = titles[lo.cost];
+	} else if (cs_view_apply(&p, &vo) < 0) {
+		goto done;
+	} else if (cs_time_in_us(p.times.shown)) {
+		if (!o.countname)
+			o.countname = "us";
+		if (!o.title)
+			o.title = p.times.shown == CS_SEL_WALL ? "Wall-clock time (CPU + off-CPU)"
+								: "Off-CPU time";
 	}
 	if (per_thread)
 		o.thread_root = CS_ROOT_THREAD;

@@ -15,6 +15,11 @@ static const char usage_text[] =
 	"  -i, --input FILE   profile to read (default csampler.data)\n"
 	"  -o, --output OUT   write here instead of standard output\n"
 	"      --per-thread   start every stack with a NAME-TID frame for its thread\n"
+	CS_VIEW_USAGE
+	"                     (fold spells it --tid=TID: a bare --tid is stackcollapse's)\n"
+	"\n"
+	"The count of a stack is its number of CPU samples, or with --time off, wall,\n"
+	"blocked or preempted its time in microseconds (integers, as flamegraph.pl reads).\n"
 	"\n"
 	"perf script input is folded exactly as FlameGraph's stackcollapse-perf.pl folds\n"
 	"it: every stack starts with the process name (unless --per-thread, --pid or --tid\n"
@@ -37,6 +42,7 @@ static const char usage_text[] =
 	"examples:\n"
 	"  csampler fold > out.folded && flamegraph.pl out.folded > out.svg\n"
 	"  csampler fold --per-thread -i app.data -o app.folded\n"
+	"  csampler fold --time off --exclude-idle -i wall.data | flamegraph.pl > off.svg\n"
 	"  perf script | csampler fold -i - --pid\n"
 	"  perf script | csampler fold -i - --robust --all\n";
 
@@ -48,49 +54,72 @@ int cmd_fold(int argc, char **argv)
 		{"output", required_argument, 0, 'o'},
 		{"per-thread", no_argument, 0, O_PER_THREAD},
 		{"pid", no_argument, 0, O_PID},
-		{"tid", no_argument, 0, O_TID},
+		{"tid", optional_argument, 0, O_TID}, /* before CS_VIEW_LONGOPTS' --tid */
 		{"kernel", no_argument, 0, O_KERNEL},
 		{"jit", no_argument, 0, O_JIT},
 		{"all", no_argument, 0, O_ALL},
 		{"addrs", no_argument, 0, O_ADDRS},
 		{"robust", no_argument, 0, O_ROBUST},
+		CS_VIEW_LONGOPTS,
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *input = NULL, *output = NULL;
 	struct cs_import_opts io = {0};
 	struct cs_fold_opts fo = {0};
-	int per_thread = 0, robust = 0, c;
+	int per_thread = 0, robust = 0, c, ret = 1;
+	struct cs_view_opts vo = {0};
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "i:o:h", longopts, NULL)) != -1) {
+		int v = cs_view_opt(&vo, "fold", c, optarg);
+		if (v < 0) {
+			ret = 2;
+			goto out;
+		}
+		if (v)
+			continue;
 		switch (c) {
 		case 'i': input = optarg; break;
 		case 'o': output = optarg; break;
 		case O_PER_THREAD: per_thread = 1; break;
 		case O_PID: io.pid = 1; break;
-		case O_TID: io.tid = 1; break;
+		case O_TID:
+			if (optarg) { /* --tid=TID: the views' thread filter */
+				if (cs_view_opt(&vo, "fold", CS_VOPT_TID, optarg) < 0) {
+					ret = 2;
+					goto out;
+				}
+			} else {
+				io.tid = 1;
+			}
+			break;
 		case O_KERNEL: io.kernel = 1; break;
 		case O_JIT: io.jit = 1; break;
 		case O_ALL: io.kernel = io.jit = 1; break;
 		case O_ADDRS: io.addrs = 1; break;
 		case O_ROBUST: robust = 1; break;
-		case 'h': fputs(usage_text, stdout); return 0;
+		case 'h':
+			fputs(usage_text, stdout);
+			ret = 0;
+			goto out;
 		default:
-			return cs_usage_error("fold", "unknown option or missing value: '%s'",
-					      argv[optind - 1]);
+			ret = cs_usage_error("fold", "unknown option or missing value: '%s'",
+					     argv[optind - 1]);
+			goto out;
 		}
 	}
-	if (optind < argc)
-		return cs_usage_error("fold", "unexpected argument '%s'", argv[optind]);
+	if (optind < argc) {
+		ret = cs_usage_error("fold", "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
 
 	io.compat = !robust;
 	struct cs_profile p;
 	cs_profile_init(&p);
-	int ret = 1;
-	if (cs_cli_load(&p, input, &io) < 0)
-		goto out;
+	if (cs_cli_load(&p, input, &io) < 0 || cs_view_apply(&p, &vo) < 0)
+		goto out_p;
 	switch (p.meta.source) {
 	case CS_SOURCE_RECORDING:
 		fo.annotate_kernel = 1;
@@ -119,15 +148,16 @@ int cmd_fold(int argc, char **argv)
 
 	struct cs_out out;
 	if (cs_out_open(&out, output) < 0)
-		goto out;
+		goto out_p;
 	if (cs_render_folded(&p, &fo, out.f) < 0) {
 		cs_out_abort(&out);
-		goto out;
+		goto out_p;
 	}
 	if (cs_out_commit(&out) < 0)
-		goto out;
+		goto out_p;
 	ret = 0;
-out:
+out_p:
 	cs_profile_release(&p);
+out:
 	return ret;
 }

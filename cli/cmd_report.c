@@ -29,10 +29,14 @@ static const char usage_text[] =
 	"      --callers FN    who calls FN, with each caller's share of FN's samples\n"
 	"                      (a C++ name may leave out its parameter list)\n"
 	"      --callees FN    what FN calls, with shares ([self] = FN's own time)\n"
+	"  -b thread with a recording made with 'record --wall': each thread's CPU,\n"
+	"                      blocked, preempted and wall time (ms), and how long it\n"
+	"                      existed while recorded\n"
 	"      --addrs         frames without a symbol (MODULE+0xOFFSET) get one row per\n"
 	"                      address, instead of one [MODULE] row per module\n"
 	"  -f, --format FMT    text (default), json or csv\n"
 	"  -o, --output OUT    write here instead of standard output\n"
+	CS_VIEW_USAGE
 	"\n"
 	"Leak snapshots (recorded by 'csampler leaks' or 'record --leaks'):\n"
 	"      --leaks         for each process: the heap's peak (bytes and when), its\n"
@@ -57,6 +61,8 @@ static const char usage_text[] =
 	"  csampler report --by line --sort total -i app.data\n"
 	"  csampler report --callers malloc --format json\n"
 	"  csampler report --callers 'std::vector<int>::push_back'\n"
+	"  csampler report --time off --exclude-idle -i wall.data\n"
+	"  csampler report --by thread -i wall.data\n"
 	"  perf script | csampler report -i - --by module\n"
 	"  csampler report --leaks --min-age 60\n"
 	"  csampler report --leaks --cost allocations --top 5\n"
@@ -87,6 +93,7 @@ int cmd_report(int argc, char **argv)
 		{"min-age", required_argument, 0, O_MIN_AGE},
 		{"cost", required_argument, 0, O_COST},
 		{"pid", required_argument, 0, O_PID},
+		CS_VIEW_LONGOPTS,
 		{"help", no_argument, 0, 'h'},		{0, 0, 0, 0},
 	};
 	static const char *const sorts[] = {"self", "total"};
@@ -98,11 +105,18 @@ int cmd_report(int argc, char **argv)
 	uint64_t top, k;
 	double age;
 	int c, leaks = 0, top_set = 0;
+	struct cs_view_opts vo;
+	memset(&vo, 0, sizeof(vo));
 
 	o.top = 25;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "i:o:n:s:b:f:h", longopts, NULL)) != -1) {
+		int v = cs_view_opt(&vo, "report", c, optarg);
+		if (v < 0)
+			return 2;
+		if (v)
+			continue;
 		switch (c) {
 		case 'i': input = optarg; break;
 		case 'o': output = optarg; break;
@@ -187,6 +201,8 @@ int cmd_report(int argc, char **argv)
 	int ret = 1;
 	struct cs_out out;
 	if (cs_cli_load(&p, input, NULL) < 0)
+		goto done;
+	if (!leaks && cs_view_apply(&p, &vo) < 0)
 		goto done;
 	if (leaks) {
 		/* text lists the top 10 stacks and says how many more; JSON has them all */

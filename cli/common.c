@@ -103,3 +103,41 @@ int cs_usage_error(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "csampler %s: %s (see 'csampler %s --help')\n", cmd, buf, cmd);
 	return 2;
 }
+
+int cs_view_opt(struct cs_view_opts *v, const char *cmd, int c, const char *arg)
+{
+	uint64_t n;
+	switch (c) {
+	case CS_VOPT_TIME:
+		v->time = cs_time_parse(arg);
+		if (!v->time) {
+			cs_usage_error(cmd, "--time needs cpu, off, wall, blocked or preempted, not '%s'",
+				       arg);
+			return -1;
+		}
+		return 1;
+	case CS_VOPT_TID:
+		if (cs_parse_u64(arg, &n) < 0 || n == 0 || n > UINT32_MAX) {
+			cs_usage_error(cmd, "--tid needs a thread id, not '%s'", arg);
+			return -1;
+		}
+		if (v->ntids == CS_ARRAY_SIZE(v->tids)) {
+			cs_usage_error(cmd, "at most %zu --tid options", CS_ARRAY_SIZE(v->tids));
+			return -1;
+		}
+		v->tids[v->ntids++] = (uint32_t)n;
+		return 1;
+	case CS_VOPT_COMM: v->comm = arg; return 1;
+	case CS_VOPT_EXCLUDE_IDLE: v->exclude_idle = 1; return 1;
+	default: return 0;
+	}
+}
+
+int cs_view_apply(struct cs_profile *p, const struct cs_view_opts *v)
+{
+	struct cs_thread_filter f = {v->tids, v->ntids, v->comm, v->exclude_idle};
+	if (cs_profile_filter_threads(p, &f) < 0)
+		return -1;
+	return cs_profile_select_time(p, v->time ? v->time : cs_time_default(p));
+}
+

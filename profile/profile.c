@@ -99,6 +99,7 @@ void cs_profile_release(struct cs_profile *p)
 	CS_VEC_FREE(p->leaks);
 	CS_VEC_FREE(p->leak_procs);
 	CS_VEC_FREE(p->heap);
+	CS_VEC_FREE(p->times.threads);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -251,7 +252,17 @@ uint32_t cs_profile_stack(struct cs_profile *p, const uint32_t *frames, size_t n
 	return node;
 }
 
-void cs_profile_add(struct cs_profile *p, uint32_t stack, uint32_t thread, uint64_t count)
+/* The sample index's key: (stack, kind) above the thread. Stack nodes stay far below
+ * 2^30 (each takes 12 bytes), which leaves two bits for the kind. */
+static uint64_t sample_key(uint32_t stack, uint32_t thread, uint32_t kind)
+{
+	if (stack >= 1u << 30 || kind >= CS_TIME_KINDS)
+		abort();
+	return ((uint64_t)(stack | kind << 30) << 32) | thread;
+}
+
+void cs_profile_add_time(struct cs_profile *p, uint32_t stack, uint32_t thread, uint32_t kind,
+			 uint64_t value)
 {
 	if (thread == CS_NONE) {
 		if (!p->threads.n)
@@ -259,14 +270,19 @@ void cs_profile_add(struct cs_profile *p, uint32_t stack, uint32_t thread, uint6
 		thread = 0;
 	}
 	int added;
-	uint64_t *slot = cs_map64_put(&p->sample_ix, ((uint64_t)stack << 32) | thread,
-				      p->samples.n, &added);
+	uint64_t *slot = cs_map64_put(&p->sample_ix, sample_key(stack, thread, kind), p->samples.n,
+				      &added);
 	if (added) {
-		struct cs_sample s = {stack, thread, 0};
+		struct cs_sample s = {stack, thread, 0, kind};
 		CS_VEC_PUSH(p->samples, s);
 	}
 	uint64_t *c = &p->samples.v[*slot].count;
-	*c = count > UINT64_MAX - *c ? UINT64_MAX : *c + count; /* saturate: load rejects it */
+	*c = value > UINT64_MAX - *c ? UINT64_MAX : *c + value; /* saturate: load rejects it */
+}
+
+void cs_profile_add(struct cs_profile *p, uint32_t stack, uint32_t thread, uint64_t count)
+{
+	cs_profile_add_time(p, stack, thread, CS_TIME_CPU, count);
 }
 
 uint64_t cs_profile_total(const struct cs_profile *p)

@@ -24,6 +24,7 @@ enum cs_frame_flags {
 	CS_FRAME_KERNEL = 1u << 1,  /* kernel code */
 	CS_FRAME_UNKNOWN = 1u << 2, /* no symbol: func reads "module+0xOFFSET" or "[unknown]" */
 	CS_FRAME_JIT = 1u << 3,	    /* JIT-compiled code (perf map / perf script "[JIT]") */
+	CS_FRAME_OFFCPU = 1u << 4,  /* marker of off-CPU time: "[off-CPU: blocked]" etc. */
 };
 
 struct cs_frame {
@@ -62,10 +63,19 @@ struct cs_thread {
 	uint32_t process; /* string id: process name */
 };
 
+/* What a sample's weight measures (time kinds; see the time selection below). */
+enum cs_time_kind {
+	CS_TIME_CPU = 0,       /* on-CPU: count is a number of CPU samples (or periods) */
+	CS_TIME_BLOCKED = 1,   /* off-CPU, waiting (sleep, I/O, lock): count is nanoseconds */
+	CS_TIME_PREEMPTED = 2, /* off-CPU, runnable but another task ran: nanoseconds */
+	CS_TIME_KINDS
+};
+
 struct cs_sample {
 	uint32_t stack;	 /* stack node of the leaf frame */
 	uint32_t thread; /* index into threads */
-	uint64_t count;
+	uint64_t count;	 /* in the unit of kind; after cs_profile_select_time, the selection's */
+	uint32_t kind;	 /* enum cs_time_kind */
 };
 
 /* One point of the once-a-second process timeline. */
@@ -180,6 +190,32 @@ struct cs_stats {
 	uint64_t cut_depth;	 /* deeper than the frames kept */
 	uint64_t jit_samples;	 /* samples with JIT frames */
 	uint64_t jit_unnamed;	 /* ... of which some JIT frame no perf map or jitdump names */
+	/* record --wall: */
+	uint64_t offcpu_events;	 /* off-CPU intervals kept (a switch-out and its return) */
+	uint64_t offcpu_lost;	 /* off-CPU intervals whose switch-out stack was lost (the
+				  * time is kept, under an "[off-CPU stack lost]" frame) */
+	uint64_t offcpu_unmatched; /* switch-outs whose return was lost: time not counted */
+	uint64_t offcpu_complete;  /* off-CPU user stacks unwound to the thread root */
+	uint64_t offcpu_truncated; /* ... and not */
+};
+
+/* Per-thread times of a wall-clock recording (record --wall), by thread index. */
+struct cs_thread_time {
+	uint64_t span_ns;  /* wall time the thread existed while it was recorded */
+	uint64_t oncpu_ns; /* its on-CPU time, measured from its context switches */
+	/* Filled by cs_profile_select_time from the stacks (after the thread filters):
+	 * its time per kind in ns, CPU time as samples x cpu_period_ns. */
+	uint64_t ns[CS_TIME_KINDS];
+};
+
+/* Time kinds of the profile. A recording without off-CPU time (every CPU recording,
+ * folded and perf script text) has wall = 0 and only CS_TIME_CPU samples. */
+struct cs_times {
+	int wall;		/* off-CPU time was recorded: every time kind is known */
+	uint64_t cpu_period_ns; /* CPU time one CPU sample stands for (wall recordings) */
+	unsigned shown;		/* the selection the counts hold (cs_profile_select_time);
+				 * 0: the raw counts of each kind */
+	CS_VEC(struct cs_thread_time) threads; /* by thread index; may be shorter */
 };
 
 struct cs_strtab {
@@ -209,6 +245,7 @@ struct cs_profile {
 	CS_VEC(struct cs_heap_point) heap;
 	struct cs_meta meta;
 	struct cs_stats stats;
+	struct cs_times times;
 };
 
 void cs_profile_init(struct cs_profile *p);
@@ -244,9 +281,64 @@ uint32_t cs_profile_stack(struct cs_profile *p, const uint32_t *frames, size_t n
 /* Add count samples of stack in thread (thread may be CS_NONE: uses thread 0, created
  * as "all" on demand). A count that would pass UINT64_MAX stays at UINT64_MAX. */
 void cs_profile_add(struct cs_profile *p, uint32_t stack, uint32_t thread, uint64_t count);
+/* Add value (samples for CS_TIME_CPU, nanoseconds otherwise) of time kind kind to
+ * stack in thread; cs_profile_add is cs_profile_add_time(..., CS_TIME_CPU, count). A
+ * (stack, thread) pair holds one row per kind. */
+void cs_profile_add_time(struct cs_profile *p, uint32_t stack, uint32_t thread, uint32_t kind,
+			 uint64_t value);
 /* The sum of all counts, UINT64_MAX if it does not fit (cs_profile_load refuses such
  * a profile, so for a loaded one every sum of counts fits). */
 uint64_t cs_profile_total(const struct cs_profile *p);
+
+/* ---- time selection: which time the views show (profile/timesel.c) ----
+ *
+ * A selection is a set of time kinds. `--time cpu` shows CPU samples as they are
+ * (counts stay sample counts, so CPU recordings read as always); `off` (blocked +
+ * preempted), `wall` (all three), `blocked` and `preempted` show microseconds: a CPU
+ * sample then weighs cpu_period_ns. Every view does the same two steps after loading:
+ *
+ *     unsigned sel = asked ? asked : cs_time_default(p);
+ *     if (cs_profile_select_time(p, sel) < 0) fail;      // counts now hold sel's weight
+ *
+ * after which it renders p as it renders any profile; rows keep their kind, so a view
+ * can still split a total into CPU and off-CPU (the flamegraph's tooltip does). */
+enum cs_time_sel {
+	CS_SEL_CPU = 1u << CS_TIME_CPU,
+	CS_SEL_BLOCKED = 1u << CS_TIME_BLOCKED,
+	CS_SEL_PREEMPTED = 1u << CS_TIME_PREEMPTED,
+	CS_SEL_OFF = CS_SEL_BLOCKED | CS_SEL_PREEMPTED,
+	CS_SEL_WALL = CS_SEL_CPU | CS_SEL_OFF,
+};
+/* "cpu", "off", "wall", "blocked", "preempted" -> selection; 0 if none of them. */
+unsigned cs_time_parse(const char *s);
+/* The name of a selection ("cpu", "off", "wall", ...). */
+const char *cs_time_name(unsigned sel);
+/* What a view shows when not told: wall for a wall recording, else cpu. */
+unsigned cs_time_default(const struct cs_profile *p);
+/* 1 if the selection's counts are microseconds (every selection but cpu). */
+static inline int cs_time_in_us(unsigned sel)
+{
+	return sel && sel != CS_SEL_CPU;
+}
+/* The weight of one sample row under sel: samples for CS_SEL_CPU, else microseconds
+ * (rounded), 0 if its kind is not selected. Reads the raw counts (before
+ * cs_profile_select_time). */
+uint64_t cs_sample_weight(const struct cs_profile *p, const struct cs_sample *s, unsigned sel);
+/* Make every count its weight under sel, in place, and drop the rows of other kinds.
+ * 0, or -1 after one error line (sel asks for off-CPU time of a recording that has
+ * none, or the weights add up past 64 bits). Once per profile. */
+int cs_profile_select_time(struct cs_profile *p, unsigned sel);
+
+/* Keep only some threads' samples (in place; threads stay in the table). */
+struct cs_thread_filter {
+	const uint32_t *tids; /* keep threads with one of these tids (ntids 0: any) */
+	size_t ntids;
+	const char *comm;     /* keep threads with this name, or of a process of this name */
+	int exclude_idle;     /* drop threads without any CPU sample */
+};
+/* 0, or -1 after one error line when nothing is left. Call before
+ * cs_profile_select_time (exclude_idle reads the CPU rows). */
+int cs_profile_filter_threads(struct cs_profile *p, const struct cs_thread_filter *f);
 
 /* Frames of node leaf, root first, into out (capacity cap); returns the depth (which
  * may exceed cap: then only the first cap frames root-first were stored). */

@@ -39,6 +39,7 @@ enum {
 	SEC_STATS = 9,
 	SEC_LEAKS = 10,	 /* version 1 of the leak snapshots: outstanding bytes only */
 	SEC_LEAKS2 = 20, /* leak snapshots with totals, their processes, the heap timeline */
+	SEC_TIMES = 21,	 /* record --wall: off-CPU time per stack and thread, thread spans */
 	SEC_END = 0x454e44,
 };
 
@@ -63,6 +64,11 @@ enum {
 enum { LI_STACK, LI_BYTES, LI_BLOCKS, LI_AGE_NS, LI_ALLOCS, LI_ALLOC_BYTES, LI_TEMPORARY,
        LI_PEAK_BYTES, LI_N };
 enum { LH_T_MS, LH_PROCESS, LH_BYTES, LH_ALLOCS, LH_N };
+/* TIMES is made of such records too: one header, then threads, then off-CPU rows. A
+ * reader that knows no TIMES reads the CPU samples alone, a CPU profile. */
+enum { TH_CPU_PERIOD_NS, TH_N };
+enum { TT_THREAD, TT_SPAN_NS, TT_ONCPU_NS, TT_N };
+enum { TO_STACK, TO_THREAD, TO_KIND, TO_NS, TO_N };
 #define MAX_FIELDS 256
 
 /* Tagged fields of META and STATS: uv tag, uv kind (0 = uv, 1 = sv), value. */
@@ -173,11 +179,17 @@ static void enc_threads(const struct cs_profile *p, struct cs_buf *b)
 	}
 }
 
+/* CPU samples only: off-CPU time goes to TIMES. */
 static void enc_samples(const struct cs_profile *p, struct cs_buf *b)
 {
-	cs_buf_put_uv(b, p->samples.n);
+	size_t n = 0;
+	for (size_t i = 0; i < p->samples.n; i++)
+		n += p->samples.v[i].kind == CS_TIME_CPU;
+	cs_buf_put_uv(b, n);
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct cs_sample *s = &p->samples.v[i];
+		if (s->kind != CS_TIME_CPU)
+			continue;
 		cs_buf_put_uv(b, s->stack);
 		cs_buf_put_uv(b, s->thread);
 		cs_buf_put_uv(b, s->count);
@@ -277,6 +289,29 @@ static void enc_leaks2(const struct cs_profile *p, struct cs_buf *b)
 	}
 }
 
+static void enc_times(const struct cs_profile *p, struct cs_buf *b)
+{
+	uint64_t h[TH_N] = {p->times.cpu_period_ns};
+	put_fields(b, h, TH_N);
+	cs_buf_put_uv(b, p->times.threads.n);
+	for (size_t i = 0; i < p->times.threads.n; i++) {
+		const struct cs_thread_time *t = &p->times.threads.v[i];
+		uint64_t v[TT_N] = {i, t->span_ns, t->oncpu_ns};
+		put_fields(b, v, TT_N);
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < p->samples.n; i++)
+		n += p->samples.v[i].kind != CS_TIME_CPU;
+	cs_buf_put_uv(b, n);
+	for (size_t i = 0; i < p->samples.n; i++) {
+		const struct cs_sample *s = &p->samples.v[i];
+		if (s->kind == CS_TIME_CPU)
+			continue;
+		uint64_t v[TO_N] = {s->stack, s->thread, s->kind, s->count};
+		put_fields(b, v, TO_N);
+	}
+}
+
 static int put_section(struct cs_buf *out, uint32_t type, const struct cs_buf *raw)
 {
 	uLongf zn = compressBound(raw->n);
@@ -309,7 +344,7 @@ static int encode(const struct cs_profile *p, struct cs_buf *out)
 		{SEC_META, enc_meta},	    {SEC_STATS, enc_stats},	  {SEC_STRINGS, enc_strings},
 		{SEC_MODULES, enc_modules}, {SEC_FRAMES, enc_frames},	  {SEC_NODES, enc_nodes},
 		{SEC_THREADS, enc_threads}, {SEC_SAMPLES, enc_samples}, {SEC_TIMELINE, enc_timeline},
-		{SEC_LEAKS, enc_leaks},	    {SEC_LEAKS2, enc_leaks2},
+		{SEC_LEAKS, enc_leaks},	    {SEC_LEAKS2, enc_leaks2},	  {SEC_TIMES, enc_times},
 	};
 	struct cs_buf raw;
 	int ret = -1;
@@ -322,6 +357,8 @@ static int encode(const struct cs_profile *p, struct cs_buf *out)
 	cs_buf_put_u64(out, 0);
 	for (size_t i = 0; i < CS_ARRAY_SIZE(secs); i++) {
 		if (secs[i].type == SEC_LEAKS2 && !p->leaks.n && !p->leak_procs.n && !p->heap.n)
+			continue;
+		if (secs[i].type == SEC_TIMES && !p->times.wall)
 			continue;
 		raw.n = 0;
 		secs[i].fn(p, &raw);
@@ -724,6 +761,48 @@ static int dec_leaks2(struct dec *d, struct cs_rd *r)
 	return r->err ? corrupt(d, "bad leak snapshots") : 0;
 }
 
+static int dec_times(struct dec *d, struct cs_rd *r)
+{
+	struct cs_profile *p = d->p;
+	uint64_t h[TH_N];
+	rd_fields(r, h, TH_N);
+	if (!r->err && (h[TH_CPU_PERIOD_NS] == 0 || h[TH_CPU_PERIOD_NS] > 1000000000000ull))
+		r->err = 1; /* a period from 1 ns to 1000 s */
+	p->times.wall = 1;
+	p->times.cpu_period_ns = h[TH_CPU_PERIOD_NS];
+	uint64_t nt = rd_count(r, 1);
+	for (uint64_t i = 0; i < nt && !r->err; i++) {
+		uint64_t v[TT_N];
+		rd_fields(r, v, TT_N);
+		if (r->err || v[TT_THREAD] >= d->nthread) {
+			r->err = 1;
+			break;
+		}
+		uint32_t t = d->thread_map[v[TT_THREAD]];
+		while (p->times.threads.n <= t) {
+			struct cs_thread_time z;
+			memset(&z, 0, sizeof(z));
+			CS_VEC_PUSH(p->times.threads, z);
+		}
+		p->times.threads.v[t].span_ns = v[TT_SPAN_NS];
+		p->times.threads.v[t].oncpu_ns = v[TT_ONCPU_NS];
+	}
+	uint64_t nr = rd_count(r, 1);
+	for (uint64_t i = 0; i < nr && !r->err; i++) {
+		uint64_t v[TO_N];
+		rd_fields(r, v, TO_N);
+		if (r->err || v[TO_STACK] >= d->nnode || v[TO_THREAD] >= d->nthread ||
+		    v[TO_KIND] == CS_TIME_CPU || v[TO_KIND] >= CS_TIME_KINDS ||
+		    v[TO_NS] > UINT64_MAX / 4) {
+			r->err = 1;
+			break;
+		}
+		cs_profile_add_time(p, d->node_map[v[TO_STACK]], d->thread_map[v[TO_THREAD]],
+				    (uint32_t)v[TO_KIND], v[TO_NS]);
+	}
+	return r->err ? corrupt(d, "bad off-CPU times") : 0;
+}
+
 static int dec_section(struct dec *d, uint32_t type, const uint8_t *raw, size_t n)
 {
 	struct cs_rd r;
@@ -740,6 +819,7 @@ static int dec_section(struct dec *d, uint32_t type, const uint8_t *raw, size_t 
 		{SEC_SAMPLES, (1u << SEC_NODES) | (1u << SEC_THREADS)},
 		{SEC_LEAKS, 1u << SEC_NODES},
 		{SEC_LEAKS2, (1u << SEC_NODES) | (1u << SEC_STRINGS)},
+		{SEC_TIMES, (1u << SEC_NODES) | (1u << SEC_THREADS)},
 	};
 	for (size_t i = 0; i < CS_ARRAY_SIZE(deps); i++)
 		if (deps[i].type == type && (d->seen & deps[i].needs) != deps[i].needs)
@@ -761,6 +841,7 @@ static int dec_section(struct dec *d, uint32_t type, const uint8_t *raw, size_t 
 	case SEC_TIMELINE: return dec_timeline(d, &r);
 	case SEC_LEAKS: return dec_leaks(d, &r);
 	case SEC_LEAKS2: return dec_leaks2(d, &r);
+	case SEC_TIMES: return dec_times(d, &r);
 	default: return 0; /* unknown: skip */
 	}
 }

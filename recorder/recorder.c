@@ -43,6 +43,24 @@ struct rthread {
 	uint32_t pid, tid;
 	char name[32];
 	int alive;
+	/* --wall (times CLOCK_MONOTONIC ns; 0 = not known): */
+	uint64_t span_start, span_end; /* existed while recorded: from, to */
+	uint64_t oncpu_ns;
+	uint64_t in_since;  /* on the CPU since */
+	uint64_t out_at;    /* off the CPU since (an interval waits for its return) */
+	uint32_t out_node;  /* ... its stack (trie node, ending in the kind's marker) */
+	uint32_t out_kind;  /* ... CS_TIME_BLOCKED or CS_TIME_PREEMPTED */
+	uint64_t pend_time; /* a switch-out sample waiting for its switch record: when */
+	uint32_t pend_node; /* ... its user stack (trie node) */
+	CS_VEC(uint64_t) pend_kchain; /* ... its kernel chain, leaf first */
+	int created;	    /* created while recorded (a FORK record) */
+	int runnable;	    /* it was runnable when recording began (waiting for a CPU) */
+};
+
+/* Off-CPU time of one stack in one thread (--wall). */
+struct offrow {
+	uint32_t node, thread, kind;
+	uint64_t ns;
 };
 
 struct rproc {
@@ -80,8 +98,17 @@ struct rec {
 	pid_t pid;
 	struct cs_leak_collect *lc; /* leak tracking: every process's agent session */
 	uint64_t tick_samples;
+	CS_VEC(struct offrow) offrows; /* --wall */
+	struct cs_map64 dead;	       /* tids that exited: their last switch is no news */
+	struct cs_map64 off_ix;	       /* (node << 24 | thread) -> index into offrows */
 	struct cs_uframe frames[MAX_FRAMES];
 };
+
+/* Off-CPU marker frames in the trie: this module, addr = the time kind, or
+ * OFF_UNKNOWN for the root frame of an interval whose stack is not known. A private
+ * id, far from the symbolizer's own. */
+#define MOD_OFFCPU (UINT32_MAX - 16)
+#define OFF_UNKNOWN 16
 
 /* ---- address trie ---- */
 
@@ -173,8 +200,13 @@ static uint32_t thread_get(struct rec *r, uint32_t pid, uint32_t tid)
 /* ---- perf record handlers ---- */
 
 /* Count how an unwind ended, for the statistics and the summary's hints. */
-static void count_end(struct rec *r, const struct cs_unwind_info *ui)
+static void count_end(struct rec *r, const struct cs_unwind_info *ui, int offcpu)
 {
+	if (offcpu) { /* kept apart: the CPU figures stay comparable */
+		r->st.offcpu_complete += ui->end == CS_END_ROOT;
+		r->st.offcpu_truncated += ui->end != CS_END_ROOT;
+		return;
+	}
 	if (ui->end == CS_END_ROOT) {
 		r->st.complete++;
 		r->st.live_completed += ui->live;
@@ -191,6 +223,164 @@ static void count_end(struct rec *r, const struct cs_unwind_info *ui)
 		break;
 	default: break;
 	}
+}
+
+/* ---- off-CPU intervals (--wall) ----
+ *
+ * A thread leaving the CPU yields a sample (its stack) and a switch-out record (why:
+ * preempted or not), then, when it runs again, a switch-in record. The interval from
+ * switch-out to switch-in is added to the stack, under a marker frame for its kind
+ * and above it the kernel's path into the scheduler. */
+
+static uint32_t thread_get(struct rec *r, uint32_t pid, uint32_t tid);
+
+/* The thread's existence while recorded begins with its first event. */
+static struct rthread *wall_thread(struct rec *r, uint32_t pid, uint32_t tid, uint64_t time)
+{
+	uint32_t i = thread_get(r, pid, tid); /* may move the array */
+	struct rthread *t = &r->threads.v[i];
+	if (!t->span_start)
+		t->span_start = time > r->start_ns || !r->start_ns ? time : r->start_ns;
+	return t;
+}
+
+static void off_add(struct rec *r, uint32_t node, uint32_t thread, uint32_t kind, uint64_t ns)
+{
+	int added;
+	uint64_t *slot = cs_map64_put(&r->off_ix, ((uint64_t)node << 24) | thread, r->offrows.n,
+				      &added);
+	if (added) {
+		struct offrow o = {node, thread, kind, 0};
+		CS_VEC_PUSH(r->offrows, o);
+	}
+	r->offrows.v[*slot].ns += ns;
+}
+
+static void offcpu_sample(struct rec *r, const struct cs_sample_rec *s, uint32_t node)
+{
+	if (cs_map64_get(&r->dead, s->tid))
+		return;
+	struct rthread *t = wall_thread(r, s->pid, s->tid, s->time);
+	t->pend_time = s->time;
+	t->pend_node = node;
+	t->pend_kchain.n = 0;
+	if (r->kernel)
+		for (size_t i = 0; i < s->kchain_len; i++)
+			CS_VEC_PUSH(t->pend_kchain, s->kchain[i]);
+}
+
+/* The stack of an interval that begins now: the pending sample's, or unknown. */
+static uint32_t off_node(struct rec *r, struct rthread *t, uint32_t kind, uint64_t time,
+			 int switch_out)
+{
+	uint32_t node;
+	/* the sample and its record are written together; one from long ago was left by a
+	 * record that was lost */
+	if (t->pend_time && time - t->pend_time < 1000000) {
+		node = anode_get(r, t->pend_node, MOD_OFFCPU, kind);
+		for (size_t i = t->pend_kchain.n; i-- > 0;)
+			node = anode_get(r, node, CS_SYM_KERNEL, t->pend_kchain.v[i]);
+	} else {
+		node = anode_get(r, anode_get(r, 0, MOD_OFFCPU, OFF_UNKNOWN), MOD_OFFCPU, kind);
+		r->st.offcpu_lost += switch_out; /* else: off since before it was recorded */
+	}
+	t->pend_time = 0;
+	return node;
+}
+
+static void off_close(struct rec *r, struct rthread *t, uint64_t time)
+{
+	if (t->out_at && time >= t->out_at) {
+		off_add(r, t->out_node, (uint32_t)(t - r->threads.v), t->out_kind, time - t->out_at);
+		r->st.offcpu_events++;
+	}
+	t->out_at = 0;
+}
+
+static void on_ctxsw(void *ctx, uint32_t pid, uint32_t tid, uint64_t time, int out, int preempt)
+{
+	struct rec *r = ctx;
+	if (cs_map64_get(&r->dead, tid))
+		return;
+	struct rthread *t = wall_thread(r, pid, tid, time);
+	uint32_t self = (uint32_t)(t - r->threads.v);
+	if (out) {
+		if (t->out_at) { /* its return was lost: that interval's end is unknown */
+			r->st.offcpu_unmatched++;
+			t->out_at = 0;
+		} else {
+			/* on the CPU since it came back, or since recording began */
+			uint64_t from = t->in_since ? t->in_since : t->span_start;
+			if (time > from && (t->in_since || !t->created))
+				t->oncpu_ns += time - from;
+		}
+		t->in_since = 0;
+		t->out_kind = preempt ? CS_TIME_PREEMPTED : CS_TIME_BLOCKED;
+		t->out_node = off_node(r, t, t->out_kind, time, 1);
+		t->out_at = time;
+		return;
+	}
+	uint64_t since = t->in_since ? t->in_since : t->span_start;
+	if (t->out_at) {
+		off_close(r, t, time);
+	} else if (t->pend_time && t->pend_time >= since && t->pend_time <= time) {
+		/* its switch-out record was lost, not the sample: off since then, why
+		 * unknown (counted as blocked) */
+		if (t->in_since || !t->created)
+			t->oncpu_ns += t->pend_time - since;
+		uint64_t from = t->pend_time;
+		off_add(r, off_node(r, t, CS_TIME_BLOCKED, from, 0), self, CS_TIME_BLOCKED,
+			time - from);
+		r->st.offcpu_events++;
+	} else if (t->in_since) {
+		r->st.offcpu_unmatched++; /* a whole switch-out was lost */
+	} else if (time > t->span_start) {
+		/* Off the CPU since before it was recorded (or since it was created). */
+		uint32_t kind = t->created || t->runnable ? CS_TIME_PREEMPTED : CS_TIME_BLOCKED;
+		off_add(r, off_node(r, t, kind, time, 0), self, kind, time - t->span_start);
+		r->st.offcpu_events++;
+	}
+	t->in_since = time;
+}
+
+/* Is the thread runnable (running or waiting for a CPU) now? */
+static int thread_runnable(pid_t pid, pid_t tid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	char *s = cs_read_file(path, 4096, NULL);
+	const char *p = s ? strrchr(s, ')') : NULL; /* the name may hold anything */
+	int r = p && p[1] == ' ' && p[2] == 'R';
+	free(s);
+	return r;
+}
+
+/* A thread ended (time) or the recording did: close its intervals. */
+static void wall_end_thread(struct rec *r, struct rthread *t, uint64_t time)
+{
+	if (!t->span_start || t->span_end)
+		return;
+	t->span_end = time;
+	if (t->out_at) {
+		off_close(r, t, time);
+	} else if (t->in_since) {
+		if (time > t->in_since)
+			t->oncpu_ns += time - t->in_since;
+	} else if (time > t->span_start) {
+		/* not a single switch while recorded: on the CPU all along if it was
+		 * sampled there, else waiting all along */
+		int ran = 0;
+		for (size_t i = 0; i < r->count_keys.n && !ran; i++)
+			ran = (r->count_keys.v[i] & 0xffffff) == (uint64_t)(t - r->threads.v);
+		if (ran) {
+			t->oncpu_ns += time - t->span_start;
+		} else {
+			uint32_t kind = t->created || t->runnable ? CS_TIME_PREEMPTED : CS_TIME_BLOCKED;
+			off_add(r, off_node(r, t, kind, time, 0), (uint32_t)(t - r->threads.v), kind,
+				time - t->span_start);
+		}
+	}
+	t->in_since = 0;
 }
 
 static void on_sample(void *ctx, const struct cs_sample_rec *s)
@@ -217,7 +407,7 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 		int live = cs_now_ns() - s->time < LIVE_FRESH_NS;
 		cs_sym_unwind_ex(r->sym, (pid_t)s->pid, (pid_t)s->tid, regs, s->stack, s->stack_len,
 				 live, r->frames, MAX_FRAMES, &n, &ui);
-		count_end(r, &ui);
+		count_end(r, &ui, s->offcpu);
 		for (size_t i = 0; i < n; i++)
 			if (r->frames[i].module == CS_SYM_JIT)
 				r->frames[i].addr = jitpc_get(r, s->pid, r->frames[i].addr);
@@ -228,6 +418,10 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 	uint32_t node = 0;
 	for (size_t i = n; i-- > 0;)
 		node = anode_get(r, node, r->frames[i].module, r->frames[i].addr);
+	if (s->offcpu) {
+		offcpu_sample(r, s, node);
+		return;
+	}
 	if (r->kernel && s->in_kernel) {
 		if (s->kchain_len) {
 			for (size_t i = s->kchain_len; i-- > 0;)
@@ -239,6 +433,8 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 		node = anode_get(r, node, CS_SYM_KERNEL, s->ip);
 	}
 	uint32_t t = thread_get(r, s->pid, s->tid);
+	if (r->o->wall)
+		wall_thread(r, s->pid, s->tid, s->time);
 	uint64_t key = ((uint64_t)node << 24) | t;
 	int added;
 	uint64_t *c = cs_map64_put(&r->counts, key, 0, &added);
@@ -267,6 +463,8 @@ static void on_comm(void *ctx, uint32_t pid, uint32_t tid, const char *comm, int
 		cs_sym_proc_exec(r->sym, (pid_t)pid);
 	uint32_t t = thread_get(r, pid, tid);
 	snprintf(r->threads.v[t].name, sizeof(r->threads.v[t].name), "%s", comm);
+	if (r->o->wall && exec)
+		wall_thread(r, pid, tid, time); /* a launched program begins here */
 }
 
 static void on_fork(void *ctx, uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid,
@@ -279,7 +477,12 @@ static void on_fork(void *ctx, uint32_t pid, uint32_t ppid, uint32_t tid, uint32
 		snprintf(name, sizeof(name), "%s", r->threads.v[*parent].name);
 	if (pid != ppid) /* a new process: it starts as a copy of its parent */
 		cs_sym_proc_fork(r->sym, (pid_t)ppid, (pid_t)pid);
-	thread_new(r, pid, tid, parent ? name : NULL);
+	uint32_t t = thread_new(r, pid, tid, parent ? name : NULL);
+	cs_map64_del(&r->dead, tid);
+	if (r->o->wall) {
+		r->threads.v[t].created = 1;
+		r->threads.v[t].span_start = time;
+	}
 }
 
 static void on_exit_rec(void *ctx, uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid,
@@ -287,6 +490,10 @@ static void on_exit_rec(void *ctx, uint32_t pid, uint32_t ppid, uint32_t tid, ui
 {
 	struct rec *r = ctx;
 	uint64_t *slot = cs_map64_get(&r->live_thread, tid);
+	if (slot && r->o->wall) {
+		wall_end_thread(r, &r->threads.v[*slot], time);
+		*cs_map64_put(&r->dead, tid, 1, NULL) = 1;
+	}
 	if (slot) {
 		r->threads.v[*slot].alive = 0;
 		cs_map64_del(&r->live_thread, tid);
@@ -313,6 +520,7 @@ static const struct cs_sampler_ops ops = {
 	.fork = on_fork,
 	.exit = on_exit_rec,
 	.lost = on_lost,
+	.ctxsw = on_ctxsw,
 };
 
 /* ---- leak snapshots ---- */
@@ -368,6 +576,10 @@ static void status(const struct rec *r, uint64_t now)
 	fprintf(stderr, "\r\033[K[csampler] recording: %.1f s", (double)(now - r->start_ns) / 1e9);
 	if (!r->o->no_cpu)
 		fprintf(stderr, ", %llu samples, %zu threads", (unsigned long long)r->st.samples, live);
+	if (r->o->wall)
+		fprintf(stderr, ", %llu off-CPU intervals", (unsigned long long)r->st.offcpu_events);
+	if (r->st.lost)
+		fprintf(stderr, ", %llu lost", (unsigned long long)r->st.lost);
 	if (r->lc) {
 		size_t snaps;
 		uint64_t bytes;
@@ -422,6 +634,19 @@ static uint32_t jit_frame(struct rec *r, struct cs_profile *p, uint32_t idx, int
 	return cs_profile_frame(p, &f);
 }
 
+/* The marker frame of an off-CPU interval (see MOD_OFFCPU). */
+static uint32_t offcpu_frame(struct cs_profile *p, uint64_t what)
+{
+	struct cs_frame f;
+	memset(&f, 0, sizeof(f));
+	f.module = CS_NONE;
+	f.flags = CS_FRAME_OFFCPU;
+	f.func = cs_profile_cstr(p, what == CS_TIME_PREEMPTED ? "[off-CPU: preempted]"
+				    : what == CS_TIME_BLOCKED ? "[off-CPU: blocked]"
+							      : "[off-CPU: stack unknown]");
+	return cs_profile_frame(p, &f);
+}
+
 struct res_cache {
 	CS_VEC(struct resolved) v;
 	struct cs_index ix;
@@ -457,6 +682,9 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 			if (a->module == CS_SYM_JIT) {
 				ids[0] = jit_frame(r, p, (uint32_t)a->addr, &resolved);
 				jf = JIT_IN | (resolved ? 0 : JIT_UNNAMED);
+			} else if (a->module == MOD_OFFCPU) {
+				ids[0] = offcpu_frame(p, a->addr);
+				resolved = 1;
 			} else {
 				n = cs_sym_resolve(r->sym, p, uf, ids, 64, &resolved);
 			}
@@ -502,6 +730,27 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 		if (jit[node] & JIT_UNNAMED)
 			r->st.jit_unnamed += *c;
 	}
+	for (size_t i = 0; i < r->offrows.n; i++) {
+		const struct offrow *o = &r->offrows.v[i];
+		cs_profile_add_time(p, pnode[o->node], pthread[o->thread], o->kind, o->ns);
+	}
+	if (r->o->wall) {
+		p->times.wall = 1;
+		p->times.cpu_period_ns = 1000000000ull / (r->o->hz ? r->o->hz : 99);
+		for (size_t i = 0; i < r->threads.n; i++) {
+			const struct rthread *t = &r->threads.v[i];
+			uint32_t pt = pthread[i];
+			while (p->times.threads.n <= pt) {
+				struct cs_thread_time z;
+			memset(&z, 0, sizeof(z));
+				CS_VEC_PUSH(p->times.threads, z);
+			}
+			struct cs_thread_time *tt = &p->times.threads.v[pt];
+			if (t->span_end > t->span_start && t->span_start)
+				tt->span_ns += t->span_end - t->span_start;
+			tt->oncpu_ns += t->oncpu_ns;
+		}
+	}
 	if (r->lc)
 		cs_leak_collect_build(r->lc, p, pnode);
 	free(pthread);
@@ -530,7 +779,7 @@ static void fill_meta(const struct rec *r, struct cs_profile *p, pid_t pid)
 		p->meta.kernel = cs_profile_cstr(p, u.release);
 		p->meta.arch = cs_profile_cstr(p, u.machine);
 	}
-	p->meta.event = cs_profile_cstr(p, "cpu-clock");
+	p->meta.event = cs_profile_cstr(p, o->wall ? "cpu-clock,context-switches" : "cpu-clock");
 	p->meta.pid = o->argv ? 0 : pid;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -617,6 +866,11 @@ static void rec_release(struct rec *r)
 	cs_map64_release(&r->proc_ix);
 	cs_map64_release(&r->counts);
 	CS_VEC_FREE(r->count_keys);
+	for (size_t i = 0; i < r->threads.n; i++)
+		CS_VEC_FREE(r->threads.v[i].pend_kchain);
+	CS_VEC_FREE(r->offrows);
+	cs_map64_release(&r->off_ix);
+	cs_map64_release(&r->dead);
 	cs_leak_collect_free(r->lc);
 }
 
@@ -634,12 +888,19 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	cs_index_init(&r->node_ix);
 	cs_index_init(&r->jit_ix);
 	cs_map64_init(&r->nofile);
+	cs_map64_init(&r->off_ix);
+	cs_map64_init(&r->dead);
 	r->jit = cs_jitsyms_new();
 	struct anode root = {0, CS_SYM_NOMOD, 0};
 	CS_VEC_PUSH(r->nodes, root);
 
 	r->kernel = o->no_cpu ? 0 : o->kernel < 0 ? cs_kernel_sampling_allowed() : o->kernel;
-	struct cs_sampler_opts so = {o->hz, o->stack_size, r->kernel, 0, 0};
+	struct cs_sampler_opts so;
+	memset(&so, 0, sizeof(so));
+	so.hz = o->hz;
+	so.stack_size = o->stack_size;
+	so.kernel = r->kernel;
+	so.wall = o->wall;
 	struct cs_symbolizer_opts yo = {o->debug_dirs, o->n_debug_dirs, CS_RECORD_MAX_FRAMES};
 	r->sym = cs_symbolizer_new(&yo);
 
@@ -695,6 +956,18 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	r->start_ns = cs_now_ns();
 	if (!o->argv)
 		proc_get(r, (uint32_t)pid);
+	if (smp && o->wall) {
+		res->offcpu_nostack = !cs_sampler_offcpu_stacks(smp);
+		pid_t *tids;
+		size_t nt;
+		/* Every thread exists from now on, also one that never switches. */
+		if (!o->argv && cs_proc_tasks(pid, &tids, &nt) == 0) {
+			for (size_t i = 0; i < nt; i++)
+				wall_thread(r, (uint32_t)pid, (uint32_t)tids[i], r->start_ns)->runnable =
+					thread_runnable(pid, tids[i]);
+			free(tids);
+		}
+	}
 	if (launched) {
 		if (cs_launch_go(&launch, o->argv[0]) < 0) {
 			launched = 0; /* reaped */
@@ -773,6 +1046,10 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			;
 	}
 	uint64_t end = cs_now_ns();
+	if (o->wall)
+		for (size_t i = 0; i < r->threads.n; i++)
+			if (r->threads.v[i].alive)
+				wall_end_thread(r, &r->threads.v[i], end);
 	if (end - last_tick >= 200000000ull || !p->timeline.n)
 		timeline_tick(r, p, end, &last_tick);
 	if (o->status_line)

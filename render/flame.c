@@ -260,7 +260,8 @@ int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reve
 	cs_map64_init(&b.children);
 
 	new_node(t, CS_NONE, "all", 3, 0, CS_NONE);
-	if (thread_root == CS_ROOT_NONE && !reverse && keys_n == p->frames.n &&
+	/* (off-CPU time is summed by the general path only) */
+	if (thread_root == CS_ROOT_NONE && !reverse && keys_n == p->frames.n && !p->times.wall &&
 	    build_same_shape(t, p)) {
 		free(b.key_of_frame);
 		cs_map64_release(&b.children);
@@ -330,14 +331,18 @@ int cs_flame_build(struct cs_flame_tree *t, const struct cs_profile *p, int reve
 			}
 		}
 		t->nodes.v[tn].self = sat_add(t->nodes.v[tn].self, s->count);
+		if (s->kind != CS_TIME_CPU)
+			t->nodes.v[tn].off = sat_add(t->nodes.v[tn].off, s->count);
 	}
 	/* Children were created after their parents: one backward pass sums totals. */
 	for (size_t i = t->nodes.n; i > 0; i--) {
 		struct cs_flame_node *n = &t->nodes.v[i - 1];
 		n->total = sat_add(n->total, n->self);
-		if (n->parent != CS_NONE)
+		if (n->parent != CS_NONE) {
 			t->nodes.v[n->parent].total =
 				sat_add(t->nodes.v[n->parent].total, n->total);
+			t->nodes.v[n->parent].off = sat_add(t->nodes.v[n->parent].off, n->off);
+		}
 	}
 	CS_VEC_FREE(path);
 	free(memo);
@@ -372,7 +377,7 @@ static size_t walk_narrow(struct cs_flame_tree *t, const struct cs_flame_fit *f,
 		uint32_t n = pending.v[--pending.n];
 		kept++;
 		uint32_t narrow = 0, lone = CS_NONE, members = 0;
-		uint64_t sum = 0;
+		uint64_t sum = 0, off = 0;
 		for (uint32_t c = t->nodes.v[n].child; c != CS_NONE; c = t->nodes.v[c].next) {
 			const struct cs_flame_node *cn = &t->nodes.v[c];
 			int wide = is_wide(cn, f);
@@ -388,6 +393,7 @@ static size_t walk_narrow(struct cs_flame_tree *t, const struct cs_flame_fit *f,
 			lone = c;
 			members += cn->merged ? cn->merged : 1;
 			sum = sat_add(sum, cn->total);
+			off = sat_add(off, cn->off);
 		}
 		if (!narrow)
 			continue;
@@ -421,6 +427,7 @@ static size_t walk_narrow(struct cs_flame_tree *t, const struct cs_flame_fit *f,
 		mn->merged = members;
 		mn->cut = (uint32_t)cut;
 		mn->total = mn->self = sum;
+		mn->off = off;
 		if (last == CS_NONE)
 			t->nodes.v[n].child = m;
 		else
@@ -640,7 +647,8 @@ int cs_flame_build_fit(struct cs_flame_tree *t, const struct cs_profile *p, int 
 	fit->cut_total = 0;
 	if (budget < 4)
 		budget = 4;
-	if (thread_root == CS_ROOT_NONE && !reverse && frame_keys(p, NULL) == p->frames.n)
+	if (thread_root == CS_ROOT_NONE && !reverse && !p->times.wall &&
+	    frame_keys(p, NULL) == p->frames.n)
 		total = model_totals(p, count);
 	if (total) {
 		memset(t, 0, sizeof(*t));

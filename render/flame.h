@@ -43,6 +43,7 @@ struct cs_flame_node {
 				       chain cut below the depth limit (see
 				       cs_flame_merge_narrow) */
 	uint64_t total, self;	    /* samples in and under it; samples in it alone */
+	uint64_t off;		    /* of total, the off-CPU time (wall recordings) */
 	uint64_t weight;	    /* internal: samples behind the choice of frame */
 };
 

@@ -60,6 +60,7 @@
 	var nFrame = new Int32Array(N); /* frame description, -1 for merged and cut frames */
 	var nMerged = new Int32Array(N); /* how many frames a merged frame holds; 0: cut */
 	var nTotal = new Float64Array(N);
+	var nOff = D.offcpu ? new Float64Array(N) : null; /* of nTotal, off-CPU time */
 	var nDepth = new Int32Array(N);
 	var nParent = new Int32Array(N);
 	var nEnd = new Int32Array(N); /* first node after the subtree */
@@ -76,6 +77,7 @@
 			nFrame[i] = f - 1;
 		}
 		nTotal[i] = r.next();
+		if (nOff) nOff[i] = r.next();
 		nDepth[i] = depth;
 		at[depth] = i;
 		nParent[i] = depth > 0 ? at[depth - 1] : -1;
@@ -142,7 +144,7 @@
 	var fHash = new Uint32Array(NF);
 	for (i = 0; i < NF; i++) fHash[i] = hashStr(S[fName[i]]);
 	var modHash = {};
-	var KIND_NAMES = ['root', 'user code', 'library', 'kernel', 'inlined', 'JIT', 'unknown'];
+	var KIND_NAMES = ['root', 'user code', 'library', 'kernel', 'inlined', 'JIT', 'unknown', 'off-CPU'];
 	/* per kind: the two ends of its hues (RGB) and how far towards white it may go */
 	var KINDS = [
 		[204, 204, 204, 220, 220, 220, 0],
@@ -152,6 +154,7 @@
 		[62, 204, 185, 62, 189, 204, 43],
 		[104, 198, 57, 57, 198, 76, 51],
 		[168, 168, 168, 189, 189, 189, 0],
+		[128, 118, 190, 150, 150, 176, 40],
 	];
 
 	function hex(r, g, b) {
@@ -387,6 +390,9 @@
 			s += ' (' + pct(nTotal[n], nTotal[zoomNode]) + ' of the zoomed frame)';
 		lines.push(s);
 		lines.push('self: ' + fmt(selfOf(n)) + ' ' + COUNT + ', ' + pct(selfOf(n), TOTAL));
+		if (nOff)
+			lines.push('CPU: ' + fmt(nTotal[n] - nOff[n]) + ' ' + COUNT + ', off-CPU: ' +
+				fmt(nOff[n]) + ' ' + COUNT);
 		if (nEnd[n] > n + 1 && nTotal[n] * (INNER / nTotal[zoomNode]) < MINW)
 			lines.push('(the frames it calls are narrower still: zoom in to see them)');
 		if (fKind[f] > 0) lines.push('kind: ' + KIND_NAMES[fKind[f]]);

@@ -62,6 +62,7 @@ static const struct {
     {{62, 204, 185}, {62, 189, 204}, 43},   /* inlined: teals */
     {{104, 198, 57}, {57, 198, 76}, 51},    /* JIT: greens */
     {{168, 168, 168}, {189, 189, 189}, 0},  /* unknown: greys */
+    {{128, 118, 190}, {150, 150, 176}, 40}, /* off-CPU (only waiting below it): slate */
 };
 
 uint32_t cs_flame_colour(int colors, uint32_t kind, uint32_t h, int has_module,
@@ -97,7 +98,8 @@ uint32_t cs_flame_colour(int colors, uint32_t kind, uint32_t h, int has_module,
 }
 
 static const char *const kind_names[] = {"root",    "user code", "library", "kernel",
-					 "inlined", "JIT",	 "unknown"};
+					 "inlined", "JIT",	 "unknown", "off-CPU"};
+#define NKINDS 8
 
 struct cs_flame_coord cs_flame_coord(double v)
 {
@@ -125,11 +127,11 @@ void cs_flame_draw_legend(FILE *out, const struct cs_flame_layout *l, double y,
 {
 	if (l->colors != CS_COLORS_MODULE)
 		return;
-	int seen[7] = {0};
+	int seen[NKINDS] = {0};
 	for (size_t i = 0; i < ndescs; i++)
-		seen[descs[i].kind < 7 ? descs[i].kind : 6] = 1;
+		seen[descs[i].kind < NKINDS ? descs[i].kind : 6] = 1;
 	double x = l->xpad, charw = l->fs * 0.59;
-	for (int k = 1; k < 7; k++) {
+	for (int k = 1; k < NKINDS; k++) {
 		if (!seen[k])
 			continue;
 		fputs("<rect x=\"", out);
@@ -227,7 +229,7 @@ static void put_title(FILE *out, const struct cs_flame_layout *l, const struct i
 		      const struct cs_flame_dnode *nodes, const struct cs_flame_ddesc *descs,
 		      uint64_t all)
 {
-	uint64_t v = it->sum;
+	uint64_t v = it->sum, off = 0;
 	if (it->type == T_FRAME) {
 		const struct cs_flame_ddesc *d = &descs[nodes[it->node].desc];
 		size_t prefix;
@@ -236,6 +238,7 @@ static void put_title(FILE *out, const struct cs_flame_layout *l, const struct i
 		if (n > TITLE_NAME_MAX)
 			fputs("..", out);
 		v = nodes[it->node].total;
+		off = nodes[it->node].off;
 	} else if (it->type == T_MERGED && nodes[it->node].desc == UINT32_MAX) {
 		/* merged when the file was written, not for the width */
 		fprintf(out, "%u frames merged to fit --max-frames", it->members);
@@ -249,7 +252,14 @@ static void put_title(FILE *out, const struct cs_flame_layout *l, const struct i
 	put_count(out, v);
 	fputc(' ', out);
 	cs_flame_xml_str(out, l->countname, strlen(l->countname));
-	fprintf(out, ", %.2f%%)", pct(v, all));
+	fprintf(out, ", %.2f%%", pct(v, all));
+	if (l->offcpu && it->type == T_FRAME) {
+		fputs("; CPU ", out);
+		put_count(out, v - off);
+		fputs(", off-CPU ", out);
+		put_count(out, off);
+	}
+	fputc(')', out);
 }
 
 /* The top of the row of frames at depth (flame.js: yOf). */

@@ -16,6 +16,7 @@
 /* One node of the table, in preorder. */
 struct cs_flame_dnode {
 	uint64_t total;
+	uint64_t off; /* of total, off-CPU time (flame.js: with offcpu, after total) */
 	uint32_t desc;	 /* frame description, or UINT32_MAX for a merged or cut frame */
 	uint32_t merged; /* frames a merged frame stands for; 0 for a cut frame */
 	uint32_t depth;
@@ -37,6 +38,7 @@ struct cs_flame_layout {
 	int inverted, hash, colors; /* colors: enum cs_flame_colors */
 	const char *countname;
 	uint32_t cut_depth; /* the depth of frames that stand for cut chains; 0: none */
+	int offcpu;	    /* titles split each frame's time into CPU and off-CPU */
 };
 
 /* A coordinate as text: two decimals at most, no trailing zeros, never an exponent

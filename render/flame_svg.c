@@ -30,7 +30,7 @@ extern const unsigned char cs_flame_js[], cs_flame_css[];
 extern const size_t cs_flame_js_len, cs_flame_css_len;
 
 /* Frame kinds, for colouring (flame.js knows the same numbers). */
-enum kind { K_ROOT = 0, K_USER, K_LIB, K_KERNEL, K_INLINE, K_JIT, K_UNKNOWN };
+enum kind { K_ROOT = 0, K_USER, K_LIB, K_KERNEL, K_INLINE, K_JIT, K_UNKNOWN, K_OFFCPU };
 
 /* ---- escaping ---- */
 
@@ -202,6 +202,12 @@ static uint32_t kind_of(const struct cs_profile *p, const struct cs_flame_node *
 		return K_ROOT;
 	const struct cs_frame *f = &p->frames.v[n->frame];
 	uint32_t mflags = f->module == CS_NONE ? 0 : p->modules.v[f->module].flags;
+	/* in a view of CPU and off-CPU time, a frame where only waiting happens (in and
+	 * under it) is off-CPU; the markers always are */
+	unsigned sel = p->times.shown;
+	if ((n->flags & CS_FRAME_OFFCPU) ||
+	    ((sel & CS_SEL_CPU) && (sel & CS_SEL_OFF) && n->total && n->off == n->total))
+		return K_OFFCPU;
 	if ((n->flags & CS_FRAME_KERNEL) || (mflags & CS_MODULE_KERNEL))
 		return K_KERNEL;
 	if (n->flags & CS_FRAME_JIT)
@@ -362,6 +368,8 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 	cs_buf_init(&nodes);
 	cs_buf_init(&frames);
 	struct cs_flame_dnode *dn = cs_xmalloc((n + 1) * sizeof(*dn));
+	/* a wall-clock view: each frame's off-CPU part goes in the table too */
+	int offcpu = p->times.wall && (p->times.shown & CS_SEL_OFF) && (p->times.shown & CS_SEL_CPU);
 	long prev_depth = -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_flame_node *nd = &tree.nodes.v[order[i]];
@@ -369,6 +377,7 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 		put_num(&nodes, (uint64_t)(prev_depth + 1 - (long)nd->depth));
 		prev_depth = (long)nd->depth;
 		dn[i].total = nd->total;
+		dn[i].off = nd->off;
 		dn[i].depth = nd->depth;
 		dn[i].desc = UINT32_MAX;
 		dn[i].merged = nd->cut ? 0 : nd->merged;
@@ -381,6 +390,8 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 			put_num(&nodes, dn[i].desc + 1);
 		}
 		put_num(&nodes, nd->total);
+		if (offcpu)
+			put_num(&nodes, nd->off);
 	}
 	struct cs_flame_ddesc *dd = cs_xmalloc((tab.frames.n + 1) * sizeof(*dd));
 	for (size_t i = 0; i < tab.frames.n; i++) {
@@ -421,7 +432,7 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 		.w = g.w, .h = g.h, .fh = g.fh, .fs = g.fs, .xpad = g.xpad, .top = g.top,
 		.bottom = g.bottom, .minwidth = minw, .inverted = !!o->inverted,
 		.hash = !!o->hash, .colors = colors, .countname = cn,
-		.cut_depth = cut ? fit.max_depth + 1 : 0,
+		.cut_depth = cut ? fit.max_depth + 1 : 0, .offcpu = offcpu,
 	};
 	size_t static_len;
 	uint32_t static_rows;
@@ -463,10 +474,10 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 		"{\"version\": 1, \"total\": %llu, \"width\": %s, \"height\": %s, \"xpad\": %s, "
 		"\"top\": %s, \"bottom\": %s, \"legend_y\": %s, \"frame_height\": %s, "
 		"\"font_size\": %s, \"minwidth\": %.6g, \"inverted\": %d, \"colors\": \"%s\", "
-		"\"hash\": %d, \"reverse\": %d, \"countname\": ",
+		"\"hash\": %d, \"reverse\": %d, %s\"countname\": ",
 		(unsigned long long)tree.nodes.v[0].total, C(g.w), C(g.h), C(g.xpad), C(g.top),
 		C(g.bottom), C(g.legend_y), C(g.fh), C(g.fs), minw, !!o->inverted, palettes[colors],
-		!!o->hash, !!o->reverse);
+		!!o->hash, !!o->reverse, offcpu ? "\"offcpu\": 1, " : "");
 	cs_flame_json_str(out, cn, strlen(cn));
 	fprintf(out, ",\n\"merged_below\": %llu, ", (unsigned long long)fit.min_total);
 	if (cut)

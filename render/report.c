@@ -319,6 +319,11 @@ void cs_report_text_header(const struct cs_profile *p, FILE *out)
 			(unsigned long long)st->processes,
 			cs_plural(st->processes, "process", "processes"));
 	}
+	if (p->times.wall)
+		fprintf(out, "# time: %s%s\n", cs_time_name(p->times.shown),
+			!cs_time_in_us(p->times.shown) ? " (CPU samples)"
+			: p->times.shown == CS_SEL_WALL ? " (CPU + off-CPU), in microseconds"
+							: " (off-CPU), in microseconds");
 }
 
 void cs_report_text_footer(const struct cs_profile *p, uint64_t total, FILE *out)
@@ -332,7 +337,12 @@ void cs_report_text_footer(const struct cs_profile *p, uint64_t total, FILE *out
 			(unsigned long long)total);
 		return;
 	}
-	fprintf(out, "# %llu %s", (unsigned long long)total, cs_plural(total, "sample", "samples"));
+	if (cs_time_in_us(p->times.shown))
+		fprintf(out, "# %llu us of %s time (%llu CPU samples)", (unsigned long long)total,
+			cs_time_name(p->times.shown), (unsigned long long)st->samples);
+	else
+		fprintf(out, "# %llu %s", (unsigned long long)total,
+			cs_plural(total, "sample", "samples"));
 	if (p->meta.source == CS_SOURCE_RECORDING) {
 		/* saturated: a file's counts may add up past 64 bits */
 		uint64_t unwound = st->complete > UINT64_MAX - st->truncated
@@ -348,6 +358,13 @@ void cs_report_text_footer(const struct cs_profile *p, uint64_t total, FILE *out
 			cs_plural(st->unresolved, "address", "addresses"));
 	}
 	fputc('\n', out);
+	if (p->times.wall) {
+		uint64_t unw = st->offcpu_complete + st->offcpu_truncated;
+		fprintf(out, "# off-CPU: %llu intervals, %.1f%% of their stacks complete, %llu "
+			"with their stack lost, %llu with their end lost\n",
+			(unsigned long long)st->offcpu_events, cs_pct(st->offcpu_complete, unw),
+			(unsigned long long)st->offcpu_lost, (unsigned long long)st->offcpu_unmatched);
+	}
 }
 
 void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
@@ -360,7 +377,10 @@ void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 	    st->complete > UINT64_MAX - st->truncated ? UINT64_MAX : st->complete + st->truncated;
 	fprintf(out, "\"source\": \"%s\", \"weight\": \"%s\", ",
 		m->source < 3 ? src[m->source] : "unknown",
-		weighted(p, total) ? "period" : "samples");
+		cs_time_in_us(p->times.shown) ? "us" : weighted(p, total) ? "period" : "samples");
+	if (p->times.wall) /* CPU profiles read as they always did */
+		fprintf(out, "\"time\": \"%s\", \"time_kinds\": \"cpu,blocked,preempted\", ",
+			cs_time_name(p->times.shown ? p->times.shown : CS_SEL_WALL));
 	fprintf(out, "\"command\": ");
 	cs_json_str(out, cs_str(p, m->command), cs_strlen(p, m->command));
 	fprintf(out, ", \"pid\": %lld, \"hz\": %u, \"event\": ", (long long)m->pid, m->hz);
@@ -369,13 +389,23 @@ void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 		", \"stats\": {\"duration_s\": %.3f, \"samples\": %llu, \"lost\": %llu, "
 		"\"complete\": %llu, \"truncated\": %llu, \"complete_pct\": %.2f, "
 		"\"kernel_only\": %llu, \"unresolved\": %llu, \"threads\": %llu, "
-		"\"processes\": %llu, \"profiler_cpu_s\": %.3f}",
+		"\"processes\": %llu, \"profiler_cpu_s\": %.3f",
 		(double)st->duration_ns / 1e9, (unsigned long long)st->samples,
 		(unsigned long long)st->lost, (unsigned long long)st->complete,
 		(unsigned long long)st->truncated, cs_pct(st->complete, unwound),
 		(unsigned long long)st->kernel_only, (unsigned long long)st->unresolved,
 		(unsigned long long)st->threads, (unsigned long long)st->processes,
 		(double)st->profiler_cpu_ns / 1e9);
+	if (p->times.wall)
+		fprintf(out,
+			", \"offcpu_intervals\": %llu, \"offcpu_stack_lost\": %llu, "
+			"\"offcpu_end_lost\": %llu, \"offcpu_complete\": %llu, "
+			"\"offcpu_truncated\": %llu",
+			(unsigned long long)st->offcpu_events, (unsigned long long)st->offcpu_lost,
+			(unsigned long long)st->offcpu_unmatched,
+			(unsigned long long)st->offcpu_complete,
+			(unsigned long long)st->offcpu_truncated);
+	fputc('}', out);
 }
 
 /* ---- the timeline ---- */
@@ -643,8 +673,114 @@ static void text_rows(const struct cs_profile *p, const struct cs_report_opts *o
 	cs_buf_release(&sb);
 }
 
+/* ---- report --by thread of a wall recording: each thread's times ---- */
+
+struct trow {
+	uint32_t thread;
+	uint64_t ns[CS_TIME_KINDS];
+	uint64_t wall, key; /* key: the selected time */
+};
+
+static int trow_cmp(const void *a, const void *b)
+{
+	const struct trow *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return x->thread < y->thread ? -1 : x->thread > y->thread;
+}
+
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static int thread_times(const struct cs_profile *p, const struct cs_report_opts *o, FILE *out)
+{
+	/* the threads the view kept: those with a row left */
+	uint8_t *kept = cs_xcalloc(p->threads.n + 1, 1);
+	for (size_t i = 0; i < p->samples.n; i++)
+		if (p->samples.v[i].thread < p->threads.n)
+			kept[p->samples.v[i].thread] = 1;
+	CS_VEC(struct trow) rows = {0};
+	for (uint32_t t = 0; t < p->threads.n && t < p->times.threads.n; t++) {
+		if (!kept[t])
+			continue;
+		struct trow r;
+		memset(&r, 0, sizeof(r));
+		r.thread = t;
+		memcpy(r.ns, p->times.threads.v[t].ns, sizeof(r.ns));
+		for (int k = 0; k < CS_TIME_KINDS; k++) {
+			r.wall += r.ns[k];
+			if (p->times.shown & (1u << k))
+				r.key += r.ns[k];
+		}
+		CS_VEC_PUSH(rows, r);
+	}
+	free(kept);
+	if (rows.n > 1)
+		qsort(rows.v, rows.n, sizeof(*rows.v), trow_cmp);
+	size_t shown = o->top > 0 ? CS_MIN(rows.n, (size_t)o->top) : rows.n;
+	if (o->format == CS_FMT_JSON) {
+		fprintf(out, "{\"by\": \"thread\", \"unit\": \"ms\", \"threads\": [");
+		for (size_t i = 0; i < shown; i++) {
+			const struct trow *r = &rows.v[i];
+			const struct cs_thread *t = &p->threads.v[r->thread];
+			const struct cs_thread_time *tt = &p->times.threads.v[r->thread];
+			fprintf(out, "%s{\"thread\": ", i ? ",\n  " : "\n  ");
+			cs_json_str(out, cs_str(p, t->name), cs_strlen(p, t->name));
+			fprintf(out,
+				", \"tid\": %u, \"pid\": %u, \"cpu_ms\": %.3f, \"blocked_ms\": %.3f, "
+				"\"preempted_ms\": %.3f, \"wall_ms\": %.3f, \"existed_ms\": %.3f, "
+				"\"oncpu_measured_ms\": %.3f}",
+				t->tid, t->pid, ms(r->ns[CS_TIME_CPU]), ms(r->ns[CS_TIME_BLOCKED]),
+				ms(r->ns[CS_TIME_PREEMPTED]), ms(r->wall), ms(tt->span_ns),
+				ms(tt->oncpu_ns));
+		}
+		fprintf(out, "\n], ");
+		cs_report_json_meta(p, cs_profile_total(p), out);
+		fprintf(out, "}\n");
+	} else if (o->format == CS_FMT_CSV) {
+		fprintf(out, "thread,tid,pid,cpu_ms,blocked_ms,preempted_ms,wall_ms,existed_ms\n");
+		for (size_t i = 0; i < shown; i++) {
+			const struct trow *r = &rows.v[i];
+			const struct cs_thread *t = &p->threads.v[r->thread];
+			cs_csv_str(out, cs_str(p, t->name));
+			fprintf(out, ",%u,%u,%.3f,%.3f,%.3f,%.3f,%.3f\n", t->tid, t->pid,
+				ms(r->ns[CS_TIME_CPU]), ms(r->ns[CS_TIME_BLOCKED]),
+				ms(r->ns[CS_TIME_PREEMPTED]), ms(r->wall),
+				ms(p->times.threads.v[r->thread].span_ns));
+		}
+	} else {
+		struct cs_buf lb;
+		cs_buf_init(&lb);
+		cs_report_text_header(p, out);
+		fprintf(out, "# per thread, in ms: CPU (from samples) + blocked + preempted = wall; "
+			     "existed = how long the thread existed while recorded\n");
+		fprintf(out, "%10s %10s %10s %10s %10s  %s\n", "cpu", "blocked", "preempted", "wall",
+			"existed", "thread");
+		for (size_t i = 0; i < shown; i++) {
+			const struct trow *r = &rows.v[i];
+			const struct cs_thread *t = &p->threads.v[r->thread];
+			fprintf(out, "%10.1f %10.1f %10.1f %10.1f %10.1f  %s-%u\n",
+				ms(r->ns[CS_TIME_CPU]), ms(r->ns[CS_TIME_BLOCKED]),
+				ms(r->ns[CS_TIME_PREEMPTED]), ms(r->wall),
+				ms(p->times.threads.v[r->thread].span_ns),
+				cs_text_str(&lb, cs_str(p, t->name)), t->tid);
+		}
+		if (shown < rows.n)
+			fprintf(out, "# ... %zu more %s (use --top 0 for all)\n", rows.n - shown,
+				cs_plural(rows.n - shown, "thread", "threads"));
+		cs_report_text_footer(p, cs_profile_total(p), out);
+		cs_buf_release(&lb);
+	}
+	CS_VEC_FREE(rows);
+	return 0;
+}
+
 static int report_rows(const struct cs_profile *p, const struct cs_report_opts *o, FILE *out)
 {
+	if (o->by == CS_BY_THREAD && p->times.wall)
+		return thread_times(p, o, out);
 	struct cs_hotspot *rows;
 	size_t n = cs_hotspots(p, o->by, o->addrs, &rows);
 	uint64_t total = cs_profile_total(p);

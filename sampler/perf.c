@@ -1,6 +1,7 @@
 /* perf.c - perf_event_open sampling: events per (thread x CPU), one ring per CPU,
  * records merged across rings in timestamp order. */
 #include "sampler.h"
+#include "util/hash.h"
 #include "util/proc.h"
 #include "util/util.h"
 
@@ -46,6 +47,8 @@ struct cs_sampler {
 	CS_VEC(pid_t) tids;
 	CS_VEC(struct entry) entries;
 	uint64_t kchain[MAX_KCHAIN];
+	struct cs_map64 switch_ids; /* ids of the context-switch events (opts.wall) */
+	int switch_nostack;	    /* they may not sample kernel mode: records only */
 };
 
 static long perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group,
@@ -106,12 +109,33 @@ static void fill_attr(struct perf_event_attr *a, const struct cs_sampler_opts *o
 		a->disabled = 1;
 		a->enable_on_exec = 1;
 	}
+	if (o->wall)
+		a->sample_type |= PERF_SAMPLE_ID; /* which of the two events sampled */
+}
+
+/* The off-CPU event: a sample at every switch-out, plus the switch records. The
+ * switch happens in the kernel, so the event must count kernel mode even when kernel
+ * frames are not wanted (exclude_kernel would drop every sample); nostack: only the
+ * records, which the kernel allows for one's own processes. Side-band records (mmap,
+ * comm, task) come from the cpu-clock event alone. */
+static void fill_switch_attr(struct perf_event_attr *a, const struct cs_sampler_opts *o,
+			     int nostack)
+{
+	fill_attr(a, o);
+	a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+	a->sample_period = 1;
+	a->exclude_kernel = nostack;
+	a->context_switch = 1;
+	a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = 0;
 }
 
 static size_t auto_ring_bytes(const struct cs_sampler_opts *o)
 {
-	/* About a quarter second of one busy thread's samples, at least 1 MiB. */
+	/* About a quarter second of one busy thread's samples, at least 1 MiB; off-CPU:
+	 * about 2000 switch-outs. */
 	uint64_t want = (uint64_t)o->hz * (o->stack_size + 512) / 4;
+	if (o->wall && want < 2000ull * (o->stack_size + 512))
+		want = 2000ull * (o->stack_size + 512);
 	size_t sz = 1 << 20;
 	while (sz < want && sz < (64u << 20))
 		sz <<= 1;
@@ -172,6 +196,33 @@ static int map_ring(struct cs_sampler *s, struct ring *r, int fd)
 	}
 }
 
+/* The off-CPU event of thread tid on cpu, into ring r (already mapped). */
+static int open_switch(struct cs_sampler *s, struct ring *r, pid_t tid, int cpu)
+{
+	struct perf_event_attr a;
+	fill_switch_attr(&a, &s->o, s->switch_nostack);
+	int fd = (int)perf_event_open(&a, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM) && !s->switch_nostack) {
+		s->switch_nostack = 1;
+		fill_switch_attr(&a, &s->o, 1);
+		fd = (int)perf_event_open(&a, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	}
+	if (fd < 0) {
+		if (errno == ESRCH)
+			return 0; /* gone: its cpu-clock event says so */
+		return cs_error("cannot open a context-switch perf event for thread %d: %s",
+				(int)tid, strerror(errno));
+	}
+	CS_VEC_PUSH(s->fds, fd);
+	uint64_t id;
+	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd) < 0 ||
+	    ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
+		return cs_error("cannot redirect the context-switch event into the ring: %s",
+				strerror(errno));
+	*cs_map64_put(&s->switch_ids, id, 1, NULL) = 1;
+	return 0;
+}
+
 /* Open events for one thread on every CPU. Returns 0, 1 if the thread is gone, -1. */
 static int open_thread(struct cs_sampler *s, pid_t tid)
 {
@@ -206,6 +257,8 @@ static int open_thread(struct cs_sampler *s, pid_t tid)
 			return cs_error("cannot redirect perf events into one ring per CPU: %s",
 					strerror(errno));
 		}
+		if (s->o.wall && open_switch(s, r, tid, cpu) < 0)
+			return -1;
 		opened++;
 	}
 	return opened ? 0 : 1;
@@ -237,6 +290,7 @@ struct cs_sampler *cs_sampler_open(pid_t pid, const struct cs_sampler_opts *o)
 	if (s->ncpu < 1)
 		s->ncpu = 1;
 	s->rings = cs_xcalloc((size_t)s->ncpu, sizeof(*s->rings));
+	cs_map64_init(&s->switch_ids);
 	for (int i = 0; i < s->ncpu; i++) {
 		s->rings[i].fd = -1;
 		s->rings[i].cpu = i;
@@ -293,6 +347,11 @@ fail:
 	return NULL;
 }
 
+int cs_sampler_offcpu_stacks(const struct cs_sampler *s)
+{
+	return s->o.wall && !s->switch_nostack;
+}
+
 size_t cs_sampler_threads(const struct cs_sampler *s)
 {
 	return s->tids.n;
@@ -319,6 +378,7 @@ void cs_sampler_close(struct cs_sampler *s)
 	CS_VEC_FREE(s->fds);
 	CS_VEC_FREE(s->tids);
 	CS_VEC_FREE(s->entries);
+	cs_map64_release(&s->switch_ids);
 	free(s);
 }
 
@@ -342,15 +402,15 @@ static uint64_t rec_u64(struct rec *r)
 	return v;
 }
 
-static uint64_t record_time(const struct perf_event_header *h)
+static uint64_t record_time(const struct cs_sampler *s, const struct perf_event_header *h)
 {
 	uint64_t t = 0;
+	size_t trailer = s->o.wall ? 32 : 24; /* pid/tid, time, [id,] cpu */
 	if (h->type == PERF_RECORD_SAMPLE) {
 		if (h->size >= 32)
 			memcpy(&t, (const uint8_t *)h + 24, 8); /* header, ip, pid/tid */
-	} else if (h->size >= 8 + 24) {
-		/* sample_id trailer: pid/tid, time, cpu */
-		memcpy(&t, (const uint8_t *)h + h->size - 16, 8);
+	} else if (h->size >= 8 + trailer) {
+		memcpy(&t, (const uint8_t *)h + h->size - trailer + 8, 8);
 	}
 	return t;
 }
@@ -377,7 +437,7 @@ static void collect(struct cs_sampler *s, struct ring *r, uint64_t *seq)
 			h = (const struct perf_event_header *)r->scratch;
 			wrapped = 1;
 		}
-		struct entry e = {record_time(h), (*seq)++, h};
+		struct entry e = {record_time(s, h), (*seq)++, h};
 		CS_VEC_PUSH(s->entries, e);
 		tail += size;
 	}
@@ -403,6 +463,8 @@ static void deliver_sample(struct cs_sampler *s, const struct perf_event_header 
 	sr.pid = (uint32_t)pt;
 	sr.tid = (uint32_t)(pt >> 32);
 	sr.time = rec_u64(&r);
+	if (s->o.wall)
+		sr.offcpu = cs_map64_get(&s->switch_ids, rec_u64(&r)) != NULL;
 	sr.cpu = (uint32_t)rec_u64(&r);
 	sr.in_kernel = (h->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
 	if (s->o.kernel) {
@@ -454,7 +516,7 @@ static void deliver(struct cs_sampler *s, const struct perf_event_header *h,
 {
 	const uint8_t *p = (const uint8_t *)(h + 1);
 	size_t n = h->size - sizeof(*h);
-	uint64_t t = record_time(h);
+	uint64_t t = record_time(s, h);
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
 		deliver_sample(s, h, ops, ctx);
@@ -507,6 +569,15 @@ static void deliver(struct cs_sampler *s, const struct perf_event_header *h,
 			ops->fork(ctx, u32[0], u32[1], u32[2], u32[3], time);
 		else if (h->type == PERF_RECORD_EXIT && ops->exit)
 			ops->exit(ctx, u32[0], u32[1], u32[2], u32[3], time);
+		break;
+	}
+	case PERF_RECORD_SWITCH: {
+		if (!ops->ctxsw || n < 8)
+			break;
+		uint32_t u32[2];
+		memcpy(u32, p, 8); /* the sample_id trailer: the thread switched */
+		ops->ctxsw(ctx, u32[0], u32[1], t, !!(h->misc & PERF_RECORD_MISC_SWITCH_OUT),
+			   !!(h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT));
 		break;
 	}
 	case PERF_RECORD_LOST: {

@@ -33,6 +33,11 @@ struct cs_sampler_opts {
 	int kernel;		/* also sample in kernel mode and record kernel call chains */
 	int enable_on_exec;	/* launch mode: start counting when the target execs */
 	size_t ring_bytes;	/* data bytes per CPU ring (power of two); 0 = automatic */
+	/* Off-CPU (record --wall): also a context-switch event per (thread x CPU) into the
+	 * same rings. It samples every switch-out like cpu-clock does (user registers,
+	 * stack copy, kernel chain: cs_sample_rec.offcpu = 1) and adds the switch records
+	 * (ops.ctxsw) that say when the thread came back and whether it was preempted. */
+	int wall;
 };
 
 struct cs_sample_rec {
@@ -46,6 +51,7 @@ struct cs_sample_rec {
 	const uint64_t *kchain;	 /* kernel call chain, leaf first (no context markers) */
 	size_t kchain_len;
 	int in_kernel;		 /* the sample interrupted kernel code */
+	int offcpu;		 /* taken as the thread left the CPU (opts.wall) */
 };
 
 struct cs_mmap_rec {
@@ -69,6 +75,9 @@ struct cs_sampler_ops {
 	void (*exit)(void *ctx, uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid,
 		     uint64_t time);
 	void (*lost)(void *ctx, uint64_t count);
+	/* opts.wall: thread tid left the CPU (out; preempt: it was still runnable) or
+	 * came back to it (!out), at time. A switch-out's sample comes first. */
+	void (*ctxsw)(void *ctx, uint32_t pid, uint32_t tid, uint64_t time, int out, int preempt);
 };
 
 struct cs_sampler;
@@ -86,6 +95,11 @@ size_t cs_sampler_threads(const struct cs_sampler *s);
  * interrupting signal returns 0. */
 int cs_sampler_poll(struct cs_sampler *s, int timeout_ms, const struct cs_sampler_ops *ops,
 		    void *ctx);
+/* opts.wall: 1 if switch-outs come with their stacks; 0 if the kernel allowed only the
+ * switch records (kernel.perf_event_paranoid >= 2 without CAP_PERFMON): off-CPU time
+ * is then known per thread but not per stack. */
+int cs_sampler_offcpu_stacks(const struct cs_sampler *s);
+
 /* Stop sampling (disable every event); remaining data can still be read with poll. */
 void cs_sampler_disable(struct cs_sampler *s);
 

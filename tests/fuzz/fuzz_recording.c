@@ -15,6 +15,15 @@ static void decode(const uint8_t *data, size_t n)
 	fz_capture_begin();
 	int r = cs_profile_decode(&p, data, n, "fuzz.data");
 	fz_capture_end(r, "cs_profile_decode");
+	if (r == 0 && p.times.wall) {
+		/* a wall recording: the views see one selection of its time, as they do
+		 * after the commands' cs_view_apply */
+		static const unsigned sels[] = {CS_SEL_WALL, CS_SEL_OFF, CS_SEL_CPU,
+						CS_SEL_BLOCKED};
+		fz_capture_begin();
+		r = cs_profile_select_time(&p, sels[fz_variant(data, n) % 4]);
+		fz_capture_end(r, "cs_profile_select_time");
+	}
 	if (r == 0)
 		fz_render_all(&p, fz_variant(data, n));
 	cs_profile_release(&p);

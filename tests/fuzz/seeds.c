@@ -430,6 +430,21 @@ int main(int argc, char **argv)
 	cs_profile_init(&p);
 	rich_profile(&p);
 	put_recording("rich.data", &p);
+	/* the same with off-CPU time (record --wall) */
+	uint32_t st = p.samples.v[0].stack, th = p.samples.v[0].thread;
+	cs_profile_add_time(&p, st, th, CS_TIME_BLOCKED, 123456789);
+	cs_profile_add_time(&p, p.samples.v[1].stack, p.samples.v[1].thread, CS_TIME_PREEMPTED,
+			    5000000);
+	p.times.wall = 1;
+	p.times.cpu_period_ns = 10101010;
+	for (size_t i = 0; i < p.threads.n; i++) {
+		struct cs_thread_time tt;
+		memset(&tt, 0, sizeof(tt));
+		tt.span_ns = 3000000000ull;
+		tt.oncpu_ns = 1000000000ull * i;
+		CS_VEC_PUSH(p.times.threads, tt);
+	}
+	put_recording("wall.data", &p);
 	cs_profile_release(&p);
 	regression_recordings();
 
