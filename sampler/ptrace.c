@@ -269,10 +269,11 @@ static void check_comm(struct ptrace_sampler *s, struct tthread *t, uint64_t now
 	t->comm_checked = now;
 	if (cs_proc_comm(t->pid, t->tid, name, sizeof(name)) < 0 || !strcmp(name, t->comm))
 		return;
-	int first = !t->comm[0];
 	snprintf(t->comm, sizeof(t->comm), "%s", name);
-	/* A thread renamed itself (perf reports that with a COMM record too). */
-	if (!first && s->ops && s->ops->comm) {
+	/* A thread named itself after its start (perf reports that with a COMM record
+	 * too); the first time, this also corrects the name a new thread was given from
+	 * its creator. */
+	if (s->ops && s->ops->comm) {
 		s->ops->comm(s->ctx, (uint32_t)t->pid, (uint32_t)t->tid, name, 0, now);
 		s->delivered++;
 	}

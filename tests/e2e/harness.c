@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,23 @@ void h_require_perf(void)
 			     "kernel.perf_event_paranoid",
 			     strerror(errno));
 	close(fd);
+}
+
+void h_require_ptrace(void)
+{
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		pause();
+		_exit(0);
+	}
+	int ok = ptrace(PTRACE_SEIZE, c, 0, 0) == 0;
+	int e = errno;
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	if (!ok)
+		cr_skip_test("ptrace refused here (%s): the ptrace sampler cannot be tested",
+			     strerror(e));
 }
 
 void h_start(struct h_proc *p, char *const argv[])
