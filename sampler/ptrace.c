@@ -62,6 +62,7 @@ struct tproc {
 	int armed;		  /* sampled: attached, or exec'd after launch */
 	CS_VEC(struct xmap) maps; /* executable mappings the caller knows of */
 	uint64_t scanned;
+	uint64_t changed; /* when a scan last found a new mapping (or the exec) */
 };
 
 struct ptrace_sampler {
@@ -195,7 +196,7 @@ static void thread_gone(struct ptrace_sampler *s, pid_t tid)
 struct scan {
 	struct ptrace_sampler *s;
 	struct tproc *p;
-	int emit;
+	int emit, found;
 	CS_VEC(struct xmap) now;
 };
 
@@ -217,6 +218,7 @@ static void scan_one(void *ctx, const struct cs_proc_map *m)
 	CS_VEC_PUSH(sc->now, x);
 	if (!sc->emit || known_map(sc->p, &x) || !sc->s->ops || !sc->s->ops->mmap)
 		return;
+	sc->found = 1;
 	struct cs_mmap_rec r = {(uint32_t)sc->p->pid,
 				(uint32_t)sc->p->pid,
 				m->start,
@@ -236,7 +238,7 @@ static void scan_one(void *ctx, const struct cs_proc_map *m)
 /* Read the process's executable mappings; tell the caller of new ones if emit. */
 static void scan_maps(struct ptrace_sampler *s, struct tproc *p, int emit)
 {
-	struct scan sc = {s, p, emit, {0}};
+	struct scan sc = {s, p, emit, 0, {0}};
 	if (cs_proc_maps(p->pid, scan_one, &sc) < 0) {
 		CS_VEC_FREE(sc.now);
 		return;
@@ -244,6 +246,8 @@ static void scan_maps(struct ptrace_sampler *s, struct tproc *p, int emit)
 	CS_VEC_FREE(p->maps);
 	memcpy(&p->maps, &sc.now, sizeof(sc.now));
 	p->scanned = cs_now_ns();
+	if (sc.found)
+		p->changed = p->scanned;
 }
 
 static int in_known_map(const struct tproc *p, uint64_t ip)
@@ -372,6 +376,7 @@ static void on_exec(struct ptrace_sampler *s, struct tthread *t)
 		p = proc_add(s, t->pid, 1);
 	p->armed = 1;
 	p->maps.n = 0;
+	p->changed = cs_now_ns();
 	char name[16] = "";
 	cs_proc_comm(t->pid, t->tid, name, sizeof(name));
 	snprintf(t->comm, sizeof(t->comm), "%s", name);
@@ -463,39 +468,80 @@ static void reap(struct ptrace_sampler *s)
 	}
 }
 
-/* Interrupt one thread and sample it at the stop; other stops of it are handled as
- * they come (its interrupt is then used up: any stop consumes it). */
-static void interrupt_and_sample(struct ptrace_sampler *s, pid_t tid, uint64_t weight)
+/* Wait up to ms for a tracee's stop or exit to be reported. */
+static void wait_sigchld(struct ptrace_sampler *s, int ms)
 {
-	s->interrupted = cs_now_ns();
-	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
-		return;
-	for (;;) {
-		int status;
-		pid_t w = waitpid(tid, &status, __WALL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			thread_gone(s, tid);
-			return;
+	if (s->sfd >= 0) {
+		struct pollfd pf = {s->sfd, POLLIN, 0};
+		if (poll(&pf, 1, ms) > 0) {
+			struct signalfd_siginfo si[8];
+			while (read(s->sfd, si, sizeof(si)) > 0)
+				;
 		}
-		on_status(s, tid, status, cs_now_ns(), weight);
-		return;
+	} else {
+		struct timespec ts = {0, 200000}; /* no signalfd: look every 0.2 ms */
+		nanosleep(&ts, NULL);
+	}
+}
+
+struct due {
+	pid_t tid;
+	uint64_t weight, interrupted;
+	int done;
+};
+
+/* Interrupt the due threads together, then sample each at its stop in the order they
+ * stop, so a thread waits for csampler as little as possible. A thread's interrupt is
+ * used up by whatever stop comes first (a signal, an event): that one is handled as
+ * usual and the thread is sampled at a later tick. */
+static void interrupt_and_sample(struct ptrace_sampler *s, struct due *d, size_t n)
+{
+	size_t left = 0;
+	for (size_t i = 0; i < n; i++) {
+		d[i].interrupted = cs_now_ns();
+		d[i].done = ptrace(PTRACE_INTERRUPT, d[i].tid, 0, 0) < 0;
+		left += !d[i].done;
+	}
+	while (left) {
+		int got = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (d[i].done)
+				continue;
+			int status;
+			pid_t w = waitpid(d[i].tid, &status, __WALL | WNOHANG);
+			if (w == d[i].tid) {
+				s->interrupted = d[i].interrupted;
+				on_status(s, d[i].tid, status, cs_now_ns(), d[i].weight);
+			} else if (w < 0 && errno != EINTR) {
+				thread_gone(s, d[i].tid);
+			} else {
+				continue;
+			}
+			d[i].done = 1;
+			left--;
+			got = 1;
+		}
+		if (!got)
+			wait_sigchld(s, 10);
 	}
 }
 
 static void tick(struct ptrace_sampler *s)
 {
 	uint64_t now = cs_now_ns();
-	for (size_t i = 0; i < s->procs.n; i++)
-		if (s->procs.v[i].armed && now - s->procs.v[i].scanned >= 1000000000ull)
-			scan_maps(s, &s->procs.v[i], 1);
+	/* Without mmap records, mappings are read from /proc: every 10 ms while a process
+	 * is loading libraries (the second after its exec or a new mapping), else every
+	 * second, and whenever a sample's pc is outside them (sample_stopped). A stack
+	 * through a library mapped since the last reading still unwinds without its CFI
+	 * (frame pointers): the stack is then counted as incomplete. */
+	for (size_t i = 0; i < s->procs.n; i++) {
+		struct tproc *p = &s->procs.v[i];
+		uint64_t every = now - p->changed < 1000000000ull ? 10000000ull : 1000000000ull;
+		if (p->armed && now - p->scanned >= every)
+			scan_maps(s, p, 1);
+	}
 	/* Collect the due threads first: sampling may add or remove threads. */
-	CS_VEC(struct {
-		pid_t tid;
-		uint64_t w;
-	})
-	due = {0};
+	CS_VEC(struct due) due = {0};
 	for (size_t i = 0; i < s->threads.n; i++) {
 		struct tthread *t = &s->threads.v[i];
 		if (t->state != T_RUN || !t->announced)
@@ -511,11 +557,11 @@ static void tick(struct ptrace_sampler *s)
 		t->owed -= w * s->period;
 		if (w > MAX_WEIGHT)
 			w = MAX_WEIGHT;
-		__typeof__(*due.v) d = {t->tid, w};
+		struct due d = {t->tid, w, 0, 0};
 		CS_VEC_PUSH(due, d);
 	}
-	for (size_t i = 0; i < due.n; i++)
-		interrupt_and_sample(s, due.v[i].tid, due.v[i].w);
+	if (due.n)
+		interrupt_and_sample(s, due.v, due.n);
 	CS_VEC_FREE(due);
 }
 
@@ -639,18 +685,7 @@ static int ptrace_poll(void *b, int timeout_ms, const struct cs_sampler_ops *ops
 		uint64_t until = deadline;
 		if (!s->disabled && s->next_tick < until)
 			until = s->next_tick;
-		int ms = (int)((until - now + 999999) / 1000000);
-		if (s->sfd >= 0) {
-			struct pollfd pf = {s->sfd, POLLIN, 0};
-			if (poll(&pf, 1, ms) > 0) {
-				struct signalfd_siginfo si[8];
-				while (read(s->sfd, si, sizeof(si)) > 0)
-					;
-			}
-		} else {
-			struct timespec ts = {0, 1000000}; /* no signalfd: look every ms */
-			nanosleep(&ts, NULL);
-		}
+		wait_sigchld(s, (int)((until - now + 999999) / 1000000));
 	}
 	s->ops = NULL;
 	s->ctx = NULL;
