@@ -77,7 +77,16 @@ Test(record, cpu_split_omit_frame_pointer)
 
 	struct h_folded f;
 	h_fold(data, NULL, &f);
-	cr_assert_gt(f.total, 200, "too few samples: %llu", (unsigned long long)f.total);
+#ifdef CS_TEST_NOPERF
+	/* The fallback caps 999 Hz at 250 Hz, and a sample taken late stands for several
+	 * periods (its weight): fewer distinct samples, so wider proportions. */
+	const uint64_t min_samples = 100;
+	const int tolerance = 120;
+#else
+	const uint64_t min_samples = 200;
+	const int tolerance = 70;
+#endif
+	cr_assert_gt(f.total, min_samples, "too few samples: %llu", (unsigned long long)f.total);
 	/* Every stack shows the full chain from the program's entry through main. */
 	uint64_t rooted = h_with_prefix(&f, "_start;");
 	uint64_t with_main = h_with_frame(&f, "main");
@@ -101,12 +110,12 @@ Test(record, cpu_split_omit_frame_pointer)
 		cr_log_warn("samples were lost on this busy machine: proportions not checked: %s",
 			    strstr(json, "\"stats\""));
 	else {
-		cr_expect_leq(abs((int)(1000 * a / abc) - 500), 70, "work_a share %.3f, want 0.50",
-			      a / abc);
-		cr_expect_leq(abs((int)(1000 * b / abc) - 333), 70, "work_b share %.3f, want 0.33",
-			      b / abc);
-		cr_expect_leq(abs((int)(1000 * c / abc) - 167), 70, "work_c share %.3f, want 0.17",
-			      c / abc);
+		cr_expect_leq(abs((int)(1000 * a / abc) - 500), tolerance,
+			      "work_a share %.3f, want 0.50", a / abc);
+		cr_expect_leq(abs((int)(1000 * b / abc) - 333), tolerance,
+			      "work_b share %.3f, want 0.33", b / abc);
+		cr_expect_leq(abs((int)(1000 * c / abc) - 167), tolerance,
+			      "work_c share %.3f, want 0.17", c / abc);
 	}
 	free(json);
 	h_folded_free(&f);
