@@ -16,6 +16,8 @@ struct h_proc {
 
 /* Skip the current test with a reason if this machine refuses perf events. */
 void h_require_perf(void);
+/* 1 if this machine lets us open a cpu-clock perf event. */
+int h_perf_allowed(void);
 /* Skip the current test with a reason if this process may not ptrace its children. */
 void h_require_ptrace(void);
 

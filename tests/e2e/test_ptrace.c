@@ -214,3 +214,64 @@ Test(ptrace, signals_and_stops_unchanged)
 	free(data);
 	free(counts);
 }
+
+/* A process in its own mount and PID namespace whose binary exists only there (a
+ * container seen from the host): both samplers name its functions and file:line, and
+ * its thread, from the host. */
+Test(ptrace, container_from_host)
+{
+	char script[1024];
+	snprintf(script, sizeof(script),
+		 "mount -t tmpfs none /mnt && mkdir /mnt/priv && cp %s /mnt/priv/cpu3ns && "
+		 "exec /mnt/priv/cpu3ns 30",
+		 TARGET("cs_t_cpu3"));
+	char *check[] = {"/usr/bin/unshare", "--mount", "--pid", "--fork", "true", NULL};
+	if (h_run(check, 10, NULL, NULL) != 0)
+		cr_skip_test("cannot create mount and PID namespaces here (unshare)");
+	struct h_proc t;
+	char *argv[] = {"/usr/bin/unshare", "--mount", "--pid", "--fork", "--propagation",
+			"private",	    "/bin/sh", "-c",	script,	  NULL};
+	h_start(&t, argv);
+	/* The target is the child of unshare. */
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)t.pid, (int)t.pid);
+	char *kids = h_read_file(path, NULL);
+	cr_assert(kids && atoi(kids) > 0, "no child of unshare");
+	pid_t pid = atoi(kids);
+	free(kids);
+	char exe[256] = "";
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	cr_assert_gt(readlink(path, exe, sizeof(exe) - 1), 0);
+	cr_assert_str_eq(exe, "/mnt/priv/cpu3ns");
+	cr_assert_neq(access("/mnt/priv/cpu3ns", F_OK), 0, "the path exists on the host too");
+	char pidbuf[16];
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+	const char *kinds[2] = {"perf", "ptrace"};
+	for (int k = h_perf_allowed() ? 0 : 1; k < 2; k++) {
+		char *data = h_path(dir, kinds[k]);
+		char *rec[] = {CS_EXE, "record", "-q", "--sampler", (char *)kinds[k],
+			       "-p",   pidbuf,	 "-F", "199",	    "-d",
+			       "1.5",  "-o",	 data, NULL};
+		char *err;
+		cr_assert_eq(h_run(rec, 60, NULL, &err), 0, "%s: %s", kinds[k], err);
+		free(err);
+		struct h_folded f;
+		h_fold(data, "--per-thread", &f);
+		uint64_t named = 0;
+		for (size_t i = 0; i < f.n; i++)
+			if (!strncmp(f.stack[i], "cpu3ns-", 7) && strstr(f.stack[i], ";main;work_"))
+				named += f.count[i];
+		cr_expect_geq(share(named, f.total), 0.95, "%s: thread and functions named in %.3f",
+			      kinds[k], share(named, f.total));
+		char *rep[] = {CS_EXE, "report", "-i", data, "--format", "csv", "--top", "0", NULL};
+		char *out;
+		cr_assert_eq(h_run(rep, 30, &out, NULL), 0);
+		cr_expect(strstr(out, "cpu3.c"), "%s: file:line from the host: %s", kinds[k], out);
+		free(out);
+		h_folded_free(&f);
+		free(data);
+	}
+	kill(t.pid, SIGKILL); /* unshare; its namespace's init, the target, goes with it */
+	kill(pid, SIGKILL);
+	h_stop(&t, SIGKILL, 5000);
+}
