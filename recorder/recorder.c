@@ -682,6 +682,13 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			goto out;
 		cs_sampler_info(smp, &res->sampler);
 		r->kernel = res->sampler.kernel;
+		if (r->lc && !strcmp(res->sampler.name, "ptrace")) {
+			/* The agent is loaded (attach) or started (launch) with ptrace stops
+			 * of its own, and a process has one tracer. */
+			cs_error("allocation tracking cannot run beside the ptrace sampler (a "
+				 "process has one tracer): record CPU and leaks in two runs");
+			goto out;
+		}
 	}
 	r->start_ns = cs_now_ns();
 	if (!o->argv)
