@@ -502,7 +502,10 @@ static void interrupt_and_sample(struct ptrace_sampler *s, struct due *d, size_t
 		d[i].done = ptrace(PTRACE_INTERRUPT, d[i].tid, 0, 0) < 0;
 		left += !d[i].done;
 	}
-	while (left) {
+	/* A thread in uninterruptible sleep stops only when it wakes: after a second,
+	 * its stop is left to reap() (and handled there without a sample). */
+	uint64_t give_up = cs_now_ns() + 1000000000ull;
+	while (left && cs_now_ns() < give_up) {
 		int got = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (d[i].done)
@@ -698,37 +701,56 @@ static void ptrace_disable(void *b)
 	s->disabled = 1;
 }
 
-/* Let one thread go: stop it, then detach, giving back a signal it stopped for. A
- * thread in a group-stop stays stopped (the kernel keeps the group-stop on detach). */
-static void detach(struct ptrace_sampler *s, pid_t tid)
+/* Let every thread go: interrupt them all, then detach each at its stop, giving back a
+ * signal it stopped for. A thread in a group-stop stays stopped (the kernel keeps the
+ * group-stop on detach). A thread that does not stop within two seconds (a zombie
+ * leader whose other threads run on, uninterruptible sleep) is left to the kernel,
+ * which detaches it when csampler exits. */
+static void detach_all(struct ptrace_sampler *s)
 {
-	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
-		return;
-	for (;;) {
-		int status;
-		pid_t w = waitpid(tid, &status, __WALL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
-			if (w == tid && s->o.enable_on_exec && tid == s->pid) {
-				s->reaped_pid = tid;
+	size_t left = 0;
+	for (size_t i = 0; i < s->threads.n; i++) {
+		struct tthread *t = &s->threads.v[i];
+		t->owed = ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0; /* owed: "pending" */
+		left += t->owed;
+	}
+	uint64_t give_up = cs_now_ns() + 2000000000ull;
+	while (left && cs_now_ns() < give_up) {
+		int got = 0;
+		for (size_t i = 0; i < s->threads.n; i++) {
+			struct tthread *t = &s->threads.v[i];
+			if (!t->owed)
+				continue;
+			int status;
+			pid_t w = waitpid(t->tid, &status, __WALL | WNOHANG);
+			if (w == 0 || (w < 0 && errno == EINTR))
+				continue;
+			if (w == t->tid && WIFSTOPPED(status)) {
+				int event = status >> 16, sig = WSTOPSIG(status);
+				if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
+				    event == PTRACE_EVENT_VFORK) {
+					/* The new task is ours too: let it go in its turn. */
+					unsigned long msg = 0;
+					if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg) == 0 && msg &&
+					    !thread_find(s, (pid_t)msg)) {
+						pid_t tid = t->tid;
+						struct tthread *nt = thread_add(s, tid, (pid_t)msg, 0);
+						nt->owed = 1; /* its first stop is on its way */
+						left++;
+						t = thread_find(s, tid);
+					}
+				}
+				ptrace(PTRACE_DETACH, t->tid, 0, (void *)(uintptr_t)(event ? 0 : sig));
+			} else if (w == t->tid && s->o.enable_on_exec && t->tid == s->pid) {
+				s->reaped_pid = t->tid; /* exited: keep the launched child's status */
 				s->reaped_status = status;
 			}
-			return;
+			t->owed = 0;
+			left--;
+			got = 1;
 		}
-		if (!WIFSTOPPED(status))
-			continue;
-		int event = status >> 16, sig = WSTOPSIG(status);
-		if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
-		    event == PTRACE_EVENT_VFORK) {
-			/* The new task is ours too: it gets detached in its turn. */
-			unsigned long msg = 0;
-			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg &&
-			    !thread_find(s, (pid_t)msg))
-				thread_add(s, tid, (pid_t)msg, 0);
-		}
-		ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)(event ? 0 : sig));
-		return;
+		if (!got)
+			wait_sigchld(s, 10);
 	}
 }
 
@@ -738,11 +760,10 @@ static void ptrace_close(void *b)
 	if (!s)
 		return;
 	s->ops = NULL;
-	for (size_t i = 0; i < s->threads.n; i++) {
-		detach(s, s->threads.v[i].tid);
+	detach_all(s);
+	for (size_t i = 0; i < s->threads.n; i++)
 		if (s->threads.v[i].sched_fd >= 0)
 			close(s->threads.v[i].sched_fd);
-	}
 	if (s->sfd >= 0) {
 		close(s->sfd);
 		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);

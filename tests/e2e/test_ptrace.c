@@ -136,8 +136,10 @@ Test(ptrace, agrees_with_perf)
 		h_folded_free(&f);
 		free(data);
 	}
+	/* Two samplings of the same split: each share within a few standard deviations
+	 * of the other (a ptrace sample taken late carries several periods' weight). */
 	for (int i = 0; i < 3; i++)
-		cr_expect_leq(abs((int)(1000 * (sh[0][i] - sh[1][i]))), 120,
+		cr_expect_leq(abs((int)(1000 * (sh[0][i] - sh[1][i]))), 150,
 			      "work_%c: perf %.3f, ptrace %.3f", 'a' + i, sh[0][i], sh[1][i]);
 	cr_expect_eq(h_stop(&t, SIGTERM, 5000), 0);
 }
