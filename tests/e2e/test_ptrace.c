@@ -120,7 +120,7 @@ Test(ptrace, agrees_with_perf)
 		char *data = h_path(dir, kinds[k]);
 		char *rec[] = {CS_EXE, "record", "-q", "--sampler", (char *)kinds[k],
 			       "-p",   pidbuf,	 "-F", "199",	    "-d",
-			       "2",    "-o",	 data, NULL};
+			       "3",    "-o",	 data, NULL};
 		char *err;
 		cr_assert_eq(h_run(rec, 60, NULL, &err), 0, "%s: %s", kinds[k], err);
 		free(err);
