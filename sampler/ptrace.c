@@ -37,9 +37,6 @@
 
 #define PT_OPTIONS                                                                                 \
 	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC)
-/* Most periods one sample stands for: a thread not sampled for longer (csampler was
- * descheduled) does not get a burst of weight. */
-#define MAX_WEIGHT 8
 
 enum { T_RUN, T_GSTOP };
 
@@ -556,10 +553,10 @@ static void tick(struct ptrace_sampler *s)
 		t->last_cpu = cpu;
 		if (!p || !p->armed || t->owed < s->period)
 			continue;
+		/* All the CPU time since the last sample, so that totals measure CPU time
+		 * even when csampler itself was kept waiting for a CPU. */
 		uint64_t w = t->owed / s->period;
 		t->owed -= w * s->period;
-		if (w > MAX_WEIGHT)
-			w = MAX_WEIGHT;
 		struct due d = {t->tid, w, 0, 0};
 		CS_VEC_PUSH(due, d);
 	}
