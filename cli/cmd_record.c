@@ -13,6 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define CS_STR_(x) #x
+#define CS_STR(x) CS_STR_(x)
+
 static const char usage_text[] =
 	"usage: csampler record --pid PID [options]\n"
 	"       csampler record [options] -- COMMAND [ARGS...]\n"
@@ -37,6 +40,9 @@ static const char usage_text[] =
 	"                         a deeper stack is read on from the live process as long\n"
 	"                         as it is unchanged; raise it when the summary says so\n"
 	"      --no-kernel        leave kernel frames out (default: in, when permitted)\n"
+	"      --sampler KIND     perf: perf events only; ptrace: the ptrace sampler;\n"
+	"                         auto (default): perf, and ptrace where perf events are\n"
+	"                         refused (seccomp, no CAP_PERFMON, perf_event_paranoid)\n"
 	"      --debug-dir DIR    also look for separate debug info under DIR (by build-id\n"
 	"                         in DIR/.build-id/, or by path); may be repeated\n"
 	"      --wall             also record off-CPU time: every time a thread leaves the\n"
@@ -52,8 +58,17 @@ static const char usage_text[] =
 	"                         --interval SECS and --sample-bytes N\n"
 	"  -q, --quiet            no status line and no summary\n"
 	"\n"
+	"The ptrace sampler needs only ptrace (CAP_SYS_PTRACE for another user's process)\n"
+	"and costs the target more: each sample stops the thread for the time csampler\n"
+	"takes to read its registers and stack (tens of microseconds; the summary gives\n"
+	"the median and maximum), and it records no kernel frames. When it is chosen by\n"
+	"fallback, rates above " CS_STR(CS_PTRACE_HZ_CAP) " Hz are lowered to that. If csampler dies, even by\n"
+	"SIGKILL, the kernel detaches it and the target runs on; its signals and stops\n"
+	"(SIGSTOP, SIGCONT) reach it as without csampler.\n"
+	"\n"
 	"examples:\n"
 	"  csampler record --pid 4242 -F 999 -d 30\n"
+	"  csampler record --sampler ptrace --pid 4242 -d 10\n"
 	"  csampler record -o server.data -- ./server --port 8080\n"
 	"  csampler record --wall -p $(pidof server) -d 10 && csampler report --by thread\n"
 	"  csampler record --stack-size 65528 -p $(pidof mytool) && csampler report\n";
@@ -316,7 +331,18 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 		unwind_summary(p, res);
 	if (p->times.wall)
 		offcpu_summary(p, res);
-	if (cpu && !res->kernel)
+	const struct cs_sampler_info *si = &res->sampler;
+	if (cpu && si->name && !strcmp(si->name, "ptrace")) {
+		fprintf(stderr, "[csampler] ptrace sampler at %u Hz%s: no kernel frames",
+			si->hz, si->fallback ? " (perf events were refused)" : "");
+		if (si->stops)
+			fprintf(stderr, "; each sample stopped its thread for %.0f us median, %.0f us "
+					"max (%.0f us median, %.0f max from interrupt to resume; %llu "
+					"stops)",
+				si->stop_median_us, si->stop_max_us, si->trip_median_us,
+				si->trip_max_us, (unsigned long long)si->stops);
+		fputc('\n', stderr);
+	} else if (cpu && !res->kernel)
 		fprintf(stderr, "[csampler] kernel frames not recorded (run as root or set "
 				"kernel.perf_event_paranoid <= 1 to see time spent in the kernel)\n");
 	fprintf(stderr, "[csampler] profiler CPU %.2f s", (double)st->profiler_cpu_ns / 1e9);
@@ -350,7 +376,7 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 static int run(int argc, char **argv, int leaks_cmd)
 {
 	enum { O_STACK = 256, O_NO_KERNEL, O_DEBUG_DIR, O_LEAKS, O_SAMPLE_BYTES, O_AGENT, O_INTERVAL,
-	       O_WALL };
+	       O_WALL, O_SAMPLER };
 	const char *cmd = leaks_cmd ? "leaks" : "record";
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
@@ -359,6 +385,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 		{"output", required_argument, 0, 'o'},
 		{"stack-size", required_argument, 0, O_STACK},
 		{"no-kernel", no_argument, 0, O_NO_KERNEL},
+		{"sampler", required_argument, 0, O_SAMPLER},
 		{"debug-dir", required_argument, 0, O_DEBUG_DIR},
 		{"quiet", no_argument, 0, 'q'},
 		{"leaks", no_argument, 0, O_LEAKS},
@@ -390,7 +417,8 @@ static int run(int argc, char **argv, int leaks_cmd)
 	/* '+': stop at the first non-option so the command's own options stay its own. */
 	while ((c = getopt_long(argc, argv, leaks_cmd ? "+p:d:o:qh" : "+p:F:d:o:qh", longopts,
 				NULL)) != -1) {
-		if (leaks_cmd && (c == O_STACK || c == O_NO_KERNEL || c == O_LEAKS || c == O_WALL))
+		if (leaks_cmd && (c == O_STACK || c == O_NO_KERNEL || c == O_LEAKS || c == O_WALL ||
+				  c == O_SAMPLER))
 			return cs_usage_error(cmd, "'%s' is an option of 'csampler record'",
 					      argv[optind - 1]);
 		switch (c) {
@@ -426,6 +454,11 @@ static int run(int argc, char **argv, int leaks_cmd)
 				o.stack_size = CS_STACK_SIZE_MAX;
 			break;
 		case O_NO_KERNEL: o.kernel = 0; break;
+		case O_SAMPLER:
+			if ((o.sampler = cs_sampler_kind_parse(optarg)) < 0)
+				return cs_usage_error(cmd, "--sampler needs perf, ptrace or auto, not '%s'",
+						      optarg);
+			break;
 		case O_DEBUG_DIR: CS_VEC_PUSH(dirs, optarg); break;
 		case 'q': quiet = 1; break;
 		case O_LEAKS: o.leaks = 1; break;

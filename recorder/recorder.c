@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define MAX_FRAMES 2048
+_Static_assert(CS_SAMPLE_NREGS == CS_DWARF_NREGS, "samples carry DWARF-ordered registers");
 /* A sample older than this is not continued from live memory: the longer the wait,
  * the likelier its stack has changed (see symbolizer/livestack.c). */
 #define LIVE_FRESH_NS 1000000000ull
@@ -389,23 +390,9 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 	size_t n = 0;
 
 	if (s->user_regs) {
-		uint64_t regs[CS_DWARF_NREGS];
-		const uint64_t *p = s->regs;
-		/* perf's register order -> DWARF x86-64 numbering */
-		regs[0] = p[CS_PREG_AX];
-		regs[1] = p[CS_PREG_DX];
-		regs[2] = p[CS_PREG_CX];
-		regs[3] = p[CS_PREG_BX];
-		regs[4] = p[CS_PREG_SI];
-		regs[5] = p[CS_PREG_DI];
-		regs[6] = p[CS_PREG_BP];
-		regs[7] = p[CS_PREG_SP];
-		for (int i = 0; i < 8; i++)
-			regs[8 + i] = p[CS_PREG_R8 + i];
-		regs[16] = p[CS_PREG_IP];
 		struct cs_unwind_info ui;
 		int live = cs_now_ns() - s->time < LIVE_FRESH_NS;
-		cs_sym_unwind_ex(r->sym, (pid_t)s->pid, (pid_t)s->tid, regs, s->stack, s->stack_len,
+		cs_sym_unwind_ex(r->sym, (pid_t)s->pid, (pid_t)s->tid, s->regs, s->stack, s->stack_len,
 				 live, r->frames, MAX_FRAMES, &n, &ui);
 		count_end(r, &ui, s->offcpu);
 		for (size_t i = 0; i < n; i++)
@@ -440,9 +427,11 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 	uint64_t *c = cs_map64_put(&r->counts, key, 0, &added);
 	if (added)
 		CS_VEC_PUSH(r->count_keys, key);
-	(*c)++;
-	r->st.samples++;
-	r->tick_samples++;
+	/* A sample may stand for several periods of CPU time (ptrace samples the CPU a
+	 * thread used since its last sample). */
+	*c += s->weight;
+	r->st.samples += s->weight;
+	r->tick_samples += s->weight;
 }
 
 static void on_mmap(void *ctx, const struct cs_mmap_rec *m)
@@ -901,6 +890,7 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	so.stack_size = o->stack_size;
 	so.kernel = r->kernel;
 	so.wall = o->wall;
+	so.kind = o->sampler;
 	struct cs_symbolizer_opts yo = {o->debug_dirs, o->n_debug_dirs, CS_RECORD_MAX_FRAMES};
 	r->sym = cs_symbolizer_new(&yo);
 
@@ -952,6 +942,15 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		smp = cs_sampler_open(pid, &so);
 		if (!smp)
 			goto out;
+		cs_sampler_info(smp, &res->sampler);
+		r->kernel = res->sampler.kernel;
+		if (r->lc && !strcmp(res->sampler.name, "ptrace")) {
+			/* The agent is loaded (attach) or started (launch) with ptrace stops
+			 * of its own, and a process has one tracer. */
+			cs_error("allocation tracking cannot run beside the ptrace sampler (a "
+				 "process has one tracer): record CPU and leaks in two runs");
+			goto out;
+		}
 	}
 	r->start_ns = cs_now_ns();
 	if (!o->argv)
@@ -1022,7 +1021,7 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			break;
 		if (launched) {
 			int st;
-			pid_t w = waitpid(launch.pid, &st, WNOHANG);
+			pid_t w = cs_sampler_waitpid(smp, launch.pid, &st);
 			if (w == launch.pid) {
 				launched = 0;
 				res->exited = 1;
@@ -1054,8 +1053,10 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		timeline_tick(r, p, end, &last_tick);
 	if (o->status_line)
 		fprintf(stderr, "\r\033[K");
-	if (smp)
+	if (smp) {
+		cs_sampler_info(smp, &res->sampler);
 		cs_sampler_close(smp);
+	}
 	smp = NULL;
 
 	r->st.duration_ns = end - r->start_ns;

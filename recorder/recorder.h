@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "leaks/session.h"
+#include "sampler/sampler.h"
 #include "profile/profile.h"
 
 /* Frames kept per stack; deeper stacks are cut there. */
@@ -36,6 +37,7 @@ struct cs_record_opts {
 	uint64_t sample_bytes;	/* 0: exact tracking; else mean bytes between samples */
 	const char *agent;	/* the agent library; NULL: found next to csampler */
 	int wall;		/* also record off-CPU time and stacks (record --wall) */
+	int sampler;		/* enum cs_sampler_kind: perf, ptrace, or perf with fallback */
 	/* Set asynchronously (by a signal handler) to end the recording. */
 	volatile sig_atomic_t *stop;
 };
@@ -45,6 +47,7 @@ struct cs_record_result {
 	int exit_status;  /* its wait status when launched and it ended */
 	int exited;	  /* the target exited during recording */
 	int kernel;	  /* kernel frames were recorded */
+	struct cs_sampler_info sampler; /* which sample source, and what it cost */
 	int leaks;	  /* the agent tracked allocations */
 	unsigned snapshots;
 	struct cs_inject_stats inject; /* attach mode: how the agent was loaded */

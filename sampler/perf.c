@@ -1,6 +1,6 @@
 /* perf.c - perf_event_open sampling: events per (thread x CPU), one ring per CPU,
  * records merged across rings in timestamp order. */
-#include "sampler.h"
+#include "backend.h"
 #include "util/hash.h"
 #include "util/proc.h"
 #include "util/util.h"
@@ -20,6 +20,14 @@
 
 #define MAX_KCHAIN 256
 
+/* perf's x86-64 user register order, as selected by REGS_MASK. */
+enum {
+	PREG_AX, PREG_BX, PREG_CX, PREG_DX, PREG_SI, PREG_DI, PREG_BP, PREG_SP, PREG_IP,
+	PREG_FLAGS, PREG_CS, PREG_SS, PREG_R8, PREG_R9, PREG_R10, PREG_R11, PREG_R12, PREG_R13,
+	PREG_R14, PREG_R15, PREG_COUNT
+};
+#define REGS_MASK 0xff0fffULL /* all general registers; segment registers give EINVAL */
+
 struct ring {
 	int fd;	  /* the event that owns the mmap; -1 if this CPU could not be opened */
 	int cpu;
@@ -38,7 +46,7 @@ struct entry {
 	const struct perf_event_header *h;
 };
 
-struct cs_sampler {
+struct perf_sampler {
 	struct cs_sampler_opts o;
 	pid_t pid;
 	int ncpu;
@@ -49,30 +57,13 @@ struct cs_sampler {
 	uint64_t kchain[MAX_KCHAIN];
 	struct cs_map64 switch_ids; /* ids of the context-switch events (opts.wall) */
 	int switch_nostack;	    /* they may not sample kernel mode: records only */
+	int *refused; /* while opening: where a refusal goes instead of an error line */
 };
 
 static long perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group,
 			    unsigned long flags)
 {
 	return syscall(SYS_perf_event_open, attr, pid, cpu, group, flags);
-}
-
-int cs_kernel_sampling_allowed(void)
-{
-	if (geteuid() == 0)
-		return 1;
-	char *s = cs_read_file("/proc/sys/kernel/perf_event_paranoid", 64, NULL);
-	int v = s ? atoi(s) : 2;
-	free(s);
-	return v <= 1;
-}
-
-static int paranoid_level(void)
-{
-	char *s = cs_read_file("/proc/sys/kernel/perf_event_paranoid", 64, NULL);
-	int v = s ? atoi(s) : 2;
-	free(s);
-	return v;
 }
 
 static void fill_attr(struct perf_event_attr *a, const struct cs_sampler_opts *o)
@@ -93,7 +84,7 @@ static void fill_attr(struct perf_event_attr *a, const struct cs_sampler_opts *o
 		a->exclude_kernel = 1;
 	}
 	a->exclude_hv = 1;
-	a->sample_regs_user = CS_REGS_MASK;
+	a->sample_regs_user = REGS_MASK;
 	a->sample_stack_user = o->stack_size;
 	a->inherit = 1;
 	a->mmap = 1;
@@ -142,16 +133,17 @@ static size_t auto_ring_bytes(const struct cs_sampler_opts *o)
 	return sz;
 }
 
-static int open_error(const struct cs_sampler *s, int err, pid_t tid)
+static int open_error(const struct perf_sampler *s, int err, pid_t tid)
 {
+	char advice[512];
 	switch (err) {
 	case EACCES:
 	case EPERM:
-		return cs_error("permission denied sampling PID %d: run csampler as root, or set "
-				"sysctl kernel.perf_event_paranoid to 1 or less (now %d) and give it "
-				"CAP_PERFMON; profiling another user's process also needs "
-				"CAP_SYS_PTRACE",
-				(int)s->pid, paranoid_level());
+	case ENOSYS:
+		cs_perf_refusal_advice(err, s->pid, advice, sizeof(advice));
+		return cs_error("perf events refused sampling PID %d (%s): %s; or use "
+				"--sampler ptrace",
+				(int)s->pid, strerror(err), advice);
 	case ESRCH:
 		return cs_error("process %d exited while csampler attached to it", (int)s->pid);
 	case EMFILE:
@@ -171,7 +163,7 @@ static int open_error(const struct cs_sampler *s, int err, pid_t tid)
 	}
 }
 
-static int map_ring(struct cs_sampler *s, struct ring *r, int fd)
+static int map_ring(struct perf_sampler *s, struct ring *r, int fd)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t size = s->o.ring_bytes ? s->o.ring_bytes : auto_ring_bytes(&s->o);
@@ -197,7 +189,7 @@ static int map_ring(struct cs_sampler *s, struct ring *r, int fd)
 }
 
 /* The off-CPU event of thread tid on cpu, into ring r (already mapped). */
-static int open_switch(struct cs_sampler *s, struct ring *r, pid_t tid, int cpu)
+static int open_switch(struct perf_sampler *s, struct ring *r, pid_t tid, int cpu)
 {
 	struct perf_event_attr a;
 	fill_switch_attr(&a, &s->o, s->switch_nostack);
@@ -224,7 +216,7 @@ static int open_switch(struct cs_sampler *s, struct ring *r, pid_t tid, int cpu)
 }
 
 /* Open events for one thread on every CPU. Returns 0, 1 if the thread is gone, -1. */
-static int open_thread(struct cs_sampler *s, pid_t tid)
+static int open_thread(struct perf_sampler *s, pid_t tid)
 {
 	struct perf_event_attr a;
 	fill_attr(&a, &s->o);
@@ -246,6 +238,10 @@ static int open_thread(struct cs_sampler *s, pid_t tid)
 				r->cpu = -1; /* CPU offline */
 				continue;
 			}
+			if (s->refused && (e == EACCES || e == EPERM || e == ENOSYS)) {
+				*s->refused = e;
+				return -1;
+			}
 			open_error(s, e, tid);
 			return -1;
 		}
@@ -264,7 +260,7 @@ static int open_thread(struct cs_sampler *s, pid_t tid)
 	return opened ? 0 : 1;
 }
 
-static int has_tid(const struct cs_sampler *s, pid_t tid)
+static int has_tid(const struct perf_sampler *s, pid_t tid)
 {
 	for (size_t i = 0; i < s->tids.n; i++)
 		if (s->tids.v[i] == tid)
@@ -281,10 +277,13 @@ static void raise_fd_limit(void)
 	}
 }
 
-struct cs_sampler *cs_sampler_open(pid_t pid, const struct cs_sampler_opts *o)
+static void perf_close(void *b);
+
+static void *perf_open(pid_t pid, const struct cs_sampler_opts *o, int *refused)
 {
-	struct cs_sampler *s = cs_xcalloc(1, sizeof(*s));
+	struct perf_sampler *s = cs_xcalloc(1, sizeof(*s));
 	s->o = *o;
+	s->refused = refused;
 	s->pid = pid;
 	s->ncpu = (int)sysconf(_SC_NPROCESSORS_CONF);
 	if (s->ncpu < 1)
@@ -306,6 +305,7 @@ struct cs_sampler *cs_sampler_open(pid_t pid, const struct cs_sampler_opts *o)
 			goto fail;
 		}
 		CS_VEC_PUSH(s->tids, pid);
+		s->refused = NULL;
 		return s;
 	}
 	/* Attach: open every thread; repeat until no thread appeared meanwhile. Threads
@@ -341,30 +341,29 @@ struct cs_sampler *cs_sampler_open(pid_t pid, const struct cs_sampler_opts *o)
 		cs_error("process %d exited while csampler attached to it", (int)pid);
 		goto fail;
 	}
+	s->refused = NULL;
 	return s;
 fail:
-	cs_sampler_close(s);
+	perf_close(s);
 	return NULL;
 }
 
-int cs_sampler_offcpu_stacks(const struct cs_sampler *s)
+static size_t perf_threads(const void *b)
 {
-	return s->o.wall && !s->switch_nostack;
-}
-
-size_t cs_sampler_threads(const struct cs_sampler *s)
-{
+	const struct perf_sampler *s = b;
 	return s->tids.n;
 }
 
-void cs_sampler_disable(struct cs_sampler *s)
+static void perf_disable(void *b)
 {
+	struct perf_sampler *s = b;
 	for (size_t i = 0; i < s->fds.n; i++)
 		ioctl(s->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
 }
 
-void cs_sampler_close(struct cs_sampler *s)
+static void perf_close(void *b)
 {
+	struct perf_sampler *s = b;
 	if (!s)
 		return;
 	for (int i = 0; i < s->ncpu; i++) {
@@ -402,7 +401,7 @@ static uint64_t rec_u64(struct rec *r)
 	return v;
 }
 
-static uint64_t record_time(const struct cs_sampler *s, const struct perf_event_header *h)
+static uint64_t record_time(const struct perf_sampler *s, const struct perf_event_header *h)
 {
 	uint64_t t = 0;
 	size_t trailer = s->o.wall ? 32 : 24; /* pid/tid, time, [id,] cpu */
@@ -415,7 +414,7 @@ static uint64_t record_time(const struct cs_sampler *s, const struct perf_event_
 	return t;
 }
 
-static void collect(struct cs_sampler *s, struct ring *r, uint64_t *seq)
+static void collect(struct perf_sampler *s, struct ring *r, uint64_t *seq)
 {
 	uint64_t head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
 	uint64_t tail = r->meta->data_tail;
@@ -452,12 +451,13 @@ static int entry_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void deliver_sample(struct cs_sampler *s, const struct perf_event_header *h,
+static void deliver_sample(struct perf_sampler *s, const struct perf_event_header *h,
 			   const struct cs_sampler_ops *ops, void *ctx)
 {
 	struct rec r = {(const uint8_t *)(h + 1), (const uint8_t *)h + h->size, 0};
 	struct cs_sample_rec sr;
 	memset(&sr, 0, sizeof(sr));
+	sr.weight = 1;
 	sr.ip = rec_u64(&r);
 	uint64_t pt = rec_u64(&r);
 	sr.pid = (uint32_t)pt;
@@ -486,8 +486,16 @@ static void deliver_sample(struct cs_sampler *s, const struct perf_event_header 
 	}
 	uint64_t abi = rec_u64(&r);
 	if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
-		for (int i = 0; i < CS_PREG_COUNT; i++)
-			sr.regs[i] = rec_u64(&r);
+		uint64_t p[PREG_COUNT];
+		for (int i = 0; i < PREG_COUNT; i++)
+			p[i] = rec_u64(&r);
+		/* perf's register order -> DWARF x86-64 numbering */
+		static const uint8_t dwarf[CS_SAMPLE_NREGS] = {
+			PREG_AX, PREG_DX,  PREG_CX,  PREG_BX,  PREG_SI,	 PREG_DI,
+			PREG_BP, PREG_SP,  PREG_R8,  PREG_R9,  PREG_R10, PREG_R11,
+			PREG_R12, PREG_R13, PREG_R14, PREG_R15, PREG_IP};
+		for (int i = 0; i < CS_SAMPLE_NREGS; i++)
+			sr.regs[i] = p[dwarf[i]];
 		sr.user_regs = abi == PERF_SAMPLE_REGS_ABI_64;
 	}
 	uint64_t size = rec_u64(&r);
@@ -511,7 +519,7 @@ static void deliver_sample(struct cs_sampler *s, const struct perf_event_header 
 		ops->sample(ctx, &sr);
 }
 
-static void deliver(struct cs_sampler *s, const struct perf_event_header *h,
+static void deliver(struct perf_sampler *s, const struct perf_event_header *h,
 		    const struct cs_sampler_ops *ops, void *ctx)
 {
 	const uint8_t *p = (const uint8_t *)(h + 1);
@@ -593,9 +601,9 @@ static void deliver(struct cs_sampler *s, const struct perf_event_header *h,
 	}
 }
 
-int cs_sampler_poll(struct cs_sampler *s, int timeout_ms, const struct cs_sampler_ops *ops,
-		    void *ctx)
+static int perf_poll(void *b, int timeout_ms, const struct cs_sampler_ops *ops, void *ctx)
 {
+	struct perf_sampler *s = b;
 	struct pollfd pfd[256];
 	int n = 0;
 	for (int i = 0; i < s->ncpu && n < 256; i++) {
@@ -627,3 +635,24 @@ int cs_sampler_poll(struct cs_sampler *s, int timeout_ms, const struct cs_sample
 	}
 	return (int)s->entries.n;
 }
+
+static void perf_info(const void *b, struct cs_sampler_info *info)
+{
+	const struct perf_sampler *s = b;
+	memset(info, 0, sizeof(*info));
+	info->name = "perf";
+	info->kernel = s->o.kernel;
+	info->hz = s->o.hz;
+	info->offcpu_stacks = s->o.wall && !s->switch_nostack;
+}
+
+const struct cs_sampler_backend cs_perf_backend = {
+	.name = "perf",
+	.open = perf_open,
+	.close = perf_close,
+	.threads = perf_threads,
+	.poll = perf_poll,
+	.disable = perf_disable,
+	.info = perf_info,
+	.waitpid = NULL,
+};

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,38 @@ void h_require_perf(void)
 			     "kernel.perf_event_paranoid",
 			     strerror(errno));
 	close(fd);
+}
+
+int h_perf_allowed(void)
+{
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_CPU_CLOCK;
+	a.exclude_kernel = 1;
+	int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+void h_require_ptrace(void)
+{
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		pause();
+		_exit(0);
+	}
+	int ok = ptrace(PTRACE_SEIZE, c, 0, 0) == 0;
+	int e = errno;
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	if (!ok)
+		cr_skip_test("ptrace refused here (%s): the ptrace sampler cannot be tested",
+			     strerror(e));
 }
 
 void h_start(struct h_proc *p, char *const argv[])

@@ -16,6 +16,10 @@ struct h_proc {
 
 /* Skip the current test with a reason if this machine refuses perf events. */
 void h_require_perf(void);
+/* 1 if this machine lets us open a cpu-clock perf event. */
+int h_perf_allowed(void);
+/* Skip the current test with a reason if this process may not ptrace its children. */
+void h_require_ptrace(void);
 
 /* Start argv[0] with its stdout on a pipe; wait (up to 10 s) for its "ready" line. */
 void h_start(struct h_proc *p, char *const argv[]);
