@@ -1,5 +1,6 @@
 /* cmd_record.c - csampler record: sample a running process or a command. */
 #include "cli.h"
+#include "python/pyframes.h"
 #include "recorder/recorder.h"
 #include "sampler/sampler.h"
 
@@ -25,6 +26,10 @@ static const char usage_text[] =
 	"at the end and stored in the recording, which needs nothing else to be read.\n"
 	"JIT code is followed by its frame pointers and named from the perf map or jitdump\n"
 	"file its runtime writes (node --perf-basic-prof, python3.12 -X perf).\n"
+	"In CPython 3.11 processes each interpreter frame (_PyEval_EvalFrameDefault) is\n"
+	"replaced by the Python functions it was running, with file:line, read from the\n"
+	"process's memory after each sample; samples where they cannot be matched keep\n"
+	"their native frames and are counted in the summary.\n"
 	"\n"
 	"Recording ends on Ctrl-C or SIGTERM, after -d, or when the target exits. A\n"
 	"launched COMMAND's exit status becomes csampler's (128 + N when signal N ended it).\n"
@@ -39,6 +44,7 @@ static const char usage_text[] =
 	"      --no-kernel        leave kernel frames out (default: in, when permitted)\n"
 	"      --debug-dir DIR    also look for separate debug info under DIR (by build-id\n"
 	"                         in DIR/.build-id/, or by path); may be repeated\n"
+	"      --no-python        keep CPython's interpreter frames as they are\n"
 	"      --leaks            also track allocations, as 'csampler leaks' does, with\n"
 	"                         --interval SECS and --sample-bytes N\n"
 	"  -q, --quiet            no status line and no summary\n"
@@ -252,6 +258,40 @@ static void unwind_summary(const struct cs_profile *p, const struct cs_record_re
 			res->jit_file, res->jit_names);
 }
 
+/* Python frames: how many samples of CPython processes got them, and why not the rest. */
+static void python_summary(const struct cs_profile *p, const struct cs_record_result *res)
+{
+	const struct cs_stats *st = &p->stats;
+	if (res->python_note[0])
+		fprintf(stderr, "[csampler] %s\n", res->python_note);
+	if (!st->py_samples)
+		return;
+	fprintf(stderr, "[csampler] Python frames merged in %.1f%% of %llu samples of CPython code",
+		100.0 * (double)st->py_merged / (double)st->py_samples,
+		(unsigned long long)st->py_samples);
+	if (st->py_merged)
+		fprintf(stderr, " (read %.2f ms after the sample on average)",
+			(double)st->py_lag_ns / (double)st->py_merged / 1e6);
+	fputc('\n', stderr);
+	if (st->py_mismatch)
+		fprintf(stderr,
+			"[csampler]   %llu kept their interpreter frames: the Python frames read "
+			"did not match them (the thread had moved on, or was entering or leaving "
+			"the interpreter)\n",
+			(unsigned long long)st->py_mismatch);
+	if (st->py_late)
+		fprintf(stderr,
+			"[csampler]   %llu kept their interpreter frames: csampler read them more "
+			"than %llu ms after the sample (it was busy)\n",
+			(unsigned long long)st->py_late,
+			(unsigned long long)(CS_PY_MAX_LAG_NS / 1000000));
+	if (st->py_unreadable)
+		fprintf(stderr,
+			"[csampler]   %llu kept their interpreter frames: the interpreter's state "
+			"could not be read (thread state not found, or changing)\n",
+			(unsigned long long)st->py_unreadable);
+}
+
 static void summary(const struct cs_profile *p, const struct cs_record_result *res,
 		    const char *output, long long bytes, int cpu)
 {
@@ -273,6 +313,7 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 	}
 	if (unwound)
 		unwind_summary(p, res);
+	python_summary(p, res);
 	if (cpu && !res->kernel)
 		fprintf(stderr, "[csampler] kernel frames not recorded (run as root or set "
 				"kernel.perf_event_paranoid <= 1 to see time spent in the kernel)\n");
@@ -303,7 +344,8 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 
 static int run(int argc, char **argv, int leaks_cmd)
 {
-	enum { O_STACK = 256, O_NO_KERNEL, O_DEBUG_DIR, O_LEAKS, O_SAMPLE_BYTES, O_AGENT, O_INTERVAL };
+	enum { O_STACK = 256, O_NO_KERNEL, O_DEBUG_DIR, O_LEAKS, O_SAMPLE_BYTES, O_AGENT, O_INTERVAL,
+	       O_NO_PYTHON };
 	const char *cmd = leaks_cmd ? "leaks" : "record";
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
@@ -318,6 +360,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 		{"interval", required_argument, 0, O_INTERVAL},
 		{"sample-bytes", required_argument, 0, O_SAMPLE_BYTES},
 		{"agent", required_argument, 0, O_AGENT},
+		{"no-python", no_argument, 0, O_NO_PYTHON},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -342,7 +385,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 	/* '+': stop at the first non-option so the command's own options stay its own. */
 	while ((c = getopt_long(argc, argv, leaks_cmd ? "+p:d:o:qh" : "+p:F:d:o:qh", longopts,
 				NULL)) != -1) {
-		if (leaks_cmd && (c == O_STACK || c == O_NO_KERNEL || c == O_LEAKS))
+		if (leaks_cmd && (c == O_STACK || c == O_NO_KERNEL || c == O_LEAKS || c == O_NO_PYTHON))
 			return cs_usage_error(cmd, "'%s' is an option of 'csampler record'",
 					      argv[optind - 1]);
 		switch (c) {
@@ -397,6 +440,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 			o.sample_bytes = v;
 			break;
 		case O_AGENT: o.agent = optarg; break;
+		case O_NO_PYTHON: o.no_python = 1; break;
 		case 'h': fputs(leaks_cmd ? leaks_usage_text : usage_text, stdout); return 0;
 		default:
 			return cs_usage_error(cmd, "unknown option or missing value: '%s'",

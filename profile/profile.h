@@ -24,6 +24,7 @@ enum cs_frame_flags {
 	CS_FRAME_KERNEL = 1u << 1,  /* kernel code */
 	CS_FRAME_UNKNOWN = 1u << 2, /* no symbol: func reads "module+0xOFFSET" or "[unknown]" */
 	CS_FRAME_JIT = 1u << 3,	    /* JIT-compiled code (perf map / perf script "[JIT]") */
+	CS_FRAME_PYTHON = 1u << 4,  /* a Python function (func = qualified name, file:line) */
 };
 
 struct cs_frame {
@@ -180,6 +181,11 @@ struct cs_stats {
 	uint64_t cut_depth;	 /* deeper than the frames kept */
 	uint64_t jit_samples;	 /* samples with JIT frames */
 	uint64_t jit_unnamed;	 /* ... of which some JIT frame no perf map or jitdump names */
+	/* Python frames (record): samples with interpreter frames in a CPython process,
+	 * those merged, those kept native because the Python frames did not match the
+	 * interpreter frames or could not be read, and the summed read delay (ns). */
+	uint64_t py_samples, py_merged, py_mismatch, py_unreadable, py_lag_ns;
+	uint64_t py_late; /* ... kept native because they were read too late */
 };
 
 struct cs_strtab {

@@ -35,6 +35,7 @@ struct cs_record_opts {
 	double leak_interval_s; /* seconds between leak snapshots (default 10) */
 	uint64_t sample_bytes;	/* 0: exact tracking; else mean bytes between samples */
 	const char *agent;	/* the agent library; NULL: found next to csampler */
+	int no_python;		/* keep CPython's interpreter frames native (--no-python) */
 	/* Set asynchronously (by a signal handler) to end the recording. */
 	volatile sig_atomic_t *stop;
 };
@@ -56,6 +57,7 @@ struct cs_record_result {
 	int jit_unnamed_pid;   /* a process running JIT code that nothing names, or 0 */
 	char jit_file[4096];   /* a perf map or jitdump file that named JIT frames, or "" */
 	size_t jit_names;      /* functions it describes */
+	char python_note[256]; /* a Python interpreter csampler could not read, or "" */
 };
 
 /* Record into p (an initialized, empty profile). Returns 0, or -1 after printing one
