@@ -279,6 +279,12 @@ static void python_summary(const struct cs_profile *p, const struct cs_record_re
 			"did not match them (the thread had moved on, or was entering or leaving "
 			"the interpreter)\n",
 			(unsigned long long)st->py_mismatch);
+	if (st->py_moved)
+		fprintf(stderr,
+			"[csampler]   %llu kept their interpreter frames: the sampled registers and "
+			"stack point into other code than the Python function read (it had moved "
+			"on)\n",
+			(unsigned long long)st->py_moved);
 	if (st->py_late)
 		fprintf(stderr,
 			"[csampler]   %llu kept their interpreter frames: csampler read them more "

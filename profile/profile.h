@@ -185,7 +185,8 @@ struct cs_stats {
 	 * those merged, those kept native because the Python frames did not match the
 	 * interpreter frames or could not be read, and the summed read delay (ns). */
 	uint64_t py_samples, py_merged, py_mismatch, py_unreadable, py_lag_ns;
-	uint64_t py_late; /* ... kept native because they were read too late */
+	uint64_t py_late;  /* ... kept native because they were read too late */
+	uint64_t py_moved; /* ... because the sample showed other code running */
 };
 
 struct cs_strtab {

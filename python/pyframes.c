@@ -30,7 +30,7 @@ struct pylayout {
 	/* _PyInterpreterFrame */
 	unsigned fr_code, fr_previous, fr_prev_instr, fr_is_entry, fr_owner, fr_size;
 	/* PyCodeObject */
-	unsigned co_firstlineno, co_firsttraceable, co_linetable, co_filename, co_qualname,
+	unsigned co_ob_size, co_firstlineno, co_firsttraceable, co_linetable, co_filename, co_qualname,
 		co_code, co_size;
 	/* PyBytesObject, PyASCIIObject / PyCompactUnicodeObject */
 	unsigned by_size, by_sval, str_length, str_state, str_ascii_data, str_utf8_len,
@@ -46,7 +46,7 @@ static const struct pylayout layouts[] = {
 		.cf_current_frame = 8,
 		.fr_code = 32, .fr_previous = 48, .fr_prev_instr = 56, .fr_is_entry = 68,
 		.fr_owner = 69, .fr_size = 72,
-		.co_firstlineno = 72, .co_firsttraceable = 168, .co_linetable = 136,
+		.co_ob_size = 16, .co_firstlineno = 72, .co_firsttraceable = 168, .co_linetable = 136,
 		.co_filename = 112, .co_qualname = 128, .co_code = 184, .co_size = 184,
 		.by_size = 16, .by_sval = 32,
 		.str_length = 16, .str_state = 32, .str_ascii_data = 48, .str_utf8_len = 48,
@@ -67,6 +67,7 @@ struct pycode {
 	char *qualname, *file;
 	int firstlineno, firsttraceable;
 	uint64_t code_start; /* address of its first instruction in the process */
+	uint64_t code_len;   /* bytes of bytecode */
 	uint8_t *linetable;
 	uint32_t linetable_len;
 };
@@ -100,6 +101,7 @@ struct cs_py {
 	char note[256];
 	/* scratch for one sample */
 	struct cs_uframe py[MAX_PY_FRAMES];
+	long leaf_code; /* code index of the innermost Python frame read, or -1 */
 	uint32_t group_end[MAX_PY_FRAMES]; /* group k is py[group_end[k-1]..group_end[k]) */
 	struct cs_uframe *tmp;
 	size_t tmp_cap;
@@ -247,6 +249,7 @@ static long code_get(struct cs_py *py, struct pyproc *pp, uint64_t addr)
 	c.firstlineno = (int)u32_at(b, L->co_firstlineno);
 	c.firsttraceable = (int)u32_at(b, L->co_firsttraceable);
 	c.code_start = addr + L->co_code;
+	c.code_len = 2 * u64_at(b, L->co_ob_size);
 	uint64_t lt = u64_at(b, L->co_linetable);
 	uint8_t lh[40];
 	if (rd(pp->pid, lt, lh, L->by_sval) == 0 && u64_at(lh, OB_TYPE) == pp->bytes_type) {
@@ -515,6 +518,7 @@ static long read_groups(struct cs_py *py, struct pyproc *pp, pid_t tid)
 	if (rd(pp->pid, u64_at(ts, L->ts_cframe) + L->cf_current_frame, &frame, 8) < 0)
 		return -1;
 	size_t n = 0, groups = 0, seen = 0;
+	py->leaf_code = -1;
 	while (frame) {
 		if (++seen > MAX_PY_FRAMES || rd(pp->pid, frame, fr, L->fr_size) < 0)
 			return -1;
@@ -531,6 +535,8 @@ static long read_groups(struct cs_py *py, struct pyproc *pp, pid_t tid)
 		 * being set up: CPython leaves it out of tracebacks, so do we. */
 		int incomplete = owner != 1 && lasti < code->firsttraceable;
 		if (!incomplete) {
+			if (!n)
+				py->leaf_code = c;
 			int line = cs_py_addr2line(code->linetable, code->linetable_len,
 						   code->firstlineno, (int)(lasti * 2));
 			py->py[n].module = CS_SYM_PY;
@@ -546,8 +552,24 @@ static long read_groups(struct cs_py *py, struct pyproc *pp, pid_t tid)
 	return (long)groups;
 }
 
+/* Does a register or a word of the stack copy point into code's bytecode? */
+static int points_into(const struct pycode *code, const struct cs_py_sample *smp)
+{
+	uint64_t lo = code->code_start, hi = code->code_start + code->code_len;
+	for (int i = 0; i < CS_DWARF_NREGS; i++)
+		if (smp->regs[i] - lo < hi - lo)
+			return 1;
+	for (size_t off = 0; off + 8 <= smp->stack_len; off += 8) {
+		uint64_t v;
+		memcpy(&v, smp->stack + off, 8);
+		if (v - lo < hi - lo)
+			return 1;
+	}
+	return 0;
+}
+
 size_t cs_py_splice(struct cs_py *py, pid_t pid, pid_t tid, struct cs_uframe *frames, size_t n,
-		    size_t cap, int complete, uint64_t sample_ns)
+		    size_t cap, int complete, uint64_t sample_ns, const struct cs_py_sample *smp)
 {
 	size_t evals = 0, first = n;
 	for (size_t i = 0; i < n; i++)
@@ -576,6 +598,10 @@ size_t cs_py_splice(struct cs_py *py, pid_t pid, pid_t tid, struct cs_uframe *fr
 	}
 	if (groups < 0 || (size_t)groups < evals || (complete && (size_t)groups != evals)) {
 		py->st.mismatch++;
+		return n;
+	}
+	if (py->leaf_code >= 0 && smp && !points_into(&py->codes.v[py->leaf_code], smp)) {
+		py->st.moved++;
 		return n;
 	}
 	size_t pyn = evals ? py->group_end[evals - 1] : 0;

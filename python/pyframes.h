@@ -35,6 +35,8 @@ struct cs_py_stats {
 	uint64_t samples;    /* samples with interpreter frames in a supported process */
 	uint64_t merged;     /* ... whose Python frames were merged */
 	uint64_t mismatch;   /* ... kept native: Python entry frames != eval frames */
+	uint64_t moved;	     /* ... kept native: nothing in the sample points into the
+				code of the innermost Python frame read */
 	uint64_t unreadable; /* ... kept native: a read failed or what was read was not
 				a valid thread state / frame / code object */
 	uint64_t late;	     /* ... kept native: read more than CS_PY_MAX_LAG_NS after it */
@@ -44,13 +46,23 @@ struct cs_py_stats {
 struct cs_py *cs_py_new(struct cs_symbolizer *sym);
 void cs_py_free(struct cs_py *py);
 
+/* What the sample itself holds: its registers (DWARF order) and stack copy. The
+ * interpreter keeps a pointer into the running code's bytecode in a register, which
+ * the functions it calls save on the stack; the innermost Python frame read must run
+ * code that some such value points into, or the thread has moved on since. */
+struct cs_py_sample {
+	const uint64_t *regs; /* CS_DWARF_NREGS values */
+	const uint8_t *stack;
+	size_t stack_len;
+};
+
 /* Replace the interpreter frames of one sample of thread tid of pid. frames[0..n) is
  * the native stack, leaf first; complete says it reached the thread's root (else only
  * the innermost eval frames must have Python frames). Returns the new frame count
  * (at most cap); on any inconsistency the frames are left as they were and n is
  * returned. sample_ns is the sample's time (CLOCK_MONOTONIC), for the lag figure. */
 size_t cs_py_splice(struct cs_py *py, pid_t pid, pid_t tid, struct cs_uframe *frames, size_t n,
-		    size_t cap, int complete, uint64_t sample_ns);
+		    size_t cap, int complete, uint64_t sample_ns, const struct cs_py_sample *smp);
 
 /* Has any process been found running a supported interpreter? The recorder then
  * drains the sample rings often, so that frames are read soon after their samples. */

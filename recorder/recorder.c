@@ -224,9 +224,11 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 			if (r->frames[i].module == CS_SYM_JIT)
 				r->frames[i].addr = jitpc_get(r, s->pid, r->frames[i].addr);
 		/* python: interpreter frames -> the Python frames they ran, read right now */
-		if (r->py)
+		if (r->py) {
+			struct cs_py_sample ps = {regs, s->stack, s->stack_len};
 			n = cs_py_splice(r->py, (pid_t)s->pid, (pid_t)s->tid, r->frames, n,
-					 MAX_FRAMES, ui.end == CS_END_ROOT, s->time);
+					 MAX_FRAMES, ui.end == CS_END_ROOT, s->time, &ps);
+		}
 	} else {
 		r->st.kernel_only++;
 	}
@@ -839,6 +841,7 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		r->st.py_mismatch = ps.mismatch;
 		r->st.py_unreadable = ps.unreadable;
 		r->st.py_late = ps.late;
+		r->st.py_moved = ps.moved;
 		r->st.py_lag_ns = ps.lag_ns;
 		snprintf(res->python_note, sizeof(res->python_note), "%s", cs_py_note(r->py));
 	}
