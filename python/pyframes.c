@@ -32,6 +32,9 @@ struct pylayout {
 	/* PyCodeObject */
 	unsigned co_ob_size, co_firstlineno, co_firsttraceable, co_linetable, co_filename, co_qualname,
 		co_code, co_size;
+	/* a run of immutable PyCodeObject fields (line, names, tables) that tells
+	 * whether an address still holds the code object decoded from it */
+	unsigned co_sig_off, co_sig_len;
 	/* PyBytesObject, PyASCIIObject / PyCompactUnicodeObject */
 	unsigned by_size, by_sval, str_length, str_state, str_ascii_data, str_utf8_len,
 		str_utf8, str_compact_data;
@@ -48,6 +51,7 @@ static const struct pylayout layouts[] = {
 		.fr_owner = 69, .fr_size = 72,
 		.co_ob_size = 16, .co_firstlineno = 72, .co_firsttraceable = 168, .co_linetable = 136,
 		.co_filename = 112, .co_qualname = 128, .co_code = 184, .co_size = 184,
+		.co_sig_off = 72, .co_sig_len = 72,
 		.by_size = 16, .by_sval = 32,
 		.str_length = 16, .str_state = 32, .str_ascii_data = 48, .str_utf8_len = 48,
 		.str_utf8 = 56, .str_compact_data = 72,
@@ -59,6 +63,14 @@ static const struct pylayout layouts[] = {
 #define MAX_THREADS 100000  /* thread states walked per lookup */
 #define MAX_STR 4096	    /* bytes of a name or file name */
 #define MAX_LINETABLE (1u << 20)
+#define SIG_MAX 96
+
+/* One _PyInterpreterFrame as read, before its code object is decoded. */
+struct rawframe {
+	uint64_t code, prev;
+	uint8_t owner, entry;
+	uint8_t sig[SIG_MAX];
+};
 
 enum { P_UNKNOWN = 0, P_READY = 1, P_NO = -1 };
 
@@ -68,6 +80,7 @@ struct pycode {
 	int firstlineno, firsttraceable;
 	uint64_t code_start; /* address of its first instruction in the process */
 	uint64_t code_len;   /* bytes of bytecode */
+	uint8_t sig[SIG_MAX]; /* immutable fields: the same address holds the same code */
 	uint8_t *linetable;
 	uint32_t linetable_len;
 };
@@ -101,6 +114,7 @@ struct cs_py {
 	char note[256];
 	/* scratch for one sample */
 	struct cs_uframe py[MAX_PY_FRAMES];
+	struct rawframe raw[MAX_PY_FRAMES];
 	long leaf_code; /* code index of the innermost Python frame read, or -1 */
 	uint32_t group_end[MAX_PY_FRAMES]; /* group k is py[group_end[k-1]..group_end[k]) */
 	struct cs_uframe *tmp;
@@ -234,18 +248,21 @@ static char *read_str(const struct pyproc *pp, uint64_t addr)
 }
 
 /* The code object at addr, decoded once per process; index into codes or -1. */
-static long code_get(struct cs_py *py, struct pyproc *pp, uint64_t addr)
+static long code_get(struct cs_py *py, struct pyproc *pp, uint64_t addr, const uint8_t *sig)
 {
-	uint64_t *slot = cs_map64_get(&pp->code, addr);
-	if (slot)
-		return (long)*slot;
 	const struct pylayout *L = pp->L;
+	uint64_t *slot = cs_map64_get(&pp->code, addr);
+	if (slot && !memcmp(py->codes.v[*slot].sig, sig, L->co_sig_len))
+		return (long)*slot;
 	uint8_t b[256];
 	if (L->co_size > sizeof(b) || rd(pp->pid, addr, b, L->co_size) < 0 ||
 	    u64_at(b, OB_TYPE) != pp->code_type)
 		return -1;
 	struct pycode c;
 	memset(&c, 0, sizeof(c));
+	memcpy(c.sig, b + L->co_sig_off, L->co_sig_len);
+	if (memcmp(c.sig, sig, L->co_sig_len))
+		return -1; /* changed since the signature was read */
 	c.firstlineno = (int)u32_at(b, L->co_firstlineno);
 	c.firsttraceable = (int)u32_at(b, L->co_firsttraceable);
 	c.code_start = addr + L->co_code;
@@ -274,7 +291,7 @@ static long code_get(struct cs_py *py, struct pyproc *pp, uint64_t addr)
 	}
 	long idx = (long)py->codes.n;
 	CS_VEC_PUSH(py->codes, c);
-	*cs_map64_put(&pp->code, addr, (uint64_t)idx, NULL) = (uint64_t)idx;
+	*cs_map64_put(&pp->code, addr, (uint64_t)idx, NULL) = (uint64_t)idx; /* replaces */
 	return idx;
 }
 
@@ -510,30 +527,52 @@ static long read_groups(struct cs_py *py, struct pyproc *pp, pid_t tid)
 {
 	const struct pylayout *L = pp->L;
 	uint8_t ts[512], fr[128];
-	if (L->ts_size > sizeof(ts) || L->fr_size > sizeof(fr))
+	if (L->ts_size > sizeof(ts) || L->fr_size > sizeof(fr) || L->co_sig_len > SIG_MAX)
 		return -1;
 	if (!find_tstate(pp, tid, ts))
 		return -1;
 	uint64_t frame;
 	if (rd(pp->pid, u64_at(ts, L->ts_cframe) + L->cf_current_frame, &frame, 8) < 0)
 		return -1;
-	size_t n = 0, groups = 0, seen = 0;
-	py->leaf_code = -1;
+	/* The chain first, then the code objects' signatures in one read, so that a
+	 * cached code object is only used while its address still holds it. */
+	size_t nf = 0;
 	while (frame) {
-		if (++seen > MAX_PY_FRAMES || rd(pp->pid, frame, fr, L->fr_size) < 0)
+		if (nf == MAX_PY_FRAMES || rd(pp->pid, frame, fr, L->fr_size) < 0)
 			return -1;
-		uint8_t owner = fr[L->fr_owner], entry = fr[L->fr_is_entry];
-		if (owner > 2 || entry > 1)
+		struct rawframe *f = &py->raw[nf++];
+		f->code = u64_at(fr, L->fr_code);
+		f->prev = u64_at(fr, L->fr_prev_instr);
+		f->owner = fr[L->fr_owner];
+		f->entry = fr[L->fr_is_entry];
+		if (f->owner > 2 || f->entry > 1 || !f->code)
 			return -1;
-		long c = code_get(py, pp, u64_at(fr, L->fr_code));
+		frame = u64_at(fr, L->fr_previous);
+	}
+	for (size_t i = 0; i < nf; i += 512) {
+		struct iovec loc[512], rem[512];
+		size_t k = CS_MIN(nf - i, (size_t)512);
+		for (size_t j = 0; j < k; j++) {
+			loc[j].iov_base = py->raw[i + j].sig;
+			loc[j].iov_len = L->co_sig_len;
+			rem[j].iov_base = (void *)(uintptr_t)(py->raw[i + j].code + L->co_sig_off);
+			rem[j].iov_len = L->co_sig_len;
+		}
+		if (process_vm_readv(pp->pid, loc, k, rem, k, 0) != (ssize_t)(k * L->co_sig_len))
+			return -1;
+	}
+	size_t n = 0, groups = 0;
+	py->leaf_code = -1;
+	for (size_t i = 0; i < nf; i++) {
+		const struct rawframe *f = &py->raw[i];
+		long c = code_get(py, pp, f->code, f->sig);
 		if (c < 0)
 			return -1;
 		const struct pycode *code = &py->codes.v[c];
-		uint64_t prev = u64_at(fr, L->fr_prev_instr);
-		long lasti = ((long)(prev - code->code_start)) / 2;
+		long lasti = ((long)(f->prev - code->code_start)) / 2;
 		/* A frame that has not reached its first traceable instruction is still
 		 * being set up: CPython leaves it out of tracebacks, so do we. */
-		int incomplete = owner != 1 && lasti < code->firsttraceable;
+		int incomplete = f->owner != 1 && lasti < code->firsttraceable;
 		if (!incomplete) {
 			if (!n)
 				py->leaf_code = c;
@@ -543,9 +582,8 @@ static long read_groups(struct cs_py *py, struct pyproc *pp, pid_t tid)
 			py->py[n].addr = frame_id(py, (uint32_t)c, line > 0 ? (uint32_t)line : 0);
 			n++;
 		}
-		if (entry)
+		if (f->entry)
 			py->group_end[groups++] = (uint32_t)n;
-		frame = u64_at(fr, L->fr_previous);
 	}
 	if (n && (!groups || py->group_end[groups - 1] != n))
 		return -2; /* frames after the last entry frame: not a chain we understand */
