@@ -28,6 +28,8 @@ int cs_py_addr2line(const uint8_t *table, size_t len, int firstlineno, int addrq
 {
 	if (addrq < 0)
 		return firstlineno;
+	if (!table)
+		return -1;
 	const uint8_t *p = table, *end = table + len;
 	int line = firstlineno;
 	long start = 0;
