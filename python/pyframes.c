@@ -643,7 +643,7 @@ size_t cs_py_splice(struct cs_py *py, pid_t pid, pid_t tid, struct cs_uframe *fr
 		return n;
 	}
 	size_t pyn = evals ? py->group_end[evals - 1] : 0;
-	size_t total = n - evals + pyn;
+	size_t total = n + pyn; /* at most: empty groups keep their eval frame */
 	if (total > cap) {
 		py->st.mismatch++;
 		return n;
@@ -658,9 +658,13 @@ size_t cs_py_splice(struct cs_py *py, pid_t pid, pid_t tid, struct cs_uframe *fr
 			py->tmp[o++] = frames[i];
 			continue;
 		}
-		for (uint32_t k = g ? py->group_end[g - 1] : 0; k < py->group_end[g]; k++)
+		uint32_t from = g ? py->group_end[g - 1] : 0, to = py->group_end[g++];
+		/* a call of the loop whose only frame is still being set up keeps its
+		 * native frame: there is no Python function to show yet */
+		if (from == to)
+			py->tmp[o++] = frames[i];
+		for (uint32_t k = from; k < to; k++)
 			py->tmp[o++] = py->py[k];
-		g++;
 	}
 	memcpy(frames, py->tmp, o * sizeof(*frames));
 	py->st.merged++;
