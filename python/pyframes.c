@@ -64,6 +64,7 @@ static const struct pylayout layouts[] = {
 #define MAX_STR 4096	    /* bytes of a name or file name */
 #define MAX_LINETABLE (1u << 20)
 #define SIG_MAX 96
+#define PROBE_TRIES 8
 
 /* One _PyInterpreterFrame as read, before its code object is decoded. */
 struct rawframe {
@@ -88,6 +89,7 @@ struct pycode {
 struct pyproc {
 	pid_t pid;
 	int state;
+	int probes; /* times proc_probe ran */
 	const struct pylayout *L;
 	uint64_t runtime;			       /* address of _PyRuntime */
 	uint64_t code_type, unicode_type, bytes_type; /* type objects, for validation */
@@ -366,10 +368,12 @@ static void find_map(void *ctx, const struct cs_proc_map *m)
 	f->found = 1;
 }
 
-/* Learn where pid's interpreter keeps its state, given the module of an eval frame. */
+/* Learn where pid's interpreter keeps its state, given the module of an eval frame.
+ * A failure may be passing (the process is mapping or exiting): it is tried again on
+ * later samples, PROBE_TRIES times at most; a version we do not know is final. */
 static void proc_probe(struct cs_py *py, struct pyproc *pp, uint32_t module)
 {
-	pp->state = P_NO;
+	pp->state = ++pp->probes < PROBE_TRIES ? P_UNKNOWN : P_NO;
 	const char *path = cs_sym_module_path(py->sym, module);
 	if (!path)
 		return;
@@ -408,6 +412,7 @@ static void proc_probe(struct cs_py *py, struct pyproc *pp, uint32_t module)
 		if (layouts[i].major == major && layouts[i].minor == minor)
 			pp->L = &layouts[i];
 	if (!pp->L) {
+		pp->state = P_NO;
 		if (!py->note[0])
 			snprintf(py->note, sizeof(py->note),
 				 "Python %u.%u in PID %d is not supported (only 3.11): its "
