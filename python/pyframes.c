@@ -90,6 +90,7 @@ struct pyproc {
 	pid_t pid;
 	int state;
 	int probes; /* times proc_probe ran */
+	int wait;   /* samples to let pass before probing again */
 	const struct pylayout *L;
 	uint64_t runtime;			       /* address of _PyRuntime */
 	uint64_t code_type, unicode_type, bytes_type; /* type objects, for validation */
@@ -624,8 +625,10 @@ size_t cs_py_splice(struct cs_py *py, pid_t pid, pid_t tid, struct cs_uframe *fr
 	if (!evals)
 		return n;
 	struct pyproc *pp = proc_get(py, pid);
-	if (pp->state == P_UNKNOWN)
+	if (pp->state == P_UNKNOWN && pp->wait-- <= 0) {
 		proc_probe(py, pp, frames[first].module);
+		pp->wait = 50;
+	}
 	if (pp->state != P_READY)
 		return n;
 	py->st.samples++;
