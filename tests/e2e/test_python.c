@@ -281,3 +281,29 @@ Test(python, threads_and_a_thread_started_later)
 	free(data);
 	free(script);
 }
+
+/* A program embedding libpython3.11.so: the interpreter's state is found in the
+ * library, wherever it was loaded. */
+Test(python, embedded_libpython)
+{
+	if (access(TARGET("cs_t_pyembed"), X_OK) != 0)
+		cr_skip_test("cs_t_pyembed not built (needs python3-embed.pc: python3.11-dev)");
+	char *data = h_path(dir, "embed.data");
+	char *argv[] = {CS_EXE, "record", "-F", "499", "-o", data, "--", TARGET("cs_t_pyembed"),
+			"3", NULL};
+	char *err;
+	cr_assert_eq(h_run(argv, 120, NULL, &err), 0, "record failed: %s", err);
+	struct h_folded f;
+	h_fold(data, NULL, &f);
+	uint64_t run = h_with_seq(&f, "main;PyRun_SimpleStringFlags");
+	uint64_t named = with_sub(&f, "<module>;Embedded.run;");
+	uint64_t zlib = with_sub(&f, "Embedded.run;PyObject_Vectorcall") +
+			with_sub(&f, "Embedded.run;cfunction_vectorcall");
+	cr_assert_gt(run, 50, "%s", err);
+	cr_expect_geq(share(named, run), 0.6, "named %llu of %llu; %s", (unsigned long long)named,
+		      (unsigned long long)run, err);
+	cr_expect_gt(zlib, 0);
+	h_folded_free(&f);
+	free(err);
+	free(data);
+}
