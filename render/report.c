@@ -348,6 +348,18 @@ void cs_report_text_footer(const struct cs_profile *p, uint64_t total, FILE *out
 			cs_plural(st->unresolved, "address", "addresses"));
 	}
 	fputc('\n', out);
+	if (p->meta.source == CS_SOURCE_RECORDING && st->py_samples) {
+		/* saturated sums, as above */
+		uint64_t kept = st->py_samples > st->py_merged ? st->py_samples - st->py_merged : 0;
+		fprintf(out,
+			"# Python frames merged in %.1f%% of %llu samples of CPython code; %llu kept "
+			"the interpreter's native frames (%llu had moved on, %llu did not match, "
+			"%llu read late, %llu unreadable)\n",
+			cs_pct(st->py_merged, st->py_samples), (unsigned long long)st->py_samples,
+			(unsigned long long)kept, (unsigned long long)st->py_moved,
+			(unsigned long long)st->py_mismatch, (unsigned long long)st->py_late,
+			(unsigned long long)st->py_unreadable);
+	}
 }
 
 void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
@@ -369,13 +381,15 @@ void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 		", \"stats\": {\"duration_s\": %.3f, \"samples\": %llu, \"lost\": %llu, "
 		"\"complete\": %llu, \"truncated\": %llu, \"complete_pct\": %.2f, "
 		"\"kernel_only\": %llu, \"unresolved\": %llu, \"threads\": %llu, "
-		"\"processes\": %llu, \"profiler_cpu_s\": %.3f}",
+		"\"processes\": %llu, \"profiler_cpu_s\": %.3f, \"python_samples\": %llu, "
+		"\"python_merged\": %llu}",
 		(double)st->duration_ns / 1e9, (unsigned long long)st->samples,
 		(unsigned long long)st->lost, (unsigned long long)st->complete,
 		(unsigned long long)st->truncated, cs_pct(st->complete, unwound),
 		(unsigned long long)st->kernel_only, (unsigned long long)st->unresolved,
 		(unsigned long long)st->threads, (unsigned long long)st->processes,
-		(double)st->profiler_cpu_ns / 1e9);
+		(double)st->profiler_cpu_ns / 1e9, (unsigned long long)st->py_samples,
+		(unsigned long long)st->py_merged);
 }
 
 /* ---- the timeline ---- */
