@@ -273,6 +273,9 @@ static void python_summary(const struct cs_profile *p, const struct cs_record_re
 		fprintf(stderr, " (read %.2f ms after the sample on average)",
 			(double)st->py_lag_ns / (double)st->py_merged / 1e6);
 	fputc('\n', stderr);
+	if (st->py_merged)
+		fprintf(stderr, "[csampler]   the thread held the GIL in %.1f%% of them (when read)\n",
+			100.0 * (double)st->py_gil / (double)st->py_merged);
 	if (st->py_mismatch)
 		fprintf(stderr,
 			"[csampler]   %llu kept their interpreter frames: the Python frames read "

@@ -187,6 +187,7 @@ struct cs_stats {
 	uint64_t py_samples, py_merged, py_mismatch, py_unreadable, py_lag_ns;
 	uint64_t py_late;  /* ... kept native because they were read too late */
 	uint64_t py_moved; /* ... because the sample showed other code running */
+	uint64_t py_gil;   /* merged samples whose thread held the GIL when read */
 };
 
 struct cs_strtab {

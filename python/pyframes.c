@@ -118,6 +118,7 @@ struct cs_py {
 	/* scratch for one sample */
 	struct cs_uframe py[MAX_PY_FRAMES];
 	struct rawframe raw[MAX_PY_FRAMES];
+	int gil;	/* the thread read holds the GIL */
 	long leaf_code; /* code index of the innermost Python frame read, or -1 */
 	uint32_t group_end[MAX_PY_FRAMES]; /* group k is py[group_end[k-1]..group_end[k]) */
 	struct cs_uframe *tmp;
@@ -535,11 +536,18 @@ static long read_groups(struct cs_py *py, struct pyproc *pp, pid_t tid)
 	uint8_t ts[512], fr[128];
 	if (L->ts_size > sizeof(ts) || L->fr_size > sizeof(fr) || L->co_sig_len > SIG_MAX)
 		return -1;
-	if (!find_tstate(pp, tid, ts))
+	uint64_t tstate = find_tstate(pp, tid, ts);
+	if (!tstate)
 		return -1;
-	uint64_t frame;
-	if (rd(pp->pid, u64_at(ts, L->ts_cframe) + L->cf_current_frame, &frame, 8) < 0)
+	/* the current frame, and which thread holds the GIL, in one read */
+	uint64_t frame, holder;
+	struct iovec loc[2] = {{&frame, 8}, {&holder, 8}};
+	struct iovec rem[2] = {
+		{(void *)(uintptr_t)(u64_at(ts, L->ts_cframe) + L->cf_current_frame), 8},
+		{(void *)(uintptr_t)(pp->runtime + L->rt_tstate_current), 8}};
+	if (!u64_at(ts, L->ts_cframe) || process_vm_readv(pp->pid, loc, 2, rem, 2, 0) != 16)
 		return -1;
+	py->gil = holder == tstate;
 	/* The chain first, then the code objects' signatures in one read, so that a
 	 * cached code object is only used while its address still holds it. */
 	size_t nf = 0;
@@ -676,6 +684,7 @@ size_t cs_py_splice(struct cs_py *py, pid_t pid, pid_t tid, struct cs_uframe *fr
 	}
 	memcpy(frames, py->tmp, o * sizeof(*frames));
 	py->st.merged++;
+	py->st.gil += py->gil;
 	if (now > sample_ns)
 		py->st.lag_ns += now - sample_ns;
 	return o;

@@ -40,6 +40,7 @@ struct cs_py_stats {
 	uint64_t unreadable; /* ... kept native: a read failed or what was read was not
 				a valid thread state / frame / code object */
 	uint64_t late;	     /* ... kept native: read more than CS_PY_MAX_LAG_NS after it */
+	uint64_t gil;	     /* merged samples whose thread held the GIL when read */
 	uint64_t lag_ns;     /* sum over merged samples of (read time - sample time) */
 };
 

@@ -842,6 +842,7 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		r->st.py_unreadable = ps.unreadable;
 		r->st.py_late = ps.late;
 		r->st.py_moved = ps.moved;
+		r->st.py_gil = ps.gil;
 		r->st.py_lag_ns = ps.lag_ns;
 		snprintf(res->python_note, sizeof(res->python_note), "%s", cs_py_note(r->py));
 	}
