@@ -381,15 +381,17 @@ void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 		", \"stats\": {\"duration_s\": %.3f, \"samples\": %llu, \"lost\": %llu, "
 		"\"complete\": %llu, \"truncated\": %llu, \"complete_pct\": %.2f, "
 		"\"kernel_only\": %llu, \"unresolved\": %llu, \"threads\": %llu, "
-		"\"processes\": %llu, \"profiler_cpu_s\": %.3f, \"python_samples\": %llu, "
-		"\"python_merged\": %llu}",
+		"\"processes\": %llu, \"profiler_cpu_s\": %.3f",
 		(double)st->duration_ns / 1e9, (unsigned long long)st->samples,
 		(unsigned long long)st->lost, (unsigned long long)st->complete,
 		(unsigned long long)st->truncated, cs_pct(st->complete, unwound),
 		(unsigned long long)st->kernel_only, (unsigned long long)st->unresolved,
 		(unsigned long long)st->threads, (unsigned long long)st->processes,
-		(double)st->profiler_cpu_ns / 1e9, (unsigned long long)st->py_samples,
-		(unsigned long long)st->py_merged);
+		(double)st->profiler_cpu_ns / 1e9);
+	if (st->py_samples) /* only for CPython: other outputs stay as they were */
+		fprintf(out, ", \"python_samples\": %llu, \"python_merged\": %llu",
+			(unsigned long long)st->py_samples, (unsigned long long)st->py_merged);
+	fputc('}', out);
 }
 
 /* ---- the timeline ---- */
