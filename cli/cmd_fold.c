@@ -15,6 +15,8 @@ static const char usage_text[] =
 	"  -i, --input FILE   profile to read (default csampler.data)\n"
 	"  -o, --output OUT   write here instead of standard output\n"
 	"      --per-thread   start every stack with a NAME-TID frame for its thread\n"
+	"      --lines        follow each frame whose line is known with ' (FILE:LINE)',\n"
+	"                     FILE its base name: 'Worker.alpha (app.py:12)'\n"
 	CS_VIEW_USAGE
 	"                     (fold spells it --tid=TID: a bare --tid is stackcollapse's)\n"
 	"\n"
@@ -43,12 +45,13 @@ static const char usage_text[] =
 	"  csampler fold > out.folded && flamegraph.pl out.folded > out.svg\n"
 	"  csampler fold --per-thread -i app.data -o app.folded\n"
 	"  csampler fold --time off --exclude-idle -i wall.data | flamegraph.pl > off.svg\n"
+	"  csampler fold --lines | grep 'app.py'\n"
 	"  perf script | csampler fold -i - --pid\n"
 	"  perf script | csampler fold -i - --robust --all\n";
 
 int cmd_fold(int argc, char **argv)
 {
-	enum { O_PER_THREAD = 256, O_PID, O_TID, O_KERNEL, O_JIT, O_ALL, O_ADDRS, O_ROBUST };
+	enum { O_PER_THREAD = 256, O_PID, O_TID, O_KERNEL, O_JIT, O_ALL, O_ADDRS, O_ROBUST, O_LINES };
 	static const struct option longopts[] = {
 		{"input", required_argument, 0, 'i'},
 		{"output", required_argument, 0, 'o'},
@@ -61,6 +64,7 @@ int cmd_fold(int argc, char **argv)
 		{"addrs", no_argument, 0, O_ADDRS},
 		{"robust", no_argument, 0, O_ROBUST},
 		CS_VIEW_LONGOPTS,
+		{"lines", no_argument, 0, O_LINES},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -100,6 +104,7 @@ int cmd_fold(int argc, char **argv)
 		case O_ALL: io.kernel = io.jit = 1; break;
 		case O_ADDRS: io.addrs = 1; break;
 		case O_ROBUST: robust = 1; break;
+		case O_LINES: fo.lines = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			ret = 0;

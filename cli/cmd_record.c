@@ -1,5 +1,6 @@
 /* cmd_record.c - csampler record: sample a running process or a command. */
 #include "cli.h"
+#include "python/pyframes.h"
 #include "recorder/recorder.h"
 #include "sampler/sampler.h"
 
@@ -28,6 +29,10 @@ static const char usage_text[] =
 	"at the end and stored in the recording, which needs nothing else to be read.\n"
 	"JIT code is followed by its frame pointers and named from the perf map or jitdump\n"
 	"file its runtime writes (node --perf-basic-prof, python3.12 -X perf).\n"
+	"In CPython 3.11 processes each interpreter frame (_PyEval_EvalFrameDefault) is\n"
+	"replaced by the Python functions it was running, with file:line, read from the\n"
+	"process's memory after each sample; samples where they cannot be matched keep\n"
+	"their native frames and are counted in the summary.\n"
 	"\n"
 	"Recording ends on Ctrl-C or SIGTERM, after -d, or when the target exits. A\n"
 	"launched COMMAND's exit status becomes csampler's (128 + N when signal N ended it).\n"
@@ -54,6 +59,7 @@ static const char usage_text[] =
 	"                         csampler CPU each, at 10k switches/s about a core's\n"
 	"                         tenth); the rings grow to hold ~2000 switches per CPU,\n"
 	"                         and switches lost past that are counted and reported\n"
+	"      --no-python        keep CPython's interpreter frames as they are\n"
 	"      --leaks            also track allocations, as 'csampler leaks' does, with\n"
 	"                         --interval SECS and --sample-bytes N\n"
 	"  -q, --quiet            no status line and no summary\n"
@@ -308,6 +314,49 @@ static void offcpu_summary(const struct cs_profile *p, const struct cs_record_re
 			(unsigned long long)st->offcpu_unmatched);
 }
 
+/* Python frames: how many samples of CPython processes got them, and why not the rest. */
+static void python_summary(const struct cs_profile *p, const struct cs_record_result *res)
+{
+	const struct cs_stats *st = &p->stats;
+	if (res->python_note[0])
+		fprintf(stderr, "[csampler] %s\n", res->python_note);
+	if (!st->py_samples)
+		return;
+	fprintf(stderr, "[csampler] Python frames merged in %.1f%% of %llu samples of CPython code",
+		100.0 * (double)st->py_merged / (double)st->py_samples,
+		(unsigned long long)st->py_samples);
+	if (st->py_merged)
+		fprintf(stderr, " (read %.2f ms after the sample on average)",
+			(double)st->py_lag_ns / (double)st->py_merged / 1e6);
+	fputc('\n', stderr);
+	if (st->py_merged)
+		fprintf(stderr, "[csampler]   the thread held the GIL in %.1f%% of them (when read)\n",
+			100.0 * (double)st->py_gil / (double)st->py_merged);
+	if (st->py_mismatch)
+		fprintf(stderr,
+			"[csampler]   %llu kept their interpreter frames: the Python frames read "
+			"did not match them (the thread had moved on, or was entering or leaving "
+			"the interpreter)\n",
+			(unsigned long long)st->py_mismatch);
+	if (st->py_moved)
+		fprintf(stderr,
+			"[csampler]   %llu kept their interpreter frames: the sampled registers and "
+			"stack point into other code than the Python function read (it had moved "
+			"on)\n",
+			(unsigned long long)st->py_moved);
+	if (st->py_late)
+		fprintf(stderr,
+			"[csampler]   %llu kept their interpreter frames: csampler read them more "
+			"than %llu ms after the sample (it was busy)\n",
+			(unsigned long long)st->py_late,
+			(unsigned long long)(CS_PY_MAX_LAG_NS / 1000000));
+	if (st->py_unreadable)
+		fprintf(stderr,
+			"[csampler]   %llu kept their interpreter frames: the interpreter's state "
+			"could not be read (thread state not found, or changing)\n",
+			(unsigned long long)st->py_unreadable);
+}
+
 static void summary(const struct cs_profile *p, const struct cs_record_result *res,
 		    const char *output, long long bytes, int cpu)
 {
@@ -331,6 +380,7 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 		unwind_summary(p, res);
 	if (p->times.wall)
 		offcpu_summary(p, res);
+	python_summary(p, res);
 	const struct cs_sampler_info *si = &res->sampler;
 	if (cpu && si->name && !strcmp(si->name, "ptrace")) {
 		fprintf(stderr, "[csampler] ptrace sampler at %u Hz%s: no kernel frames",
@@ -376,7 +426,7 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 static int run(int argc, char **argv, int leaks_cmd)
 {
 	enum { O_STACK = 256, O_NO_KERNEL, O_DEBUG_DIR, O_LEAKS, O_SAMPLE_BYTES, O_AGENT, O_INTERVAL,
-	       O_WALL, O_SAMPLER };
+	       O_WALL, O_SAMPLER, O_NO_PYTHON };
 	const char *cmd = leaks_cmd ? "leaks" : "record";
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
@@ -393,6 +443,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 		{"interval", required_argument, 0, O_INTERVAL},
 		{"sample-bytes", required_argument, 0, O_SAMPLE_BYTES},
 		{"agent", required_argument, 0, O_AGENT},
+		{"no-python", no_argument, 0, O_NO_PYTHON},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -418,7 +469,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 	while ((c = getopt_long(argc, argv, leaks_cmd ? "+p:d:o:qh" : "+p:F:d:o:qh", longopts,
 				NULL)) != -1) {
 		if (leaks_cmd && (c == O_STACK || c == O_NO_KERNEL || c == O_LEAKS || c == O_WALL ||
-				  c == O_SAMPLER))
+				  c == O_SAMPLER || c == O_NO_PYTHON))
 			return cs_usage_error(cmd, "'%s' is an option of 'csampler record'",
 					      argv[optind - 1]);
 		switch (c) {
@@ -479,6 +530,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 			o.sample_bytes = v;
 			break;
 		case O_AGENT: o.agent = optarg; break;
+		case O_NO_PYTHON: o.no_python = 1; break;
 		case 'h': fputs(leaks_cmd ? leaks_usage_text : usage_text, stdout); return 0;
 		default:
 			return cs_usage_error(cmd, "unknown option or missing value: '%s'",

@@ -25,6 +25,7 @@ enum cs_frame_flags {
 	CS_FRAME_UNKNOWN = 1u << 2, /* no symbol: func reads "module+0xOFFSET" or "[unknown]" */
 	CS_FRAME_JIT = 1u << 3,	    /* JIT-compiled code (perf map / perf script "[JIT]") */
 	CS_FRAME_OFFCPU = 1u << 4,  /* marker of off-CPU time: "[off-CPU: blocked]" etc. */
+	CS_FRAME_PYTHON = 1u << 5,  /* a Python function (func = qualified name, file:line) */
 };
 
 struct cs_frame {
@@ -197,6 +198,13 @@ struct cs_stats {
 	uint64_t offcpu_unmatched; /* switch-outs whose return was lost: time not counted */
 	uint64_t offcpu_complete;  /* off-CPU user stacks unwound to the thread root */
 	uint64_t offcpu_truncated; /* ... and not */
+	/* Python frames (record): samples with interpreter frames in a CPython process,
+	 * those merged, those kept native because the Python frames did not match the
+	 * interpreter frames or could not be read, and the summed read delay (ns). */
+	uint64_t py_samples, py_merged, py_mismatch, py_unreadable, py_lag_ns;
+	uint64_t py_late;  /* ... kept native because they were read too late */
+	uint64_t py_moved; /* ... because the sample showed other code running */
+	uint64_t py_gil;   /* merged samples whose thread held the GIL when read */
 };
 
 /* Per-thread times of a wall-clock recording (record --wall), by thread index. */

@@ -1,6 +1,7 @@
 /* recorder.c - the recording loop (see recorder.h). */
 #include "recorder.h"
 #include "leaks/collect.h"
+#include "python/pyframes.h"
 #include "sampler/launch.h"
 #include "sampler/sampler.h"
 #include "symbolizer/perfmap.h"
@@ -98,6 +99,7 @@ struct rec {
 	uint64_t start_ns;
 	pid_t pid;
 	struct cs_leak_collect *lc; /* leak tracking: every process's agent session */
+	struct cs_py *py;	    /* Python frames (python/pyframes.h); NULL with --no-python */
 	uint64_t tick_samples;
 	CS_VEC(struct offrow) offrows; /* --wall */
 	struct cs_map64 dead;	       /* tids that exited: their last switch is no news */
@@ -398,6 +400,12 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 		for (size_t i = 0; i < n; i++)
 			if (r->frames[i].module == CS_SYM_JIT)
 				r->frames[i].addr = jitpc_get(r, s->pid, r->frames[i].addr);
+		/* python: interpreter frames -> the Python frames they ran, read right now */
+		if (r->py) {
+			struct cs_py_sample ps = {s->regs, s->stack, s->stack_len};
+			n = cs_py_splice(r->py, (pid_t)s->pid, (pid_t)s->tid, r->frames, n,
+					 MAX_FRAMES, ui.end == CS_END_ROOT, s->time, &ps);
+		}
 	} else {
 		r->st.kernel_only++;
 	}
@@ -448,8 +456,11 @@ static void on_comm(void *ctx, uint32_t pid, uint32_t tid, const char *comm, int
 		    uint64_t time)
 {
 	struct rec *r = ctx;
-	if (exec)
+	if (exec) {
 		cs_sym_proc_exec(r->sym, (pid_t)pid);
+		if (r->py) /* python: another program now */
+			cs_py_forget(r->py, (pid_t)pid);
+	}
 	uint32_t t = thread_get(r, pid, tid);
 	snprintf(r->threads.v[t].name, sizeof(r->threads.v[t].name), "%s", comm);
 	if (r->o->wall && exec)
@@ -636,6 +647,31 @@ static uint32_t offcpu_frame(struct cs_profile *p, uint64_t what)
 	return cs_profile_frame(p, &f);
 }
 
+/* python: the profile frame of Python frame id (a CS_SYM_PY address); its module is
+ * the source file, so that --by module groups Python code by file. */
+static uint32_t py_frame(struct rec *r, struct cs_profile *p, uint32_t id)
+{
+	const char *qual, *file;
+	uint32_t line;
+	cs_py_frame(r->py, id, &qual, &file, &line);
+	struct cs_frame f;
+	memset(&f, 0, sizeof(f));
+	f.flags = CS_FRAME_PYTHON;
+	f.module = CS_NONE;
+	if (file[0]) {
+		struct cs_module m;
+		memset(&m, 0, sizeof(m));
+		const char *base = strrchr(file, '/');
+		m.path = cs_profile_cstr(p, file);
+		m.name = cs_profile_cstr(p, base ? base + 1 : file);
+		f.module = cs_profile_module(p, &m);
+		f.file = m.path;
+	}
+	f.func = cs_profile_cstr(p, qual);
+	f.line = line;
+	return cs_profile_frame(p, &f);
+}
+
 struct res_cache {
 	CS_VEC(struct resolved) v;
 	struct cs_index ix;
@@ -668,7 +704,10 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 			struct cs_uframe uf = {a->module, a->addr};
 			int resolved;
 			size_t n = 1;
-			if (a->module == CS_SYM_JIT) {
+			if (a->module == CS_SYM_PY && r->py) {
+				ids[0] = py_frame(r, p, (uint32_t)a->addr);
+				resolved = 1;
+			} else if (a->module == CS_SYM_JIT) {
 				ids[0] = jit_frame(r, p, (uint32_t)a->addr, &resolved);
 				jf = JIT_IN | (resolved ? 0 : JIT_UNNAMED);
 			} else if (a->module == MOD_OFFCPU) {
@@ -861,6 +900,7 @@ static void rec_release(struct rec *r)
 	cs_map64_release(&r->off_ix);
 	cs_map64_release(&r->dead);
 	cs_leak_collect_free(r->lc);
+	cs_py_free(r->py);
 }
 
 int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_record_result *res)
@@ -893,6 +933,8 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	so.kind = o->sampler;
 	struct cs_symbolizer_opts yo = {o->debug_dirs, o->n_debug_dirs, CS_RECORD_MAX_FRAMES};
 	r->sym = cs_symbolizer_new(&yo);
+	if (!o->no_python && !o->no_cpu)
+		r->py = cs_py_new(r->sym);
 
 	if (o->leaks) {
 		struct cs_leak_collect_opts lo = {
@@ -994,7 +1036,9 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	uint64_t deadline = o->duration_s > 0 ? r->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
 	for (;;) {
 		if (smp) {
-			if (cs_sampler_poll(smp, 100, &ops, r) < 0)
+			/* python: frames are read as samples are taken, so drain often */
+			int wait_ms = r->py && cs_py_active(r->py) ? 1 : 100;
+			if (cs_sampler_poll(smp, wait_ms, &ops, r) < 0)
 				goto out;
 		} else {
 			struct pollfd pf[2] = {{r->lc ? cs_leak_collect_fd(r->lc) : -1, POLLIN, 0},
@@ -1067,6 +1111,19 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		poll_jit(r, 1);
 	build_profile(r, p);
 	fill_hints(r, res);
+	if (r->py) { /* python: what could not be merged, for the summary */
+		struct cs_py_stats ps;
+		cs_py_stats(r->py, &ps);
+		r->st.py_samples = ps.samples;
+		r->st.py_merged = ps.merged;
+		r->st.py_mismatch = ps.mismatch;
+		r->st.py_unreadable = ps.unreadable;
+		r->st.py_late = ps.late;
+		r->st.py_moved = ps.moved;
+		r->st.py_gil = ps.gil;
+		r->st.py_lag_ns = ps.lag_ns;
+		snprintf(res->python_note, sizeof(res->python_note), "%s", cs_py_note(r->py));
+	}
 	r->st.profiler_cpu_ns = cs_process_cpu_ns();
 	p->stats = r->st;
 	res->kernel = r->kernel;

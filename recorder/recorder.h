@@ -38,6 +38,7 @@ struct cs_record_opts {
 	const char *agent;	/* the agent library; NULL: found next to csampler */
 	int wall;		/* also record off-CPU time and stacks (record --wall) */
 	int sampler;		/* enum cs_sampler_kind: perf, ptrace, or perf with fallback */
+	int no_python;		/* keep CPython's interpreter frames native (--no-python) */
 	/* Set asynchronously (by a signal handler) to end the recording. */
 	volatile sig_atomic_t *stop;
 };
@@ -61,6 +62,7 @@ struct cs_record_result {
 	char jit_file[4096];   /* a perf map or jitdump file that named JIT frames, or "" */
 	size_t jit_names;      /* functions it describes */
 	int offcpu_nostack;    /* --wall: the kernel gave switch records but no stacks */
+	char python_note[256]; /* a Python interpreter csampler could not read, or "" */
 };
 
 /* Record into p (an initialized, empty profile). Returns 0, or -1 after printing one

@@ -31,6 +31,18 @@ static void buf_name(struct cs_buf *b, const char *s, size_t len)
 	}
 }
 
+/* " (base.py:12)": where a frame is, in a form no folded-text reader splits. */
+static void put_line(struct cs_buf *b, const char *file, uint32_t line)
+{
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	char num[16];
+	cs_buf_put(b, " (", 2);
+	buf_name(b, base, strlen(base));
+	int k = snprintf(num, sizeof(num), ":%u)", line);
+	cs_buf_put(b, num, (size_t)k);
+}
+
 struct line {
 	size_t off, len;
 	uint64_t count;
@@ -133,6 +145,8 @@ int cs_render_folded(const struct cs_profile *p, const struct cs_fold_opts *o, F
 				cs_buf_put(&text, "_[k]", 4);
 			else if (o->annotate_jit && (f->flags & CS_FRAME_JIT))
 				cs_buf_put(&text, "_[j]", 4);
+			if (o->lines && f->file && f->line)
+				put_line(&text, cs_str(p, f->file), f->line);
 		}
 		l->len = text.n - l->off;
 	}

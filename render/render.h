@@ -27,6 +27,7 @@ struct cs_fold_opts {
 	int annotate_inline; /* suffix inlined frames with _[i] */
 	int zero_lines;	     /* also write stacks whose count is 0 (as stackcollapse-perf.pl
 			      * does for a period of "00") */
+	int lines;	     /* append " (FILE:LINE)" (FILE's base name) where the line is known */
 };
 
 /* Append the root frame name of thread t for kind (not CS_ROOT_NONE) to b, as the

@@ -365,6 +365,18 @@ void cs_report_text_footer(const struct cs_profile *p, uint64_t total, FILE *out
 			(unsigned long long)st->offcpu_events, cs_pct(st->offcpu_complete, unw),
 			(unsigned long long)st->offcpu_lost, (unsigned long long)st->offcpu_unmatched);
 	}
+	if (p->meta.source == CS_SOURCE_RECORDING && st->py_samples) {
+		/* saturated sums, as above */
+		uint64_t kept = st->py_samples > st->py_merged ? st->py_samples - st->py_merged : 0;
+		fprintf(out,
+			"# Python frames merged in %.1f%% of %llu samples of CPython code; %llu kept "
+			"the interpreter's native frames (%llu had moved on, %llu did not match, "
+			"%llu read late, %llu unreadable)\n",
+			cs_pct(st->py_merged, st->py_samples), (unsigned long long)st->py_samples,
+			(unsigned long long)kept, (unsigned long long)st->py_moved,
+			(unsigned long long)st->py_mismatch, (unsigned long long)st->py_late,
+			(unsigned long long)st->py_unreadable);
+	}
 }
 
 void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
@@ -405,6 +417,9 @@ void cs_report_json_meta(const struct cs_profile *p, uint64_t total, FILE *out)
 			(unsigned long long)st->offcpu_unmatched,
 			(unsigned long long)st->offcpu_complete,
 			(unsigned long long)st->offcpu_truncated);
+	if (st->py_samples) /* only for CPython: other outputs stay as they were */
+		fprintf(out, ", \"python_samples\": %llu, \"python_merged\": %llu",
+			(unsigned long long)st->py_samples, (unsigned long long)st->py_merged);
 	fputc('}', out);
 }
 

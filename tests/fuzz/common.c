@@ -152,7 +152,8 @@ static void folded_views(const struct cs_profile *p, uint32_t v)
 	int roots[] = {CS_ROOT_NONE, CS_ROOT_THREAD + (int)(v % 4)};
 	for (size_t i = 0; i < CS_ARRAY_SIZE(roots); i++) {
 		int ann = (v >> 2) & 1;
-		struct cs_fold_opts o = {roots[i], ann, ann, ann, (int)((v >> 3) & 1)};
+		struct cs_fold_opts o = {roots[i], ann, ann, ann, (int)((v >> 3) & 1),
+					  (int)((v >> 4) & 1)};
 		FILE *f = out_begin();
 		out_end(cs_render_folded(p, &o, f), OUT_FOLDED, "fold");
 	}

@@ -55,6 +55,47 @@ Test(fold, hostile_names_cannot_split_frames)
 	cs_profile_release(&p);
 }
 
+/* --lines: " (BASE:LINE)" after frames whose line is known, Python frames as any other;
+ * two lines of one function are two stacks; a hostile file name cannot split a frame. */
+Test(fold, lines_after_frames_whose_line_is_known)
+{
+	struct cs_profile p;
+	cs_profile_init(&p);
+	struct cs_frame f = {0};
+	f.module = CS_NONE;
+	f.func = cs_profile_cstr(&p, "main");
+	uint32_t fr[3];
+	fr[0] = cs_profile_frame(&p, &f);
+	f.func = cs_profile_cstr(&p, "Worker.alpha");
+	f.file = cs_profile_cstr(&p, "/srv/app/work.py");
+	f.flags = CS_FRAME_PYTHON;
+	f.line = 8;
+	fr[1] = cs_profile_frame(&p, &f);
+	f.func = cs_profile_cstr(&p, "deflate");
+	f.file = cs_profile_cstr(&p, "dir/we;ird\nname.c");
+	f.flags = 0;
+	f.line = 3;
+	fr[2] = cs_profile_frame(&p, &f);
+	cs_profile_add(&p, cs_profile_stack(&p, fr, 3), CS_NONE, 2);
+	f.func = cs_profile_cstr(&p, "Worker.alpha");
+	f.file = cs_profile_cstr(&p, "/srv/app/work.py");
+	f.flags = CS_FRAME_PYTHON;
+	f.line = 9;
+	fr[1] = cs_profile_frame(&p, &f);
+	cs_profile_add(&p, cs_profile_stack(&p, fr, 2), CS_NONE, 5);
+	struct cs_fold_opts o = {0};
+	o.lines = 1;
+	char *out = render_fold(&p, &o);
+	cr_expect_str_eq(out, "main;Worker.alpha (work.py:8);deflate (we:ird name.c:3) 2\n"
+			      "main;Worker.alpha (work.py:9) 5\n");
+	free(out);
+	o.lines = 0;
+	out = render_fold(&p, &o);
+	cr_expect_str_eq(out, "main;Worker.alpha 5\nmain;Worker.alpha;deflate 2\n");
+	free(out);
+	cs_profile_release(&p);
+}
+
 Test(fold, per_thread_root)
 {
 	struct cs_profile p;
