@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define MAX_KCHAIN 256
+#define CS_SWITCH_STACK 4096 /* bytes of user stack copied per switch-out */
 
 struct ring {
 	int fd;	  /* the event that owns the mmap; -1 if this CPU could not be opened */
@@ -127,6 +128,11 @@ static void fill_switch_attr(struct perf_event_attr *a, const struct cs_sampler_
 	a->exclude_kernel = nostack;
 	a->context_switch = 1;
 	a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = 0;
+	/* A thread that left the CPU to wait keeps its stack as it is while it waits: a
+	 * small copy does, and the unwinder reads on from the live process. The kernel
+	 * copies this much at every switch, so it is most of the target's cost. */
+	if (a->sample_stack_user > CS_SWITCH_STACK)
+		a->sample_stack_user = CS_SWITCH_STACK;
 }
 
 static size_t auto_ring_bytes(const struct cs_sampler_opts *o)
