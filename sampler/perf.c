@@ -140,8 +140,9 @@ static size_t auto_ring_bytes(const struct cs_sampler_opts *o)
 	/* About a quarter second of one busy thread's samples, at least 1 MiB; off-CPU:
 	 * about 2000 switch-outs. */
 	uint64_t want = (uint64_t)o->hz * (o->stack_size + 512) / 4;
-	if (o->wall && want < 2000ull * (o->stack_size + 512))
-		want = 2000ull * (o->stack_size + 512);
+	uint64_t sw = o->stack_size < CS_SWITCH_STACK ? o->stack_size : CS_SWITCH_STACK;
+	if (o->wall && want < 2000ull * (sw + 512))
+		want = 2000ull * (sw + 512);
 	size_t sz = 1 << 20;
 	while (sz < want && sz < (64u << 20))
 		sz <<= 1;
