@@ -888,14 +888,14 @@ static void rec_release(struct rec *r)
 	cs_map64_release(&r->nofile);
 	CS_VEC_FREE(r->nodes);
 	cs_index_release(&r->node_ix);
+	for (size_t i = 0; i < r->threads.n; i++)
+		CS_VEC_FREE(r->threads.v[i].pend_kchain);
 	CS_VEC_FREE(r->threads);
 	cs_map64_release(&r->live_thread);
 	CS_VEC_FREE(r->procs);
 	cs_map64_release(&r->proc_ix);
 	cs_map64_release(&r->counts);
 	CS_VEC_FREE(r->count_keys);
-	for (size_t i = 0; i < r->threads.n; i++)
-		CS_VEC_FREE(r->threads.v[i].pend_kchain);
 	CS_VEC_FREE(r->offrows);
 	cs_map64_release(&r->off_ix);
 	cs_map64_release(&r->dead);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define MAX_KCHAIN 256
+#define CS_SWITCH_STACK 4096 /* bytes of user stack copied per switch-out */
 
 /* perf's x86-64 user register order, as selected by REGS_MASK. */
 enum {
@@ -118,6 +119,11 @@ static void fill_switch_attr(struct perf_event_attr *a, const struct cs_sampler_
 	a->exclude_kernel = nostack;
 	a->context_switch = 1;
 	a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = 0;
+	/* A thread that left the CPU to wait keeps its stack as it is while it waits: a
+	 * small copy does, and the unwinder reads on from the live process. The kernel
+	 * copies this much at every switch, so it is most of the target's cost. */
+	if (a->sample_stack_user > CS_SWITCH_STACK)
+		a->sample_stack_user = CS_SWITCH_STACK;
 }
 
 static size_t auto_ring_bytes(const struct cs_sampler_opts *o)
@@ -125,8 +131,9 @@ static size_t auto_ring_bytes(const struct cs_sampler_opts *o)
 	/* About a quarter second of one busy thread's samples, at least 1 MiB; off-CPU:
 	 * about 2000 switch-outs. */
 	uint64_t want = (uint64_t)o->hz * (o->stack_size + 512) / 4;
-	if (o->wall && want < 2000ull * (o->stack_size + 512))
-		want = 2000ull * (o->stack_size + 512);
+	uint64_t sw = o->stack_size < CS_SWITCH_STACK ? o->stack_size : CS_SWITCH_STACK;
+	if (o->wall && want < 2000ull * (sw + 512))
+		want = 2000ull * (sw + 512);
 	size_t sz = 1 << 20;
 	while (sz < want && sz < (64u << 20))
 		sz <<= 1;
