@@ -170,20 +170,21 @@ static int key_eq(void *ctx, uint32_t idx)
 {
 	struct keys *k = ctx;
 	const struct cs_diff_row *a = &k->v.v[idx], *b = k->key;
-	return a->label == b->label && a->module == b->module && a->file == b->file &&
+	return a->label == b->label && a->module_key == b->module_key && a->file == b->file &&
 	       a->line == b->line;
 }
 
-static uint32_t row_of(struct keys *k, uint32_t label, uint32_t module, uint32_t file,
-		       uint32_t line)
+static uint32_t row_of(struct keys *k, uint32_t label, uint32_t module, uint32_t module_key,
+		       uint32_t file, uint32_t line)
 {
 	struct cs_diff_row r;
 	memset(&r, 0, sizeof(r));
 	r.label = label;
 	r.module = module;
+	r.module_key = module_key;
 	r.file = file;
 	r.line = line;
-	uint64_t h = cs_hash_u64(((uint64_t)label << 32) ^ module);
+	uint64_t h = cs_hash_u64(((uint64_t)label << 32) ^ module_key);
 	h = cs_hash_u64(h ^ ((uint64_t)file << 32) ^ line);
 	k->key = &r;
 	uint32_t idx = cs_index_find(&k->ix, h, key_eq, k);
@@ -196,24 +197,32 @@ static uint32_t row_of(struct keys *k, uint32_t label, uint32_t module, uint32_t
 }
 
 /* The row of a model frame: by function, line or module, keyed by names so that two
- * builds of a program (other build-ids, other addresses) meet. */
+ * builds of a program (other build-ids, other addresses) meet. The main executables
+ * of all files are one module for this, whatever their names (./app-1.2 against
+ * ./app-1.3): the row shows the name seen first. */
 static uint32_t frame_key(struct keys *k, uint32_t f)
 {
 	struct cs_profile *p = &k->d->p;
 	int by = k->d->o.by;
 	struct cs_hotspot h = cs_frame_key(p, f, by, 0);
 	uint32_t mname = h.module == CS_NONE ? 0 : p->modules.v[h.module].name;
+	uint32_t mkey = mname;
+	if (h.module != CS_NONE && (p->modules.v[h.module].flags & CS_MODULE_MAIN))
+		mkey = CS_NONE;
 	if (by == CS_BY_MODULE) {
 		const char *m = cs_module_name(p, h.module);
-		return row_of(k, cs_profile_cstr(p, *m ? m : "[unknown]"), 0, 0, 0);
+		uint32_t id = cs_profile_cstr(p, *m ? m : "[unknown]");
+		/* the label of the main executables' row is set once rows are made */
+		return row_of(k, mkey == CS_NONE ? 0 : id, id, mkey, 0, 0);
 	}
 	if (h.unnamed) {
-		char *s = cs_xasprintf("[%s]", cs_module_name(p, h.module));
+		char *s = mkey == CS_NONE ? cs_xstrdup("[main]")
+					  : cs_xasprintf("[%s]", cs_module_name(p, h.module));
 		uint32_t id = cs_profile_cstr(p, s);
 		free(s);
-		return row_of(k, id, mname, 0, 0);
+		return row_of(k, id, mname, mkey, 0, 0);
 	}
-	return row_of(k, h.func, mname, h.file, h.line);
+	return row_of(k, h.func, mname, mkey, h.file, h.line);
 }
 
 static int row_cmp(const void *a, const void *b, void *ctx)
@@ -403,9 +412,9 @@ int cs_diff_compute(struct cs_diff *d)
 			continue;
 		uint32_t row;
 		if (d->o.by == CS_BY_THREAD) {
-			row = row_of(&k, p->threads.v[s->thread].name, 0, 0, 0);
+			row = row_of(&k, p->threads.v[s->thread].name, 0, 0, 0, 0);
 		} else if (s->stack == 0) {
-			row = row_of(&k, cs_profile_cstr(p, "[no stack]"), 0, 0, 0);
+			row = row_of(&k, cs_profile_cstr(p, "[no stack]"), 0, 0, 0, 0);
 		} else {
 			uint32_t f = p->nodes.v[s->stack].frame;
 			if (frame_row[f] == CS_NONE)
@@ -437,6 +446,8 @@ int cs_diff_compute(struct cs_diff *d)
 
 	for (size_t r = 0; r < k.v.n; r++) {
 		struct cs_diff_row *row = &k.v.v[r];
+		if (d->o.by == CS_BY_MODULE && row->module_key == CS_NONE)
+			row->label = row->module;
 		const uint64_t *rc = c.v + r * nf;
 		judge(d, row, rc, thr_p);
 		for (size_t i = 0; i < nf; i++) {

@@ -53,6 +53,7 @@ struct cs_diff_file {
 struct cs_diff_row {
 	uint32_t label;	 /* string id in the merged model: function, module or thread name */
 	uint32_t module; /* string id of the module's name, 0: none */
+	uint32_t module_key; /* internal: what rows are matched by (main executables: one) */
 	uint32_t file, line;
 	double base, new_; /* time in the comparison's unit */
 	double delta;	   /* new_ - base */
