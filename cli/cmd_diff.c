@@ -258,6 +258,9 @@ int cmd_diff(int argc, char **argv)
 	if (cs_out_commit(&out) < 0)
 		goto done;
 	ret = 0;
+	if (o.fail_above >= 0 && (d.runs[0] < 2 || d.runs[1] < 2) && d.regressions)
+		cs_warn("with one run on a side the gate allows for sampling noise, not for "
+			"run-to-run variation: give several runs per side, or use 'csampler ab'");
 	if (o.fail_above >= 0 && d.regressions) {
 		cs_diff_print_regressions(&d, stderr);
 		ret = 3;

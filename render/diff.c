@@ -250,43 +250,62 @@ static int row_cmp(const void *a, const void *b, void *ctx)
 /* ---- significance ---- */
 
 struct side_est {
-	double value, var, df;
+	double value;
+	double pois;   /* variance of value from sampling noise */
+	double run_s2; /* variance of one run's figure between runs (n >= 2) */
+	size_t n;      /* runs */
 };
 
 /* A side's estimate of one row from its files' counts c[file]. */
 static struct side_est estimate(const struct cs_diff *d, int side, const uint64_t *c)
 {
-	struct side_est e = {0, 0, INFINITY};
-	double pois = 0, sum = 0, sum2 = 0;
-	size_t n = 0;
+	struct side_est e = {0, 0, 0, 0};
+	double sum = 0, sum2 = 0;
 	for (size_t i = 0; i < d->files.n; i++) {
 		const struct cs_diff_file *f = &d->files.v[i];
 		if (f->side != side)
 			continue;
 		double ci = (double)c[i];
 		e.value += ci * f->scale;
-		pois += f->scale * f->scale * f->weight * ci;
+		e.pois += f->scale * f->scale * f->weight * ci;
 		double x = ci * f->xscale;
 		sum += x;
 		sum2 += x * x;
-		n++;
+		e.n++;
 	}
-	e.var = pois;
-	if (n >= 2) {
-		double mean = sum / (double)n;
-		double s2 = (sum2 - (double)n * mean * mean) / (double)(n - 1);
-		double spread = s2 > 0 ? s2 / (double)n : 0;
-		if (spread > pois) {
-			e.var = spread;
-			e.df = (double)(n - 1);
-		}
+	if (e.n >= 2) {
+		double mean = sum / (double)e.n;
+		e.run_s2 = (sum2 - (double)e.n * mean * mean) / (double)(e.n - 1);
+		if (e.run_s2 < 0)
+			e.run_s2 = 0;
 	}
 	return e;
+}
+
+/* The variance of a side's value and its degrees of freedom: the larger of sampling
+ * noise and the spread between runs. A side of one run borrows the spread of the other
+ * side's runs (the same program, the same machine): its own cannot be seen. */
+static double side_var(const struct side_est *e, const struct side_est *other, double *df)
+{
+	double s2 = e->run_s2, n_s2 = (double)e->n;
+	if (e->n < 2 && other->n >= 2) {
+		s2 = other->run_s2;
+		n_s2 = (double)other->n;
+	}
+	double spread = s2 / (double)e->n;
+	*df = INFINITY;
+	if (n_s2 >= 2 && spread > e->pois) {
+		*df = n_s2 - 1;
+		return spread;
+	}
+	return e->pois;
 }
 
 static void judge(const struct cs_diff *d, struct cs_diff_row *r, const uint64_t *c, double thr_p)
 {
 	struct side_est b = estimate(d, CS_BASE, c), n = estimate(d, CS_NEW, c);
+	double bdf, ndf;
+	double bv = side_var(&b, &n, &bdf), nv = side_var(&n, &b, &ndf);
 	r->base = b.value;
 	r->new_ = n.value;
 	r->delta = n.value - b.value;
@@ -294,19 +313,22 @@ static void judge(const struct cs_diff *d, struct cs_diff_row *r, const uint64_t
 	r->status = b.value == 0 && n.value > 0 ? CS_DIFF_NEW
 		    : n.value == 0 && b.value > 0 ? CS_DIFF_GONE
 						  : CS_DIFF_BOTH;
-	double v = b.var + n.var;
+	double v = bv + nv;
 	r->df = INFINITY;
+	r->z = 0;
+	r->significant = 0;
 	if (v > 0) {
-		/* Welch-Satterthwaite; a side of sampling noise only has infinite df */
-		double den = (isinf(b.df) ? 0 : b.var * b.var / b.df) +
-			     (isinf(n.df) ? 0 : n.var * n.var / n.df);
+		/* Welch-Satterthwaite; a side of sampling noise only has infinite df. A
+		 * borrowed spread counts its degrees of freedom once. */
+		double den = (isinf(bdf) ? 0 : bv * bv / bdf) + (isinf(ndf) ? 0 : nv * nv / ndf);
 		if (den > 0)
 			r->df = v * v / den;
+		if (b.n < 2 && !isinf(bdf))
+			r->df = CS_MIN(r->df, ndf);
+		if (n.n < 2 && !isinf(ndf))
+			r->df = CS_MIN(r->df, bdf);
 		r->z = r->delta / sqrt(v);
 		r->significant = fabs(r->z) > cs_t_quantile(1 - thr_p / 2, r->df);
-	} else {
-		r->z = 0;
-		r->significant = 0;
 	}
 	r->regression = r->significant && r->delta > 0 &&
 			(d->o.fail_above < 0 || r->delta_pct > d->o.fail_above);
@@ -359,6 +381,44 @@ static int choose_mode(struct cs_diff *d)
 					"per second of recording: compare shares with --normalize",
 					d->files.v[i].name);
 	return 0;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x > y ? -1 : x < y;
+}
+
+/* How many rows share the significance level (Tarone's refinement of Bonferroni): a
+ * row of c samples, all of them on one side, is at most sqrt(c) standard errors from
+ * no change; rows too thin to reach the level K rows would each get cannot be flagged
+ * at all and do not dilute it. The smallest K that at most K rows can reach, the total
+ * included. */
+static size_t tested_rows(const struct cs_diff *d, const struct cs_diff_row *rows, size_t n)
+{
+	double *c = cs_xmalloc((n + 2) * sizeof(double));
+	size_t m = 0;
+	c[m++] = INFINITY; /* the total */
+	for (size_t i = 0; i < n; i++)
+		c[m++] = (double)rows[i].base_samples + (double)rows[i].new_samples;
+	qsort(c, m, sizeof(double), cmp_desc);
+	size_t k = 1;
+	for (; k < m; k++) {
+		double z = cs_norm_quantile(1 - d->o.alpha / (2.0 * (double)k));
+		/* rows with sqrt(c) > z: the first of c[] at or below z*z ends them */
+		size_t lo = 0, hi = m;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (c[mid] > z * z)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo <= k)
+			break;
+	}
+	free(c);
+	return k;
 }
 
 int cs_diff_compute(struct cs_diff *d)
@@ -430,7 +490,21 @@ int cs_diff_compute(struct cs_diff *d)
 		add_sat(&c.v[(size_t)row * nf + p->threads.v[s->thread].tid], w);
 	}
 	d->frame_row = frame_row;
-	d->tested = k.v.n + 1;
+
+	for (size_t r = 0; r < k.v.n; r++) {
+		struct cs_diff_row *row = &k.v.v[r];
+		if (d->o.by == CS_BY_MODULE && row->module_key == CS_NONE)
+			row->label = row->module;
+		const uint64_t *rc = c.v + r * nf;
+		for (size_t i = 0; i < nf; i++) {
+			double s = (double)rc[i] / d->files.v[i].weight;
+			if (d->files.v[i].side == CS_BASE)
+				row->base_samples += (uint64_t)llround(s);
+			else
+				row->new_samples += (uint64_t)llround(s);
+		}
+	}
+	d->tested = tested_rows(d, k.v.v, k.v.n);
 	double thr_p = d->o.alpha / (double)d->tested;
 
 	uint64_t *tot = cs_xcalloc(nf + 1, sizeof(uint64_t));
@@ -443,21 +517,9 @@ int cs_diff_compute(struct cs_diff *d)
 	d->total.new_samples = d->samples[CS_NEW];
 	free(tot);
 	d->regressions = d->total.regression;
-
 	for (size_t r = 0; r < k.v.n; r++) {
-		struct cs_diff_row *row = &k.v.v[r];
-		if (d->o.by == CS_BY_MODULE && row->module_key == CS_NONE)
-			row->label = row->module;
-		const uint64_t *rc = c.v + r * nf;
-		judge(d, row, rc, thr_p);
-		for (size_t i = 0; i < nf; i++) {
-			double s = (double)rc[i] / d->files.v[i].weight;
-			if (d->files.v[i].side == CS_BASE)
-				row->base_samples += (uint64_t)llround(s);
-			else
-				row->new_samples += (uint64_t)llround(s);
-		}
-		d->regressions += (size_t)row->regression;
+		judge(d, &k.v.v[r], c.v + r * nf, thr_p);
+		d->regressions += (size_t)k.v.v[r].regression;
 	}
 	qsort_r(k.v.v, k.v.n, sizeof(struct cs_diff_row), row_cmp, d);
 	d->rows.v = k.v.v;

@@ -13,8 +13,9 @@
  * A change is significant when it is larger than sampling noise (samples as Poisson
  * counts) and, with two or more runs on a side, than the run-to-run spread of that
  * side's runs (a Welch t test on the per-run times): the larger of the two variances
- * counts. The level alpha is for the whole table (Bonferroni over its rows), so that
- * two profiles of the same program flag a row at most alpha of the time.
+ * counts. The level alpha is for the whole table (Bonferroni over its rows, leaving out
+ * rows with too few samples to ever be significant: Tarone), so that two profiles of
+ * the same program flag any row at most alpha of the time.
  */
 #ifndef CS_DIFF_H
 #define CS_DIFF_H

@@ -99,7 +99,7 @@ static void render_text(const struct cs_diff *d, int top, FILE *out)
 		d->mode == CS_DIFF_SHARES ? "equal by --normalize"
 		: t->significant	  ? "significant"
 					  : "not significant");
-	fprintf(out, "# '*': significant at alpha %g for the whole table (%zu rows): beyond "
+	fprintf(out, "# '*': significant at alpha %g for the whole table (%zu rows with samples enough to test): beyond "
 		     "sampling noise",
 		d->o.alpha, d->tested);
 	if (d->runs[0] >= 2 && d->runs[1] >= 2)
