@@ -397,3 +397,51 @@ Test(diff, two_builds)
 		free(meas[i]);
 	}
 }
+
+/* ---- the differential flame graph ---- */
+
+static int have_xmllint(void)
+{
+	return system("command -v xmllint >/dev/null 2>&1") == 0;
+}
+
+Test(diff, svg_wellformed_escaped_stable)
+{
+	char *a = put("a.folded", "main;work;grow 10000\nmain;work;steady 5000\nmain;old 1200\n"
+				  "main;<script>alert(1)</script>;x&y 800\n");
+	char *b = put("b.folded", "main;work;grow 15000\nmain;work;steady 5050\nmain;added 2500\n"
+				  "main;<script>alert(1)</script>;x&y 790\n");
+	char *s1 = h_path(dir, "d1.svg"), *s2 = h_path(dir, "d2.svg");
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(run(&out, &err, "diff", "-o", s1, a, b, NULL), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(run(&out, &err, "diff", "-o", s2, a, b, NULL), 0, "%s", err);
+	free(out);
+	free(err);
+	size_t n1, n2;
+	char *x1 = h_read_file(s1, &n1), *x2 = h_read_file(s2, &n2);
+	cr_assert(x1 && x2);
+	cr_expect(n1 == n2 && !memcmp(x1, x2, n1), "the same input gave other bytes");
+	cr_expect(!strstr(x1, "<script>alert"), "a name became markup");
+	cr_expect(strstr(x1, "&lt;script&gt;alert(1)&lt;/script&gt;"), "the name is not shown");
+	/* grow grew: a red frame; old is only in BASE: hatched, with its time */
+	cr_expect(strstr(x1, "url(#cs-gone)") && strstr(x1, "id=\"cs-gone\""), "no hatched frame");
+	cr_expect(strstr(x1, "only in BASE: 1200.0 samples"), "old's time is not shown");
+	cr_expect(strstr(x1, "BASE 10000.0 samples, NEW 15000.0 samples: +5000.0 samples"),
+		  "grow's tooltip");
+	cr_expect(strstr(x1, "\"fills\": \"") && strstr(x1, "\"notes\": ["));
+	/* the drawing holds NEW's time plus BASE's vanished time */
+	cr_expect(strstr(x1, "all (24,540,000 thousandths of samples, 100.00%)"), "root width");
+	if (have_xmllint()) {
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "xmllint --noout '%s'", s1);
+		cr_expect_eq(system(cmd), 0, "not well-formed XML");
+	}
+	free(x1);
+	free(x2);
+	free(s1);
+	free(s2);
+	free(a);
+	free(b);
+}
