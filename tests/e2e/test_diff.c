@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -444,4 +445,41 @@ Test(diff, svg_wellformed_escaped_stable)
 	free(s2);
 	free(a);
 	free(b);
+}
+
+/* ---- ab ---- */
+
+/* B does 1.5 times A's work (tests/targets/abver.c): the interval of the median ratio
+ * holds 1.5, the diff names grow and added, the gate trips, the recordings stay. */
+Test(diff, ab_interval_holds_the_truth)
+{
+	h_require_perf();
+	char *abdir = h_path(dir, "runs");
+	char *out = NULL, *err = NULL;
+	int st = run(&out, &err, "ab", "-n", "6", "-o", abdir, "--fail-above", "10", "--",
+		     TARGET("cs_t_abver_a"), "200", "--vs", TARGET("cs_t_abver_b"), "200", NULL);
+	cr_assert_eq(st, 3, "status %d: %s\n%s", st, err, out);
+	const char *m = strstr(out, "median B/A (CPU time): ");
+	cr_assert(m, "%s", out);
+	double med, lo, hi;
+	cr_assert_eq(sscanf(m, "median B/A (CPU time): %lf, 95%% CI [%lf, %lf]", &med, &lo, &hi),
+		     3, "%s", m);
+	cr_expect(lo <= 1.5 && 1.5 <= hi, "[%.3f, %.3f] misses 1.5", lo, hi);
+	cr_expect(lo < hi && lo <= med && med <= hi);
+	cr_expect(strstr(err, "grow") && strstr(err, "added") && !strstr(err, "steady"), "%s", err);
+	for (int i = 1; i <= 6; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "runs/%c-%d.data", 'A' + (i % 2), i);
+		char *p = h_path(dir, name);
+		cr_expect(access(p, R_OK) == 0, "%s is missing", p);
+		free(p);
+	}
+	free(out);
+	free(err);
+	/* a usage error is one line */
+	cr_expect_eq(run(&out, &err, "ab", "--", TARGET("cs_t_abver_a"), NULL), 2);
+	cr_expect(strstr(err, "--vs") && strchr(err, '\n')[1] == 0, "%s", err);
+	free(out);
+	free(err);
+	free(abdir);
 }
