@@ -16,33 +16,33 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-	"usage: csampler ab [options] -- COMMAND_A... --vs COMMAND_B...\n"
-	"\n"
-	"Run A and B alternately (A B, B A, A B, ...: a drift of the machine hits both),\n"
-	"each under 'csampler record', N times each. Print each run's wall time and CPU\n"
-	"time, the median of the ratios B/A of each pair with a 95% confidence interval\n"
-	"(order statistics: no assumption about the distribution), then 'csampler diff' of\n"
-	"all A runs against all B runs, whose significance allows for the run-to-run\n"
-	"spread. The recordings stay in DIR (A-1.data, B-1.data, ...) for a later diff;\n"
-	"each run's standard output goes to A-1.out, B-1.out, ... beside them.\n"
-	"\n"
-	"CPU time is the sampled CPU time of the command and its children (samples / rate);\n"
-	"wall time runs from the launch to the exit of the command.\n"
-	"\n"
-	"  -n, --runs N          runs of each command (default 10; at least 6 for a 95%\n"
-	"                        interval)\n"
-	"  -o, --output DIR      where recordings go (default csampler-ab; created)\n"
-	"  -F, --freq HZ         sampling rate (default 999)\n"
-	"      --wall            the ratio of wall times (default: CPU times)\n"
-	"      --fail-above PCT  exit with status 3 when B's time, or any function's, grew\n"
-	"                        significantly by more than PCT %% of A's (as diff)\n"
-	"      --by KEY          rows of the diff: function (default), line, module, thread\n"
-	"      --top N           rows of the diff (default 25; 0: all)\n"
-	"      --svg FILE        also write the differential flame graph\n"
-	"\n"
-	"examples:\n"
-	"  csampler ab -- ./build-main/app input --vs ./build-branch/app input\n"
-	"  csampler ab -n 20 --fail-above 5 -o ab-runs -- python3 old.py --vs python3 new.py\n";
+    "usage: csampler ab [options] -- COMMAND_A... --vs COMMAND_B...\n"
+    "\n"
+    "Run A and B alternately (A B, B A, A B, ...: a drift of the machine hits both),\n"
+    "each under 'csampler record', N times each. Print each run's wall time and CPU\n"
+    "time, the median of the ratios B/A of each pair with a 95% confidence interval\n"
+    "(order statistics: no assumption about the distribution), then 'csampler diff' of\n"
+    "all A runs against all B runs, whose significance allows for the run-to-run\n"
+    "spread. The recordings stay in DIR (A-1.data, B-1.data, ...) for a later diff;\n"
+    "each run's standard output goes to A-1.out, B-1.out, ... beside them.\n"
+    "\n"
+    "CPU time is the sampled CPU time of the command and its children (samples / rate);\n"
+    "wall time runs from the launch to the exit of the command.\n"
+    "\n"
+    "  -n, --runs N          runs of each command (default 10; at least 6 for a 95%\n"
+    "                        interval)\n"
+    "  -o, --output DIR      where recordings go (default csampler-ab; created)\n"
+    "  -F, --freq HZ         sampling rate (default 999)\n"
+    "      --wall            the ratio of wall times (default: CPU times)\n"
+    "      --fail-above PCT  exit with status 3 when B's time, or any function's, grew\n"
+    "                        significantly by more than PCT %% of A's (as diff)\n"
+    "      --by KEY          rows of the diff: function (default), line, module, thread\n"
+    "      --top N           rows of the diff (default 25; 0: all)\n"
+    "      --svg FILE        also write the differential flame graph\n"
+    "\n"
+    "examples:\n"
+    "  csampler ab -- ./build-main/app input --vs ./build-branch/app input\n"
+    "  csampler ab -n 20 --fail-above 5 -o ab-runs -- python3 old.py --vs python3 new.py\n";
 
 struct run {
 	double wall, cpu;
@@ -127,16 +127,16 @@ int cmd_ab(int argc, char **argv)
 {
 	enum { O_WALL = 256, O_FAIL, O_BY, O_TOP, O_SVG };
 	static const struct option longopts[] = {
-		{"runs", required_argument, 0, 'n'},
-		{"output", required_argument, 0, 'o'},
-		{"freq", required_argument, 0, 'F'},
-		{"wall", no_argument, 0, O_WALL},
-		{"fail-above", required_argument, 0, O_FAIL},
-		{"by", required_argument, 0, O_BY},
-		{"top", required_argument, 0, O_TOP},
-		{"svg", required_argument, 0, O_SVG},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"runs", required_argument, 0, 'n'},
+	    {"output", required_argument, 0, 'o'},
+	    {"freq", required_argument, 0, 'F'},
+	    {"wall", no_argument, 0, O_WALL},
+	    {"fail-above", required_argument, 0, O_FAIL},
+	    {"by", required_argument, 0, O_BY},
+	    {"top", required_argument, 0, O_TOP},
+	    {"svg", required_argument, 0, O_SVG},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	static const char *const bys[] = {"function", "line", "module", "thread"};
 	struct cs_diff_opts o = {CS_BY_FUNCTION, 0, 0.05, 0, -1};
@@ -155,23 +155,30 @@ int cmd_ab(int argc, char **argv)
 		switch (c) {
 		case 'n':
 			if (cs_parse_u64(optarg, &runs) < 0 || runs < 1 || runs > 10000)
-				return cs_usage_error("ab", "-n needs a number of runs from 1 to "
-							    "10000, not '%s'",
+				return cs_usage_error("ab",
+						      "-n needs a number of runs from 1 to "
+						      "10000, not '%s'",
 						      optarg);
 			break;
-		case 'o': dir = optarg; break;
+		case 'o':
+			dir = optarg;
+			break;
 		case 'F':
 			if (cs_parse_u64(optarg, &u) < 0 || u < 1 || u > 100000)
-				return cs_usage_error("ab", "-F needs a rate in Hz from 1 to 100000, "
-							    "not '%s'",
+				return cs_usage_error("ab",
+						      "-F needs a rate in Hz from 1 to 100000, "
+						      "not '%s'",
 						      optarg);
 			hz = optarg;
 			break;
-		case O_WALL: wall = 1; break;
+		case O_WALL:
+			wall = 1;
+			break;
 		case O_FAIL:
 			if (cs_parse_double(optarg, &v) < 0 || !(v >= 0 && v <= 1e6))
-				return cs_usage_error("ab", "--fail-above needs a percentage (0 or "
-							    "more), not '%s'",
+				return cs_usage_error("ab",
+						      "--fail-above needs a percentage (0 or "
+						      "more), not '%s'",
 						      optarg);
 			o.fail_above = v;
 			break;
@@ -181,18 +188,23 @@ int cmd_ab(int argc, char **argv)
 				if (!strcmp(optarg, bys[k]))
 					o.by = k;
 			if (o.by < 0)
-				return cs_usage_error("ab", "--by is function, line, module or "
-							    "thread, not '%s'",
+				return cs_usage_error("ab",
+						      "--by is function, line, module or "
+						      "thread, not '%s'",
 						      optarg);
 			break;
 		case O_TOP:
 			if (cs_parse_u64(optarg, &u) < 0 || u > 100000000)
-				return cs_usage_error("ab", "--top needs a number of rows, not '%s'",
-						      optarg);
+				return cs_usage_error(
+				    "ab", "--top needs a number of rows, not '%s'", optarg);
 			top = (int)u;
 			break;
-		case O_SVG: svg = optarg; break;
-		case 'h': fputs(usage_text, stdout); return 0;
+		case O_SVG:
+			svg = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
 		default:
 			return cs_usage_error("ab", "unknown option or missing value: '%s'",
 					      argv[optind - 1]);

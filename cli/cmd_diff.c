@@ -7,47 +7,47 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: csampler diff [options] BASE NEW\n"
-	"       csampler diff [options] --base FILE... --new FILE...\n"
-	"\n"
-	"Compare two profiles function by function: where NEW spends more or less time than\n"
-	"BASE, and whether each change is larger than sampling noise or is only noise. Each\n"
-	"side is a csampler recording, folded stacks or 'perf script' text (detected from the\n"
-	"content); with --base and --new a side is several files, merged: several runs of\n"
-	"each version, which also measures their run-to-run spread.\n"
-	"\n"
-	"Time is CPU self time (the samples whose leaf is the function). It is compared per\n"
-	"run for launched recordings and text inputs (each file is one run; several runs\n"
-	"are averaged), per second of recording for attached ones (recordings of different\n"
-	"lengths), or as shares with --normalize; the header says which. A row is marked '*'\n"
-	"when its change is significant: beyond sampling noise and, with two or more runs on\n"
-	"a side, beyond that side's run-to-run spread, at level --alpha for the whole table\n"
-	"(so two profiles of one unchanged program flag no row 19 times in 20). Functions\n"
-	"found on one side only are 'new' or 'gone'.\n"
-	"\n"
-	"  -o, --output OUT.svg   also write a differential flame graph: NEW's stacks, red\n"
-	"                         where time grew, blue where it shrank, grey where the\n"
-	"                         change is not significant; BASE-only frames hatched\n"
-	"      --format FMT       text (default), json or csv\n"
-	"      --by KEY           function (default), line, module or thread (by name)\n"
-	"      --top N            rows of the text table (default 25; 0: all)\n"
-	"      --normalize        compare shares of each side's total, not time\n"
-	"      --fail-above PCT   exit with status 3 when NEW's total, or any row, grew\n"
-	"                         significantly by more than PCT %% of BASE's total, and say\n"
-	"                         which (stderr)\n"
-	"      --alpha P          significance level of the table (default 0.05)\n"
-	"  -F, --freq HZ          sampling rate of text inputs, to compare them in seconds\n"
-	"                         with recordings (else they count samples)\n"
-	"      --time KIND        the time compared: cpu (recordings hold CPU time only)\n"
-	"      --title TEXT       title of the flame graph\n"
-	"\n"
-	"Exit status: 0, 1 on an error, 2 on a usage error, 3 when --fail-above trips.\n"
-	"\n"
-	"examples:\n"
-	"  csampler diff before.data after.data\n"
-	"  csampler diff --base a1.data a2.data a3.data --new b1.data b2.data b3.data\n"
-	"  csampler diff -o diff.svg --fail-above 5 main.data branch.data\n"
-	"  csampler diff --format json --normalize old.folded new.folded > diff.json\n";
+    "usage: csampler diff [options] BASE NEW\n"
+    "       csampler diff [options] --base FILE... --new FILE...\n"
+    "\n"
+    "Compare two profiles function by function: where NEW spends more or less time than\n"
+    "BASE, and whether each change is larger than sampling noise or is only noise. Each\n"
+    "side is a csampler recording, folded stacks or 'perf script' text (detected from the\n"
+    "content); with --base and --new a side is several files, merged: several runs of\n"
+    "each version, which also measures their run-to-run spread.\n"
+    "\n"
+    "Time is CPU self time (the samples whose leaf is the function). It is compared per\n"
+    "run for launched recordings and text inputs (each file is one run; several runs\n"
+    "are averaged), per second of recording for attached ones (recordings of different\n"
+    "lengths), or as shares with --normalize; the header says which. A row is marked '*'\n"
+    "when its change is significant: beyond sampling noise and, with two or more runs on\n"
+    "a side, beyond that side's run-to-run spread, at level --alpha for the whole table\n"
+    "(so two profiles of one unchanged program flag no row 19 times in 20). Functions\n"
+    "found on one side only are 'new' or 'gone'.\n"
+    "\n"
+    "  -o, --output OUT.svg   also write a differential flame graph: NEW's stacks, red\n"
+    "                         where time grew, blue where it shrank, grey where the\n"
+    "                         change is not significant; BASE-only frames hatched\n"
+    "      --format FMT       text (default), json or csv\n"
+    "      --by KEY           function (default), line, module or thread (by name)\n"
+    "      --top N            rows of the text table (default 25; 0: all)\n"
+    "      --normalize        compare shares of each side's total, not time\n"
+    "      --fail-above PCT   exit with status 3 when NEW's total, or any row, grew\n"
+    "                         significantly by more than PCT %% of BASE's total, and say\n"
+    "                         which (stderr)\n"
+    "      --alpha P          significance level of the table (default 0.05)\n"
+    "  -F, --freq HZ          sampling rate of text inputs, to compare them in seconds\n"
+    "                         with recordings (else they count samples)\n"
+    "      --time KIND        the time compared: cpu (recordings hold CPU time only)\n"
+    "      --title TEXT       title of the flame graph\n"
+    "\n"
+    "Exit status: 0, 1 on an error, 2 on a usage error, 3 when --fail-above trips.\n"
+    "\n"
+    "examples:\n"
+    "  csampler diff before.data after.data\n"
+    "  csampler diff --base a1.data a2.data a3.data --new b1.data b2.data b3.data\n"
+    "  csampler diff -o diff.svg --fail-above 5 main.data branch.data\n"
+    "  csampler diff --format json --normalize old.folded new.folded > diff.json\n";
 
 /* Split "--base A B --new C D" (and "--base=A") out of argv; the rest stays for
  * getopt. Returns 0 or the exit status of a usage error. */
@@ -100,18 +100,18 @@ int cmd_diff(int argc, char **argv)
 		O_TITLE,
 	};
 	static const struct option longopts[] = {
-		{"output", required_argument, 0, 'o'},
-		{"format", required_argument, 0, O_FORMAT},
-		{"by", required_argument, 0, O_BY},
-		{"top", required_argument, 0, O_TOP},
-		{"normalize", no_argument, 0, O_NORMALIZE},
-		{"fail-above", required_argument, 0, O_FAIL},
-		{"alpha", required_argument, 0, O_ALPHA},
-		{"freq", required_argument, 0, 'F'},
-		{"time", required_argument, 0, O_TIME},
-		{"title", required_argument, 0, O_TITLE},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"output", required_argument, 0, 'o'},
+	    {"format", required_argument, 0, O_FORMAT},
+	    {"by", required_argument, 0, O_BY},
+	    {"top", required_argument, 0, O_TOP},
+	    {"normalize", no_argument, 0, O_NORMALIZE},
+	    {"fail-above", required_argument, 0, O_FAIL},
+	    {"alpha", required_argument, 0, O_ALPHA},
+	    {"freq", required_argument, 0, 'F'},
+	    {"time", required_argument, 0, O_TIME},
+	    {"title", required_argument, 0, O_TITLE},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	static const char *const bys[] = {"function", "line", "module", "thread"};
 	static const char *const fmts[] = {"text", "json", "csv"};
@@ -129,7 +129,9 @@ int cmd_diff(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:F:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'o': svg = optarg; break;
+		case 'o':
+			svg = optarg;
+			break;
 		case O_FORMAT:
 			format = -1;
 			for (int k = 0; k < 3; k++)
@@ -155,16 +157,20 @@ int cmd_diff(int argc, char **argv)
 			break;
 		case O_TOP:
 			if (cs_parse_u64(optarg, &u) < 0 || u > 100000000) {
-				cs_usage_error("diff", "--top needs a number of rows, not '%s'", optarg);
+				cs_usage_error("diff", "--top needs a number of rows, not '%s'",
+					       optarg);
 				goto out;
 			}
 			top = (int)u;
 			break;
-		case O_NORMALIZE: o.normalize = 1; break;
+		case O_NORMALIZE:
+			o.normalize = 1;
+			break;
 		case O_FAIL:
 			if (cs_parse_double(optarg, &v) < 0 || !(v >= 0 && v <= 1e6)) {
-				cs_usage_error("diff", "--fail-above needs a percentage (0 or more), "
-						       "not '%s'",
+				cs_usage_error("diff",
+					       "--fail-above needs a percentage (0 or more), "
+					       "not '%s'",
 					       optarg);
 				goto out;
 			}
@@ -172,7 +178,8 @@ int cmd_diff(int argc, char **argv)
 			break;
 		case O_ALPHA:
 			if (cs_parse_double(optarg, &v) < 0 || !(v > 0 && v < 1)) {
-				cs_usage_error("diff", "--alpha needs a level between 0 and 1, not '%s'",
+				cs_usage_error("diff",
+					       "--alpha needs a level between 0 and 1, not '%s'",
 					       optarg);
 				goto out;
 			}
@@ -180,14 +187,22 @@ int cmd_diff(int argc, char **argv)
 			break;
 		case 'F':
 			if (cs_parse_double(optarg, &v) < 0 || !(v > 0 && v <= 1e9)) {
-				cs_usage_error("diff", "-F needs samples per second, not '%s'", optarg);
+				cs_usage_error("diff", "-F needs samples per second, not '%s'",
+					       optarg);
 				goto out;
 			}
 			o.freq = v;
 			break;
-		case O_TIME: time_kind = optarg; break;
-		case O_TITLE: fo.title = optarg; break;
-		case 'h': fputs(usage_text, stdout); ret = 0; goto out;
+		case O_TIME:
+			time_kind = optarg;
+			break;
+		case O_TITLE:
+			fo.title = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			ret = 0;
+			goto out;
 		default:
 			cs_usage_error("diff", "unknown option or missing value: '%s'",
 				       argv[optind - 1]);
@@ -201,16 +216,18 @@ int cmd_diff(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		int s = side[0].n == 0 ? 0 : side[1].n == 0 ? 1 : 2;
 		if (s == 2) {
-			cs_usage_error("diff", "unexpected argument '%s': give BASE and NEW, or "
-					       "--base FILE... --new FILE...",
+			cs_usage_error("diff",
+				       "unexpected argument '%s': give BASE and NEW, or "
+				       "--base FILE... --new FILE...",
 				       argv[i]);
 			goto out;
 		}
 		CS_VEC_PUSH(side[s], argv[i]);
 	}
 	if (!side[0].n || !side[1].n) {
-		cs_usage_error("diff", "missing %s: give BASE and NEW, or --base FILE... --new "
-				       "FILE...",
+		cs_usage_error("diff",
+			       "missing %s: give BASE and NEW, or --base FILE... --new "
+			       "FILE...",
 			       side[0].n ? "NEW" : "BASE");
 		goto out;
 	}

@@ -125,7 +125,8 @@ int cs_diff_add(struct cs_diff *d, int side, const struct cs_profile *src, const
 	node[0] = 0;
 	for (size_t i = 1; i < src->nodes.n; i++) {
 		const struct cs_node *n = &src->nodes.v[i];
-		node[i] = n->parent < i ? cs_profile_node(dst, node[n->parent], frame[n->frame]) : 0;
+		node[i] =
+		    n->parent < i ? cs_profile_node(dst, node[n->parent], frame[n->frame]) : 0;
 	}
 	uint32_t *thr = cs_xmalloc((src->threads.n + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < src->threads.n; i++) {
@@ -136,8 +137,8 @@ int cs_diff_add(struct cs_diff *d, int side, const struct cs_profile *src, const
 	for (size_t i = 0; i < src->samples.n; i++) {
 		const struct cs_sample *s = &src->samples.v[i];
 		uint32_t t = s->thread < src->threads.n
-				     ? thr[s->thread]
-				     : cs_profile_thread(dst, (uint32_t)side, file, 0, 0);
+				 ? thr[s->thread]
+				 : cs_profile_thread(dst, (uint32_t)side, file, 0, 0);
 		cs_profile_add(dst, node[s->stack], t, sample_time(src, s));
 	}
 	if (!dst->meta.hz)
@@ -310,7 +311,7 @@ static void judge(const struct cs_diff *d, struct cs_diff_row *r, const uint64_t
 	r->new_ = n.value;
 	r->delta = n.value - b.value;
 	r->delta_pct = d->value[CS_BASE] > 0 ? 100.0 * r->delta / d->value[CS_BASE] : 0;
-	r->status = b.value == 0 && n.value > 0 ? CS_DIFF_NEW
+	r->status = b.value == 0 && n.value > 0	  ? CS_DIFF_NEW
 		    : n.value == 0 && b.value > 0 ? CS_DIFF_GONE
 						  : CS_DIFF_BOTH;
 	double v = bv + nv;
@@ -365,10 +366,11 @@ static int choose_mode(struct cs_diff *d)
 			continue;
 		for (size_t j = 0; j < d->files.n; j++)
 			if (!d->files.v[j].seconds)
-				return cs_error("'%s' counts samples at an unknown rate and '%s' CPU "
-						"time: give the sampling rate of the text input with "
-						"-F HZ, or compare shares with --normalize",
-						d->files.v[j].name, d->files.v[i].name);
+				return cs_error(
+				    "'%s' counts samples at an unknown rate and '%s' CPU "
+				    "time: give the sampling rate of the text input with "
+				    "-F HZ, or compare shares with --normalize",
+				    d->files.v[j].name, d->files.v[i].name);
 	}
 	if (!attached) {
 		d->mode = CS_DIFF_PER_RUN;
@@ -377,9 +379,10 @@ static int choose_mode(struct cs_diff *d)
 	d->mode = CS_DIFF_PER_SECOND;
 	for (size_t i = 0; i < d->files.n; i++)
 		if (!(d->files.v[i].duration_s > 0))
-			return cs_error("'%s' has no duration, and attached recordings are compared "
-					"per second of recording: compare shares with --normalize",
-					d->files.v[i].name);
+			return cs_error(
+			    "'%s' has no duration, and attached recordings are compared "
+			    "per second of recording: compare shares with --normalize",
+			    d->files.v[i].name);
 	return 0;
 }
 

@@ -52,8 +52,8 @@ struct cs_diff_file {
 
 /* One row of the comparison. */
 struct cs_diff_row {
-	uint32_t label;	 /* string id in the merged model: function, module or thread name */
-	uint32_t module; /* string id of the module's name, 0: none */
+	uint32_t label;	     /* string id in the merged model: function, module or thread name */
+	uint32_t module;     /* string id of the module's name, 0: none */
 	uint32_t module_key; /* internal: what rows are matched by (main executables: one) */
 	uint32_t file, line;
 	double base, new_; /* time in the comparison's unit */
@@ -62,8 +62,8 @@ struct cs_diff_row {
 	double z;	   /* delta over its standard error */
 	double df;	   /* degrees of freedom of the test (INFINITY: sampling noise only) */
 	int significant;
-	int status;	   /* enum cs_diff_status */
-	int regression;	   /* significant growth, above --fail-above if given */
+	int status;	/* enum cs_diff_status */
+	int regression; /* significant growth, above --fail-above if given */
 	uint64_t base_samples, new_samples;
 };
 
@@ -71,9 +71,9 @@ struct cs_diff {
 	struct cs_profile p; /* every file, merged */
 	CS_VEC(struct cs_diff_file) files;
 	struct cs_diff_opts o;
-	int mode;	 /* enum cs_diff_mode */
-	int seconds;	 /* the unit is seconds (else samples) */
-	size_t runs[2];	 /* files per side */
+	int mode;	/* enum cs_diff_mode */
+	int seconds;	/* the unit is seconds (else samples) */
+	size_t runs[2]; /* files per side */
 	double duration[2], value[2];
 	uint64_t samples[2];
 	struct cs_diff_row total;

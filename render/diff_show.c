@@ -95,12 +95,15 @@ static void render_text(const struct cs_diff *d, int top, FILE *out)
 	text_side(d, out, CS_NEW);
 	const struct cs_diff_row *t = &d->total;
 	fprintf(out, "# NEW/BASE %.3f: %+.*f %s (%+.2f%%), %s\n", ratio(d),
-		d->seconds || d->mode == CS_DIFF_SHARES ? 3 : 0, t->delta, unit_word(d), t->delta_pct,
+		d->seconds || d->mode == CS_DIFF_SHARES ? 3 : 0, t->delta, unit_word(d),
+		t->delta_pct,
 		d->mode == CS_DIFF_SHARES ? "equal by --normalize"
 		: t->significant	  ? "significant"
 					  : "not significant");
-	fprintf(out, "# '*': significant at alpha %g for the whole table (%zu rows with samples enough to test): beyond "
-		     "sampling noise",
+	fprintf(out,
+		"# '*': significant at alpha %g for the whole table (%zu rows with samples enough "
+		"to test): beyond "
+		"sampling noise",
 		d->o.alpha, d->tested);
 	if (d->runs[0] >= 2 && d->runs[1] >= 2)
 		fprintf(out, " and the run-to-run spread of each side\n");
@@ -190,8 +193,9 @@ static void json_row(const struct cs_diff *d, FILE *out, const struct cs_diff_ro
 
 static void render_json(const struct cs_diff *d, FILE *out)
 {
-	fprintf(out, "{\"mode\": \"%s\", \"time\": \"cpu\", \"unit\": \"%s\", \"by\": \"%s\", "
-		     "\"alpha\": ",
+	fprintf(out,
+		"{\"mode\": \"%s\", \"time\": \"cpu\", \"unit\": \"%s\", \"by\": \"%s\", "
+		"\"alpha\": ",
 		mode_names[d->mode], d->seconds ? "s" : "samples", by_names[d->o.by]);
 	json_num(out, d->o.alpha);
 	fprintf(out, ", \"tested\": %zu,\n\"base\": ", d->tested);
@@ -267,15 +271,17 @@ void cs_diff_print_regressions(const struct cs_diff *d, FILE *out)
 	cs_buf_init(&b);
 	const char *u = d->seconds ? "s" : " samples";
 	if (d->total.regression)
-		fprintf(out, "csampler diff: regression: the total grew by %.2f%% (%+.4g%s), above "
-			     "--fail-above %g%%\n",
+		fprintf(out,
+			"csampler diff: regression: the total grew by %.2f%% (%+.4g%s), above "
+			"--fail-above %g%%\n",
 			d->total.delta_pct, d->total.delta, u, d->o.fail_above);
 	for (size_t i = 0; i < d->rows.n; i++) {
 		const struct cs_diff_row *r = &d->rows.v[i];
 		if (!r->regression)
 			continue;
-		fprintf(out, "csampler diff: regression: %s %s %.2f%% of BASE's total "
-			     "(%+.4g%s), above --fail-above %g%%\n",
+		fprintf(out,
+			"csampler diff: regression: %s %s %.2f%% of BASE's total "
+			"(%+.4g%s), above --fail-above %g%%\n",
 			cs_text_str(&b, cs_str(&d->p, r->label)),
 			r->status == CS_DIFF_NEW ? "is new: it takes" : "grew by", r->delta_pct,
 			r->delta, u, d->o.fail_above);

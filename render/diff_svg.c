@@ -13,9 +13,9 @@
 
 struct dnode {
 	uint32_t parent, qframe;
-	double base, new_;	   /* self, then (after sum_up) total */
-	double base_var, new_var;  /* sampling noise of the same */
-	uint64_t samples;	   /* self, then total */
+	double base, new_;	  /* self, then (after sum_up) total */
+	double base_var, new_var; /* sampling noise of the same */
+	uint64_t samples;	  /* self, then total */
 	char *note;
 };
 
@@ -51,7 +51,9 @@ static uint32_t *copy_frames(const struct cs_profile *p, struct cs_profile *q)
 {
 	uint32_t *str = cs_xmalloc((p->strs.n + 1) * sizeof(uint32_t));
 	memset(str, 0xff, (p->strs.n + 1) * sizeof(uint32_t));
-#define STR(id) (str[id] != CS_NONE ? str[id] : (str[id] = cs_profile_str(q, cs_str(p, id), cs_strlen(p, id))))
+#define STR(id)                                                                                    \
+	(str[id] != CS_NONE ? str[id]                                                              \
+			    : (str[id] = cs_profile_str(q, cs_str(p, id), cs_strlen(p, id))))
 	uint32_t *mod = cs_xmalloc((p->modules.n + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < p->modules.n; i++) {
 		struct cs_module m = p->modules.v[i];
@@ -193,7 +195,8 @@ int cs_render_diff_flame(const struct cs_diff *d, const struct cs_flame_opts *o,
 	uint32_t *of_model = cs_xmalloc((p->nodes.n + 1) * sizeof(uint32_t));
 	of_model[0] = 0;
 	for (size_t i = 1; i < p->nodes.n; i++)
-		of_model[i] = child(&t, of_model[p->nodes.v[i].parent], qframe[p->nodes.v[i].frame]);
+		of_model[i] =
+		    child(&t, of_model[p->nodes.v[i].parent], qframe[p->nodes.v[i].frame]);
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct cs_sample *s = &p->samples.v[i];
 		const struct cs_diff_file *f = &d->files.v[p->threads.v[s->thread].tid];

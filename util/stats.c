@@ -20,7 +20,7 @@ double cs_norm_quantile(double p)
 	double q = p < 0.5 ? p : 1 - p;
 	double t = sqrt(-2 * log(q));
 	double x = t - (2.515517 + 0.802853 * t + 0.010328 * t * t) /
-			       (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
+			   (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
 	x = p < 0.5 ? -x : x;
 	for (int i = 0; i < 4; i++) {
 		double err = cs_norm_cdf(x) - p;

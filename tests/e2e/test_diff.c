@@ -180,7 +180,8 @@ static char *sampled(const char *name, unsigned long long *seed, int n, int k)
 	char text[4096];
 	size_t len = 0;
 	for (int f = 0; f < k; f++)
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "main;fn%02d %d\n", f, c[f]);
+		len +=
+		    (size_t)snprintf(text + len, sizeof(text) - len, "main;fn%02d %d\n", f, c[f]);
 	free(c);
 	return put(name, text);
 }
@@ -306,8 +307,8 @@ struct measured {
 
 static void record(const char *target, const char *data, const char *meas)
 {
-	char *argv[] = {CS_EXE, "record", "-q", "-F", "999", "-o", (char *)data, "--",
-			(char *)target, "200", (char *)meas, NULL};
+	char *argv[] = {CS_EXE,	      "record", "-q",		"-F",  "999",	     "-o",
+			(char *)data, "--",	(char *)target, "200", (char *)meas, NULL};
 	char *err = NULL;
 	int st = h_run(argv, 120, NULL, &err);
 	cr_assert_eq(st, 0, "record failed: %s", err);
@@ -327,8 +328,9 @@ static struct measured read_measured(const char *path)
 /* A change is sized right if within 20% (plus 30 ms) of what the program measured. */
 static void expect_near(double got, double want, const char *what)
 {
-	cr_expect(fabs(got - want) <= 0.2 * fabs(want) + 0.03, "%s: diff says %.3f s, the program "
-							       "measured %.3f s",
+	cr_expect(fabs(got - want) <= 0.2 * fabs(want) + 0.03,
+		  "%s: diff says %.3f s, the program "
+		  "measured %.3f s",
 		  what, got, want);
 }
 
@@ -462,8 +464,8 @@ Test(diff, ab_interval_holds_the_truth)
 	const char *m = strstr(out, "median B/A (CPU time): ");
 	cr_assert(m, "%s", out);
 	double med, lo, hi;
-	cr_assert_eq(sscanf(m, "median B/A (CPU time): %lf, 95%% CI [%lf, %lf]", &med, &lo, &hi),
-		     3, "%s", m);
+	cr_assert_eq(sscanf(m, "median B/A (CPU time): %lf, 95%% CI [%lf, %lf]", &med, &lo, &hi), 3,
+		     "%s", m);
 	cr_expect(lo <= 1.5 && 1.5 <= hi, "[%.3f, %.3f] misses 1.5", lo, hi);
 	cr_expect(lo < hi && lo <= med && med <= hi);
 	cr_expect(strstr(err, "grow") && strstr(err, "added") && !strstr(err, "steady"), "%s", err);

@@ -24,7 +24,7 @@ static double cpu_now(void)
 #define BURN(units)                                                                                \
 	do {                                                                                       \
 		unsigned long x = sink;                                                            \
-		for (unsigned long i = 0; i < (units) * 1000UL; i++)                               \
+		for (unsigned long i = 0; i < (units)*1000UL; i++)                                 \
 			x = x * 6364136223846793005UL + i;                                         \
 		sink = x;                                                                          \
 	} while (0)
@@ -35,10 +35,19 @@ static double cpu_now(void)
 #define GROW_UNITS 1000
 #endif
 
-__attribute__((noinline)) void grow(void) { BURN(GROW_UNITS); }
-__attribute__((noinline)) void steady(void) { BURN(1000); }
+__attribute__((noinline)) void grow(void)
+{
+	BURN(GROW_UNITS);
+}
+__attribute__((noinline)) void steady(void)
+{
+	BURN(1000);
+}
 #ifdef VERSION_B
-__attribute__((noinline)) void added(void) { BURN(500); }
+__attribute__((noinline)) void added(void)
+{
+	BURN(500);
+}
 #endif
 
 int main(int argc, char **argv)
