@@ -32,8 +32,9 @@ void cs_diff_release(struct cs_diff *d)
 /* ---- the time of a sample ---- */
 
 /* The weight of one sample in the chosen kind of time, in the counts of its file. The
- * one place that knows which time is compared: today every profile holds CPU samples
- * only. */
+ * one place that knows which time is compared (--time): every input passes through it
+ * as it is merged, so the merged model, the rows and the graph hold that time only.
+ * Today every profile holds CPU samples only. */
 static uint64_t sample_time(const struct cs_profile *p, const struct cs_sample *s)
 {
 	(void)p;
@@ -470,7 +471,7 @@ int cs_diff_compute(struct cs_diff *d)
 	CS_VEC(uint64_t) c = {0};
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct cs_sample *s = &p->samples.v[i];
-		uint64_t w = sample_time(p, s);
+		uint64_t w = s->count; /* the merged model holds the chosen time only */
 		if (!w)
 			continue;
 		uint32_t row;
