@@ -13,6 +13,8 @@ int cmd_leaks(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_ab(int argc, char **argv);
 
 /* An output of a command (util/outfile.h says exactly what happens): "-" or NULL is
  * standard output; a new or regular file is replaced atomically on commit, so an

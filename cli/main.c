@@ -16,6 +16,8 @@ static const struct cmd commands[] = {
 	{"flame", cmd_flame, "interactive SVG flamegraph (zoom, search, tooltips)"},
 	{"fold", cmd_fold, "write folded stacks (flamegraph.pl input)"},
 	{"report", cmd_report, "hotspot list: self/total by function, line, module, thread"},
+	{"diff", cmd_diff, "compare two profiles: what got slower, beyond noise; CI gate"},
+	{"ab", cmd_ab, "run two commands alternately: ratio with its interval, and diff"},
 };
 
 static void usage(FILE *out)

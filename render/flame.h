@@ -119,6 +119,24 @@ enum cs_flame_colors {
 	CS_COLORS_IO,
 };
 
+/* Colours and notes chosen per frame by the caller (the differential flame graph): for
+ * frame node of t (not a merged one), the fill as 0xRRGGBB, CS_FLAME_FILL_GONE (a
+ * hatched frame) or CS_FLAME_FILL_KIND (the usual colour); *note, if set, is one more
+ * line of its tooltip, alive as long as ctx. legend: nlegend entries replacing the
+ * legend of kinds. */
+#define CS_FLAME_FILL_KIND UINT32_MAX
+#define CS_FLAME_FILL_GONE 0x1000000u
+struct cs_flame_legend {
+	uint32_t fill;
+	const char *label;
+};
+struct cs_flame_paint {
+	uint32_t (*node)(void *ctx, const struct cs_flame_tree *t, uint32_t node, const char **note);
+	void *ctx;
+	const struct cs_flame_legend *legend;
+	size_t nlegend;
+};
+
 struct cs_flame_opts {
 	const char *title;     /* NULL: "Flame Graph", or "Icicle Graph" when inverted */
 	const char *subtitle;  /* NULL: none */
@@ -135,6 +153,7 @@ struct cs_flame_opts {
 	const char *fonttype;  /* NULL: "Verdana" */
 	double fontsize;       /* 0: 12 */
 	size_t max_frames;     /* frames embedded at most (narrower ones merge); 0: 150000 */
+	const struct cs_flame_paint *paint; /* NULL: colours by kind (see above) */
 };
 
 #define CS_FLAME_MAX_FRAMES_DEFAULT 150000

@@ -86,6 +86,20 @@
 	for (i = N - 1; i > 0; i--)
 		if (nEnd[i] > nEnd[nParent[i]]) nEnd[nParent[i]] = nEnd[i];
 
+	/* Colours and tooltip notes chosen per node by the writer (csampler diff): fill + 1
+	 * (0: by kind), then note + 1 (0: none), an index into strings then notes. */
+	var nFill = null, nNote = null, NOTES = S;
+	if (D.fills) {
+		nFill = new Int32Array(N);
+		nNote = new Int32Array(N);
+		r = new Reader(D.fills);
+		for (i = 0; i < N; i++) {
+			nFill[i] = r.next();
+			nNote[i] = r.next();
+		}
+		NOTES = S.concat(D.notes || []);
+	}
+
 	var TOTAL = nTotal[0];
 	var W = D.width, XP = D.xpad, FH = D.frame_height, FS = D.font_size;
 	var INNER = W - 2 * XP;
@@ -182,6 +196,10 @@
 		return hex(ch[0], ch[1], ch[2]);
 	}
 	function colourOf(n) {
+		if (nFill && nFill[n] > 0) {
+			var v = nFill[n] - 1;
+			return v === 0x1000000 ? 'url(#cs-gone)' : hex(v >>> 16, (v >>> 8) & 255, v & 255);
+		}
 		var f = nFrame[n];
 		var h = D.hash ? fHash[f] : nodeHash(fHash[f], n);
 		var m = fMod[f];
@@ -385,6 +403,7 @@
 		}
 		var f = nFrame[n];
 		var lines = [nameOf(n)];
+		if (nNote && nNote[n] > 0) lines.push(NOTES[nNote[n] - 1]);
 		var s = fmt(nTotal[n]) + ' ' + COUNT + ', ' + pct(nTotal[n], TOTAL);
 		if (zoomNode && n !== zoomNode && nTotal[n] <= nTotal[zoomNode])
 			s += ' (' + pct(nTotal[n], nTotal[zoomNode]) + ' of the zoomed frame)';

@@ -122,9 +122,47 @@ static void put_coord(FILE *out, double v)
 	fputs(cs_flame_coord(v).s, out);
 }
 
+static void put_fill(FILE *out, uint32_t fill)
+{
+	if (fill == CS_FLAME_FILL_GONE)
+		fputs("url(#cs-gone)", out);
+	else
+		fprintf(out, "#%06x", fill & 0xffffff);
+}
+
+/* The caller's legend (struct cs_flame_paint) */
+static void draw_own_legend(FILE *out, const struct cs_flame_layout *l, double y)
+{
+	double x = l->xpad, charw = l->fs * 0.59;
+	for (size_t i = 0; i < l->nlegend; i++) {
+		fputs("<rect x=\"", out);
+		put_coord(out, x);
+		fputs("\" y=\"", out);
+		put_coord(out, y - l->fs * 0.75);
+		fputs("\" width=\"", out);
+		put_coord(out, l->fs * 0.8);
+		fputs("\" height=\"", out);
+		put_coord(out, l->fs * 0.8);
+		fputs("\" fill=\"", out);
+		put_fill(out, l->legend[i].fill);
+		fputs("\"/><text x=\"", out);
+		put_coord(out, x + l->fs);
+		fputs("\" y=\"", out);
+		put_coord(out, y);
+		fputs("\">", out);
+		cs_flame_xml_str(out, l->legend[i].label, strlen(l->legend[i].label));
+		fputs("</text>\n", out);
+		x += l->fs * 1.6 + (double)strlen(l->legend[i].label) * charw * 0.9;
+	}
+}
+
 void cs_flame_draw_legend(FILE *out, const struct cs_flame_layout *l, double y,
 			  const struct cs_flame_ddesc *descs, size_t ndescs)
 {
+	if (l->legend) {
+		draw_own_legend(out, l, y);
+		return;
+	}
 	if (l->colors != CS_COLORS_MODULE)
 		return;
 	int seen[NKINDS] = {0};
@@ -260,6 +298,10 @@ static void put_title(FILE *out, const struct cs_flame_layout *l, const struct i
 		put_count(out, off);
 	}
 	fputc(')', out);
+	if (it->type == T_FRAME && nodes[it->node].note) {
+		fputs("\n", out);
+		cs_flame_xml_str(out, nodes[it->node].note, strlen(nodes[it->node].note));
+	}
 }
 
 /* The top of the row of frames at depth (flame.js: yOf). */
@@ -323,7 +365,9 @@ static void put_item(FILE *out, const struct cs_flame_layout *l, const struct it
 	fputs("\" height=\"", out);
 	put_coord(out, l->fh - 1);
 	fputs("\" rx=\"2\" fill=\"", out);
-	if (it->type == T_FRAME) {
+	if (it->type == T_FRAME && nodes[it->node].fill != CS_FLAME_FILL_KIND) {
+		put_fill(out, nodes[it->node].fill);
+	} else if (it->type == T_FRAME) {
 		const struct cs_flame_ddesc *d = &descs[nodes[it->node].desc];
 		uint32_t h = cs_flame_node_hash(d->name_hash, it->node, l->hash);
 		fprintf(out, "#%06x",

@@ -21,6 +21,8 @@ struct cs_flame_dnode {
 	uint32_t merged; /* frames a merged frame stands for; 0 for a cut frame */
 	uint32_t depth;
 	uint32_t end; /* the first node after its subtree (filled by cs_flame_draw_static) */
+	uint32_t fill;	  /* CS_FLAME_FILL_KIND, or as struct cs_flame_paint gives it */
+	const char *note; /* one more tooltip line, or NULL */
 };
 
 /* One frame description (name and kind; flame.js: frames). */
@@ -39,6 +41,8 @@ struct cs_flame_layout {
 	const char *countname;
 	uint32_t cut_depth; /* the depth of frames that stand for cut chains; 0: none */
 	int offcpu;	    /* titles split each frame's time into CPU and off-CPU */
+	const struct cs_flame_legend *legend; /* replaces the legend of kinds when set */
+	size_t nlegend;
 };
 
 /* A coordinate as text: two decimals at most, no trailing zeros, never an exponent

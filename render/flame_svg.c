@@ -308,7 +308,13 @@ static void write_head(FILE *out, const struct cs_flame_opts *o, const struct ge
 		     "<pattern id=\"cs-cut\" width=\"6\" height=\"6\" "
 		     "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(-45)\">"
 		     "<rect width=\"6\" height=\"6\" fill=\"#e9d2d2\"/><rect width=\"2\" "
-		     "height=\"6\" fill=\"#b86f6f\"/></pattern>\n</defs>\n");
+		     "height=\"6\" fill=\"#b86f6f\"/></pattern>\n");
+	if (o->paint)
+		fprintf(out, "<pattern id=\"cs-gone\" width=\"6\" height=\"6\" "
+			     "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+			     "<rect width=\"6\" height=\"6\" fill=\"#dfe6f5\"/><rect width=\"3\" "
+			     "height=\"6\" fill=\"#6f8fd0\"/></pattern>\n");
+	fprintf(out, "</defs>\n");
 	fprintf(out, "<style><![CDATA[\n");
 	put_embedded(out, cs_flame_css, cs_flame_css_len);
 	fprintf(out, "]]></style>\n");
@@ -381,6 +387,10 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 		dn[i].depth = nd->depth;
 		dn[i].desc = UINT32_MAX;
 		dn[i].merged = nd->cut ? 0 : nd->merged;
+		dn[i].fill = CS_FLAME_FILL_KIND;
+		dn[i].note = NULL;
+		if (o->paint && !nd->merged)
+			dn[i].fill = o->paint->node(o->paint->ctx, &tree, order[i], &dn[i].note);
 		if (nd->merged) {
 			/* a cut frame is a merged frame of 0 */
 			put_num(&nodes, 0);
@@ -433,6 +443,8 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 		.bottom = g.bottom, .minwidth = minw, .inverted = !!o->inverted,
 		.hash = !!o->hash, .colors = colors, .countname = cn,
 		.cut_depth = cut ? fit.max_depth + 1 : 0, .offcpu = offcpu,
+		.legend = o->paint ? o->paint->legend : NULL,
+		.nlegend = o->paint ? o->paint->nlegend : 0,
 	};
 	size_t static_len;
 	uint32_t static_rows;
@@ -492,7 +504,30 @@ int cs_render_flame(const struct cs_profile *p, const struct cs_flame_opts *o, F
 	fwrite(frames.p, 1, frames.n, out);
 	fprintf(out, "\",\n\"nodes\": \"");
 	fwrite(nodes.p, 1, nodes.n, out);
-	fprintf(out, "\"}\n]]></script>\n");
+	if (o->paint) {
+		/* per node: fill + 1 (0: by kind; CS_FLAME_FILL_GONE + 1: hatched), then
+		 * its note's string + 1 (0: none) */
+		struct cs_buf fills;
+		cs_buf_init(&fills);
+		size_t first_note = tab.strs.n;
+		for (size_t i = 0; i < n; i++) {
+			put_num(&fills, dn[i].fill == CS_FLAME_FILL_KIND ? 0 : (uint64_t)dn[i].fill + 1);
+			put_num(&fills, dn[i].note ? str_of(&tab, dn[i].note, strlen(dn[i].note)) + 1 : 0);
+		}
+		fprintf(out, "\",\n\"fills\": \"");
+		fwrite(fills.p, 1, fills.n, out);
+		fprintf(out, "\",\n\"notes\": [");
+		for (size_t i = first_note; i < tab.strs.n; i++) {
+			if (i > first_note)
+				fputs(",\n", out);
+			cs_flame_json_str(out, tab.strs.v[i].s, tab.strs.v[i].len);
+		}
+		fprintf(out, "], \"first_note\": %zu", first_note);
+		cs_buf_release(&fills);
+	} else {
+		fputc('"', out);
+	}
+	fprintf(out, "}\n]]></script>\n");
 	fprintf(out, "<script type=\"text/ecmascript\"><![CDATA[\n");
 	put_embedded(out, cs_flame_js, cs_flame_js_len);
 	fprintf(out, "]]></script>\n</svg>\n");

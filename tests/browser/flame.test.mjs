@@ -448,3 +448,51 @@ test('a call chain deeper than --max-frames is cut, and says so', { skip }, asyn
 	assert.deepEqual(errors, []);
 	await page.close();
 });
+
+// csampler diff -o: the same script over a differential graph. Colours come from the
+// table (red grew, blue shrank, grey unchanged, hatched: only in BASE), tooltips carry
+// BASE, NEW and the change; clicking and searching work as in any flame graph.
+test('differential graph: colours, BASE-only frames, tooltips, zoom and search', { skip }, async () => {
+	const a = join(work, 'diff-a.folded'), b = join(work, 'diff-b.folded');
+	writeFileSync(a, 'main;work;grow 10000\nmain;work;steady 5000\nmain;old 1200\nmain;<b>&x 800\n');
+	writeFileSync(b, 'main;work;grow 15000\nmain;work;steady 5050\nmain;added 2500\nmain;<b>&x 780\n');
+	const svg = join(work, 'diff.svg');
+	execFileSync(CSAMPLER, ['diff', '-o', svg, a, b], { timeout: 60000 });
+	const { page, errors } = await open(svg);
+	let f = await frames(page);
+	const fillOf = (name) => page.evaluate((n) => {
+		const list = window.csFlame.frames();
+		const k = list.findIndex((x) => x.name === n && !x.ancestor);
+		return k < 0 ? null : document.querySelectorAll('#cs-frames rect')[k].getAttribute('fill');
+	}, name);
+	const red = await fillOf('grow'), grey = await fillOf('steady'), gone = await fillOf('old');
+	assert.match(red, /^#ee[0-9a-f]{4}$/, 'grow is red');
+	assert.equal(grey, '#cfcfcf', 'steady is grey');
+	assert.equal(gone, 'url(#cs-gone)', 'old, only in BASE, is hatched');
+	assert.equal(await fillOf('<b>&x'), '#cfcfcf', 'the name is text, not markup');
+	// widths: NEW's time plus BASE's vanished time (old)
+	const all = byName(f, 'all')[0].samples;
+	assert.equal(all, (15000 + 5050 + 2500 + 780 + 1200) * 1000);
+	assert.equal(byName(f, 'old')[0].samples, 1200 * 1000);
+
+	// the tooltip of grow says BASE, NEW and the change
+	const box = await page.evaluate(() => {
+		const list = window.csFlame.frames();
+		const k = list.findIndex((x) => x.name === 'grow' && !x.ancestor);
+		const r = document.querySelectorAll('#cs-frames rect')[k].getBoundingClientRect();
+		return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+	});
+	await page.mouse.move(box.x, box.y);
+	const tip = await page.locator('#cs-tip text').textContent();
+	assert.ok(tip.includes('BASE 10000.0 samples, NEW 15000.0 samples: +5000.0 samples'), tip);
+	assert.ok(tip.includes('significant'), tip);
+
+	await clickFrame(page, 'work');
+	f = await frames(page);
+	assert.equal(byName(f, 'old').length, 0, 'zoomed into work');
+	assert.equal(await fillOf('grow'), red, 'colours stay on zoom');
+	await page.evaluate(() => window.csFlame.search('^grow$'));
+	assert.equal((await frames(page)).filter((x) => x.matched).map((x) => x.name).join(), 'grow');
+	assert.deepEqual(errors, []);
+	await page.close();
+});
