@@ -13,6 +13,7 @@ int cmd_leaks(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* An output of a command (util/outfile.h says exactly what happens): "-" or NULL is
  * standard output; a new or regular file is replaced atomically on commit, so an
@@ -35,6 +36,17 @@ void cs_out_abort(struct cs_out *o);
 
 /* Load the input of a reading command, defaulting to csampler.data. */
 int cs_cli_load(struct cs_profile *p, const char *path, const struct cs_import_opts *o);
+
+/* One view of one input: load input (cs_cli_load with io), let prep adjust the profile
+ * and the options once loaded (NULL: nothing to adjust; it may replace *p, and returns
+ * 0, or -1 after one error line), render the view into output (NULL or "-": standard
+ * output) and commit it atomically: on any failure no output file appears. Returns the
+ * exit status. */
+struct cs_view;
+struct cs_view_opts;
+typedef int (*cs_cli_prep_fn)(struct cs_profile *p, struct cs_view_opts *o, void *ctx);
+int cs_cli_render(const char *input, const struct cs_import_opts *io, const struct cs_view *v,
+		  struct cs_view_opts *o, cs_cli_prep_fn prep, void *ctx, const char *output);
 
 /* Print "csampler CMD: unknown option ..." style usage errors: returns 2. */
 int cs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

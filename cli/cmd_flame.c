@@ -126,7 +126,7 @@ int cmd_flame(int argc, char **argv)
 	const char *input = NULL;
 	struct cs_flame_opts o;
 	int per_thread = 0, leaks = 0, several = 0, c;
-	struct cs_leak_flame_opts lo = {0, CS_COST_LEAKED, 0};
+	struct cs_leak_flame_opts lo = {0, CS_COST_LEAKED, 0, 0};
 	double d = 0;
 	uint64_t u;
 

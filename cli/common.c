@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "render/view.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,6 +92,36 @@ int cs_cli_load(struct cs_profile *p, const char *path, const struct cs_import_o
 {
 	struct cs_import_opts none = {0};
 	return cs_profile_load(p, path ? path : "csampler.data", o ? o : &none);
+}
+
+int cs_cli_render(const char *input, const struct cs_import_opts *io, const struct cs_view *v,
+		  struct cs_view_opts *o, cs_cli_prep_fn prep, void *ctx, const char *output)
+{
+	struct cs_profile p;
+	struct cs_out out;
+	int ret = 1;
+	cs_profile_init(&p);
+	if (cs_cli_load(&p, input, io) < 0)
+		goto done;
+	if (prep && prep(&p, o, ctx) < 0)
+		goto done;
+	if ((v->flags & CS_VIEW_BINARY) && (!output || !strcmp(output, "-")) && isatty(1)) {
+		cs_error("the %s format is binary: write it to a file (-o FILE) or a pipe",
+			 v->name);
+		goto done;
+	}
+	if (cs_out_open(&out, output) < 0)
+		goto done;
+	if (v->render(&p, o, out.f) < 0) {
+		cs_out_abort(&out);
+		goto done;
+	}
+	if (cs_out_commit(&out) < 0)
+		goto done;
+	ret = 0;
+done:
+	cs_profile_release(&p);
+	return ret;
 }
 
 int cs_usage_error(const char *cmd, const char *fmt, ...)

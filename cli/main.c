@@ -16,6 +16,7 @@ static const struct cmd commands[] = {
 	{"flame", cmd_flame, "interactive SVG flamegraph (zoom, search, tooltips)"},
 	{"fold", cmd_fold, "write folded stacks (flamegraph.pl input)"},
 	{"report", cmd_report, "hotspot list: self/total by function, line, module, thread"},
+	{"export", cmd_export, "pprof, speedscope, Firefox Profiler (gecko) or callgrind file"},
 };
 
 static void usage(FILE *out)
