@@ -222,8 +222,11 @@ int cs_render_callgrind(const struct cs_profile *p0, const struct cs_view_opts *
 	for (const char *s = *cmd ? cmd : "csampler profile"; *s; s++)
 		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
 	uint64_t period = cs_view_period_ns(p, o);
+	const char *type, *unit;
+	cs_view_unit(p, o, &type, &unit);
+	/* an event name is one word */
 	fprintf(out, "\npart: 1\n\npositions: line\nevents: %s\n",
-		o->leaks ? "Bytes" : "Samples");
+		o->leaks ? "Bytes" : !strcmp(unit, "nanoseconds") ? "Nanoseconds" : "Samples");
 	if (period)
 		fprintf(out, "# one sample: %llu ns of CPU time\n", (unsigned long long)period);
 	fprintf(out, "summary: %llu\n\n", (unsigned long long)total);

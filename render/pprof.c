@@ -177,10 +177,11 @@ static uint32_t location(struct enc *e, uint32_t node, uint32_t *next)
 		struct cs_buf *s = &e->sub2;
 		s->n = 0;
 		pb_uint(s, LOCATION_ID, idx + 1u);
-		if (phys->module != CS_NONE && phys->addr && phys->addr < (1ull << MAP_SHIFT)) {
+		if (phys->module != CS_NONE) {
 			uint64_t id = e->map_id[phys->module];
 			pb_uint(s, LOCATION_MAPPING_ID, id);
-			pb_uint(s, LOCATION_ADDRESS, id << MAP_SHIFT | phys->addr);
+			if (phys->addr && phys->addr < (1ull << MAP_SHIFT))
+				pb_uint(s, LOCATION_ADDRESS, id << MAP_SHIFT | phys->addr);
 		}
 		for (size_t i = 0; i < n; i++) {
 			const struct cs_frame *f = &p->frames.v[frames[i]];
@@ -268,7 +269,9 @@ int cs_render_pprof(const struct cs_profile *p0, const struct cs_view_opts *o, F
 		value_type(&e, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
 		value_type(&e, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
 	} else {
-		value_type(&e, PROFILE_SAMPLE_TYPE, "samples", "count");
+		const char *type, *unit;
+		cs_view_unit(p, o, &type, &unit);
+		value_type(&e, PROFILE_SAMPLE_TYPE, type, unit);
 		if (period_ns) {
 			value_type(&e, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
 			value_type(&e, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");

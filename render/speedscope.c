@@ -75,7 +75,9 @@ int cs_render_speedscope(const struct cs_profile *p0, const struct cs_view_opts 
 	cs_index_init(&s.ix);
 	s.of_frame = cs_xcalloc(p->frames.n + 1, sizeof(*s.of_frame));
 	uint64_t period = cs_view_period_ns(p, o);
-	const char *unit = o->leaks ? "bytes" : period ? "nanoseconds" : "none";
+	const char *type, *unit;
+	cs_view_unit(p, o, &type, &unit);
+	unit = o->leaks ? "bytes" : period || !strcmp(unit, "nanoseconds") ? "nanoseconds" : "none";
 	if (!period)
 		period = 1;
 

@@ -63,6 +63,25 @@ uint64_t cs_view_period_ns(const struct cs_profile *p, const struct cs_view_opts
 	return 1000000000ull / p->meta.hz;
 }
 
+void cs_view_unit(const struct cs_profile *p, const struct cs_view_opts *o, const char **type,
+		  const char **unit)
+{
+	*type = "samples";
+	*unit = "count";
+	if (o->leaks) {
+		*type = "inuse_space";
+		*unit = "bytes";
+	} else if (p->meta.source == CS_SOURCE_PERF_SCRIPT && p->stats.samples != cs_profile_total(p)) {
+		const char *ev = cs_str(p, p->meta.event);
+		if (!strcmp(ev, "cpu-clock") || !strcmp(ev, "task-clock")) {
+			*type = "cpu";
+			*unit = "nanoseconds";
+		} else if (*ev) {
+			*type = ev; /* periods of another event */
+		}
+	}
+}
+
 int cs_view_input(const struct cs_profile *p, const struct cs_view_opts *o, int objects,
 		  struct cs_profile *tmp, const struct cs_profile **use)
 {

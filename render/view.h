@@ -60,6 +60,11 @@ uint64_t cs_view_weight(const struct cs_profile *p, const struct cs_sample *s,
 /* Nanoseconds one sample stands for (a recording's sampling period), 0 when unknown
  * (folded text, perf script text, leak snapshots). */
 uint64_t cs_view_period_ns(const struct cs_profile *p, const struct cs_view_opts *o);
+/* What the weights of the profile to draw (see cs_view_input) count, as pprof names
+ * a sample type: samples/count; cpu/nanoseconds for perf script cpu-clock periods;
+ * EVENT/count for other periods; inuse_space/bytes for leaks. */
+void cs_view_unit(const struct cs_profile *p, const struct cs_view_opts *o, const char **type,
+		  const char **unit);
 /* The profile to draw: p itself, or for o->leaks a profile of p's leak stacks in
  * *tmp (an empty, initialized profile the caller releases), weighed by outstanding
  * blocks instead of bytes if objects. With several processes each process is one
