@@ -1,6 +1,6 @@
 /* cmd_fold.c - csampler fold: folded stacks for flamegraph.pl and friends. */
 #include "cli.h"
-#include "render/render.h"
+#include "render/view.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -39,6 +39,46 @@ static const char usage_text[] =
 	"  csampler fold --per-thread -i app.data -o app.folded\n"
 	"  perf script | csampler fold -i - --pid\n"
 	"  perf script | csampler fold -i - --robust --all\n";
+
+struct fold_ctx {
+	const struct cs_import_opts *io;
+	struct cs_fold_opts *fo;
+	int per_thread, robust;
+};
+
+/* What to annotate and how to root the stacks depends on what was read. */
+static int fold_prep(struct cs_profile *p, struct cs_view_opts *vo, void *arg)
+{
+	struct fold_ctx *c = arg;
+	struct cs_fold_opts *fo = c->fo;
+	(void)vo;
+	switch (p->meta.source) {
+	case CS_SOURCE_RECORDING:
+		fo->annotate_kernel = 1;
+		break;
+	case CS_SOURCE_FOLDED: /* give back what was read */
+		fo->annotate_kernel = fo->annotate_jit = fo->annotate_inline = 1;
+		break;
+	default: /* perf script: as stackcollapse-perf.pl, which always marks inlining */
+		if (c->robust) {
+			fo->annotate_kernel = c->io->kernel;
+			fo->annotate_jit = c->io->jit;
+			fo->annotate_inline = 1;
+		} else {
+			/* the names carry their suffixes, given by the script's rules */
+			fo->zero_lines = 1;
+		}
+		fo->thread_root = CS_ROOT_COMM;
+		break;
+	}
+	if (c->per_thread)
+		fo->thread_root = CS_ROOT_THREAD;
+	else if (c->io->tid)
+		fo->thread_root = CS_ROOT_TID;
+	else if (c->io->pid)
+		fo->thread_root = CS_ROOT_PID;
+	return 0;
+}
 
 int cmd_fold(int argc, char **argv)
 {
@@ -86,48 +126,7 @@ int cmd_fold(int argc, char **argv)
 		return cs_usage_error("fold", "unexpected argument '%s'", argv[optind]);
 
 	io.compat = !robust;
-	struct cs_profile p;
-	cs_profile_init(&p);
-	int ret = 1;
-	if (cs_cli_load(&p, input, &io) < 0)
-		goto out;
-	switch (p.meta.source) {
-	case CS_SOURCE_RECORDING:
-		fo.annotate_kernel = 1;
-		break;
-	case CS_SOURCE_FOLDED: /* give back what was read */
-		fo.annotate_kernel = fo.annotate_jit = fo.annotate_inline = 1;
-		break;
-	default: /* perf script: as stackcollapse-perf.pl, which always marks inlining */
-		if (robust) {
-			fo.annotate_kernel = io.kernel;
-			fo.annotate_jit = io.jit;
-			fo.annotate_inline = 1;
-		} else {
-			/* the names carry their suffixes, given by the script's rules */
-			fo.zero_lines = 1;
-		}
-		fo.thread_root = CS_ROOT_COMM;
-		break;
-	}
-	if (per_thread)
-		fo.thread_root = CS_ROOT_THREAD;
-	else if (io.tid)
-		fo.thread_root = CS_ROOT_TID;
-	else if (io.pid)
-		fo.thread_root = CS_ROOT_PID;
-
-	struct cs_out out;
-	if (cs_out_open(&out, output) < 0)
-		goto out;
-	if (cs_render_folded(&p, &fo, out.f) < 0) {
-		cs_out_abort(&out);
-		goto out;
-	}
-	if (cs_out_commit(&out) < 0)
-		goto out;
-	ret = 0;
-out:
-	cs_profile_release(&p);
-	return ret;
+	struct fold_ctx ctx = {&io, &fo, per_thread, robust};
+	struct cs_view_opts vo = {.fold = &fo};
+	return cs_cli_render(input, &io, cs_view_find("folded"), &vo, fold_prep, &ctx, output);
 }
