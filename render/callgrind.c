@@ -226,7 +226,9 @@ int cs_render_callgrind(const struct cs_profile *p0, const struct cs_view_opts *
 	cs_view_unit(p, o, &type, &unit);
 	/* an event name is one word */
 	fprintf(out, "\npart: 1\n\npositions: line\nevents: %s\n",
-		o->leaks ? "Bytes" : !strcmp(unit, "nanoseconds") ? "Nanoseconds" : "Samples");
+		o->leaks		       ? "Bytes"
+		: !strcmp(unit, "nanoseconds") ? "Nanoseconds"
+					       : "Samples");
 	if (period)
 		fprintf(out, "# one sample: %llu ns of CPU time\n", (unsigned long long)period);
 	fprintf(out, "summary: %llu\n\n", (unsigned long long)total);

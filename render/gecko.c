@@ -140,24 +140,26 @@ int cs_render_gecko(const struct cs_profile *p0, const struct cs_view_opts *o, F
 	double step = interval * (double)samples / (double)written; /* ms per written sample */
 	double per_weight = (double)written / (double)total;
 
-	fprintf(out, "{\"meta\":{\"version\":27,\"interval\":%.6f,\"startTime\":%.3f,"
-		     "\"shutdownTime\":null,\"processType\":0,\"product\":",
+	fprintf(out,
+		"{\"meta\":{\"version\":27,\"interval\":%.6f,\"startTime\":%.3f,"
+		"\"shutdownTime\":null,\"processType\":0,\"product\":",
 		step, (double)p->meta.start_unix_ns / 1e6);
 	const char *cmd = cs_str(p, p->meta.command);
 	char product[512];
 	snprintf(product, sizeof(product), "csampler: %s", *cmd ? cmd : "profile");
 	cs_json_str(out, product, strlen(product));
-	fprintf(out, ",\"stackwalk\":1,\"debug\":false,\"abi\":\"\",\"oscpu\":\"\","
-		     "\"platform\":\"Linux\",\"toolkit\":\"\",\"misc\":\"\",\"appBuildID\":\"\","
-		     "\"sourceURL\":\"\",\"physicalCPUs\":0,\"logicalCPUs\":0,\"markerSchema\":[],"
-		     "\"categories\":[{\"name\":\"User\",\"color\":\"yellow\",\"subcategories\":"
-		     "[\"Other\"]},{\"name\":\"Kernel\",\"color\":\"orange\",\"subcategories\":"
-		     "[\"Other\"]},{\"name\":\"Other\",\"color\":\"grey\",\"subcategories\":"
-		     "[\"Other\"]}],\n\"csampler\":{\"version\":\"%s\",\"sampleTimes\":"
-		     "\"synthesized: each thread's samples end to end at the sampling interval, "
-		     "grouped by stack (the recording keeps counts per stack, not times)\","
-		     "\"weight\":\"%s\"}},\n\"libs\":[],\"pausedRanges\":[],\"processes\":[],"
-		     "\"threads\":[",
+	fprintf(out,
+		",\"stackwalk\":1,\"debug\":false,\"abi\":\"\",\"oscpu\":\"\","
+		"\"platform\":\"Linux\",\"toolkit\":\"\",\"misc\":\"\",\"appBuildID\":\"\","
+		"\"sourceURL\":\"\",\"physicalCPUs\":0,\"logicalCPUs\":0,\"markerSchema\":[],"
+		"\"categories\":[{\"name\":\"User\",\"color\":\"yellow\",\"subcategories\":"
+		"[\"Other\"]},{\"name\":\"Kernel\",\"color\":\"orange\",\"subcategories\":"
+		"[\"Other\"]},{\"name\":\"Other\",\"color\":\"grey\",\"subcategories\":"
+		"[\"Other\"]}],\n\"csampler\":{\"version\":\"%s\",\"sampleTimes\":"
+		"\"synthesized: each thread's samples end to end at the sampling interval, "
+		"grouped by stack (the recording keeps counts per stack, not times)\","
+		"\"weight\":\"%s\"}},\n\"libs\":[],\"pausedRanges\":[],\"processes\":[],"
+		"\"threads\":[",
 		CS_VERSION, o->leaks ? "bytes" : "samples");
 	struct cs_buf name;
 	cs_buf_init(&name);
@@ -187,7 +189,8 @@ int cs_render_gecko(const struct cs_profile *p0, const struct cs_view_opts *o, F
 			if (!n)
 				n = 1; /* a stack seen is never left out */
 			for (uint64_t k = 0; k < n; k++, time += step)
-				fprintf(xt, "%s[%u,%.3f,0]", nsamples++ ? ",\n" : "\n", stack, time);
+				fprintf(xt, "%s[%u,%.3f,0]", nsamples++ ? ",\n" : "\n", stack,
+					time);
 		}
 		fclose(t.st);
 		fclose(t.ft);
@@ -205,7 +208,8 @@ int cs_render_gecko(const struct cs_profile *p0, const struct cs_view_opts *o, F
 			ct->pid == CS_NONE ? 0 : ct->pid, ct->tid == CS_NONE ? 0 : ct->tid);
 		fputs("\n\"markers\":{\"schema\":{\"name\":0,\"startTime\":1,\"endTime\":2,"
 		      "\"phase\":3,\"category\":4,\"data\":5},\"data\":[]},"
-		      "\n\"samples\":{\"schema\":{\"stack\":0,\"time\":1,\"eventDelay\":2},\"data\":[",
+		      "\n\"samples\":{\"schema\":{\"stack\":0,\"time\":1,\"eventDelay\":2},"
+		      "\"data\":[",
 		      out);
 		put_mem(out, xb, xn);
 		fputs("]},\n\"stackTable\":{\"schema\":{\"prefix\":0,\"frame\":1},\"data\":[", out);

@@ -59,18 +59,45 @@ static void pb_packed(struct cs_buf *b, unsigned field, const uint64_t *v, size_
 
 /* profile.proto's field numbers */
 enum {
-	PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE, PROFILE_MAPPING, PROFILE_LOCATION,
-	PROFILE_FUNCTION, PROFILE_STRING_TABLE, PROFILE_TIME_NANOS = 9, PROFILE_DURATION_NANOS,
-	PROFILE_PERIOD_TYPE, PROFILE_PERIOD, PROFILE_COMMENT,
-	VALUETYPE_TYPE = 1, VALUETYPE_UNIT,
-	SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE, SAMPLE_LABEL,
-	LABEL_KEY = 1, LABEL_STR, LABEL_NUM,
-	MAPPING_ID = 1, MAPPING_START, MAPPING_LIMIT, MAPPING_OFFSET, MAPPING_FILENAME,
-	MAPPING_BUILD_ID, MAPPING_HAS_FUNCTIONS, MAPPING_HAS_FILENAMES, MAPPING_HAS_LINES,
+	PROFILE_SAMPLE_TYPE = 1,
+	PROFILE_SAMPLE,
+	PROFILE_MAPPING,
+	PROFILE_LOCATION,
+	PROFILE_FUNCTION,
+	PROFILE_STRING_TABLE,
+	PROFILE_TIME_NANOS = 9,
+	PROFILE_DURATION_NANOS,
+	PROFILE_PERIOD_TYPE,
+	PROFILE_PERIOD,
+	PROFILE_COMMENT,
+	VALUETYPE_TYPE = 1,
+	VALUETYPE_UNIT,
+	SAMPLE_LOCATION_ID = 1,
+	SAMPLE_VALUE,
+	SAMPLE_LABEL,
+	LABEL_KEY = 1,
+	LABEL_STR,
+	LABEL_NUM,
+	MAPPING_ID = 1,
+	MAPPING_START,
+	MAPPING_LIMIT,
+	MAPPING_OFFSET,
+	MAPPING_FILENAME,
+	MAPPING_BUILD_ID,
+	MAPPING_HAS_FUNCTIONS,
+	MAPPING_HAS_FILENAMES,
+	MAPPING_HAS_LINES,
 	MAPPING_HAS_INLINES,
-	LOCATION_ID = 1, LOCATION_MAPPING_ID, LOCATION_ADDRESS, LOCATION_LINE,
-	LINE_FUNCTION_ID = 1, LINE_LINE,
-	FUNCTION_ID = 1, FUNCTION_NAME, FUNCTION_SYSTEM_NAME, FUNCTION_FILENAME,
+	LOCATION_ID = 1,
+	LOCATION_MAPPING_ID,
+	LOCATION_ADDRESS,
+	LOCATION_LINE,
+	LINE_FUNCTION_ID = 1,
+	LINE_LINE,
+	FUNCTION_ID = 1,
+	FUNCTION_NAME,
+	FUNCTION_SYSTEM_NAME,
+	FUNCTION_FILENAME,
 };
 
 /* Each mapping gets 2^40 bytes of made-up address space (module-relative addresses
@@ -85,13 +112,13 @@ struct enc {
 	uint32_t *sidx;
 	uint32_t *map_id; /* module -> mapping id */
 	uint64_t nstr;
-	struct cs_map64 funcs;	  /* func << 32 | file -> function id */
-	uint32_t *node_loc;	  /* per stack node: location id of the run ending there (0: not yet) */
-	uint32_t *node_next;	  /* ... and the node above that run */
+	struct cs_map64 funcs; /* func << 32 | file -> function id */
+	uint32_t *node_loc;  /* per stack node: location id of the run ending there (0: not yet) */
+	uint32_t *node_next; /* ... and the node above that run */
 	uint64_t nloc;
-	struct cs_index loc_ix;	  /* locations by their frames */
+	struct cs_index loc_ix;	     /* locations by their frames */
 	CS_VEC(uint32_t) loc_frames; /* frames of every location, leaf first */
-	CS_VEC(uint64_t) loc_off;    /* location id - 1 -> offset in loc_frames; one more at the end */
+	CS_VEC(uint64_t) loc_off; /* location id - 1 -> offset in loc_frames; one more at the end */
 };
 
 static uint64_t extra_str(struct enc *e, const char *s)
@@ -337,8 +364,8 @@ int cs_render_pprof(const struct cs_profile *p0, const struct cs_view_opts *o, F
 		uint64_t vals[2] = {w, 0};
 		size_t nv = 1;
 		if (o->leaks) {
-			const uint64_t *b = cs_map64_get(&pb->sample_ix,
-							 (uint64_t)smp->stack << 32 | smp->thread);
+			const uint64_t *b =
+			    cs_map64_get(&pb->sample_ix, (uint64_t)smp->stack << 32 | smp->thread);
 			vals[nv++] = b ? pb->samples.v[*b].count : 0;
 		} else if (period_ns) {
 			vals[nv++] = w * period_ns;

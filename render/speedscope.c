@@ -108,11 +108,12 @@ int cs_render_speedscope(const struct cs_profile *p0, const struct cs_view_opts 
 			total += cs_view_weight(p, rows[end++], o) * period;
 		name.n = 0;
 		cs_view_thread_name(&name, p, t);
-		fputs(nprof++ ? ",\n{\"type\":\"sampled\",\"name\":" : "\n{\"type\":\"sampled\",\"name\":",
+		fputs(nprof++ ? ",\n{\"type\":\"sampled\",\"name\":"
+			      : "\n{\"type\":\"sampled\",\"name\":",
 		      b);
 		cs_json_str(b, (const char *)name.p, name.n);
-		fprintf(b, ",\"unit\":\"%s\",\"startValue\":0,\"endValue\":%llu,\"samples\":[", unit,
-			(unsigned long long)total);
+		fprintf(b, ",\"unit\":\"%s\",\"startValue\":0,\"endValue\":%llu,\"samples\":[",
+			unit, (unsigned long long)total);
 		for (size_t k = i; k < end; k++) {
 			size_t d = p->nodes.v[rows[k]->stack].depth;
 			CS_GROW(stack, cap, d + 1);
@@ -131,8 +132,9 @@ int cs_render_speedscope(const struct cs_profile *p0, const struct cs_view_opts 
 	}
 	int bad = fclose(b) != 0;
 
-	fprintf(out, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n"
-		     "\"exporter\":\"csampler %s\",\"name\":",
+	fprintf(out,
+		"{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n"
+		"\"exporter\":\"csampler %s\",\"name\":",
 		CS_VERSION);
 	const char *title = cs_str(p, p->meta.command);
 	if (!*title)

@@ -26,18 +26,18 @@ static int view_flame(const struct cs_profile *p, const struct cs_view_opts *o, 
 }
 
 const struct cs_view cs_views[] = {
-	{"folded", "folded stacks, one line per unique stack", 0, ".folded", view_folded},
-	{"report", "hotspot list (or the leak report)", 0, ".txt", view_report},
-	{"flame", "interactive SVG flamegraph", 0, ".svg", view_flame},
-	{"pprof", "gzip'd profile.proto for go tool pprof, Pyroscope, Parca",
-	 CS_VIEW_EXPORT | CS_VIEW_BINARY, ".pb.gz", cs_render_pprof},
-	{"speedscope", "speedscope JSON, one sampled profile per thread", CS_VIEW_EXPORT,
-	 ".speedscope.json", cs_render_speedscope},
-	{"gecko", "Firefox Profiler (Gecko profile JSON), one track per thread", CS_VIEW_EXPORT,
-	 ".gecko.json", cs_render_gecko},
-	{"callgrind", "callgrind profile for callgrind_annotate and KCachegrind", CS_VIEW_EXPORT,
-	 ".callgrind", cs_render_callgrind},
-	{NULL, NULL, 0, NULL, NULL},
+    {"folded", "folded stacks, one line per unique stack", 0, ".folded", view_folded},
+    {"report", "hotspot list (or the leak report)", 0, ".txt", view_report},
+    {"flame", "interactive SVG flamegraph", 0, ".svg", view_flame},
+    {"pprof", "gzip'd profile.proto for go tool pprof, Pyroscope, Parca",
+     CS_VIEW_EXPORT | CS_VIEW_BINARY, ".pb.gz", cs_render_pprof},
+    {"speedscope", "speedscope JSON, one sampled profile per thread", CS_VIEW_EXPORT,
+     ".speedscope.json", cs_render_speedscope},
+    {"gecko", "Firefox Profiler (Gecko profile JSON), one track per thread", CS_VIEW_EXPORT,
+     ".gecko.json", cs_render_gecko},
+    {"callgrind", "callgrind profile for callgrind_annotate and KCachegrind", CS_VIEW_EXPORT,
+     ".callgrind", cs_render_callgrind},
+    {NULL, NULL, 0, NULL, NULL},
 };
 
 const struct cs_view *cs_view_find(const char *name)
@@ -71,7 +71,8 @@ void cs_view_unit(const struct cs_profile *p, const struct cs_view_opts *o, cons
 	if (o->leaks) {
 		*type = "inuse_space";
 		*unit = "bytes";
-	} else if (p->meta.source == CS_SOURCE_PERF_SCRIPT && p->stats.samples != cs_profile_total(p)) {
+	} else if (p->meta.source == CS_SOURCE_PERF_SCRIPT &&
+		   p->stats.samples != cs_profile_total(p)) {
 		const char *ev = cs_str(p, p->meta.event);
 		if (!strcmp(ev, "cpu-clock") || !strcmp(ev, "task-clock")) {
 			*type = "cpu";
