@@ -134,7 +134,7 @@ int cs_render_gecko(const struct cs_profile *p0, const struct cs_view_opts *o, F
 	    p->stats.samples < total)
 		samples = p->stats.samples;
 	if (o->leaks)
-		samples = CS_MIN(total, 100000);
+		samples = CS_MIN(total, 10000); /* bytes: a sample per ~total/10000 bytes */
 	uint64_t written = CS_MIN(samples, MAX_ROWS);
 	double interval = p->meta.hz && !o->leaks ? 1000.0 / p->meta.hz : 1.0;
 	double step = interval * (double)samples / (double)written; /* ms per written sample */
