@@ -15,6 +15,7 @@ int cmd_fold(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_ab(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* An output of a command (util/outfile.h says exactly what happens): "-" or NULL is
  * standard output; a new or regular file is replaced atomically on commit, so an
@@ -42,7 +43,8 @@ int cs_cli_load(struct cs_profile *p, const char *path, const struct cs_import_o
  *
  * --time cpu|off|wall|blocked|preempted, --tid TID (repeatable), --comm NAME and
  * --exclude-idle. A command adds CS_VIEW_LONGOPTS to its getopt table, passes every
- * option to cs_view_opt first, and calls cs_view_apply right after loading:
+ * option to cs_view_opt first, and gives the selection to cs_cli_render (or calls
+ * cs_view_apply right after loading):
  *
  *     int v = cs_view_opt(&vo, "fold", c, optarg);    // 1 taken, 0 not a view option,
  *     if (v < 0) return 2; if (v) continue;           // -1 usage error printed
@@ -65,15 +67,27 @@ enum { CS_VOPT_TIME = 0x1000, CS_VOPT_TID, CS_VOPT_COMM, CS_VOPT_EXCLUDE_IDLE };
 	"      --comm NAME    only threads of this name, or of processes of this name\n"           \
 	"      --exclude-idle leave out threads that used no CPU while recorded\n"
 
-struct cs_view_opts {
+struct cs_view_sel {
 	unsigned time; /* enum cs_time_sel; 0 = the profile's default */
 	uint32_t tids[64];
 	size_t ntids;
 	const char *comm;
 	int exclude_idle;
 };
-int cs_view_opt(struct cs_view_opts *v, const char *cmd, int c, const char *arg);
-int cs_view_apply(struct cs_profile *p, const struct cs_view_opts *v);
+int cs_view_opt(struct cs_view_sel *v, const char *cmd, int c, const char *arg);
+int cs_view_apply(struct cs_profile *p, const struct cs_view_sel *v);
+/* One view of one input: load input (cs_cli_load with io), select its time and threads
+ * (cs_view_apply with sel, unless sel is NULL), let prep adjust the profile and the
+ * options once loaded (NULL: nothing to adjust; it may replace *p, and returns
+ * 0, or -1 after one error line), render the view into output (NULL or "-": standard
+ * output) and commit it atomically: on any failure no output file appears. Returns the
+ * exit status. */
+struct cs_view;
+struct cs_view_opts;
+typedef int (*cs_cli_prep_fn)(struct cs_profile *p, struct cs_view_opts *o, void *ctx);
+int cs_cli_render(const char *input, const struct cs_import_opts *io,
+		  const struct cs_view_sel *sel, const struct cs_view *v, struct cs_view_opts *o,
+		  cs_cli_prep_fn prep, void *ctx, const char *output);
 
 /* Print "csampler CMD: unknown option ..." style usage errors: returns 2. */
 int cs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,6 @@
 /* cmd_flame.c - csampler flame: an interactive SVG flamegraph. */
 #include "cli.h"
-#include "render/flame.h"
+#include "render/view.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -80,6 +80,53 @@ static int number(const char *opt, const char *v, double lo, double hi, double *
 	return 0;
 }
 
+struct flame_ctx {
+	struct cs_flame_opts *o;
+	const struct cs_leak_flame_opts *lo;
+	int leaks, per_thread;
+};
+
+/* With --leaks a cost of each leak site takes the place of samples; the roots depend on
+ * what was read. */
+static int flame_prep(struct cs_profile *p, struct cs_view_opts *vo, void *arg)
+{
+	struct flame_ctx *c = arg;
+	struct cs_flame_opts *o = c->o;
+	int several = 0;
+	(void)vo;
+	if (c->leaks) {
+		static const char *const titles[] = {"Outstanding allocations", "Allocations",
+						     "Temporary allocations", "Heap at its peak"};
+		static const char *const counts[] = {"bytes", "allocations", "allocations",
+						     "bytes"};
+		struct cs_profile lp;
+		cs_profile_init(&lp);
+		if (cs_leak_profile(p, c->lo, &lp, &several) < 0) {
+			cs_profile_release(&lp);
+			return -1;
+		}
+		cs_profile_release(p);
+		*p = lp;
+		if (!o->countname)
+			o->countname = counts[c->lo->cost];
+		if (!o->title)
+			o->title = titles[c->lo->cost];
+	} else if (cs_time_in_us(p->times.shown)) {
+		if (!o->countname)
+			o->countname = "us";
+		if (!o->title)
+			o->title = p->times.shown == CS_SEL_WALL ? "Wall-clock time (CPU + off-CPU)"
+								 : "Off-CPU time";
+	}
+	if (c->per_thread)
+		o->thread_root = CS_ROOT_THREAD;
+	else if (p->meta.source == CS_SOURCE_PERF_SCRIPT)
+		o->thread_root = CS_ROOT_COMM;
+	else if (several)
+		o->thread_root = CS_ROOT_PID; /* leaks of several processes: one root each */
+	return 0;
+}
+
 int cmd_flame(int argc, char **argv)
 {
 	enum {
@@ -130,18 +177,18 @@ int cmd_flame(int argc, char **argv)
 	static const char *const palettes[] = {"module", "hot", "mem", "io"};
 	const char *input = NULL;
 	struct cs_flame_opts o;
-	int per_thread = 0, leaks = 0, several = 0, c;
-	struct cs_leak_flame_opts lo = {0, CS_COST_LEAKED, 0};
+	int per_thread = 0, leaks = 0, c;
+	struct cs_leak_flame_opts lo = {0, CS_COST_LEAKED, 0, 0};
 	double d = 0;
 	uint64_t u;
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
 	opterr = 0;
-	struct cs_view_opts vo;
-	memset(&vo, 0, sizeof(vo));
+	struct cs_view_sel sel;
+	memset(&sel, 0, sizeof(sel));
 	while ((c = getopt_long(argc, argv, "i:h", longopts, NULL)) != -1) {
-		int v = cs_view_opt(&vo, "flame", c, optarg);
+		int v = cs_view_opt(&sel, "flame", c, optarg);
 		if (v < 0)
 			return 2;
 		if (v)
@@ -236,54 +283,9 @@ int cmd_flame(int argc, char **argv)
 		return cs_usage_error("flame", "unexpected argument '%s'", argv[optind + 1]);
 	const char *output = argv[optind];
 
-	struct cs_profile p, lp;
-	cs_profile_init(&p);
-	cs_profile_init(&lp);
-	int ret = 1;
-	struct cs_out out;
-	if (cs_cli_load(&p, input, NULL) < 0)
-		goto done;
-	if (leaks) {
-		/* A cost of each leak site takes the place of samples. */
-		static const char *const titles[] = {"Outstanding allocations", "Allocations",
-						     "Temporary allocations", "Heap at its peak"};
-		static const char *const counts[] = {"bytes", "allocations", "allocations",
-						     "bytes"};
-		if (cs_leak_profile(&p, &lo, &lp, &several) < 0)
-			goto done;
-		cs_profile_release(&p);
-		p = lp;
-		cs_profile_init(&lp);
-		if (!o.countname)
-			o.countname = counts[lo.cost];
-		if (!o.title)
-			o.title = titles[lo.cost];
-	} else if (cs_view_apply(&p, &vo) < 0) {
-		goto done;
-	} else if (cs_time_in_us(p.times.shown)) {
-		if (!o.countname)
-			o.countname = "us";
-		if (!o.title)
-			o.title = p.times.shown == CS_SEL_WALL ? "Wall-clock time (CPU + off-CPU)"
-								: "Off-CPU time";
-	}
-	if (per_thread)
-		o.thread_root = CS_ROOT_THREAD;
-	else if (p.meta.source == CS_SOURCE_PERF_SCRIPT)
-		o.thread_root = CS_ROOT_COMM;
-	else if (several)
-		o.thread_root = CS_ROOT_PID; /* leaks of several processes: one root each */
-	if (cs_out_open(&out, output) < 0)
-		goto done;
-	if (cs_render_flame(&p, &o, out.f) < 0) {
-		cs_out_abort(&out);
-		goto done;
-	}
-	if (cs_out_commit(&out) < 0)
-		goto done;
-	ret = 0;
-done:
-	cs_profile_release(&p);
-	cs_profile_release(&lp);
-	return ret;
+	struct flame_ctx ctx = {&o, &lo, leaks, per_thread};
+	struct cs_view_opts vo = {.flame = &o};
+	/* leak costs have no time kinds: the selection is for samples */
+	return cs_cli_render(input, NULL, leaks ? NULL : &sel, cs_view_find("flame"), &vo,
+			     flame_prep, &ctx, output);
 }

@@ -1,6 +1,6 @@
 /* cmd_fold.c - csampler fold: folded stacks for flamegraph.pl and friends. */
 #include "cli.h"
-#include "render/render.h"
+#include "render/view.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -49,6 +49,46 @@ static const char usage_text[] =
 	"  perf script | csampler fold -i - --pid\n"
 	"  perf script | csampler fold -i - --robust --all\n";
 
+struct fold_ctx {
+	const struct cs_import_opts *io;
+	struct cs_fold_opts *fo;
+	int per_thread, robust;
+};
+
+/* What to annotate and how to root the stacks depends on what was read. */
+static int fold_prep(struct cs_profile *p, struct cs_view_opts *vo, void *arg)
+{
+	struct fold_ctx *c = arg;
+	struct cs_fold_opts *fo = c->fo;
+	(void)vo;
+	switch (p->meta.source) {
+	case CS_SOURCE_RECORDING:
+		fo->annotate_kernel = 1;
+		break;
+	case CS_SOURCE_FOLDED: /* give back what was read */
+		fo->annotate_kernel = fo->annotate_jit = fo->annotate_inline = 1;
+		break;
+	default: /* perf script: as stackcollapse-perf.pl, which always marks inlining */
+		if (c->robust) {
+			fo->annotate_kernel = c->io->kernel;
+			fo->annotate_jit = c->io->jit;
+			fo->annotate_inline = 1;
+		} else {
+			/* the names carry their suffixes, given by the script's rules */
+			fo->zero_lines = 1;
+		}
+		fo->thread_root = CS_ROOT_COMM;
+		break;
+	}
+	if (c->per_thread)
+		fo->thread_root = CS_ROOT_THREAD;
+	else if (c->io->tid)
+		fo->thread_root = CS_ROOT_TID;
+	else if (c->io->pid)
+		fo->thread_root = CS_ROOT_PID;
+	return 0;
+}
+
 int cmd_fold(int argc, char **argv)
 {
 	enum { O_PER_THREAD = 256, O_PID, O_TID, O_KERNEL, O_JIT, O_ALL, O_ADDRS, O_ROBUST, O_LINES };
@@ -71,17 +111,15 @@ int cmd_fold(int argc, char **argv)
 	const char *input = NULL, *output = NULL;
 	struct cs_import_opts io = {0};
 	struct cs_fold_opts fo = {0};
-	int per_thread = 0, robust = 0, c, ret = 1;
-	struct cs_view_opts vo = {0};
+	int per_thread = 0, robust = 0, c;
+	struct cs_view_sel sel = {0};
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "i:o:h", longopts, NULL)) != -1) {
-		int v = cs_view_opt(&vo, "fold", c, optarg);
-		if (v < 0) {
-			ret = 2;
-			goto out;
-		}
+		int v = cs_view_opt(&sel, "fold", c, optarg);
+		if (v < 0)
+			return 2;
 		if (v)
 			continue;
 		switch (c) {
@@ -91,10 +129,8 @@ int cmd_fold(int argc, char **argv)
 		case O_PID: io.pid = 1; break;
 		case O_TID:
 			if (optarg) { /* --tid=TID: the views' thread filter */
-				if (cs_view_opt(&vo, "fold", CS_VOPT_TID, optarg) < 0) {
-					ret = 2;
-					goto out;
-				}
+				if (cs_view_opt(&sel, "fold", CS_VOPT_TID, optarg) < 0)
+					return 2;
 			} else {
 				io.tid = 1;
 			}
@@ -107,62 +143,18 @@ int cmd_fold(int argc, char **argv)
 		case O_LINES: fo.lines = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
-			ret = 0;
-			goto out;
+			return 0;
 		default:
-			ret = cs_usage_error("fold", "unknown option or missing value: '%s'",
-					     argv[optind - 1]);
-			goto out;
+			return cs_usage_error("fold", "unknown option or missing value: '%s'",
+					      argv[optind - 1]);
 		}
 	}
-	if (optind < argc) {
-		ret = cs_usage_error("fold", "unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
+	if (optind < argc)
+		return cs_usage_error("fold", "unexpected argument '%s'", argv[optind]);
 
 	io.compat = !robust;
-	struct cs_profile p;
-	cs_profile_init(&p);
-	if (cs_cli_load(&p, input, &io) < 0 || cs_view_apply(&p, &vo) < 0)
-		goto out_p;
-	switch (p.meta.source) {
-	case CS_SOURCE_RECORDING:
-		fo.annotate_kernel = 1;
-		break;
-	case CS_SOURCE_FOLDED: /* give back what was read */
-		fo.annotate_kernel = fo.annotate_jit = fo.annotate_inline = 1;
-		break;
-	default: /* perf script: as stackcollapse-perf.pl, which always marks inlining */
-		if (robust) {
-			fo.annotate_kernel = io.kernel;
-			fo.annotate_jit = io.jit;
-			fo.annotate_inline = 1;
-		} else {
-			/* the names carry their suffixes, given by the script's rules */
-			fo.zero_lines = 1;
-		}
-		fo.thread_root = CS_ROOT_COMM;
-		break;
-	}
-	if (per_thread)
-		fo.thread_root = CS_ROOT_THREAD;
-	else if (io.tid)
-		fo.thread_root = CS_ROOT_TID;
-	else if (io.pid)
-		fo.thread_root = CS_ROOT_PID;
-
-	struct cs_out out;
-	if (cs_out_open(&out, output) < 0)
-		goto out_p;
-	if (cs_render_folded(&p, &fo, out.f) < 0) {
-		cs_out_abort(&out);
-		goto out_p;
-	}
-	if (cs_out_commit(&out) < 0)
-		goto out_p;
-	ret = 0;
-out_p:
-	cs_profile_release(&p);
-out:
-	return ret;
+	struct fold_ctx ctx = {&io, &fo, per_thread, robust};
+	struct cs_view_opts vo = {.fold = &fo};
+	return cs_cli_render(input, &io, &sel, cs_view_find("folded"), &vo, fold_prep, &ctx,
+			     output);
 }

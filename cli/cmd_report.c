@@ -1,6 +1,6 @@
 /* cmd_report.c - csampler report: hotspot lists. */
 #include "cli.h"
-#include "render/render.h"
+#include "render/view.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -105,14 +105,14 @@ int cmd_report(int argc, char **argv)
 	uint64_t top, k;
 	double age;
 	int c, leaks = 0, top_set = 0;
-	struct cs_view_opts vo;
-	memset(&vo, 0, sizeof(vo));
+	struct cs_view_sel sel;
+	memset(&sel, 0, sizeof(sel));
 
 	o.top = 25;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "i:o:n:s:b:f:h", longopts, NULL)) != -1) {
-		int v = cs_view_opt(&vo, "report", c, optarg);
+		int v = cs_view_opt(&sel, "report", c, optarg);
 		if (v < 0)
 			return 2;
 		if (v)
@@ -196,34 +196,15 @@ int cmd_report(int argc, char **argv)
 	if (o.callers && o.callees)
 		return cs_usage_error("report", "--callers and --callees exclude each other");
 
-	struct cs_profile p;
-	cs_profile_init(&p);
-	int ret = 1;
-	struct cs_out out;
-	if (cs_cli_load(&p, input, NULL) < 0)
-		goto done;
-	if (!leaks && cs_view_apply(&p, &vo) < 0)
-		goto done;
+	struct cs_view_opts vo = {.leaks = leaks, .report = &o, .leak_report = &lo};
 	if (leaks) {
 		/* text lists the top 10 stacks and says how many more; JSON has them all */
 		lo.top = top_set ? o.top : o.format == CS_FMT_JSON ? 0 : 10;
 		lo.format = o.format;
-		if (o.format == CS_FMT_CSV) {
-			cs_usage_error("report", "leak reports come as text or json");
-			ret = 2;
-			goto done;
-		}
+		if (o.format == CS_FMT_CSV)
+			return cs_usage_error("report", "leak reports come as text or json");
 	}
-	if (cs_out_open(&out, output) < 0)
-		goto done;
-	if (leaks ? cs_render_leaks(&p, &lo, out.f) < 0 : cs_render_report(&p, &o, out.f) < 0) {
-		cs_out_abort(&out);
-		goto done;
-	}
-	if (cs_out_commit(&out) < 0)
-		goto done;
-	ret = 0;
-done:
-	cs_profile_release(&p);
-	return ret;
+	/* leak reports have no time kinds: the selection is for samples */
+	return cs_cli_render(input, NULL, leaks ? NULL : &sel, cs_view_find("report"), &vo, NULL,
+			     NULL, output);
 }

@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "render/view.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +94,39 @@ int cs_cli_load(struct cs_profile *p, const char *path, const struct cs_import_o
 	return cs_profile_load(p, path ? path : "csampler.data", o ? o : &none);
 }
 
+int cs_cli_render(const char *input, const struct cs_import_opts *io,
+		  const struct cs_view_sel *sel, const struct cs_view *v, struct cs_view_opts *o,
+		  cs_cli_prep_fn prep, void *ctx, const char *output)
+{
+	struct cs_profile p;
+	struct cs_out out;
+	int ret = 1;
+	cs_profile_init(&p);
+	if (cs_cli_load(&p, input, io) < 0)
+		goto done;
+	if (sel && cs_view_apply(&p, sel) < 0)
+		goto done;
+	if (prep && prep(&p, o, ctx) < 0)
+		goto done;
+	if ((v->flags & CS_VIEW_BINARY) && (!output || !strcmp(output, "-")) && isatty(1)) {
+		cs_error("the %s format is binary: write it to a file (-o FILE) or a pipe",
+			 v->name);
+		goto done;
+	}
+	if (cs_out_open(&out, output) < 0)
+		goto done;
+	if (v->render(&p, o, out.f) < 0) {
+		cs_out_abort(&out);
+		goto done;
+	}
+	if (cs_out_commit(&out) < 0)
+		goto done;
+	ret = 0;
+done:
+	cs_profile_release(&p);
+	return ret;
+}
+
 int cs_usage_error(const char *cmd, const char *fmt, ...)
 {
 	char buf[1024];
@@ -104,7 +138,7 @@ int cs_usage_error(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
-int cs_view_opt(struct cs_view_opts *v, const char *cmd, int c, const char *arg)
+int cs_view_opt(struct cs_view_sel *v, const char *cmd, int c, const char *arg)
 {
 	uint64_t n;
 	switch (c) {
@@ -133,7 +167,7 @@ int cs_view_opt(struct cs_view_opts *v, const char *cmd, int c, const char *arg)
 	}
 }
 
-int cs_view_apply(struct cs_profile *p, const struct cs_view_opts *v)
+int cs_view_apply(struct cs_profile *p, const struct cs_view_sel *v)
 {
 	struct cs_thread_filter f = {v->tids, v->ntids, v->comm, v->exclude_idle};
 	if (cs_profile_filter_threads(p, &f) < 0)

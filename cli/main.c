@@ -18,6 +18,7 @@ static const struct cmd commands[] = {
 	{"report", cmd_report, "hotspot list: self/total by function, line, module, thread"},
 	{"diff", cmd_diff, "compare two profiles: what got slower, beyond noise; CI gate"},
 	{"ab", cmd_ab, "run two commands alternately: ratio with its interval, and diff"},
+	{"export", cmd_export, "pprof, speedscope, Firefox Profiler (gecko) or callgrind file"},
 };
 
 static void usage(FILE *out)

@@ -361,7 +361,8 @@ int cs_leak_profile(const struct cs_profile *p, const struct cs_leak_flame_opts 
 		 * is corrupt, and would draw nonsense. */
 		uint64_t sum = 0;
 		for (size_t i = 0; i < s->sites.n; i++) {
-			uint64_t w = cs_heap_cost(&s->sites.v[i], o->cost);
+			uint64_t w = o->objects ? s->sites.v[i].blocks
+					: cs_heap_cost(&s->sites.v[i], o->cost);
 			if (w > UINT64_MAX - 1 - sum) {
 				free(sel);
 				return cs_error("a leak snapshot is corrupt: its %s costs add up to "

@@ -116,6 +116,7 @@ struct cs_leak_flame_opts {
 	int snapshot; /* 1-based snapshot of the process; 0 = each process's last */
 	int cost;     /* enum cs_leak_cost */
 	int64_t pid;  /* only this process (0: every process) */
+	int objects;  /* weigh stacks by outstanding blocks instead (pprof's inuse_objects) */
 };
 
 /* Fill the empty profile q with p's leak stacks weighted by a cost, for the CPU views

@@ -11,9 +11,10 @@ build) ;;
 # python3.11 with its debug symbols (python3.11-dbg holds /usr/lib/debug/.build-id for
 # /usr/bin/python3.11, and pulls the python3.11 of the same build). clang and its
 # runtimes (libFuzzer, sanitizers) for the fuzz harnesses; without them scripts/test
-# skips fuzzing and says why.
+# skips fuzzing and says why. golang-go (go tool pprof) and valgrind
+# (callgrind_annotate) open csampler's exports in test_export.
 test) pkgs+=(libcriterion-dev libxml2-dev elfutils chromium nodejs npm librsvg2-bin python3
-	linux-perf sqlite3 xz-utils python3.11 python3.11-dbg clang libclang-rt-dev heaptrack) ;;
+	linux-perf sqlite3 xz-utils python3.11 python3.11-dbg clang libclang-rt-dev heaptrack golang-go valgrind) ;;
 # bench/resolve.sh builds the sqlite amalgamation from Debian's source (tcl makes it).
 bench) pkgs+=(libcriterion-dev linux-perf heaptrack valgrind time tcl xz-utils
 	python3.11 python3.11-dbg sqlite3) ;;

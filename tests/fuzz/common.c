@@ -258,7 +258,7 @@ static void leak_views(const struct cs_profile *p, uint32_t v)
 	struct cs_profile q;
 	cs_profile_init(&q);
 	fz_capture_begin();
-	struct cs_leak_flame_opts lo = {(int)((v >> 8) & 1), (int)((v >> 11) % 4), 0};
+	struct cs_leak_flame_opts lo = {(int)((v >> 8) & 1), (int)((v >> 11) % 4), 0, 0};
 	int several;
 	int r = cs_leak_profile(p, &lo, &q, &several);
 	fz_capture_end(r, "the profile of a leak snapshot");

@@ -561,7 +561,7 @@ Test(leaks, suspects_and_growth_never_wrap)
 	free(out);
 	struct cs_profile q;
 	cs_profile_init(&q);
-	struct cs_leak_flame_opts lo = {6, CS_COST_LEAKED, 0};
+	struct cs_leak_flame_opts lo = {6, CS_COST_LEAKED, 0, 0};
 	int several;
 	cr_expect_eq(cs_leak_profile(&p, &lo, &q, &several), -1);
 	cs_profile_release(&q);
