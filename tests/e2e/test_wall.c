@@ -426,3 +426,50 @@ Test(wall, time_of_a_cpu_recording_is_cpu_only)
 	cr_assert_eq(h_run(ok, 60, NULL, NULL), 0);
 	free(data);
 }
+
+/* The time kinds reach the other views: export writes the selected time (speedscope
+ * in nanoseconds: the microseconds fold gives, times 1000), and diff compares it. */
+Test(wall, export_and_diff_show_the_selected_time)
+{
+	struct h_proc t;
+	char *argv[] = {TARGET("cs_t_waiter"), "mix", NULL};
+	h_start(&t, argv);
+	usleep(200000);
+	char *data = record_wall(t.pid, "199", "1.5", NULL);
+	struct truth tr[8];
+	stop_and_read(&t, tr, 8);
+
+	struct h_folded f;
+	fold_time(data, "off", &f);
+	cr_assert_gt(f.total, 500000, "off-CPU microseconds: %llu", (unsigned long long)f.total);
+
+	char *json = h_path(dir, "off.speedscope.json");
+	char *ex[] = {CS_EXE, "export", "-f", "speedscope", "--time", "off", "-i", data, "-o",
+		      json, NULL};
+	char *err;
+	cr_assert_eq(h_run(ex, 60, NULL, &err), 0, "export failed: %s", err);
+	free(err);
+	char *text = h_read_file(json, NULL);
+	cr_assert(text && strstr(text, "\"unit\":\"nanoseconds\""), "%.300s", text ? text : "");
+	/* the profiles' endValues add up to the off-CPU time */
+	double sum = 0;
+	for (const char *p = text; (p = strstr(p, "\"endValue\":")); p++)
+		sum += strtod(p + strlen("\"endValue\":"), NULL);
+	cr_expect(sum > (double)f.total * 1000 * 0.999 && sum < (double)f.total * 1000 * 1.001,
+		  "speedscope %.0f ns, fold %llu us", sum, (unsigned long long)f.total);
+	free(text);
+
+	char *dout;
+	char *df[] = {CS_EXE, "diff", "--time", "off", data, data, NULL};
+	cr_assert_eq(h_run(df, 60, &dout, &err), 0, "diff failed: %s", err);
+	cr_expect(strstr(dout, "off-CPU self time"), "%.400s", dout);
+	free(dout);
+	free(err);
+	/* a CPU selection of the same recording is still samples */
+	char *dc[] = {CS_EXE, "export", "-f", "callgrind", "--time", "cpu", "-i", data, "-o",
+		      h_path(dir, "cpu.callgrind"), NULL};
+	cr_expect_eq(h_run(dc, 60, NULL, NULL), 0);
+	h_folded_free(&f);
+	free(json);
+	free(data);
+}
