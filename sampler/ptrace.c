@@ -2,8 +2,9 @@
  *
  * Every thread is seized (PTRACE_SEIZE: no stop, and new threads, children and execs
  * are followed through PTRACE_O_TRACECLONE/FORK/VFORK/EXEC). At each tick, a thread
- * whose CPU time (/proc/.../schedstat) grew by a sampling period or more is
- * interrupted (PTRACE_INTERRUPT), its registers (PTRACE_GETREGSET) and the top of its
+ * whose CPU time (/proc/.../schedstat) grew by a sampling period or more, and that
+ * is running or runnable now (not sleeping: where it waits is not where its CPU time
+ * went), is interrupted (PTRACE_INTERRUPT), its registers (PTRACE_GETREGSET) and the top of its
  * stack (process_vm_readv) read, and it is resumed at once; the sample then goes to
  * the caller like a perf sample, weighted by the periods it stands for.
  *
@@ -115,6 +116,26 @@ static uint64_t sched_cpu(struct tthread *t)
 		return t->last_cpu;
 	buf[n] = 0;
 	return strtoull(buf, NULL, 10);
+}
+
+/* 1 unless the thread is known to be off the CPU by its own wish (sleeping, waiting on
+ * I/O): /proc/PID/task/TID/stat's state is R (running or runnable). Its CPU time since
+ * the last sample was spent elsewhere, so a sample of where it waits now would put
+ * that time on the wrong stack; it is sampled when it next runs. */
+static int thread_on_cpu(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	const char *rp = strrchr(buf, ')'); /* the name may hold anything but ends there */
+	return !rp || rp[1] != ' ' || rp[2] == 'R';
 }
 
 static pid_t tgid_of(pid_t tid)
@@ -551,7 +572,7 @@ static void tick(struct ptrace_sampler *s)
 		if (cpu > t->last_cpu)
 			t->owed += cpu - t->last_cpu;
 		t->last_cpu = cpu;
-		if (!p || !p->armed || t->owed < s->period)
+		if (!p || !p->armed || t->owed < s->period || !thread_on_cpu(t->pid, t->tid))
 			continue;
 		/* All the CPU time since the last sample, so that totals measure CPU time
 		 * even when csampler itself was kept waiting for a CPU. */

@@ -259,7 +259,11 @@ Test(record, changed_live_stack_is_never_mixed_in)
 	cr_expect_eq(mixed, 0, "%llu of %llu samples mix the two chains",
 		     (unsigned long long)mixed, (unsigned long long)f.total);
 	cr_expect_gt(whole, 0, "stacks completed from live memory: %s", err);
-	cr_expect(strstr(err, "where the ") && strstr(err, "stack copy ran out"), "%s", err);
+	/* unless every stack was completed (the ptrace sampler unwinds right after the
+	 * thread resumed, so its stacks change less often in between) */
+	cr_expect((strstr(err, "where the ") && strstr(err, "stack copy ran out")) ||
+		      strstr(err, "unwound to the thread root: 100.0%"),
+		  "%s", err);
 	free(err);
 	h_folded_free(&f);
 	free(data);
@@ -276,8 +280,17 @@ Test(record, unreadable_binary_named_in_summary)
 	char *bin = h_path(dir, "bin");
 	cr_assert_eq(mkdir(bin, 0755), 0);
 	char *prog = h_path(bin, "cpu3"), *exe = h_path(dir, "csampler");
-	const char *from[] = {TARGET("cs_t_cpu3"), CS_EXE}, *to[] = {prog, exe};
-	for (int i = 0; i < 2; i++) {
+	const char *from[3] = {TARGET("cs_t_cpu3"), CS_EXE}, *to[3] = {prog, exe};
+	int ncopies = 2;
+#ifdef CS_TEST_NOPERF
+	/* the seccomp wrapper runs a copy of csampler too, named by CS_NOPERF_REAL */
+	char *real = h_path(dir, "csampler.real");
+	from[2] = CS_CSAMPLER_EXE;
+	to[2] = real;
+	ncopies = 3;
+	setenv("CS_NOPERF_REAL", real, 1);
+#endif
+	for (int i = 0; i < ncopies; i++) {
 		int fd = open(to[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 		cr_assert(fd >= 0 && cs_copy_file_to(from[i], fd) == 0, "copy %s", from[i]);
 		close(fd);
@@ -294,6 +307,10 @@ Test(record, unreadable_binary_named_in_summary)
 		       "record", "-p", pid, "-d", "1", "-o", data, NULL};
 	char *err;
 	int st = h_run(rec, 60, NULL, &err);
+#ifdef CS_TEST_NOPERF
+	unsetenv("CS_NOPERF_REAL");
+	free(real);
+#endif
 	cr_expect_eq(h_stop(&t, SIGTERM, 5000), 0);
 	cr_assert_eq(st, 0, "%s", err);
 	char want[4200];

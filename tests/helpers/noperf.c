@@ -1,7 +1,8 @@
 /* noperf.c - run csampler where perf events are refused, as under Docker's default
  * seccomp profile: install a seccomp filter that fails perf_event_open with EACCES
  * (ENOSYS with CS_NOPERF_ERRNO=ENOSYS), then exec the real csampler with our
- * arguments. Built with CS_REAL_EXE; the tests use it in place of csampler. */
+ * arguments. Built with CS_REAL_EXE; the tests use it in place of csampler, and
+ * CS_NOPERF_REAL names another csampler (a copy another user can run). */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -34,8 +35,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "noperf: cannot install a seccomp filter: %s\n", strerror(errno));
 		return 77;
 	}
-	argv[0] = (char *)CS_REAL_EXE;
-	execv(CS_REAL_EXE, argv);
-	fprintf(stderr, "noperf: cannot run %s: %s\n", CS_REAL_EXE, strerror(errno));
+	const char *real = getenv("CS_NOPERF_REAL");
+	if (!real || !*real)
+		real = CS_REAL_EXE;
+	argv[0] = (char *)real;
+	execv(real, argv);
+	fprintf(stderr, "noperf: cannot run %s: %s\n", real, strerror(errno));
 	return 127;
 }
