@@ -826,6 +826,7 @@ static void window_cut(struct rec *r, uint64_t now)
 	cs_map64_init(&pthread);
 	CS_VEC(uint32_t) chain = {0};
 	uint64_t total = 0;
+	cs_sym_profile_reset(r->sym); /* module ids of another profile otherwise */
 	for (size_t i = 0; i < r->wkeys.n; i++) {
 		uint64_t key = r->wkeys.v[i], count = *cs_map64_get(&r->wcounts, key);
 		uint32_t node = (uint32_t)(key >> 24), thread = (uint32_t)(key & 0xffffff);
@@ -885,6 +886,7 @@ static void window_cut(struct rec *r, uint64_t now)
 	w.stats.samples = total;
 	cs_pusher_add(r->pusher, &w, from, until);
 	cs_profile_release(&w);
+	cs_sym_profile_reset(r->sym);
 	cs_map64_release(&r->wcounts);
 	memset(&r->wcounts, 0, sizeof(r->wcounts));
 	cs_map64_init(&r->wcounts);
