@@ -884,7 +884,8 @@ static void window_cut(struct rec *r, uint64_t now)
 	w.meta.start_unix_ns = from;
 	w.stats.duration_ns = now - r->win_start;
 	w.stats.samples = total;
-	cs_pusher_add(r->pusher, &w, from, until);
+	if (total) /* an empty window says nothing (and pprof wants samples) */
+		cs_pusher_add(r->pusher, &w, from, until);
 	cs_profile_release(&w);
 	cs_sym_profile_reset(r->sym);
 	cs_map64_release(&r->wcounts);
