@@ -33,6 +33,7 @@ struct cs_pusher {
 	size_t head, n;
 	int stopping;		/* finish: send what is queued until flush_deadline */
 	uint64_t flush_deadline;
+	uint64_t hard_stop; /* atomic: a send in flight gives up then (0: never) */
 	struct cs_push_stats st;
 };
 
@@ -155,6 +156,24 @@ badapp:
 
 /* ---- HTTP ---- */
 
+/* deadline, or earlier when the recording has ended and the flush time is over. Waits
+ * are cut into pieces of at most 100 ms so that a send in flight notices. */
+static uint64_t limit(const struct cs_pusher *ps, uint64_t deadline)
+{
+	uint64_t hard = __atomic_load_n(&ps->hard_stop, __ATOMIC_RELAXED);
+	return hard && hard < deadline ? hard : deadline;
+}
+
+/* Milliseconds to wait in poll before deadline: 0 when it passed, at most 100. */
+static int wait_ms(uint64_t deadline)
+{
+	uint64_t now = cs_now_ns();
+	if (now >= deadline)
+		return 0;
+	uint64_t ms = (deadline - now) / 1000000 + 1;
+	return ms > 100 ? 100 : (int)ms;
+}
+
 /* Connect with a timeout; -1 with why set. */
 static int dial(const struct cs_pusher *ps, char *why, size_t wl)
 {
@@ -178,8 +197,12 @@ static int dial(const struct cs_pusher *ps, char *why, size_t wl)
 		if (errno == EINPROGRESS) {
 			struct pollfd pf = {fd, POLLOUT, 0};
 			socklen_t sl = sizeof(err);
-			if (poll(&pf, 1, ps->timeout_ms) == 1 &&
-			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && !err)
+			uint64_t deadline = cs_now_ns() + (uint64_t)ps->timeout_ms * 1000000ull;
+			int ms, ready = 0;
+			err = 0;
+			while (!ready && (ms = wait_ms(limit(ps, deadline))) > 0)
+				ready = poll(&pf, 1, ms) == 1;
+			if (ready && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && !err)
 				break;
 			if (!err)
 				err = ETIMEDOUT;
@@ -196,7 +219,8 @@ static int dial(const struct cs_pusher *ps, char *why, size_t wl)
 }
 
 /* Write all of buf before deadline (cs_now_ns). */
-static int send_all(int fd, const char *buf, size_t len, uint64_t deadline)
+static int send_all(const struct cs_pusher *ps, int fd, const char *buf, size_t len,
+		    uint64_t deadline)
 {
 	while (len) {
 		ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
@@ -207,13 +231,13 @@ static int send_all(int fd, const char *buf, size_t len, uint64_t deadline)
 		}
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
 			return -1;
-		uint64_t now = cs_now_ns();
-		if (now >= deadline) {
+		int ms = wait_ms(limit(ps, deadline));
+		if (!ms) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
 		struct pollfd pf = {fd, POLLOUT, 0};
-		poll(&pf, 1, (int)((deadline - now) / 1000000 + 1));
+		poll(&pf, 1, ms);
 	}
 	return 0;
 }
@@ -246,10 +270,10 @@ static int post(struct cs_pusher *ps, const struct window *w, char *why, size_t 
 		return -1;
 	uint64_t deadline = cs_now_ns() + (uint64_t)ps->timeout_ms * 1000000ull;
 	int ret = -1;
-	if (send_all(fd, head, (size_t)hl, deadline) < 0 ||
-	    send_all(fd, part, (size_t)pl, deadline) < 0 ||
-	    send_all(fd, w->body, w->len, deadline) < 0 ||
-	    send_all(fd, tail, (size_t)tl, deadline) < 0) {
+	if (send_all(ps, fd, head, (size_t)hl, deadline) < 0 ||
+	    send_all(ps, fd, part, (size_t)pl, deadline) < 0 ||
+	    send_all(ps, fd, w->body, w->len, deadline) < 0 ||
+	    send_all(ps, fd, tail, (size_t)tl, deadline) < 0) {
 		snprintf(why, wl, "sending to %.64s:%s: %s", ps->host, ps->port, strerror(errno));
 		goto out;
 	}
@@ -257,14 +281,14 @@ static int post(struct cs_pusher *ps, const struct window *w, char *why, size_t 
 	char resp[256];
 	size_t got = 0;
 	while (got < sizeof(resp) - 1 && !memchr(resp, '\n', got)) {
-		uint64_t now = cs_now_ns();
-		if (now >= deadline) {
+		int ms = wait_ms(limit(ps, deadline));
+		if (!ms) {
 			snprintf(why, wl, "no answer from %.64s:%s within %d ms", ps->host, ps->port,
 				 ps->timeout_ms);
 			goto out;
 		}
 		struct pollfd pf = {fd, POLLIN, 0};
-		if (poll(&pf, 1, (int)((deadline - now) / 1000000 + 1)) <= 0)
+		if (poll(&pf, 1, ms) <= 0)
 			continue;
 		ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
 		if (r == 0)
@@ -480,6 +504,8 @@ void cs_pusher_finish(struct cs_pusher *ps, double flush_s, struct cs_push_stats
 	pthread_mutex_lock(&ps->mu);
 	ps->stopping = 1;
 	ps->flush_deadline = mono_ns() + (uint64_t)(flush_s * 1e9);
+	__atomic_store_n(&ps->hard_stop, ps->flush_deadline ? ps->flush_deadline : 1,
+			 __ATOMIC_RELAXED);
 	pthread_cond_signal(&ps->cv);
 	pthread_mutex_unlock(&ps->mu);
 	pthread_join(ps->thread, NULL);

@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,7 +372,7 @@ Test(push, contract_and_totals)
 			max = n;
 	}
 	uint64_t whole = recorded(data);
-	cr_assert(whole > 200, "whole recording: %llu samples", (unsigned long long)whole);
+	cr_assert(whole > 50, "whole recording: %llu samples", (unsigned long long)whole);
 	/* the windows are cut from the same counts: they add up exactly */
 	cr_expect_eq(sum, whole, "windows %llu samples, whole recording %llu",
 		     (unsigned long long)sum, (unsigned long long)whole);
@@ -393,37 +395,48 @@ Test(push, server_down)
 	cr_expect(pl.windows >= 3, "%llu windows", pl.windows);
 	cr_expect_eq(pl.dropped, pl.windows, "every window dropped and counted: %s", err);
 	cr_expect(strstr(err, "Connection refused"), "the reason is given: %s", err);
-	cr_expect(recorded(data) > 150, "the recording is complete");
+	cr_expect(recorded(data) > 50, "the recording is complete");
 	free(err);
 	free(data);
 }
 
 Test(push, server_slow)
 {
-	char *base = h_path(dir, "base.data"), *err = NULL;
-	cr_assert_eq(run_cpu3(NULL, "4", base, &err), 0, "%s", err);
-	free(err);
-	uint64_t plain = recorded(base);
-
 	struct server s;
 	server_start(&s, 1); /* accepts, never answers */
 	char url[64];
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
-	char *data = h_path(dir, "slow.data");
-	int st = run_cpu3(url, "4", data, &err);
+	struct h_proc t;
+	char *targv[] = {TARGET("cs_t_cpu3"), NULL};
+	h_start(&t, targv);
+	char pidbuf[16];
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)t.pid);
+	char *data = h_path(dir, "slow.data"), *err = NULL;
+	char *rec[] = {CS_EXE, "record", "-p", pidbuf, "-d", "4", "-o", data, "--push-interval", "1",
+		       "--push", url, NULL};
+	int err_fd;
+	uint64_t cpu0 = h_cpu_ns(t.pid);
+	pid_t r = h_spawn(rec, &err_fd);
+	usleep(4100 * 1000); /* the recording's 4 s, and its start */
+	uint64_t cpu1 = h_cpu_ns(t.pid);
+	int st = h_collect(r, err_fd, 60, &err);
+	cr_expect_eq(h_stop(&t, SIGTERM, 5000), 0);
 	server_stop(&s);
-	cr_assert_eq(st, 0, "%s", err);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", err);
 	struct pushline pl;
 	cr_assert(parse_summary(err, &pl), "no push summary in:\n%s", err);
 	cr_expect_eq(pl.sent, 0, "%s", err);
 	cr_expect(pl.retried >= 1, "a window that timed out is retried: %s", err);
 	cr_expect(pl.dropped >= 1 && pl.dropped == pl.windows, "%s", err);
 	cr_expect(s.nheld >= 2, "csampler connected %d times", s.nheld);
-	uint64_t pushed = recorded(data);
-	/* sampling is not held up by the server: about as many samples as without push */
-	cr_expect(pushed * 10 >= plain * 8, "%llu samples with a slow server, %llu without",
-		  (unsigned long long)pushed, (unsigned long long)plain);
+	/* Sampling is not held up by the server: 99 samples per second of the target's CPU
+	 * time (a blocked loop would lose what overflows the rings while it waits). The
+	 * CPU is measured over a little more than the recording. */
+	uint64_t got = recorded(data);
+	double expect = (double)(cpu1 - cpu0) / 1e9 * 99;
+	cr_expect(got >= 0.7 * expect && got <= 1.15 * expect,
+		  "%llu samples with a slow server, %.0f expected from the target's CPU time",
+		  (unsigned long long)got, expect);
 	free(err);
-	free(base);
 	free(data);
 }
