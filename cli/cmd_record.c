@@ -65,6 +65,20 @@ static const char usage_text[] =
 	"                         --interval SECS and --sample-bytes N\n"
 	"  -q, --quiet            no status line and no summary\n"
 	"\n"
+	"Continuous mode (a Grafana Pyroscope server, or anything speaking its ingest API):\n"
+	"      --push URL         every interval, send the profile of the samples since the\n"
+	"                         last one to URL/ingest (Pyroscope's ingest API, pprof as\n"
+	"                         the multipart field 'profile'); plain http:// only (https\n"
+	"                         needs a TLS library, which csampler does not link). The\n"
+	"                         windows are contiguous and add up to the whole recording,\n"
+	"                         which is written only when -o is given. A slow or dead\n"
+	"                         server never holds up sampling: up to 6 windows wait,\n"
+	"                         failures are retried with growing pauses, the oldest are\n"
+	"                         dropped and counted (status line and summary)\n"
+	"      --push-interval S  seconds per window (default 10)\n"
+	"      --app NAME         the application name on the server (default csampler)\n"
+	"      --labels K=V,...   labels of every window (e.g. env=prod,host=web1)\n"
+	"\n"
 	"The ptrace sampler needs only ptrace (CAP_SYS_PTRACE for another user's process)\n"
 	"and costs the target more: each sample stops the thread for the time csampler\n"
 	"takes to read its registers and stack (tens of microseconds; the summary gives\n"
@@ -78,7 +92,9 @@ static const char usage_text[] =
 	"  csampler record --sampler ptrace --pid 4242 -d 10\n"
 	"  csampler record -o server.data -- ./server --port 8080\n"
 	"  csampler record --wall -p $(pidof server) -d 10 && csampler report --by thread\n"
-	"  csampler record --stack-size 65528 -p $(pidof mytool) && csampler report\n";
+	"  csampler record --stack-size 65528 -p $(pidof mytool) && csampler report\n"
+	"  csampler record -p $(pidof server) --push http://pyroscope:4040 --app server \\\n"
+	"      --labels env=prod\n";
 
 static const char leaks_usage_text[] =
 	"usage: csampler leaks --pid PID [--interval S] [-d S] [-o FILE] [--sample-bytes N]\n"
@@ -399,9 +415,9 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 	fprintf(stderr, "[csampler] profiler CPU %.2f s", (double)st->profiler_cpu_ns / 1e9);
 	if (dur >= 1)
 		fprintf(stderr, " (%.1f%% of one core)", 100.0 * (double)st->profiler_cpu_ns / 1e9 / dur);
-	fprintf(stderr, "; ");
-	fprintf(stderr, "wrote '%s'", output);
-	if (bytes >= 0) {
+	if (output)
+		fprintf(stderr, "; wrote '%s'", output);
+	if (output && bytes >= 0) {
 		fprintf(stderr, " (%lld bytes", bytes);
 		if (p->times.wall && st->samples + st->offcpu_events)
 			fprintf(stderr, ", %.1f bytes per sample or off-CPU interval",
@@ -411,6 +427,15 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 		fprintf(stderr, ")");
 	}
 	fputc('\n', stderr);
+	if (res->pushed) {
+		const struct cs_push_stats *ps = &res->push;
+		fprintf(stderr, "[csampler] pushed %llu of %llu windows; %llu retried, %llu dropped",
+			(unsigned long long)ps->sent, (unsigned long long)ps->windows,
+			(unsigned long long)ps->retried, (unsigned long long)ps->dropped);
+		if (ps->last_error[0] && ps->sent < ps->windows)
+			fprintf(stderr, " (last error: %s)", ps->last_error);
+		fputc('\n', stderr);
+	}
 	if (cpu && !st->samples)
 		fprintf(stderr, "[csampler] no samples: the target used no CPU while it was "
 				"recorded\n");
@@ -427,7 +452,7 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 static int run(int argc, char **argv, int leaks_cmd)
 {
 	enum { O_STACK = 256, O_NO_KERNEL, O_DEBUG_DIR, O_LEAKS, O_SAMPLE_BYTES, O_AGENT, O_INTERVAL,
-	       O_WALL, O_SAMPLER, O_NO_PYTHON };
+	       O_WALL, O_SAMPLER, O_NO_PYTHON, O_PUSH, O_PUSH_INTERVAL, O_APP, O_LABELS };
 	const char *cmd = leaks_cmd ? "leaks" : "record";
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
@@ -445,11 +470,17 @@ static int run(int argc, char **argv, int leaks_cmd)
 		{"sample-bytes", required_argument, 0, O_SAMPLE_BYTES},
 		{"agent", required_argument, 0, O_AGENT},
 		{"no-python", no_argument, 0, O_NO_PYTHON},
+		{"push", required_argument, 0, O_PUSH},
+		{"push-interval", required_argument, 0, O_PUSH_INTERVAL},
+		{"app", required_argument, 0, O_APP},
+		{"labels", required_argument, 0, O_LABELS},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct cs_record_opts o;
-	const char *output = "csampler.data";
+	const char *output = NULL; /* default csampler.data; none with --push */
+	struct cs_push_opts push = {NULL, NULL, NULL, 10};
+	int push_set = 0;
 	CS_VEC(const char *) dirs = {0};
 	int quiet = 0, c, ret = 1;
 	uint64_t v;
@@ -470,7 +501,8 @@ static int run(int argc, char **argv, int leaks_cmd)
 	while ((c = getopt_long(argc, argv, leaks_cmd ? "+p:d:o:qh" : "+p:F:d:o:qh", longopts,
 				NULL)) != -1) {
 		if (leaks_cmd && (c == O_STACK || c == O_NO_KERNEL || c == O_LEAKS || c == O_WALL ||
-				  c == O_SAMPLER || c == O_NO_PYTHON))
+				  c == O_SAMPLER || c == O_NO_PYTHON || c == O_PUSH ||
+				  c == O_PUSH_INTERVAL || c == O_APP || c == O_LABELS))
 			return cs_usage_error(cmd, "'%s' is an option of 'csampler record'",
 					      argv[optind - 1]);
 		switch (c) {
@@ -532,6 +564,18 @@ static int run(int argc, char **argv, int leaks_cmd)
 			break;
 		case O_AGENT: o.agent = optarg; break;
 		case O_NO_PYTHON: o.no_python = 1; break;
+		case O_PUSH: push.url = optarg; break;
+		case O_PUSH_INTERVAL:
+			if (cs_parse_double(optarg, &d) < 0 || d < 0.1 || d > 86400)
+				return cs_usage_error(cmd,
+						      "--push-interval needs seconds from 0.1 to 86400, "
+						      "not '%s'",
+						      optarg);
+			push.interval_s = d;
+			push_set = 1;
+			break;
+		case O_APP: push.app = optarg; push_set = 1; break;
+		case O_LABELS: push.labels = optarg; push_set = 1; break;
 		case 'h': fputs(leaks_cmd ? leaks_usage_text : usage_text, stdout); return 0;
 		default:
 			return cs_usage_error(cmd, "unknown option or missing value: '%s'",
@@ -546,6 +590,19 @@ static int run(int argc, char **argv, int leaks_cmd)
 		return cs_usage_error(cmd, "give either --pid or a command, not both");
 	if ((o.sample_bytes || o.leak_interval_s != 10) && !o.leaks)
 		return cs_usage_error(cmd, "--interval and --sample-bytes go with --leaks");
+	if (push_set && !push.url)
+		return cs_usage_error(cmd, "--push-interval, --app and --labels go with --push");
+	if (push.url) {
+		char why[256];
+		if (o.wall || o.leaks)
+			return cs_usage_error(cmd, "--push sends CPU samples only: not with %s",
+					      o.wall ? "--wall" : "--leaks");
+		if (cs_push_check(&push, why, sizeof(why)) < 0)
+			return cs_usage_error(cmd, "%s", why);
+		o.push = &push;
+	} else if (!output) {
+		output = "csampler.data";
+	}
 	o.debug_dirs = dirs.v;
 	o.n_debug_dirs = dirs.n;
 	o.status_line = !quiet && isatty(STDERR_FILENO);
@@ -556,7 +613,9 @@ static int run(int argc, char **argv, int leaks_cmd)
 	struct cs_record_result res;
 	/* Open the output now, so that a recording never ends in an unwritable name. */
 	struct cs_out out;
-	if (cs_out_open(&out, output) < 0)
+	memset(&out, 0, sizeof(out));
+	out.file.dirfd = -1;
+	if (output && cs_out_open(&out, output) < 0)
 		goto out;
 
 	struct sigaction sa;
@@ -573,17 +632,17 @@ static int run(int argc, char **argv, int leaks_cmd)
 	 * complete, and writing a file ends. A FIFO or a device written in place may
 	 * block forever (a reader that stopped reading): there the handlers stay, so a
 	 * further signal interrupts the write and csampler ends with an error. */
-	if (out.file.dirfd >= 0) { /* a file replaced on commit */
+	if (output && out.file.dirfd >= 0) { /* a file replaced on commit */
 		signal(SIGINT, SIG_IGN);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 	}
-	if (cs_profile_write_to(&p, out.f) < 0 || cs_out_commit(&out) < 0)
+	if (output && (cs_profile_write_to(&p, out.f) < 0 || cs_out_commit(&out) < 0))
 		goto out;
 	if (!quiet) {
 		struct stat st;
 		/* the size of a file; a FIFO, device or standard output has none to tell */
-		long long bytes = strcmp(output, "-") && stat(output, &st) == 0 &&
+		long long bytes = output && strcmp(output, "-") && stat(output, &st) == 0 &&
 						  S_ISREG(st.st_mode)
 					  ? (long long)st.st_size
 					  : -1;
@@ -598,7 +657,8 @@ static int run(int argc, char **argv, int leaks_cmd)
 			ret = 128 + WTERMSIG(res.exit_status);
 	}
 out:
-	cs_out_abort(&out);
+	if (output)
+		cs_out_abort(&out);
 	CS_VEC_FREE(dirs);
 	cs_profile_release(&p);
 	return ret;

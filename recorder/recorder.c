@@ -104,6 +104,11 @@ struct rec {
 	CS_VEC(struct offrow) offrows; /* --wall */
 	struct cs_map64 dead;	       /* tids that exited: their last switch is no news */
 	struct cs_map64 off_ix;	       /* (node << 24 | thread) -> index into offrows */
+	/* continuous mode (see "windows" below): this window's counts, like counts */
+	struct cs_pusher *pusher;
+	struct cs_map64 wcounts;
+	CS_VEC(uint64_t) wkeys;
+	uint64_t win_start; /* CLOCK_MONOTONIC ns */
 	struct cs_uframe frames[MAX_FRAMES];
 };
 
@@ -438,6 +443,12 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 	/* A sample may stand for several periods of CPU time (ptrace samples the CPU a
 	 * thread used since its last sample). */
 	*c += s->weight;
+	if (r->pusher) { /* continuous mode: the window's own count too */
+		c = cs_map64_put(&r->wcounts, key, 0, &added);
+		if (added)
+			CS_VEC_PUSH(r->wkeys, key);
+		*c += s->weight;
+	}
 	r->st.samples += s->weight;
 	r->tick_samples += s->weight;
 }
@@ -580,6 +591,15 @@ static void status(const struct rec *r, uint64_t now)
 		fprintf(stderr, ", %llu off-CPU intervals", (unsigned long long)r->st.offcpu_events);
 	if (r->st.lost)
 		fprintf(stderr, ", %llu lost", (unsigned long long)r->st.lost);
+	if (r->pusher) {
+		struct cs_push_stats ps;
+		cs_pusher_stats(r->pusher, &ps);
+		fprintf(stderr, ", pushed %llu/%llu windows", (unsigned long long)ps.sent,
+			(unsigned long long)ps.windows);
+		if (ps.retried || ps.dropped)
+			fprintf(stderr, " (%llu retried, %llu dropped)", (unsigned long long)ps.retried,
+				(unsigned long long)ps.dropped);
+	}
 	if (r->lc) {
 		size_t snaps;
 		uint64_t bytes;
@@ -786,6 +806,95 @@ static void build_profile(struct rec *r, struct cs_profile *p)
 	free(jit);
 }
 
+static void fill_meta(const struct rec *r, struct cs_profile *p, pid_t pid);
+
+/* ---- windows (continuous mode) ----
+ *
+ * Every interval the samples counted since the last window (wcounts) become a profile
+ * of their own: only the trie nodes they use are resolved (the symbolizer caches what
+ * it read), the profile is handed to the pusher, which encodes it, and both are freed.
+ * The windows' counts add up to the whole recording's. */
+
+static void window_cut(struct rec *r, uint64_t now)
+{
+	struct cs_profile w;
+	cs_profile_init(&w);
+	struct cs_map64 pnode, pthread; /* trie node / thread index -> 1 + the window's */
+	memset(&pnode, 0, sizeof(pnode));
+	memset(&pthread, 0, sizeof(pthread));
+	cs_map64_init(&pnode);
+	cs_map64_init(&pthread);
+	CS_VEC(uint32_t) chain = {0};
+	uint64_t total = 0;
+	cs_sym_profile_reset(r->sym); /* module ids of another profile otherwise */
+	for (size_t i = 0; i < r->wkeys.n; i++) {
+		uint64_t key = r->wkeys.v[i], count = *cs_map64_get(&r->wcounts, key);
+		uint32_t node = (uint32_t)(key >> 24), thread = (uint32_t)(key & 0xffffff);
+		/* the node's callers up to one already in the window (or the root) */
+		chain.n = 0;
+		uint64_t *have;
+		uint32_t at = node;
+		while (at && !(have = cs_map64_get(&pnode, at))) {
+			CS_VEC_PUSH(chain, at);
+			at = r->nodes.v[at].parent;
+		}
+		uint32_t pn = at ? (uint32_t)(*cs_map64_get(&pnode, at) - 1) : 0;
+		for (size_t k = chain.n; k-- > 0;) {
+			const struct anode *a = &r->nodes.v[chain.v[k]];
+			uint32_t ids[64];
+			size_t n = 1;
+			int resolved;
+			struct cs_uframe uf = {a->module, a->addr};
+			if (a->module == CS_SYM_PY && r->py)
+				ids[0] = py_frame(r, &w, (uint32_t)a->addr);
+			else if (a->module == CS_SYM_JIT)
+				ids[0] = jit_frame(r, &w, (uint32_t)a->addr, &resolved);
+			else if (a->module == MOD_OFFCPU)
+				ids[0] = offcpu_frame(&w, a->addr);
+			else
+				n = cs_sym_resolve(r->sym, &w, uf, ids, 64, &resolved);
+			for (size_t j = 0; j < n; j++)
+				pn = cs_profile_node(&w, pn, ids[j]);
+			*cs_map64_put(&pnode, chain.v[k], 0, NULL) = (uint64_t)pn + 1;
+		}
+		uint64_t *pt = cs_map64_get(&pthread, thread);
+		if (!pt) {
+			const struct rthread *t = &r->threads.v[thread];
+			const char *pname = t->name;
+			for (size_t j = 0; j < r->threads.n; j++)
+				if (r->threads.v[j].tid == t->pid && r->threads.v[j].pid == t->pid) {
+					pname = r->threads.v[j].name;
+					break;
+				}
+			uint32_t id = cs_profile_thread(&w, t->pid, t->tid, cs_profile_cstr(&w, t->name),
+							cs_profile_cstr(&w, pname));
+			pt = cs_map64_put(&pthread, thread, (uint64_t)id + 1, NULL);
+		}
+		cs_profile_add(&w, pn, (uint32_t)(*pt - 1), count);
+		total += count;
+	}
+	CS_VEC_FREE(chain);
+	cs_map64_release(&pnode);
+	cs_map64_release(&pthread);
+	fill_meta(r, &w, r->pid);
+	/* Unix time of the window's edges, from the monotonic clock's */
+	uint64_t unix_start = w.meta.start_unix_ns; /* of the recording */
+	uint64_t from = unix_start + (r->win_start - r->start_ns);
+	uint64_t until = unix_start + (now - r->start_ns);
+	w.meta.start_unix_ns = from;
+	w.stats.duration_ns = now - r->win_start;
+	w.stats.samples = total;
+	if (total) /* an empty window says nothing (and pprof wants samples) */
+		cs_pusher_add(r->pusher, &w, from, until);
+	cs_profile_release(&w);
+	cs_sym_profile_reset(r->sym);
+	cs_map64_release(&r->wcounts);
+	memset(&r->wcounts, 0, sizeof(r->wcounts));
+	cs_map64_init(&r->wcounts);
+	CS_VEC_FREE(r->wkeys);
+	r->win_start = now;
+}
+
 static void fill_meta(const struct rec *r, struct cs_profile *p, pid_t pid)
 {
 	const struct cs_record_opts *o = r->o;
@@ -899,6 +1008,8 @@ static void rec_release(struct rec *r)
 	CS_VEC_FREE(r->offrows);
 	cs_map64_release(&r->off_ix);
 	cs_map64_release(&r->dead);
+	cs_map64_release(&r->wcounts);
+	CS_VEC_FREE(r->wkeys);
 	cs_leak_collect_free(r->lc);
 	cs_py_free(r->py);
 }
@@ -935,6 +1046,8 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 	r->sym = cs_symbolizer_new(&yo);
 	if (!o->no_python && !o->no_cpu)
 		r->py = cs_py_new(r->sym);
+	if (o->push && !(r->pusher = cs_pusher_new(o->push))) /* continuous mode */
+		goto out;
 
 	if (o->leaks) {
 		struct cs_leak_collect_opts lo = {
@@ -995,6 +1108,7 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		}
 	}
 	r->start_ns = cs_now_ns();
+	r->win_start = r->start_ns;
 	if (!o->argv)
 		proc_get(r, (uint32_t)pid);
 	if (smp && o->wall) {
@@ -1055,6 +1169,9 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			if (r->lc) /* tracked bytes beside RSS: the same tick */
 				cs_leak_collect_tick(r->lc, (now - r->start_ns) / 1000000);
 		}
+		/* continuous mode: a window every push interval */
+		if (r->pusher && now - r->win_start >= (uint64_t)(o->push->interval_s * 1e9))
+			window_cut(r, now);
 		if (o->status_line && now - last_status >= 250000000ull) {
 			status(r, now);
 			last_status = now;
@@ -1093,6 +1210,14 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		for (size_t i = 0; i < r->threads.n; i++)
 			if (r->threads.v[i].alive)
 				wall_end_thread(r, &r->threads.v[i], end);
+	if (r->pusher) { /* continuous mode: the last window, then what is still queued */
+		window_cut(r, end);
+		if (o->status_line)
+			fprintf(stderr, "\r\033[K[csampler] sending the last windows...");
+		cs_pusher_finish(r->pusher, 3.0, &res->push);
+		r->pusher = NULL;
+		res->pushed = 1;
+	}
 	if (end - last_tick >= 200000000ull || !p->timeline.n)
 		timeline_tick(r, p, end, &last_tick);
 	if (o->status_line)
@@ -1139,6 +1264,7 @@ out:
 		else if (wait_command)
 			cs_leak_wait_command(launch.pid, o->stop, &res->exit_status, &res->exited);
 	}
+	cs_pusher_finish(r->pusher, 0, NULL);
 	cs_symbolizer_free(r->sym);
 	rec_release(r);
 	free(r);

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "leaks/session.h"
+#include "push/push.h"
 #include "sampler/sampler.h"
 #include "profile/profile.h"
 
@@ -39,6 +40,10 @@ struct cs_record_opts {
 	int wall;		/* also record off-CPU time and stacks (record --wall) */
 	int sampler;		/* enum cs_sampler_kind: perf, ptrace, or perf with fallback */
 	int no_python;		/* keep CPython's interpreter frames native (--no-python) */
+	/* Continuous mode (record --push): every push->interval_s seconds the samples of
+	 * the window since the last one become a profile sent by push/push.h. NULL: off.
+	 * CPU samples only (not with wall or leaks). */
+	const struct cs_push_opts *push;
 	/* Set asynchronously (by a signal handler) to end the recording. */
 	volatile sig_atomic_t *stop;
 };
@@ -63,6 +68,8 @@ struct cs_record_result {
 	size_t jit_names;      /* functions it describes */
 	int offcpu_nostack;    /* --wall: the kernel gave switch records but no stacks */
 	char python_note[256]; /* a Python interpreter csampler could not read, or "" */
+	int pushed;		     /* continuous mode was on: push holds its outcome */
+	struct cs_push_stats push;
 };
 
 /* Record into p (an initialized, empty profile). Returns 0, or -1 after printing one

@@ -185,6 +185,12 @@ uint32_t cs_symmod_profile_module(struct cs_symbolizer *s, struct cs_profile *p,
 	return m->profile_module;
 }
 
+void cs_sym_profile_reset(struct cs_symbolizer *s)
+{
+	for (size_t i = 0; i < s->mods.n; i++)
+		s->mods.v[i]->profile_module = CS_NONE;
+}
+
 /* Name of a subprogram or inlined-subroutine DIE: the demangled linkage name if it
  * has one (C++), else its DW_AT_name, following abstract origins. *owned is set when
  * the result must be freed. */

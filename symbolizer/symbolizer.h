@@ -137,6 +137,11 @@ size_t cs_sym_resolve(struct cs_symbolizer *s, struct cs_profile *p, struct cs_u
  * starts with `module` (e.g. "libc.so"). 0, or -1 if not found. */
 int cs_sym_find_symbol(struct cs_symbolizer *s, pid_t pid, const char *module, const char *name,
 		       uint64_t *addr);
+/* Forget which profile module each module became: cs_sym_resolve remembers it for
+ * the profile it last wrote to, so call this before resolving into another profile
+ * (continuous mode resolves each window into a profile of its own). */
+void cs_sym_profile_reset(struct cs_symbolizer *s);
+
 /* An address in pid where `need` bytes of executable memory hold no code: the
  * padding between the end of an executable segment and the end of its last page.
  * 0, or -1 if no mapping has that much room. */
