@@ -92,15 +92,6 @@ static uint32_t gstack(struct gthread *t, uint32_t node)
 	return (uint32_t)prefix;
 }
 
-static int by_thread(const void *a, const void *b)
-{
-	const struct cs_sample *x = *(const struct cs_sample *const *)a,
-			       *y = *(const struct cs_sample *const *)b;
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
-
 static void put_mem(FILE *out, char *buf, size_t n)
 {
 	fwrite(buf, 1, n, out);
@@ -116,17 +107,11 @@ int cs_render_gecko(const struct cs_profile *p0, const struct cs_view_opts *o, F
 		cs_profile_release(&tmp);
 		return -1;
 	}
-	const struct cs_sample **rows = cs_xmalloc((p->samples.n + 1) * sizeof(*rows));
-	size_t nrows = 0;
+	size_t nrows;
+	const struct cs_sample **rows = cs_view_rows(p, o, &nrows);
 	uint64_t total = 0;
-	for (size_t i = 0; i < p->samples.n; i++) {
-		uint64_t w = cs_view_weight(p, &p->samples.v[i], o);
-		if (w) {
-			rows[nrows++] = &p->samples.v[i];
-			total += w;
-		}
-	}
-	qsort(rows, nrows, sizeof(*rows), by_thread);
+	for (size_t i = 0; i < nrows; i++)
+		total += cs_view_weight(p, rows[i], o);
 	/* How many samples the weights stand for: perf script counts weigh periods and
 	 * leak views bytes; then the samples are spread in proportion. */
 	uint64_t samples = total;

@@ -51,15 +51,6 @@ static uint32_t sframe(struct ss *s, uint32_t frame)
 	return idx;
 }
 
-static int by_thread(const void *a, const void *b)
-{
-	const struct cs_sample *x = *(const struct cs_sample *const *)a,
-			       *y = *(const struct cs_sample *const *)b;
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
-
 int cs_render_speedscope(const struct cs_profile *p0, const struct cs_view_opts *o, FILE *out)
 {
 	struct cs_profile tmp;
@@ -82,12 +73,8 @@ int cs_render_speedscope(const struct cs_profile *p0, const struct cs_view_opts 
 		period = 1;
 
 	/* the samples of each thread together */
-	const struct cs_sample **rows = cs_xmalloc((p->samples.n + 1) * sizeof(*rows));
-	size_t nrows = 0;
-	for (size_t i = 0; i < p->samples.n; i++)
-		if (cs_view_weight(p, &p->samples.v[i], o))
-			rows[nrows++] = &p->samples.v[i];
-	qsort(rows, nrows, sizeof(*rows), by_thread);
+	size_t nrows;
+	const struct cs_sample **rows = cs_view_rows(p, o, &nrows);
 
 	/* Profiles first (frames are numbered as they are met), into a buffer. */
 	char *body = NULL;

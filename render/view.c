@@ -2,6 +2,7 @@
 #include "view.h"
 #include "util/buf.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int view_folded(const struct cs_profile *p, const struct cs_view_opts *o, FILE *out)
@@ -62,6 +63,28 @@ const char *cs_view_time_type(const struct cs_profile *p)
 	if (!cs_time_in_us(sel))
 		return "cpu";
 	return sel == CS_SEL_OFF ? "off_cpu" : cs_time_name(sel);
+}
+
+static int by_thread(const void *a, const void *b)
+{
+	const struct cs_sample *x = *(const struct cs_sample *const *)a,
+			       *y = *(const struct cs_sample *const *)b;
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+const struct cs_sample **cs_view_rows(const struct cs_profile *p, const struct cs_view_opts *o,
+				      size_t *n)
+{
+	const struct cs_sample **rows = cs_xmalloc((p->samples.n + 1) * sizeof(*rows));
+	size_t k = 0;
+	for (size_t i = 0; i < p->samples.n; i++)
+		if (cs_view_weight(p, &p->samples.v[i], o))
+			rows[k++] = &p->samples.v[i];
+	qsort(rows, k, sizeof(*rows), by_thread);
+	*n = k;
+	return rows;
 }
 
 uint64_t cs_view_period_ns(const struct cs_profile *p, const struct cs_view_opts *o)

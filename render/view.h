@@ -55,6 +55,10 @@ const struct cs_view *cs_view_find(const char *name);
  * the only place where a view decides what a stack weighs. */
 uint64_t cs_view_weight(const struct cs_profile *p, const struct cs_sample *s,
 			const struct cs_view_opts *o);
+/* The sample rows that weigh something, grouped by thread (then by stack): an array
+ * of *n pointers into p->samples, which the caller frees. */
+const struct cs_sample **cs_view_rows(const struct cs_profile *p, const struct cs_view_opts *o,
+				      size_t *n);
 /* Nanoseconds one count stands for: a recording's sampling period for CPU samples,
  * 1000 for microseconds of off-CPU or wall time; 0 when unknown (folded text, perf
  * script text, leak snapshots). */
