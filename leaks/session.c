@@ -270,12 +270,31 @@ static int read_full(struct cs_leak_session *s, int fd, void *buf, size_t n, uin
 	return 0;
 }
 
+/* All of buf on a socket. MSG_NOSIGNAL: an agent whose process exits or execs between
+ * two messages (a launched program's fork children do) is an EPIPE here, never a
+ * SIGPIPE that would end csampler. */
+static int send_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static int send_msg(int fd, uint32_t type, const void *payload, size_t len)
 {
 	struct cs_msg m = {CS_AGENT_MAGIC, type, len};
-	if (cs_write_all(fd, &m, sizeof(m)) < 0)
+	if (send_all(fd, &m, sizeof(m)) < 0)
 		return -1;
-	return len ? cs_write_all(fd, payload, len) : 0;
+	return len ? send_all(fd, payload, len) : 0;
 }
 
 /* Read one message; *payload is heap memory the caller frees. 0 or -1 (errno set;

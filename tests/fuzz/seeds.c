@@ -138,8 +138,11 @@ static void rich_profile(struct cs_profile *p)
 		s.time_s = i * 1.5;
 		s.exact = i != 1;
 		s.pre_attach_frees = (uint64_t)i;
-		struct cs_leak_site grow = {d, 1000u * (i + 1), (uint64_t)i + 1, 1000000000ull * i};
-		struct cs_leak_site once = {a, 64, 1, 5};
+		struct cs_leak_site grow = {.stack = d,
+					   .bytes = 1000u * (i + 1),
+					   .blocks = (uint64_t)i + 1,
+					   .oldest_age_ns = 1000000000ull * i};
+		struct cs_leak_site once = {.stack = a, .bytes = 64, .blocks = 1, .oldest_age_ns = 5};
 		CS_VEC_PUSH(s.sites, grow);
 		if (i != 1)
 			CS_VEC_PUSH(s.sites, once);
@@ -166,7 +169,7 @@ static void regression_recordings(void)
 		struct cs_leak_snapshot s = {0};
 		s.time_s = i * 1e-320;
 		s.exact = 1;
-		struct cs_leak_site site = {st, 100u * (i + 1), 1, 0};
+		struct cs_leak_site site = {.stack = st, .bytes = 100u * (i + 1), .blocks = 1};
 		CS_VEC_PUSH(s.sites, site);
 		CS_VEC_PUSH(p.leaks, s);
 	}
@@ -365,11 +368,22 @@ static void snapshot_msg(struct cs_buf *b, uint32_t flags, uint32_t nsites)
 {
 	struct cs_buf pl;
 	cs_buf_init(&pl);
-	struct cs_snap_header h = {
-	    5000000000ull, flags, nsites, flags & CS_SNAP_SAMPLED ? 4096 : 0, 3, 100, 90, 0};
+	struct cs_snap_header h = {.time_ns = 5000000000ull,
+				   .flags = flags,
+				   .nsites = nsites,
+				   .sample_bytes = flags & CS_SNAP_SAMPLED ? 4096 : 0,
+				   .untracked_frees = 3,
+				   .allocs = 100,
+				   .frees = 90};
 	cs_buf_put(&pl, &h, sizeof(h));
 	for (uint32_t i = 0; i < nsites; i++) {
-		struct cs_snap_site s = {64u * (i + 1), i + 1, 4000000000ull, i + 1, i == 2};
+		struct cs_snap_site s = {.bytes = 64u * (i + 1),
+					 .blocks = i + 1,
+					 .oldest_ns = 4000000000ull,
+					 .allocs = 2 * (i + 1),
+					 .alloc_bytes = 128u * (i + 1),
+					 .depth = i + 1,
+					 .truncated = i == 2};
 		cs_buf_put(&pl, &s, sizeof(s));
 		for (uint32_t d = 0; d <= i; d++) {
 			uint64_t a = 0x401000 + 0x10 * d;

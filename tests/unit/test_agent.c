@@ -576,12 +576,21 @@ static int read_full(int fd, void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
-static void send_msg(int fd, uint32_t type, const void *payload, size_t len)
+/* One message; -1 if the peer has gone (MSG_NOSIGNAL: a peer that exits between two
+ * messages must not kill the test with SIGPIPE). */
+static int try_send_msg(int fd, uint32_t type, const void *payload, size_t len)
 {
 	struct cs_msg m = {CS_AGENT_MAGIC, type, len};
-	cr_assert_eq(write(fd, &m, sizeof(m)), (ssize_t)sizeof(m));
-	if (len)
-		cr_assert_eq(write(fd, payload, len), (ssize_t)len);
+	if (send(fd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+		return -1;
+	if (len && send(fd, payload, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return -1;
+	return 0;
+}
+
+static void send_msg(int fd, uint32_t type, const void *payload, size_t len)
+{
+	cr_assert_eq(try_send_msg(fd, type, payload, len), 0, "send: %s", strerror(errno));
 }
 
 /* Next message; *payload malloc'ed. Returns 0, -1 on EOF, -2 on timeout. */
@@ -1063,7 +1072,8 @@ static int serve_session(int fd, pid_t pid)
 	free(p);
 	cr_assert_eq(hello.pid, (uint32_t)pid);
 	struct cs_msg_config cfg = {CS_AGENT_EXACT, 64, 0, {0}};
-	send_msg(fd, CS_MSG_CONFIG, &cfg, sizeof(cfg));
+	if (try_send_msg(fd, CS_MSG_CONFIG, &cfg, sizeof(cfg)))
+		return -1; /* it exec'd or exited right after HELLO */
 	if (recv_msg(fd, &m, &p, 10000))
 		return -1;
 	free(p);
@@ -1119,7 +1129,7 @@ Test(agent, children_open_sessions_of_their_own, .timeout = 120)
 				cr_assert(sn.h.flags & CS_SNAP_FINAL, "only a final snapshot comes unasked");
 				finals++;
 				snap_free(&sn);
-				send_msg(fds[i], CS_MSG_FINAL_ACK, NULL, 0);
+				try_send_msg(fds[i], CS_MSG_FINAL_ACK, NULL, 0); /* it may be gone */
 			}
 			free(p);
 			break;
