@@ -617,6 +617,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 		if (cs_push_check(&push, why, sizeof(why)) < 0)
 			return cs_usage_error(cmd, "%s", why);
 		o.push = &push;
+		o.window_only = !output; /* nothing keeps the whole recording */
 	} else if (!output) {
 		output = "csampler.data";
 	}

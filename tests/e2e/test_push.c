@@ -541,6 +541,7 @@ static void ot_dict(const struct pbf *df, struct otlp_dict *d)
 struct otlp_window {
 	uint64_t values, period, time_ns, duration_ns;
 	uint64_t hot_value; /* of samples whose stack goes through burn_a */
+	uint64_t plugin_value; /* ... through plugin_inner */
 	int threads_named;  /* every sample carries a thread.name attribute */
 	char service[64], env[64], host[64];
 };
@@ -661,7 +662,7 @@ static void ot_request(const char *body, size_t len, struct otlp_window *w)
 					}
 					w->threads_named &= named;
 					cr_assert(d.stack_n[stack] > 0, "an empty stack");
-					int through = 0;
+					int through = 0, in_plugin = 0;
 					for (size_t i = 0; i < d.stack_n[stack]; i++) {
 						uint64_t l = d.stack_loc[stack][i];
 						cr_assert(l > 0 && l < d.nloc, "location index %llu",
@@ -671,10 +672,14 @@ static void ot_request(const char *body, size_t len, struct otlp_window *w)
 							uint64_t fn = d.loc_func[l][j];
 							cr_assert(fn > 0 && fn < d.nfunc, "function index");
 							through |= ot_str_is(&d, d.func_name[fn], "burn_a");
+							in_plugin |=
+							    ot_str_is(&d, d.func_name[fn], "plugin_inner");
 						}
 					}
 					if (through)
 						w->hot_value += vals[0];
+					if (in_plugin)
+						w->plugin_value += vals[0];
 				}
 			}
 		}
@@ -810,6 +815,48 @@ Test(push, otlp)
 	server_free(&s);
 	free(err);
 	free(data);
+}
+
+/* Without -o csampler keeps only the current window (memory bounded over days): the
+ * trie, threads that ended and processes are dropped after each window, and the
+ * unwinders of unloaded libraries are freed. The windows must still add up to the
+ * samples the summary counts, and code in a library loaded and unloaded by every
+ * short-lived thread must still be named. */
+Test(push, window_only_churn)
+{
+	struct server s;
+	server_start(&s, 0);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	char *err = NULL;
+	char *argv[] = {CS_EXE, "record", "--push-interval", "1", "--push-format", "otlp",
+			"--push", url, "--", TARGET("cs_t_spawner"),
+			TARGET("libcs_t_plugin.so"), "4", NULL};
+	int st = h_run(argv, 90, NULL, &err);
+	server_stop(&s);
+	cr_assert_eq(st, 0, "record --push failed: %s", err);
+	struct pushline pl;
+	cr_assert(parse_summary(err, &pl), "no push summary in:\n%s", err);
+	cr_expect_eq(pl.sent, pl.windows, "%s", err);
+	unsigned long long summary = 0;
+	const char *sl = strstr(err, " s: ");
+	cr_assert(sl && sscanf(sl, " s: %llu samples", &summary) == 1, "no sample count in %s",
+		  err);
+	cr_assert(s.n >= 4 && s.n <= 6, "%d requests", s.n);
+	uint64_t sum = 0;
+	int plugin = 0;
+	for (int i = 0; i < s.n; i++) {
+		struct otlp_window w;
+		ot_request(s.req[i].body, s.req[i].len, &w);
+		sum += w.period ? w.values / w.period : 0;
+		plugin += w.plugin_value > 0;
+	}
+	cr_assert(summary > 20, "%llu samples", summary);
+	cr_expect_eq(sum, summary, "windows %llu samples, summary %llu", (unsigned long long)sum,
+		     summary);
+	cr_expect(plugin >= s.n - 2, "plugin_inner named in %d of %d windows", plugin, s.n);
+	server_free(&s);
+	free(err);
 }
 
 Test(push, otlp_format_refused)
