@@ -2,9 +2,10 @@
  *
  * The layout is that of opentelemetry-proto's profiles/v1development/profiles.proto and
  * collector/profiles/v1development/profiles_service.proto in the form with a shared
- * dictionary (opentelemetry-proto 1.9: ProfilesDictionary with mapping, location,
+ * dictionary of its late-2025 releases (ProfilesDictionary with mapping, location,
  * function, link, string, attribute (KeyValueAndUnit) and stack tables; Sample with
- * stack_index and values; Profile with one sample_type). The signal is Alpha and its
+ * stack_index and values; Profile with one sample_type and a fixed64 time_unix_nano),
+ * read from a descriptor generated from that profiles.proto. The signal is Alpha and its
  * field numbers have changed between releases: they are all in the enums below.
  *
  * Model -> OTLP:

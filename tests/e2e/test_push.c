@@ -315,7 +315,7 @@ static int run_cpu3(const char *url, const char *secs, const char *data, char **
 
 /* ---- an OTLP profiles reader of the test's own ----
  *
- * Field numbers and wire types, as opentelemetry-proto 1.9 defines them
+ * Field numbers and wire types, as opentelemetry-proto's late-2025 releases define them
  * (collector/profiles/v1development/profiles_service.proto, profiles/v1development/
  * profiles.proto, common/v1/common.proto, resource/v1/resource.proto). A field that is
  * not in its message's list fails the test. */
