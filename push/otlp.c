@@ -98,9 +98,9 @@ struct otlp {
 	struct cs_buf strs, maps, locs, funcs, attrs, stacks;
 	struct cs_buf sub, sub2, tmp; /* scratch for nested messages */
 	uint64_t nstr, nloc, nattr, nstack;
-	uint32_t *sidx;	    /* profile string id -> string index (0: not yet) */
-	uint32_t *map_idx;  /* module -> mapping index */
-	struct cs_map64 fn; /* func << 32 | file -> function index */
+	uint32_t *sidx;			/* profile string id -> string index (0: not yet) */
+	uint32_t *map_idx;		/* module -> mapping index */
+	struct cs_map64 fn;		/* func << 32 | file -> function index */
 	uint32_t *node_loc, *node_next; /* per stack node: location of its run, node above it */
 	struct cs_index loc_ix;
 	CS_VEC(uint32_t) loc_frames;
@@ -127,9 +127,12 @@ static uint64_t pstr(struct otlp *e, uint32_t id)
 
 /* Fixed strings, in this order after "" (string 0). */
 enum { S_CPU = 1, S_NS, S_SAMPLES, S_COUNT, S_THREAD_NAME, S_THREAD_ID, S_PID, S_BUILD_ID };
-static const char *const fixed_strs[] = {"",	      "cpu",	   "nanoseconds",
-					 "samples",   "count",	   "thread.name",
-					 "thread.id", "process.pid", "process.executable.build_id.gnu"};
+static const char *const fixed_strs[] = {
+    "",		 "cpu",		"nanoseconds",
+    "samples",	 "count",	"thread.name",
+    "thread.id", "process.pid", "process.executable.build_id.gnu"};
+_Static_assert(sizeof(fixed_strs) / sizeof(fixed_strs[0]) == S_BUILD_ID + 1,
+	       "one fixed string per S_ index");
 
 enum { A_NAME = 1, A_TID, A_PID, A_BUILD };
 
@@ -318,7 +321,8 @@ static void resource(const struct cs_profile *p, const char *app, const char *la
 		if (!end)
 			end = s + strlen(s);
 		if (eq && eq < end) {
-			res_attr(out, &kv, &any, s, (size_t)(eq - s), eq + 1, (size_t)(end - eq - 1));
+			res_attr(out, &kv, &any, s, (size_t)(eq - s), eq + 1,
+				 (size_t)(end - eq - 1));
 			host_given |= eq - s == 9 && !strncmp(s, "host.name", 9);
 		}
 		s = *end ? end + 1 : end;
@@ -397,8 +401,8 @@ int cs_otlp_encode(const struct cs_profile *p, const char *app, const char *labe
 			if (!ta[0]) {
 				name.n = 0;
 				cs_view_thread_name(&name, p, smp->thread);
-				ta[0] = attr(&e, A_NAME, S_THREAD_NAME, smp->thread, (const char *)name.p,
-					     name.n);
+				ta[0] = attr(&e, A_NAME, S_THREAD_NAME, smp->thread,
+					     (const char *)name.p, name.n);
 				if (t->tid != CS_NONE && t->tid)
 					ta[1] = attr(&e, A_TID, S_THREAD_ID, t->tid, NULL, 0);
 				if (t->pid != CS_NONE && t->pid)

@@ -1,10 +1,12 @@
 /* spawner: a long-running program that keeps changing under the profiler, for the
  * continuous-mode soak (bench/soak.sh). 10 ms after the last one ended it starts a
- * thread that lives a few tens of milliseconds; each thread loads PLUGIN with dlopen, burns CPU in it and
- * in a recursion whose path through three functions changes with every call (so new
- * distinct stacks keep appearing, as in a server running many code paths), then
- * unloads the plugin and exits. About half a core or more in all.
- * usage: cs_t_spawner PLUGIN [SECONDS]     (0 or nothing: until SIGTERM) */
+ * thread that lives a few tens of milliseconds; each thread loads PLUGIN with dlopen,
+ * burns CPU in it and in a recursion whose path through three functions changes with
+ * every call (new distinct stacks keep appearing, as in a server running many code
+ * paths), then unloads the plugin and exits. About half a core in all.
+ *
+ * usage: cs_t_spawner PLUGIN [SECONDS]     (0 or nothing: until SIGTERM)
+ */
 #include "common.h"
 
 #include <dlfcn.h>
@@ -36,9 +38,12 @@ __attribute__((noinline)) static unsigned long walk(uint64_t path, int depth)
 	if (depth <= 0)
 		return burn(1500);
 	switch (path % 3) {
-	case 0: return step_a(path, depth);
-	case 1: return step_b(path, depth);
-	default: return step_c(path, depth);
+	case 0:
+		return step_a(path, depth);
+	case 1:
+		return step_b(path, depth);
+	default:
+		return step_c(path, depth);
 	}
 }
 
