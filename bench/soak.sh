@@ -12,8 +12,9 @@
 # Environment:
 #   SOAK_SECONDS   length of the run (default 600)
 #   SOAK_STEP      seconds between two reports (default 60)
-#   SOAK_WARMUP    seconds after which RSS must stay flat (default: a third of the run,
-#                  at least 60)
+#   SOAK_WARMUP    seconds after which RSS must stay flat (default: half the run, at
+#                  least 60). One-time loads show as a step, not a slope: the kernel's
+#                  symbol table or a library's debug info at the first sample needing it
 #   SOAK_INTERVAL  --push-interval (default 10)
 #   SOAK_FORMAT    --push-format: pyroscope or otlp (default pyroscope)
 #   SOAK_HZ        sampling rate (default 99)
@@ -34,7 +35,7 @@ SOAK_STEP=${SOAK_STEP:-60}
 SOAK_INTERVAL=${SOAK_INTERVAL:-10}
 SOAK_FORMAT=${SOAK_FORMAT:-pyroscope}
 SOAK_HZ=${SOAK_HZ:-99}
-warm=$((SOAK_SECONDS / 3))
+warm=$((SOAK_SECONDS / 2))
 [ "$warm" -ge 60 ] || warm=60
 SOAK_WARMUP=${SOAK_WARMUP:-$warm}
 
