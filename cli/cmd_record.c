@@ -75,6 +75,12 @@ static const char usage_text[] =
 	"                         server never holds up sampling: up to 6 windows wait,\n"
 	"                         failures are retried with growing pauses, the oldest are\n"
 	"                         dropped and counted (status line and summary)\n"
+	"      --push-format F    pyroscope (the default) or otlp: send each window to an\n"
+	"                         OpenTelemetry Collector instead, as an OTLP/HTTP profiles\n"
+	"                         export request (POST URL/v1development/profiles, protobuf;\n"
+	"                         the profiles signal is Alpha: the Collector needs it\n"
+	"                         enabled) with service.name = --app and the labels as\n"
+	"                         resource attributes\n"
 	"      --push-interval S  seconds per window (default 10)\n"
 	"      --app NAME         the application name on the server (default csampler)\n"
 	"      --labels K=V,...   labels of every window (e.g. env=prod,host=web1)\n"
@@ -94,7 +100,9 @@ static const char usage_text[] =
 	"  csampler record --wall -p $(pidof server) -d 10 && csampler report --by thread\n"
 	"  csampler record --stack-size 65528 -p $(pidof mytool) && csampler report\n"
 	"  csampler record -p $(pidof server) --push http://pyroscope:4040 --app server \\\n"
-	"      --labels env=prod\n";
+	"      --labels env=prod\n"
+	"  csampler record -p $(pidof server) --push http://otel-collector:4318 \\\n"
+	"      --push-format otlp --app server\n";
 
 static const char leaks_usage_text[] =
 	"usage: csampler leaks --pid PID [--interval S] [-d S] [-o FILE] [--sample-bytes N]\n"
@@ -452,7 +460,7 @@ static void summary(const struct cs_profile *p, const struct cs_record_result *r
 static int run(int argc, char **argv, int leaks_cmd)
 {
 	enum { O_STACK = 256, O_NO_KERNEL, O_DEBUG_DIR, O_LEAKS, O_SAMPLE_BYTES, O_AGENT, O_INTERVAL,
-	       O_WALL, O_SAMPLER, O_NO_PYTHON, O_PUSH, O_PUSH_INTERVAL, O_APP, O_LABELS };
+	       O_WALL, O_SAMPLER, O_NO_PYTHON, O_PUSH, O_PUSH_INTERVAL, O_APP, O_LABELS, O_PUSH_FORMAT };
 	const char *cmd = leaks_cmd ? "leaks" : "record";
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
@@ -472,6 +480,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 		{"no-python", no_argument, 0, O_NO_PYTHON},
 		{"push", required_argument, 0, O_PUSH},
 		{"push-interval", required_argument, 0, O_PUSH_INTERVAL},
+		{"push-format", required_argument, 0, O_PUSH_FORMAT},
 		{"app", required_argument, 0, O_APP},
 		{"labels", required_argument, 0, O_LABELS},
 		{"help", no_argument, 0, 'h'},
@@ -479,7 +488,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 	};
 	struct cs_record_opts o;
 	const char *output = NULL; /* default csampler.data; none with --push */
-	struct cs_push_opts push = {NULL, NULL, NULL, 10};
+	struct cs_push_opts push = {NULL, CS_PUSH_PYROSCOPE, NULL, NULL, 10};
 	int push_set = 0;
 	CS_VEC(const char *) dirs = {0};
 	int quiet = 0, c, ret = 1;
@@ -502,7 +511,8 @@ static int run(int argc, char **argv, int leaks_cmd)
 				NULL)) != -1) {
 		if (leaks_cmd && (c == O_STACK || c == O_NO_KERNEL || c == O_LEAKS || c == O_WALL ||
 				  c == O_SAMPLER || c == O_NO_PYTHON || c == O_PUSH ||
-				  c == O_PUSH_INTERVAL || c == O_APP || c == O_LABELS))
+				  c == O_PUSH_INTERVAL || c == O_APP || c == O_LABELS ||
+				  c == O_PUSH_FORMAT))
 			return cs_usage_error(cmd, "'%s' is an option of 'csampler record'",
 					      argv[optind - 1]);
 		switch (c) {
@@ -574,6 +584,12 @@ static int run(int argc, char **argv, int leaks_cmd)
 			push.interval_s = d;
 			push_set = 1;
 			break;
+		case O_PUSH_FORMAT:
+			if ((push.format = cs_push_format_parse(optarg)) < 0)
+				return cs_usage_error(cmd, "--push-format needs pyroscope or otlp, not '%s'",
+						      optarg);
+			push_set = 1;
+			break;
 		case O_APP: push.app = optarg; push_set = 1; break;
 		case O_LABELS: push.labels = optarg; push_set = 1; break;
 		case 'h': fputs(leaks_cmd ? leaks_usage_text : usage_text, stdout); return 0;
@@ -591,7 +607,8 @@ static int run(int argc, char **argv, int leaks_cmd)
 	if ((o.sample_bytes || o.leak_interval_s != 10) && !o.leaks)
 		return cs_usage_error(cmd, "--interval and --sample-bytes go with --leaks");
 	if (push_set && !push.url)
-		return cs_usage_error(cmd, "--push-interval, --app and --labels go with --push");
+		return cs_usage_error(cmd, "--push-interval, --push-format, --app and --labels go "
+					   "with --push");
 	if (push.url) {
 		char why[256];
 		if (o.wall || o.leaks)
@@ -600,6 +617,7 @@ static int run(int argc, char **argv, int leaks_cmd)
 		if (cs_push_check(&push, why, sizeof(why)) < 0)
 			return cs_usage_error(cmd, "%s", why);
 		o.push = &push;
+		o.window_only = !output; /* nothing keeps the whole recording */
 	} else if (!output) {
 		output = "csampler.data";
 	}

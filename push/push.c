@@ -1,5 +1,6 @@
 /* push.c - the push thread and its HTTP/1.1 client (see push.h). */
 #include "push.h"
+#include "util/buf.h"
 #include "render/view.h"
 #include "util/util.h"
 
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 struct window {
-	char *body; /* the gzip'd pprof */
+	char *body; /* the gzip'd pprof, or the OTLP request */
 	size_t len;
 	uint64_t from_s, until_s;
 	unsigned tries;
@@ -25,6 +26,8 @@ struct window {
 struct cs_pusher {
 	char host[256], port[8], prefix[512];
 	char name[1024]; /* APP{labels}, percent-encoded */
+	int format;	 /* enum cs_push_format */
+	char *app, *labels; /* OTLP: resource attributes (NULL: none given) */
 	int timeout_ms;
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -128,6 +131,11 @@ bad:
 			  "'.' and '-', not '%s'",
 		 labels);
 	return -1;
+}
+
+int cs_push_format_parse(const char *s)
+{
+	return !strcmp(s, "pyroscope") ? CS_PUSH_PYROSCOPE : !strcmp(s, "otlp") ? CS_PUSH_OTLP : -1;
 }
 
 int cs_push_check(const struct cs_push_opts *o, char *why, size_t wl)
@@ -246,13 +254,23 @@ static int send_all(const struct cs_pusher *ps, int fd, const char *buf, size_t 
 static int post(struct cs_pusher *ps, const struct window *w, char *why, size_t wl)
 {
 	static const char boundary[] = "csampler-8a3f61c0d94e27b5";
-	char head[2048], part[256], tail[64];
-	int pl = snprintf(part, sizeof(part),
+	char head[2048], part[256] = "", tail[64] = "";
+	int pl = 0, tl = 0, hl;
+	if (ps->format == CS_PUSH_OTLP) {
+		hl = snprintf(head, sizeof(head),
+			      "POST %s/v1development/profiles HTTP/1.1\r\nHost: %s%s%s\r\n"
+			      "User-Agent: csampler\r\nContent-Type: application/x-protobuf\r\n"
+			      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			      ps->prefix, ps->host, strcmp(ps->port, "80") ? ":" : "",
+			      strcmp(ps->port, "80") ? ps->port : "", w->len);
+		goto send;
+	}
+	pl = snprintf(part, sizeof(part),
 			  "--%s\r\nContent-Disposition: form-data; name=\"profile\"; "
 			  "filename=\"profile.pprof\"\r\nContent-Type: application/octet-stream\r\n\r\n",
 			  boundary);
-	int tl = snprintf(tail, sizeof(tail), "\r\n--%s--\r\n", boundary);
-	int hl = snprintf(head, sizeof(head),
+	tl = snprintf(tail, sizeof(tail), "\r\n--%s--\r\n", boundary);
+	hl = snprintf(head, sizeof(head),
 			  "POST %s/ingest?name=%s&from=%llu&until=%llu&format=pprof&spyName=csampler "
 			  "HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: csampler\r\n"
 			  "Content-Type: multipart/form-data; boundary=%s\r\n"
@@ -261,6 +279,7 @@ static int post(struct cs_pusher *ps, const struct window *w, char *why, size_t 
 			  (unsigned long long)w->until_s, ps->host, strcmp(ps->port, "80") ? ":" : "",
 			  strcmp(ps->port, "80") ? ps->port : "", boundary,
 			  (size_t)pl + w->len + (size_t)tl);
+send:
 	if (hl < 0 || (size_t)hl >= sizeof(head)) {
 		snprintf(why, wl, "request too long");
 		return -1;
@@ -271,9 +290,9 @@ static int post(struct cs_pusher *ps, const struct window *w, char *why, size_t 
 	uint64_t deadline = cs_now_ns() + (uint64_t)ps->timeout_ms * 1000000ull;
 	int ret = -1;
 	if (send_all(ps, fd, head, (size_t)hl, deadline) < 0 ||
-	    send_all(ps, fd, part, (size_t)pl, deadline) < 0 ||
+	    (pl && send_all(ps, fd, part, (size_t)pl, deadline) < 0) ||
 	    send_all(ps, fd, w->body, w->len, deadline) < 0 ||
-	    send_all(ps, fd, tail, (size_t)tl, deadline) < 0) {
+	    (tl && send_all(ps, fd, tail, (size_t)tl, deadline) < 0)) {
 		snprintf(why, wl, "sending to %.64s:%s: %s", ps->host, ps->port, strerror(errno));
 		goto out;
 	}
@@ -432,6 +451,9 @@ struct cs_pusher *cs_pusher_new(const struct cs_push_opts *o)
 		 o->labels && o->labels[0] ? "{" : "", o->labels ? o->labels : "",
 		 o->labels && o->labels[0] ? "}" : "");
 	pct_append(ps->name, sizeof(ps->name), raw);
+	ps->format = o->format;
+	ps->app = o->app ? cs_xstrdup(o->app) : NULL;
+	ps->labels = o->labels ? cs_xstrdup(o->labels) : NULL;
 	/* A request may take up to one interval (at least 2 s, at most 10 s). */
 	double t = o->interval_s;
 	ps->timeout_ms = (int)((t < 2 ? 2 : t > 10 ? 10 : t) * 1000);
@@ -444,6 +466,8 @@ struct cs_pusher *cs_pusher_new(const struct cs_push_opts *o)
 	int rc = pthread_create(&ps->thread, NULL, push_main, ps);
 	if (rc) {
 		cs_error("cannot start the push thread: %s", strerror(rc));
+		free(ps->app);
+		free(ps->labels);
 		pthread_cond_destroy(&ps->cv);
 		pthread_mutex_destroy(&ps->mu);
 		free(ps);
@@ -457,12 +481,21 @@ int cs_pusher_add(struct cs_pusher *ps, const struct cs_profile *window, uint64_
 {
 	char *body = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&body, &len);
-	struct cs_view_opts vo;
-	memset(&vo, 0, sizeof(vo));
-	int bad = !f || cs_render_pprof(window, &vo, f) < 0;
-	if (f && fclose(f) != 0)
-		bad = 1;
+	int bad = 0;
+	if (ps->format == CS_PUSH_OTLP) {
+		struct cs_buf b;
+		cs_buf_init(&b);
+		bad = cs_otlp_encode(window, ps->app, ps->labels, &b) < 0;
+		body = (char *)b.p; /* the buffer's bytes are ours now */
+		len = b.n;
+	} else {
+		FILE *f = open_memstream(&body, &len);
+		struct cs_view_opts vo;
+		memset(&vo, 0, sizeof(vo));
+		bad = !f || cs_render_pprof(window, &vo, f) < 0;
+		if (f && fclose(f) != 0)
+			bad = 1;
+	}
 	pthread_mutex_lock(&ps->mu);
 	ps->st.windows++;
 	if (bad) {
@@ -517,5 +550,7 @@ void cs_pusher_finish(struct cs_pusher *ps, double flush_s, struct cs_push_stats
 	}
 	pthread_cond_destroy(&ps->cv);
 	pthread_mutex_destroy(&ps->mu);
+	free(ps->app);
+	free(ps->labels);
 	free(ps);
 }

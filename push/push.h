@@ -8,6 +8,11 @@
  *        POST URL/ingest?name=APP{k=v,...}&from=S&until=S&format=pprof
  *        body: multipart/form-data, field "profile" = the gzip'd pprof
  *
+ * or, with --push-format otlp, to an OpenTelemetry Collector (OTLP/HTTP, profiles signal):
+ *
+ *        POST URL/v1development/profiles
+ *        body: application/x-protobuf, an ExportProfilesServiceRequest (otlp.c)
+ *
  * Plain http:// only: https needs a TLS library, which csampler does not link.
  * A window that fails is retried with a growing pause; when the queue is full the
  * oldest window is dropped. Every outcome is counted (cs_pusher_stats).
@@ -25,8 +30,14 @@
 /* Attempts per window before it is dropped. */
 #define CS_PUSH_MAX_TRIES 4
 
+enum cs_push_format {
+	CS_PUSH_PYROSCOPE = 0, /* Pyroscope's /ingest, pprof */
+	CS_PUSH_OTLP,	       /* OTLP/HTTP profiles (Alpha signal, v1development) */
+};
+
 struct cs_push_opts {
 	const char *url;    /* http://HOST[:PORT][/PREFIX] */
+	int format;	    /* enum cs_push_format */
 	const char *app;    /* application name (NULL: "csampler") */
 	const char *labels; /* "k=v,k=v" or NULL */
 	double interval_s;  /* seconds between windows: sets the request timeout */
@@ -43,13 +54,25 @@ struct cs_push_stats {
 
 struct cs_pusher;
 
+/* "pyroscope" or "otlp" -> enum cs_push_format, or -1. */
+int cs_push_format_parse(const char *s);
+
+/* Encode window (see cs_pusher_add) as an OTLP ExportProfilesServiceRequest into out
+ * (emptied first): resource attributes service.name = app (NULL: "csampler"), the
+ * labels ("k=v,k=v", checked by cs_push_check, or NULL), host.name and process.pid;
+ * one profile of cpu/nanoseconds samples with thread.name, thread.id and process.pid
+ * attributes. Returns 0. (otlp.c) */
+struct cs_buf;
+int cs_otlp_encode(const struct cs_profile *window, const char *app, const char *labels,
+		   struct cs_buf *out);
+
 /* Check a URL, app name and labels as cs_pusher_new would. Returns 0, or -1 with a
  * message (without "csampler:") in why. */
 int cs_push_check(const struct cs_push_opts *o, char *why, size_t why_len);
 /* Start the push thread. Returns NULL after one error line. */
 struct cs_pusher *cs_pusher_new(const struct cs_push_opts *o);
 /* Encode window (a profile of the samples from from_ns to until_ns, Unix time in ns)
- * as pprof and queue it; the caller keeps and frees window. Never blocks on the
+ * as pprof (or OTLP) and queue it; the caller keeps and frees window. Never blocks on the
  * network. Returns 0, or -1 when the window could not be encoded (counted as dropped). */
 int cs_pusher_add(struct cs_pusher *ps, const struct cs_profile *window, uint64_t from_ns,
 		  uint64_t until_ns);

@@ -69,6 +69,7 @@ struct rproc {
 	uint32_t pid;
 	int alive;
 	uint64_t last_cpu_ns;
+	unsigned dead_cuts; /* window_only: windows cut since it ended */
 };
 
 struct rec {
@@ -168,7 +169,7 @@ static struct rproc *proc_get(struct rec *r, uint32_t pid)
 	int added;
 	uint64_t *slot = cs_map64_put(&r->proc_ix, pid, r->procs.n, &added);
 	if (added) {
-		struct rproc p = {pid, 1, 0};
+		struct rproc p = {pid, 1, 0, 0};
 		struct cs_proc_usage u;
 		if (cs_proc_usage((pid_t)pid, &u) == 0)
 			p.last_cpu_ns = u.cpu_ns;
@@ -437,12 +438,15 @@ static void on_sample(void *ctx, const struct cs_sample_rec *s)
 		wall_thread(r, s->pid, s->tid, s->time);
 	uint64_t key = ((uint64_t)node << 24) | t;
 	int added;
-	uint64_t *c = cs_map64_put(&r->counts, key, 0, &added);
-	if (added)
-		CS_VEC_PUSH(r->count_keys, key);
+	uint64_t *c;
 	/* A sample may stand for several periods of CPU time (ptrace samples the CPU a
 	 * thread used since its last sample). */
-	*c += s->weight;
+	if (!r->o->window_only) { /* the whole recording's counts */
+		c = cs_map64_put(&r->counts, key, 0, &added);
+		if (added)
+			CS_VEC_PUSH(r->count_keys, key);
+		*c += s->weight;
+	}
 	if (r->pusher) { /* continuous mode: the window's own count too */
 		c = cs_map64_put(&r->wcounts, key, 0, &added);
 		if (added)
@@ -576,7 +580,8 @@ static void timeline_tick(struct rec *r, struct cs_profile *p, uint64_t now, uin
 	r->st.target_cpu_ns += cpu_delta;
 	r->tick_samples = 0;
 	*last_tick = now;
-	CS_VEC_PUSH(p->timeline, t);
+	if (!r->o->window_only) /* nothing would write it: keep memory flat */
+		CS_VEC_PUSH(p->timeline, t);
 }
 
 static void status(const struct rec *r, uint64_t now)
@@ -815,6 +820,50 @@ static void fill_meta(const struct rec *r, struct cs_profile *p, pid_t pid);
  * it read), the profile is handed to the pusher, which encodes it, and both are freed.
  * The windows' counts add up to the whole recording's. */
 
+/* Continuous mode without -o: once a window is cut nothing needs its stacks, so the
+ * address trie and the JIT addresses start afresh, and threads and processes that
+ * ended are dropped (a process one window later, for its last samples), with what the
+ * symbolizer kept for them. Memory then follows what one window holds, not the number
+ * of distinct stacks, threads, processes and libraries seen since the start. */
+static void window_forget(struct rec *r)
+{
+	r->nodes.n = 1; /* the root */
+	cs_index_release(&r->node_ix);
+	cs_index_init(&r->node_ix);
+	r->jits.n = 0;
+	cs_index_release(&r->jit_ix);
+	cs_index_init(&r->jit_ix);
+	size_t k = 0;
+	cs_map64_release(&r->live_thread);
+	cs_map64_init(&r->live_thread);
+	for (size_t i = 0; i < r->threads.n; i++) {
+		struct rthread t = r->threads.v[i];
+		if (!t.alive) {
+			CS_VEC_FREE(t.pend_kchain);
+			continue;
+		}
+		*cs_map64_put(&r->live_thread, t.tid, k, NULL) = k;
+		r->threads.v[k++] = t;
+	}
+	r->threads.n = k;
+	k = 0;
+	cs_map64_release(&r->proc_ix);
+	cs_map64_init(&r->proc_ix);
+	for (size_t i = 0; i < r->procs.n; i++) {
+		struct rproc pr = r->procs.v[i];
+		if (!pr.alive && ++pr.dead_cuts >= 2) {
+			cs_sym_proc_forget(r->sym, (pid_t)pr.pid);
+			if (r->py)
+				cs_py_forget(r->py, (pid_t)pr.pid);
+			continue;
+		}
+		*cs_map64_put(&r->proc_ix, pr.pid, k, NULL) = k;
+		r->procs.v[k++] = pr;
+	}
+	r->procs.n = k;
+	cs_sym_trim(r->sym);
+}
+
 static void window_cut(struct rec *r, uint64_t now)
 {
 	struct cs_profile w;
@@ -893,6 +942,8 @@ static void window_cut(struct rec *r, uint64_t now)
 	cs_map64_init(&r->wcounts);
 	CS_VEC_FREE(r->wkeys);
 	r->win_start = now;
+	if (r->o->window_only)
+		window_forget(r);
 }
 
 static void fill_meta(const struct rec *r, struct cs_profile *p, pid_t pid)

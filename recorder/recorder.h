@@ -44,6 +44,12 @@ struct cs_record_opts {
 	 * the window since the last one become a profile sent by push/push.h. NULL: off.
 	 * CPU samples only (not with wall or leaks). */
 	const struct cs_push_opts *push;
+	/* Continuous mode without -o: keep only what the current window needs (the
+	 * address trie, counts, threads and processes that are gone, and the
+	 * symbolizer's state for them are dropped after each window), so that memory
+	 * stays bounded over days. The profile cs_record returns then holds no samples,
+	 * only the statistics. */
+	int window_only;
 	/* Set asynchronously (by a signal handler) to end the recording. */
 	volatile sig_atomic_t *stop;
 };

@@ -12,50 +12,13 @@
  *   offset 0) and a location's address is its mapping's start plus the relative
  *   address: addresses stay distinct and map back to the file's addresses.
  */
+#include "pb.h"
 #include "view.h"
 #include "util/buf.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-/* ---- protobuf wire format ---- */
-
-enum { WT_VARINT = 0, WT_LEN = 2 };
-
-static void pb_key(struct cs_buf *b, unsigned field, unsigned wire)
-{
-	cs_buf_put_uv(b, (uint64_t)field << 3 | wire);
-}
-static void pb_uint(struct cs_buf *b, unsigned field, uint64_t v)
-{
-	if (!v)
-		return; /* proto3: zero is the default and is not written */
-	pb_key(b, field, WT_VARINT);
-	cs_buf_put_uv(b, v);
-}
-static void pb_bytes(struct cs_buf *b, unsigned field, const void *p, size_t n)
-{
-	pb_key(b, field, WT_LEN);
-	cs_buf_put_uv(b, n);
-	cs_buf_put(b, p, n);
-}
-/* The message in sub as field of b; sub is emptied for the next message. */
-static void pb_msg(struct cs_buf *b, unsigned field, struct cs_buf *sub)
-{
-	pb_bytes(b, field, sub->p, sub->n);
-	sub->n = 0;
-}
-static void pb_packed(struct cs_buf *b, unsigned field, const uint64_t *v, size_t n,
-		      struct cs_buf *tmp)
-{
-	if (!n)
-		return;
-	tmp->n = 0;
-	for (size_t i = 0; i < n; i++)
-		cs_buf_put_uv(tmp, v[i]);
-	pb_msg(b, field, tmp);
-}
 
 /* profile.proto's field numbers */
 enum {

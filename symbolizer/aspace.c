@@ -328,3 +328,42 @@ void cs_space_free(struct aspace *a)
 	cs_map64_release(&a->callsites);
 	free(a);
 }
+
+void cs_sym_proc_forget(struct cs_symbolizer *s, pid_t pid)
+{
+	uint64_t *slot = cs_map64_get(&s->space_ix, (uint64_t)pid);
+	if (!slot)
+		return;
+	size_t i = (size_t)*slot, last = s->spaces.n - 1;
+	cs_space_free(s->spaces.v[i]);
+	cs_map64_del(&s->space_ix, (uint64_t)pid);
+	if (i != last) {
+		s->spaces.v[i] = s->spaces.v[last];
+		*cs_map64_get(&s->space_ix, (uint64_t)s->spaces.v[i]->pid) = i;
+	}
+	s->spaces.n--;
+}
+
+/* Entries of a per-address cache (pc -> unwind rule, return address -> call check)
+ * past which it starts afresh: a few MiB, far more than the code a program runs. */
+#define SPACE_CACHE_MAX (1u << 18)
+
+void cs_sym_trim(struct cs_symbolizer *s)
+{
+	for (size_t i = 0; i < s->spaces.n; i++) {
+		struct aspace *a = s->spaces.v[i];
+		/* Retired when a mapping they reported was replaced: no unwind in progress
+		 * uses them between samples, and each holds the files it opened. */
+		for (size_t j = 0; j < a->retired.n; j++)
+			dwfl_end(a->retired.v[j]);
+		a->retired.n = 0;
+		if (a->rules.n > SPACE_CACHE_MAX) {
+			cs_map64_release(&a->rules);
+			cs_map64_init(&a->rules);
+		}
+		if (a->callsites.n > SPACE_CACHE_MAX) {
+			cs_map64_release(&a->callsites);
+			cs_map64_init(&a->callsites);
+		}
+	}
+}

@@ -65,6 +65,13 @@ void cs_sym_proc_fork(struct cs_symbolizer *s, pid_t ppid, pid_t pid);
 void cs_sym_proc_exec(struct cs_symbolizer *s, pid_t pid);
 /* pid mapped something; only executable file mappings matter. */
 void cs_sym_proc_mmap(struct cs_symbolizer *s, pid_t pid, const struct cs_mapping *m);
+/* Process pid has ended: free its address space, its unwinder and their caches. A
+ * later sample of that pid loads it afresh from /proc. */
+void cs_sym_proc_forget(struct cs_symbolizer *s, pid_t pid);
+/* Free what only samples already unwound needed: the unwinders replaced when a mapping
+ * they knew went away (dlclose, exec), and per-address unwinding caches grown past
+ * their bound. For long runs (continuous mode); call between samples. */
+void cs_sym_trim(struct cs_symbolizer *s);
 /* Is pid's address space known? */
 int cs_sym_proc_known(struct cs_symbolizer *s, pid_t pid);
 

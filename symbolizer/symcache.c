@@ -46,9 +46,12 @@ struct symcache {
 	size_t nframes;
 	const char *strs;
 	size_t nstrs;
-	/* found this run */
+	/* found this run, looked up as the file's entries are (vaddr -> 1 + index in add),
+	 * so that continuous mode, which resolves an address again in every window, does
+	 * it once and never records it twice; at most MAX_ENTS entries in all */
 	CS_VEC(struct centry) add;
 	CS_VEC(struct cframe) add_frames;
+	struct cs_map64 add_ix;
 	struct cs_profile names; /* interns the strings of new entries */
 };
 
@@ -174,6 +177,7 @@ static struct symcache *cache_of(struct cs_symbolizer *s, struct symmod *m)
 	c->path = cs_xasprintf("%s/%s-%016llx", sub, hex, (unsigned long long)debug_signature(s, m));
 	free(sub);
 	cs_profile_init(&c->names);
+	cs_map64_init(&c->add_ix);
 	/* A damaged or edited entry fails its checksum and is rebuilt from scratch. */
 	if (cs_cache_entry_read(c->path, &c->file) == 0 && !valid(c->file.data, c->file.size, c))
 		cs_cache_entry_release(&c->file);
@@ -186,7 +190,27 @@ size_t cs_symcache_lookup(struct cs_symbolizer *s, struct symmod *m, struct cs_p
 			  uint32_t module, uint64_t vaddr, uint32_t *out, size_t cap, int *resolved)
 {
 	struct symcache *c = cache_of(s, m);
-	if (!c || !c->nents)
+	if (!c)
+		return 0;
+	const uint64_t *added = cs_map64_get(&c->add_ix, vaddr);
+	if (added) { /* resolved earlier in this run */
+		const struct centry *e = &c->add.v[*added - 1];
+		size_t n = CS_MIN((size_t)e->count, cap);
+		for (size_t i = 0; i < n; i++) {
+			const struct cframe *cf = &c->add_frames.v[e->first + i];
+			struct cs_frame f;
+			f.func = cs_profile_cstr(p, cs_str(&c->names, cf->func));
+			f.file = cs_profile_cstr(p, cs_str(&c->names, cf->file));
+			f.line = cf->line;
+			f.module = module;
+			f.flags = cf->flags;
+			f.addr = vaddr;
+			out[i] = cs_profile_frame(p, &f);
+		}
+		*resolved = e->resolved;
+		return n;
+	}
+	if (!c->nents)
 		return 0;
 	size_t lo = 0, hi = c->nents;
 	while (lo < hi) {
@@ -219,8 +243,10 @@ void cs_symcache_add(struct cs_symbolizer *s, struct symmod *m, const struct cs_
 		     uint64_t vaddr, const uint32_t *ids, size_t n, int resolved)
 {
 	struct symcache *c = cache_of(s, m);
-	if (!c || !n || n > 0xffff || c->nents + c->add.n >= MAX_ENTS)
+	if (!c || !n || n > 0xffff || c->nents + c->add.n >= MAX_ENTS ||
+	    cs_map64_get(&c->add_ix, vaddr))
 		return;
+	*cs_map64_put(&c->add_ix, vaddr, 0, NULL) = c->add.n + 1;
 	struct centry e = {vaddr, (uint32_t)c->add_frames.n, (uint16_t)n, (uint16_t)!!resolved};
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_frame *f = &p->frames.v[ids[i]];
@@ -307,6 +333,7 @@ void cs_symcache_close(struct symmod *m)
 	cs_cache_entry_release(&c->file);
 	CS_VEC_FREE(c->add);
 	CS_VEC_FREE(c->add_frames);
+	cs_map64_release(&c->add_ix);
 	cs_profile_release(&c->names);
 	free(c->path);
 	free(c);

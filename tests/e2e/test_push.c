@@ -1,9 +1,13 @@
 /* End-to-end tests of continuous mode (record --push): a loopback HTTP server run by
  * the test records every request; the windows are checked against Pyroscope's ingest
  * contract, decoded by the real pprof (`go tool pprof -raw`, Debian golang-go), and
- * their samples must add up to the whole recording written with -o. Also: a server
- * that refuses connections, and one that accepts but never answers. */
+ * their samples must add up to the whole recording written with -o. With
+ * --push-format otlp the requests are decoded by a protobuf reader of the test's own
+ * that checks every field number and wire type against opentelemetry-proto's
+ * profiles.proto (no OpenTelemetry Collector is packaged for Debian; it is not run).
+ * Also: a server that refuses connections, and one that accepts but never answers. */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -308,6 +312,381 @@ static int run_cpu3(const char *url, const char *secs, const char *data, char **
 	return h_run(argv, 90, NULL, err);
 }
 
+
+/* ---- an OTLP profiles reader of the test's own ----
+ *
+ * Field numbers and wire types, as opentelemetry-proto's late-2025 releases define them
+ * (collector/profiles/v1development/profiles_service.proto, profiles/v1development/
+ * profiles.proto, common/v1/common.proto, resource/v1/resource.proto). A field that is
+ * not in its message's list fails the test. */
+
+enum { W_VAR = 0, W_I64 = 1, W_LEN = 2 };
+
+struct pbr {
+	const uint8_t *p, *end;
+};
+
+struct pbf {
+	unsigned num, wire;
+	uint64_t v;	   /* varint or fixed64 */
+	const uint8_t *b; /* length-delimited bytes */
+	size_t n;
+};
+
+static int pb_var(struct pbr *r, uint64_t *v)
+{
+	*v = 0;
+	for (int sh = 0; sh < 64 && r->p < r->end; sh += 7) {
+		uint8_t c = *r->p++;
+		*v |= (uint64_t)(c & 0x7f) << sh;
+		if (!(c & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/* The next field: 1, 0 at the end; a malformed message fails the test. */
+static int pb_next(struct pbr *r, struct pbf *f)
+{
+	if (r->p >= r->end)
+		return 0;
+	uint64_t key;
+	cr_assert(pb_var(r, &key) == 0, "truncated key");
+	f->num = (unsigned)(key >> 3);
+	f->wire = (unsigned)(key & 7);
+	cr_assert(f->num > 0, "field number 0");
+	if (f->wire == W_VAR) {
+		cr_assert(pb_var(r, &f->v) == 0, "truncated varint");
+	} else if (f->wire == W_I64) {
+		cr_assert(r->end - r->p >= 8, "truncated fixed64");
+		memcpy(&f->v, r->p, 8);
+		r->p += 8;
+	} else if (f->wire == W_LEN) {
+		uint64_t n;
+		cr_assert(pb_var(r, &n) == 0 && n <= (uint64_t)(r->end - r->p), "bad length");
+		f->b = r->p;
+		f->n = (size_t)n;
+		r->p += n;
+	} else {
+		cr_assert_fail("wire type %u (field %u) is not used by the OTLP profiles messages",
+			       f->wire, f->num);
+	}
+	return 1;
+}
+
+static struct pbr pb_sub(const struct pbf *f)
+{
+	struct pbr r = {f->b, f->b + f->n};
+	return r;
+}
+
+/* Fail unless (num, wire) is in spec, a string of "NUM:WIRE " pairs. */
+static void pb_expect(const char *msg, const char *spec, const struct pbf *f)
+{
+	char want[16];
+	snprintf(want, sizeof(want), " %u:%u ", f->num, f->wire);
+	char padded[256];
+	snprintf(padded, sizeof(padded), " %s ", spec);
+	cr_assert(strstr(padded, want), "%s: field %u with wire type %u is not in the spec (%s)",
+		  msg, f->num, f->wire, spec);
+}
+
+/* A packed (LEN) or single (VARINT) repeated varint field, appended to v. */
+static size_t pb_ints(const struct pbf *f, uint64_t *v, size_t n, size_t cap)
+{
+	if (f->wire == W_VAR) {
+		if (n < cap)
+			v[n++] = f->v;
+		return n;
+	}
+	struct pbr r = pb_sub(f);
+	while (r.p < r.end && n < cap)
+		cr_assert(pb_var(&r, &v[n++]) == 0, "bad packed varint");
+	return n;
+}
+
+#define OT_MAX 4096
+
+struct otlp_dict {
+	const uint8_t *str[OT_MAX];
+	size_t strlen[OT_MAX];
+	size_t nstr;
+	uint64_t func_name[OT_MAX];
+	size_t nfunc;
+	uint64_t loc_func[OT_MAX][8]; /* the functions of the location's lines, leaf first */
+	size_t loc_nfunc[OT_MAX];
+	size_t nloc;
+	uint64_t stack_loc[OT_MAX][64]; /* leaf first */
+	size_t stack_n[OT_MAX], nstack;
+	size_t nmap, nattr, nlink;
+	uint64_t attr_key[OT_MAX];
+	int first_empty; /* every table began with its zero value */
+};
+
+static int ot_str_is(const struct otlp_dict *d, uint64_t i, const char *s)
+{
+	return i < d->nstr && d->strlen[i] == strlen(s) && !memcmp(d->str[i], s, d->strlen[i]);
+}
+
+static void ot_any(const struct pbf *f, const uint8_t **s, size_t *sl, uint64_t *iv)
+{
+	struct pbr r = pb_sub(f);
+	struct pbf g;
+	*s = NULL;
+	while (pb_next(&r, &g)) {
+		pb_expect("AnyValue", "1:2 2:0 3:0 4:1 5:2 6:2 7:2", &g);
+		if (g.num == 1) {
+			*s = g.b;
+			*sl = g.n;
+		} else if (g.num == 3) {
+			*iv = g.v;
+		}
+	}
+}
+
+static void ot_dict(const struct pbf *df, struct otlp_dict *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->first_empty = 1;
+	struct pbr r = pb_sub(df);
+	struct pbf f, g;
+	while (pb_next(&r, &f)) {
+		pb_expect("ProfilesDictionary", "1:2 2:2 3:2 4:2 5:2 6:2 7:2", &f);
+		struct pbr m = pb_sub(&f);
+		switch (f.num) {
+		case 1: /* Mapping */
+			if (!d->nmap++ && f.n)
+				d->first_empty = 0;
+			while (pb_next(&m, &g))
+				pb_expect("Mapping", "1:0 2:0 3:0 4:0 5:2 5:0", &g);
+			break;
+		case 2: /* Location */
+			cr_assert(d->nloc < OT_MAX);
+			if (!d->nloc && f.n)
+				d->first_empty = 0;
+			d->loc_nfunc[d->nloc] = 0;
+			while (pb_next(&m, &g)) {
+				pb_expect("Location", "1:0 2:0 3:2 4:2 4:0", &g);
+				if (g.num != 3)
+					continue;
+				struct pbr l = pb_sub(&g);
+				struct pbf h;
+				while (pb_next(&l, &h)) {
+					pb_expect("Line", "1:0 2:0 3:0", &h);
+					if (h.num == 1 && d->loc_nfunc[d->nloc] < 8)
+						d->loc_func[d->nloc][d->loc_nfunc[d->nloc]++] = h.v;
+				}
+			}
+			d->nloc++;
+			break;
+		case 3: /* Function */
+			cr_assert(d->nfunc < OT_MAX);
+			if (!d->nfunc && f.n)
+				d->first_empty = 0;
+			d->func_name[d->nfunc] = 0;
+			while (pb_next(&m, &g)) {
+				pb_expect("Function", "1:0 2:0 3:0 4:0", &g);
+				if (g.num == 1)
+					d->func_name[d->nfunc] = g.v;
+			}
+			d->nfunc++;
+			break;
+		case 4: /* Link */
+			if (!d->nlink++ && f.n)
+				d->first_empty = 0;
+			while (pb_next(&m, &g))
+				pb_expect("Link", "1:2 2:2", &g);
+			break;
+		case 5:
+			cr_assert(d->nstr < OT_MAX);
+			if (!d->nstr && f.n)
+				d->first_empty = 0;
+			d->str[d->nstr] = f.b;
+			d->strlen[d->nstr++] = f.n;
+			break;
+		case 6: /* KeyValueAndUnit */
+			cr_assert(d->nattr < OT_MAX);
+			if (!d->nattr && f.n)
+				d->first_empty = 0;
+			d->attr_key[d->nattr] = 0;
+			while (pb_next(&m, &g)) {
+				pb_expect("KeyValueAndUnit", "1:0 2:2 3:0", &g);
+				if (g.num == 1)
+					d->attr_key[d->nattr] = g.v;
+				if (g.num == 2) {
+					const uint8_t *sv;
+					size_t sl;
+					uint64_t iv;
+					ot_any(&g, &sv, &sl, &iv);
+				}
+			}
+			d->nattr++;
+			break;
+		case 7: /* Stack */
+			cr_assert(d->nstack < OT_MAX);
+			if (!d->nstack && f.n)
+				d->first_empty = 0;
+			d->stack_n[d->nstack] = 0;
+			while (pb_next(&m, &g)) {
+				pb_expect("Stack", "1:2 1:0", &g);
+				d->stack_n[d->nstack] =
+				    pb_ints(&g, d->stack_loc[d->nstack], d->stack_n[d->nstack], 64);
+			}
+			d->nstack++;
+			break;
+		}
+	}
+}
+
+struct otlp_window {
+	uint64_t values, period, time_ns, duration_ns;
+	uint64_t hot_value; /* of samples whose stack goes through burn_a */
+	uint64_t plugin_value; /* ... through plugin_inner */
+	int threads_named;  /* every sample carries a thread.name attribute */
+	char service[64], env[64], host[64];
+};
+
+/* Decode one ExportProfilesServiceRequest, checking it against the spec. */
+static void ot_request(const char *body, size_t len, struct otlp_window *w)
+{
+	static struct otlp_dict d; /* large: not on the stack */
+	memset(w, 0, sizeof(*w));
+	w->threads_named = 1;
+	struct pbr r = {(const uint8_t *)body, (const uint8_t *)body + len};
+	struct pbf f, rp = {0}, dict = {0};
+	int nrp = 0, ndict = 0;
+	while (pb_next(&r, &f)) {
+		pb_expect("ExportProfilesServiceRequest", "1:2 2:2", &f);
+		if (f.num == 1) {
+			rp = f;
+			nrp++;
+		} else {
+			dict = f;
+			ndict++;
+		}
+	}
+	cr_assert(nrp == 1 && ndict == 1, "%d resource_profiles, %d dictionaries", nrp, ndict);
+	ot_dict(&dict, &d);
+	cr_expect(d.first_empty, "every dictionary table starts with its zero value");
+	cr_assert(d.nstr > 0 && d.strlen[0] == 0, "string_table[0] must be empty");
+
+	struct pbr rr = pb_sub(&rp), m;
+	struct pbf g, h, k;
+	int nprof = 0;
+	while (pb_next(&rr, &g)) {
+		pb_expect("ResourceProfiles", "1:2 2:2 3:2", &g);
+		if (g.num == 1) { /* Resource */
+			m = pb_sub(&g);
+			while (pb_next(&m, &h)) {
+				pb_expect("Resource", "1:2 2:0", &h);
+				if (h.num != 1)
+					continue;
+				struct pbr kv = pb_sub(&h);
+				const uint8_t *key = NULL, *sv = NULL;
+				size_t kl = 0, sl = 0;
+				uint64_t iv = 0;
+				while (pb_next(&kv, &k)) {
+					pb_expect("KeyValue", "1:2 2:2", &k);
+					if (k.num == 1) {
+						key = k.b;
+						kl = k.n;
+					} else {
+						ot_any(&k, &sv, &sl, &iv);
+					}
+				}
+				char *dst = NULL;
+				if (key && kl == 12 && !memcmp(key, "service.name", 12))
+					dst = w->service;
+				else if (key && kl == 3 && !memcmp(key, "env", 3))
+					dst = w->env;
+				else if (key && kl == 4 && !memcmp(key, "host", 4))
+					dst = w->host;
+				if (dst && sv)
+					snprintf(dst, 64, "%.*s", (int)sl, (const char *)sv);
+			}
+			continue;
+		}
+		if (g.num != 2)
+			continue;
+		m = pb_sub(&g); /* ScopeProfiles */
+		while (pb_next(&m, &h)) {
+			pb_expect("ScopeProfiles", "1:2 2:2 3:2", &h);
+			if (h.num != 2)
+				continue;
+			nprof++;
+			struct pbr pr = pb_sub(&h);
+			while (pb_next(&pr, &k)) {
+				pb_expect("Profile", "1:2 2:2 3:1 4:0 5:2 6:0 7:2 8:0 9:2 10:2 11:2 11:0",
+					  &k);
+				struct pbr x = pb_sub(&k);
+				struct pbf y;
+				if (k.num == 1 || k.num == 5) { /* ValueType: cpu/nanoseconds */
+					uint64_t t = 0, u = 0;
+					while (pb_next(&x, &y)) {
+						pb_expect("ValueType", "1:0 2:0", &y);
+						if (y.num == 1)
+							t = y.v;
+						else
+							u = y.v;
+					}
+					cr_expect(ot_str_is(&d, t, "cpu") && ot_str_is(&d, u, "nanoseconds"),
+						  "value type of field %u", k.num);
+				} else if (k.num == 3) {
+					w->time_ns = k.v;
+				} else if (k.num == 4) {
+					w->duration_ns = k.v;
+				} else if (k.num == 6) {
+					w->period = k.v;
+				} else if (k.num == 7) {
+					cr_expect_eq(k.n, 16, "profile_id is 16 bytes");
+				} else if (k.num == 2) { /* Sample */
+					uint64_t stack = 0, vals[4], attrs[8];
+					size_t nv = 0, na = 0;
+					while (pb_next(&x, &y)) {
+						pb_expect("Sample", "1:0 2:2 2:0 3:2 3:0 4:0 5:2 5:1", &y);
+						if (y.num == 1)
+							stack = y.v;
+						else if (y.num == 2)
+							nv = pb_ints(&y, vals, nv, 4);
+						else if (y.num == 3)
+							na = pb_ints(&y, attrs, na, 8);
+					}
+					cr_assert_eq(nv, 1, "one value per sample (one sample type)");
+					cr_assert(stack > 0 && stack < d.nstack, "stack_index %llu of %zu",
+						  (unsigned long long)stack, d.nstack);
+					w->values += vals[0];
+					int named = 0;
+					for (size_t i = 0; i < na; i++) {
+						cr_assert(attrs[i] < d.nattr, "attribute index");
+						named |= ot_str_is(&d, d.attr_key[attrs[i]], "thread.name");
+					}
+					w->threads_named &= named;
+					cr_assert(d.stack_n[stack] > 0, "an empty stack");
+					int through = 0, in_plugin = 0;
+					for (size_t i = 0; i < d.stack_n[stack]; i++) {
+						uint64_t l = d.stack_loc[stack][i];
+						cr_assert(l > 0 && l < d.nloc, "location index %llu",
+							  (unsigned long long)l);
+						cr_assert(d.loc_nfunc[l] > 0, "a location without lines");
+						for (size_t j = 0; j < d.loc_nfunc[l]; j++) {
+							uint64_t fn = d.loc_func[l][j];
+							cr_assert(fn > 0 && fn < d.nfunc, "function index");
+							through |= ot_str_is(&d, d.func_name[fn], "burn_a");
+							in_plugin |=
+							    ot_str_is(&d, d.func_name[fn], "plugin_inner");
+						}
+					}
+					if (through)
+						w->hot_value += vals[0];
+					if (in_plugin)
+						w->plugin_value += vals[0];
+				}
+			}
+		}
+	}
+	cr_assert_eq(nprof, 1, "one profile per window");
+}
+
 /* ---- tests ---- */
 
 Test(push, contract_and_totals)
@@ -380,6 +759,116 @@ Test(push, contract_and_totals)
 	server_free(&s);
 	free(err);
 	free(data);
+}
+
+Test(push, otlp)
+{
+	struct server s;
+	server_start(&s, 0);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/otel", s.port);
+	char *data = h_path(dir, "otlp.data"), *err = NULL;
+	char *argv[] = {CS_EXE, "record", "-o", data, "--push-interval", "1", "--push-format",
+			"otlp", "--app", "csamptest", "--labels", "env=test,host=h1", "--push", url,
+			"--", TARGET("cs_t_cpu3"), "4", NULL};
+	int st = h_run(argv, 90, NULL, &err);
+	server_stop(&s);
+	cr_assert_eq(st, 0, "record --push-format otlp failed: %s", err);
+	struct pushline pl;
+	cr_assert(parse_summary(err, &pl), "no push summary in:\n%s", err);
+	cr_expect_eq(pl.sent, pl.windows, "%s", err);
+	cr_assert(s.n >= 4 && s.n <= 6, "%d requests", s.n);
+	uint64_t sum = 0, prev_end = 0;
+	int hot = 0;
+	for (int i = 0; i < s.n; i++) {
+		const struct req *r = &s.req[i];
+		cr_assert_str_eq(r->line, "POST /otel/v1development/profiles HTTP/1.1");
+		cr_expect_str_eq(r->ctype, "application/x-protobuf");
+		cr_assert(r->body && r->len > 0, "window %d has no body", i);
+		struct otlp_window w;
+		ot_request(r->body, r->len, &w);
+		cr_expect_str_eq(w.service, "csamptest");
+		cr_expect_str_eq(w.env, "test");
+		cr_expect_str_eq(w.host, "h1");
+		cr_expect(w.threads_named, "window %d: a sample without thread.name", i);
+		cr_assert_eq(w.period, 1000000000ull / 99, "period %llu", (unsigned long long)w.period);
+		cr_assert_eq(w.values % w.period, 0, "values are whole periods");
+		cr_expect(w.time_ns > 1600000000ull * 1000000000ull && w.duration_ns > 0 &&
+			      w.duration_ns < 3000000000ull,
+			  "window %d: time %llu duration %llu", i, (unsigned long long)w.time_ns,
+			  (unsigned long long)w.duration_ns);
+		if (i) { /* contiguous, to within the clocks' reading */
+			int64_t gap = (int64_t)(w.time_ns - prev_end);
+			cr_expect(gap > -50000000 && gap < 50000000, "window %d begins %lld ns off",
+				  i, (long long)gap);
+		}
+		prev_end = w.time_ns + w.duration_ns;
+		sum += w.values / w.period;
+		/* cpu3 spends its CPU 3:2:1 in burn_a, burn_b, burn_c: burn_a has half */
+		hot += w.values && w.hot_value * 10 > w.values * 3 && w.hot_value * 4 < w.values * 3;
+	}
+	uint64_t whole = recorded(data);
+	cr_assert(whole > 50, "whole recording: %llu samples", (unsigned long long)whole);
+	cr_expect_eq(sum, whole, "windows %llu samples, whole recording %llu",
+		     (unsigned long long)sum, (unsigned long long)whole);
+	cr_expect(hot >= s.n - 1, "burn_a is the hot leaf in %d of %d windows", hot, s.n);
+	server_free(&s);
+	free(err);
+	free(data);
+}
+
+/* Without -o csampler keeps only the current window (memory bounded over days): the
+ * trie, threads that ended and processes are dropped after each window, and the
+ * unwinders of unloaded libraries are freed. The windows must still add up to the
+ * samples the summary counts, and code in a library loaded and unloaded by every
+ * short-lived thread must still be named. */
+Test(push, window_only_churn)
+{
+	struct server s;
+	server_start(&s, 0);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	char *err = NULL;
+	char *argv[] = {CS_EXE, "record", "--push-interval", "1", "--push-format", "otlp",
+			"--push", url, "--", TARGET("cs_t_spawner"),
+			TARGET("libcs_t_plugin.so"), "4", NULL};
+	int st = h_run(argv, 90, NULL, &err);
+	server_stop(&s);
+	cr_assert_eq(st, 0, "record --push failed: %s", err);
+	struct pushline pl;
+	cr_assert(parse_summary(err, &pl), "no push summary in:\n%s", err);
+	cr_expect_eq(pl.sent, pl.windows, "%s", err);
+	unsigned long long summary = 0;
+	const char *sl = strstr(err, " s: ");
+	cr_assert(sl && sscanf(sl, " s: %llu samples", &summary) == 1, "no sample count in %s",
+		  err);
+	cr_assert(s.n >= 4 && s.n <= 6, "%d requests", s.n);
+	uint64_t sum = 0;
+	int plugin = 0;
+	for (int i = 0; i < s.n; i++) {
+		struct otlp_window w;
+		ot_request(s.req[i].body, s.req[i].len, &w);
+		sum += w.period ? w.values / w.period : 0;
+		plugin += w.plugin_value > 0;
+	}
+	cr_assert(summary > 20, "%llu samples", summary);
+	cr_expect_eq(sum, summary, "windows %llu samples, summary %llu", (unsigned long long)sum,
+		     summary);
+	cr_expect(plugin >= s.n - 2, "plugin_inner named in %d of %d windows", plugin, s.n);
+	server_free(&s);
+	free(err);
+}
+
+Test(push, otlp_format_refused)
+{
+	char *err = NULL;
+	char *argv[] = {CS_EXE, "record", "--push", "http://127.0.0.1:9", "--push-format", "jfr",
+			"--", "true", NULL};
+	int st = h_run(argv, 30, NULL, &err);
+	cr_expect_neq(st, 0);
+	cr_expect(err && strstr(err, "csampler record: --push-format needs"), "%s",
+		  err ? err : "");
+	free(err);
 }
 
 Test(push, server_down)
