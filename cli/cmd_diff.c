@@ -287,9 +287,11 @@ int cmd_diff(int argc, char **argv)
 	if (cs_out_commit(&out) < 0)
 		goto done;
 	ret = 0;
-	if (o.fail_above >= 0 && (d.runs[0] < 2 || d.runs[1] < 2) && d.regressions)
-		cs_warn("with one run on a side the gate allows for sampling noise, not for "
-			"run-to-run variation: give several runs per side, or use 'csampler ab'");
+	if (o.fail_above >= 0 && d.noise == CS_NOISE_SINGLE && d.regressions)
+		cs_warn("with one run per side the gate judges each function against a common "
+			"scale NEW/BASE of %.3f and the total against a +-%.0f%% allowance for "
+			"run-to-run noise: give several runs per side, or use 'csampler ab'",
+			d.scale, 100 * CS_DIFF_ALLOWANCE);
 	if (o.fail_above >= 0 && d.regressions) {
 		cs_diff_print_regressions(&d, stderr);
 		ret = 3;
