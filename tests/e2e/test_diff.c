@@ -584,24 +584,74 @@ Test(diff, svg_wellformed_escaped_stable)
 
 /* ---- ab ---- */
 
+static double json_num_after(const char *s, const char *key)
+{
+	const char *k = strstr(s, key);
+	cr_assert(k, "no %s in %s", key, s);
+	return strtod(k + strlen(key), NULL);
+}
+
 /* B does 1.5 times A's work (tests/targets/abver.c): the interval of the median ratio
- * holds 1.5, the diff names grow and added, the gate trips, the recordings stay. */
+ * holds 1.5, the diff names grow and added, the gate trips, the recordings stay. With
+ * --json the runs, the ratios, the interval and the diff are one JSON document on
+ * stdout, and the table of runs goes to stderr. */
 Test(diff, ab_interval_holds_the_truth)
 {
 	h_require_perf();
 	char *abdir = h_path(dir, "runs");
 	char *out = NULL, *err = NULL;
-	int st = run(&out, &err, "ab", "-n", "6", "-o", abdir, "--fail-above", "10", "--",
-		     TARGET("cs_t_abver_a"), "200", "--vs", TARGET("cs_t_abver_b"), "200", NULL);
+	int st = run(&out, &err, "ab", "-n", "6", "-o", abdir, "--fail-above", "10", "--json",
+		     "--", TARGET("cs_t_abver_a"), "200", "--vs", TARGET("cs_t_abver_b"), "200",
+		     NULL);
 	cr_assert_eq(st, 3, "status %d: %s\n%s", st, err, out);
-	const char *m = strstr(out, "median B/A (CPU time): ");
-	cr_assert(m, "%s", out);
+	const char *m = strstr(err, "median B/A (CPU time): ");
+	cr_assert(m, "%s", err);
 	double med, lo, hi;
 	cr_assert_eq(sscanf(m, "median B/A (CPU time): %lf, 95%% CI [%lf, %lf]", &med, &lo, &hi), 3,
 		     "%s", m);
 	cr_expect(lo <= 1.5 && 1.5 <= hi, "[%.3f, %.3f] misses 1.5", lo, hi);
 	cr_expect(lo < hi && lo <= med && med <= hi);
-	cr_expect(strstr(err, "grow") && strstr(err, "added") && !strstr(err, "steady"), "%s", err);
+	cr_expect(strstr(err, "regression: grow") && strstr(err, "regression: added") &&
+		      !strstr(err, "steady"),
+		  "%s", err);
+	/* the JSON: the same figures, six runs a side, the diff inside */
+	cr_expect(out[0] == '{' && !strstr(out, "# csampler ab"), "%s", out);
+	cr_expect(fabs(json_num_after(out, "\"median_ratio\": ") - med) < 0.0005, "%s", out);
+	const char *ci = strstr(out, "\"ci95\": [");
+	cr_assert(ci, "%s", out);
+	double jlo, jhi;
+	cr_expect(sscanf(ci, "\"ci95\": [%lf, %lf]", &jlo, &jhi) == 2 && fabs(jlo - lo) < 0.0005 &&
+		      fabs(jhi - hi) < 0.0005,
+		  "%s", ci);
+	cr_expect(json_num_after(out, "\"ci_coverage\": ") >= 0.95, "%s", out);
+	for (int side = 0; side < 2; side++) {
+		const char *r = strstr(out, side ? "\n\"b\": {\"command\": [" : "\n\"a\": {\"command\": [");
+		cr_assert(r, "%s", out);
+		char key[32];
+		snprintf(key, sizeof(key), "{\"run\": 6, \"file\": ");
+		const char *r6 = strstr(r, key);
+		cr_expect(r6 && json_num_after(r6, "\"cpu_s\": ") > 0.1 &&
+			      json_num_after(r6, "\"wall_s\": ") > 0.1,
+			  "%s", out);
+		cr_expect(!strstr(r, "{\"run\": 7,") || strstr(r, "{\"run\": 7,") > strstr(r, "]}"));
+	}
+	const char *dj = strstr(out, "\n\"diff\": {\"mode\": \"per-run\"");
+	cr_assert(dj, "%s", out);
+	cr_expect(strstr(dj, "\"noise_model\": \"run-to-run\""), "%s", dj);
+	cr_expect(json_row(dj, "regressions", "grow").found, "%s", dj);
+	cr_expect(!json_row(dj, "regressions", "steady").found, "%s", dj);
+	size_t ol = strlen(out);
+	cr_expect(ol > 5 && !strcmp(out + ol - 5, "]}\n}\n"), "the document is cut: %s", out);
+	if (system("command -v python3 >/dev/null 2>&1") == 0) {
+		char *jf = h_path(dir, "ab.json"), cmd[1024];
+		FILE *f = fopen(jf, "w");
+		cr_assert(f);
+		fputs(out, f);
+		cr_assert_eq(fclose(f), 0);
+		snprintf(cmd, sizeof(cmd), "python3 -m json.tool '%s' >/dev/null", jf);
+		cr_expect_eq(system(cmd), 0, "not valid JSON: %s", out);
+		free(jf);
+	}
 	for (int i = 1; i <= 6; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "runs/%c-%d.data", 'A' + (i % 2), i);
@@ -611,9 +661,21 @@ Test(diff, ab_interval_holds_the_truth)
 	}
 	free(out);
 	free(err);
-	/* a usage error is one line */
+	/* text: one run each, the table and the diff on stdout, judged by the single-run
+	 * model */
+	st = run(&out, &err, "ab", "-n", "1", "-o", abdir, "--", TARGET("cs_t_abver_a"), "50",
+		 "--vs", TARGET("cs_t_abver_b"), "50", NULL);
+	cr_expect_eq(st, 0, "%s", err);
+	cr_expect(strstr(out, "median B/A (CPU time): ") && strstr(out, "common scale"), "%s", out);
+	free(out);
+	free(err);
+	/* usage errors are one line */
 	cr_expect_eq(run(&out, &err, "ab", "--", TARGET("cs_t_abver_a"), NULL), 2);
 	cr_expect(strstr(err, "--vs") && strchr(err, '\n')[1] == 0, "%s", err);
+	free(out);
+	free(err);
+	cr_expect_eq(run(&out, &err, "ab", "--format", "xml", "--", "true", "--vs", "true", NULL), 2);
+	cr_expect(strstr(err, "--format") && strchr(err, '\n')[1] == 0, "%s", err);
 	free(out);
 	free(err);
 	free(abdir);
