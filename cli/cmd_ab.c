@@ -267,7 +267,8 @@ int cmd_ab(int argc, char **argv)
 
 	/* the runs as they finish: on stdout, or on stderr when stdout is JSON */
 	FILE *log = json ? stderr : stdout;
-	fprintf(log, "# csampler ab: %llu runs each of A and B, alternately, at %s Hz; recordings in ",
+	fprintf(log,
+		"# csampler ab: %llu runs each of A and B, alternately, at %s Hz; recordings in ",
 		(unsigned long long)runs, hz);
 	cs_text_put(log, dir);
 	fprintf(log, "\n#   A:");
@@ -373,8 +374,9 @@ int cmd_ab(int argc, char **argv)
 		fputs(",\n\"ratios\": [", f);
 		for (size_t i = 0; i < nr; i++)
 			fprintf(f, "%s%.9g", i ? ", " : "", ratio[i]);
-		fprintf(f, "], \"median_ratio\": %.9g, \"ci95\": [%.9g, %.9g], "
-			   "\"ci_coverage\": %.9g,\n\"diff\": ",
+		fprintf(f,
+			"], \"median_ratio\": %.9g, \"ci95\": [%.9g, %.9g], "
+			"\"ci_coverage\": %.9g,\n\"diff\": ",
 			med, lo, hi, cover);
 		cs_render_diff(&d, CS_FMT_JSON, top, f);
 		fputs("}\n", f);

@@ -363,8 +363,8 @@ void cs_diff_judge(const struct cs_diff *d, struct cs_diff_row *r, const struct 
 		if (v > 0) {
 			/* Welch-Satterthwaite; a side of sampling noise only has infinite
 			 * df. A borrowed spread counts its degrees of freedom once. */
-			double den = (isinf(bdf) ? 0 : bv * bv / bdf) +
-				     (isinf(ndf) ? 0 : nv * nv / ndf);
+			double den =
+			    (isinf(bdf) ? 0 : bv * bv / bdf) + (isinf(ndf) ? 0 : nv * nv / ndf);
 			if (den > 0)
 				r->df = v * v / den;
 			if (b->n < 2 && !isinf(bdf))
@@ -416,8 +416,7 @@ static void estimate_scale(struct cs_diff *d, const struct cs_diff_row *rows,
 		double support = 0;
 		for (size_t i = 0; i < nrows; i++) {
 			const struct cs_diff_est *b = &est[2 * i], *n = &est[2 * i + 1];
-			if (rows[i].kernel || rows[i].base_samples < 10 ||
-			    rows[i].new_samples < 10)
+			if (rows[i].kernel || rows[i].base_samples < 10 || rows[i].new_samples < 10)
 				continue;
 			if (agrees(b, n, k))
 				support += b->value;

@@ -50,7 +50,7 @@ enum cs_diff_noise { CS_NOISE_RUNS = 0, CS_NOISE_BORROWED, CS_NOISE_SINGLE };
  * function's time may move beyond the common scale (the program's own CPU clock of
  * one function, run to run: within 5%) */
 #define CS_DIFF_ALLOWANCE 0.30
-#define CS_DIFF_JITTER 0.05
+#define CS_DIFF_JITTER	  0.05
 
 struct cs_diff_opts {
 	int by;		   /* enum cs_report_by */
@@ -87,10 +87,10 @@ struct cs_diff_row {
 	double z;	   /* delta over its standard error */
 	double df;	   /* degrees of freedom of the test (INFINITY: sampling noise only) */
 	int significant;
-	int status;	/* enum cs_diff_status */
-	int regression; /* significant growth, above --fail-above if given */
-	int kernel;	/* a row of kernel code (single-run model: judged against the
-			 * allowance) */
+	int status;	   /* enum cs_diff_status */
+	int regression;	   /* significant growth, above --fail-above if given */
+	int kernel;	   /* a row of kernel code (single-run model: judged against the
+			    * allowance) */
 	double excess;	   /* new_ - scale * base (single-run model; else delta) */
 	double excess_pct; /* of BASE's total */
 	uint64_t base_samples, new_samples;
@@ -122,7 +122,7 @@ struct cs_diff {
 	double scale_var;    /* its variance */
 	double scale_share;  /* share of BASE's time in the rows the scale agrees with */
 	size_t scale_rows;   /* those rows */
-	uint32_t *frame_row;		 /* internal: model frame -> row, for --by line etc. */
+	uint32_t *frame_row; /* internal: model frame -> row, for --by line etc. */
 };
 
 void cs_diff_init(struct cs_diff *d, const struct cs_diff_opts *o);

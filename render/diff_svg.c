@@ -121,8 +121,9 @@ static void make_note(struct dtree *t, struct dnode *n)
 		cs_buf_put(&b, s, strlen(s));
 	}
 	if (t->d->noise == CS_NOISE_SINGLE && n->new_ > 0 && n->base > 0) {
-		snprintf(s, sizeof(s), t->seconds ? ", %+.3f s beyond scale x BASE"
-						  : ", %+.1f samples beyond scale x BASE",
+		snprintf(s, sizeof(s),
+			 t->seconds ? ", %+.3f s beyond scale x BASE"
+				    : ", %+.1f samples beyond scale x BASE",
 			 n->excess);
 		cs_buf_put(&b, s, strlen(s));
 	}

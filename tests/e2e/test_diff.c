@@ -229,9 +229,10 @@ static char *machine_run(const char *name, unsigned long long *seed, int n, cons
 	char text[4096];
 	size_t len = 0;
 	for (int f = 0; f < 10; f++)
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "main;fn%02d %d\n", f, c[f]);
-	len += (size_t)snprintf(text + len, sizeof(text) - len,
-				"main;fn00;pvm_irq_enable_[k] %d\n", c[10] + extra_k);
+		len +=
+		    (size_t)snprintf(text + len, sizeof(text) - len, "main;fn%02d %d\n", f, c[f]);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "main;fn00;pvm_irq_enable_[k] %d\n",
+				c[10] + extra_k);
 	return put(name, text);
 }
 
@@ -250,8 +251,8 @@ Test(diff, single_runs_machine_noise)
 		char *a = machine_run("m1.folded", &seed, 20000, NULL, 0);
 		char *b = machine_run("m2.folded", &seed, (int)(20000 * s), NULL, extra);
 		char *out = NULL, *err = NULL;
-		int st = run(&out, &err, "diff", "--fail-above", "2", "--format", "json", a, b,
-			     NULL);
+		int st =
+		    run(&out, &err, "diff", "--fail-above", "2", "--format", "json", a, b, NULL);
 		cr_assert(st == 0 || st == 3, "%s", err);
 		if (st == 3 || count_significant(out) > 0) {
 			alarms++;
@@ -282,11 +283,11 @@ Test(diff, single_runs_real_regression)
 		double s = scale[t % 6];
 		char *a = machine_run("r1.folded", &seed, 20000, NULL, 0);
 		/* the other functions' time is unchanged: NEW has more samples in all */
-		char *b = machine_run("r2.folded", &seed, (int)(20000 * s * (55.5 + 5) / 55.5),
-				      grow, 0);
+		char *b =
+		    machine_run("r2.folded", &seed, (int)(20000 * s * (55.5 + 5) / 55.5), grow, 0);
 		char *out = NULL, *err = NULL;
-		int st = run(&out, &err, "diff", "--fail-above", "5", "--format", "json", a, b,
-			     NULL);
+		int st =
+		    run(&out, &err, "diff", "--fail-above", "5", "--format", "json", a, b, NULL);
 		cr_expect_eq(st, 3, "scale %.2f: the regression was missed: %s", s, out);
 		cr_expect(err && strstr(err, "fn09 grew by"), "%s", err);
 		cr_expect(!strstr(err, "fn08") && !strstr(err, "pvm_irq_enable"), "%s", err);
@@ -489,9 +490,9 @@ Test(diff, two_builds)
 	 * excess within noise once in four) */
 	int grow_named = 0;
 	for (int i = 0; i < NB; i++) {
-		cr_expect_eq(run(&out, &err, "diff", "--fail-above", "10", data[i], data[NA + i],
-				 NULL),
-			     3, "A%d against B%d: %s\n%s", i, i, err, out);
+		cr_expect_eq(
+		    run(&out, &err, "diff", "--fail-above", "10", data[i], data[NA + i], NULL), 3,
+		    "A%d against B%d: %s\n%s", i, i, err, out);
 		grow_named += err && strstr(err, "grow grew by") != NULL;
 		cr_expect(!strstr(err, "steady"), "%s", err);
 		free(out);
@@ -600,9 +601,8 @@ Test(diff, ab_interval_holds_the_truth)
 	h_require_perf();
 	char *abdir = h_path(dir, "runs");
 	char *out = NULL, *err = NULL;
-	int st = run(&out, &err, "ab", "-n", "6", "-o", abdir, "--fail-above", "10", "--json",
-		     "--", TARGET("cs_t_abver_a"), "200", "--vs", TARGET("cs_t_abver_b"), "200",
-		     NULL);
+	int st = run(&out, &err, "ab", "-n", "6", "-o", abdir, "--fail-above", "10", "--json", "--",
+		     TARGET("cs_t_abver_a"), "200", "--vs", TARGET("cs_t_abver_b"), "200", NULL);
 	cr_assert_eq(st, 3, "status %d: %s\n%s", st, err, out);
 	const char *m = strstr(err, "median B/A (CPU time): ");
 	cr_assert(m, "%s", err);
@@ -625,7 +625,8 @@ Test(diff, ab_interval_holds_the_truth)
 		  "%s", ci);
 	cr_expect(json_num_after(out, "\"ci_coverage\": ") >= 0.95, "%s", out);
 	for (int side = 0; side < 2; side++) {
-		const char *r = strstr(out, side ? "\n\"b\": {\"command\": [" : "\n\"a\": {\"command\": [");
+		const char *r =
+		    strstr(out, side ? "\n\"b\": {\"command\": [" : "\n\"a\": {\"command\": [");
 		cr_assert(r, "%s", out);
 		char key[32];
 		snprintf(key, sizeof(key), "{\"run\": 6, \"file\": ");
@@ -633,7 +634,8 @@ Test(diff, ab_interval_holds_the_truth)
 		cr_expect(r6 && json_num_after(r6, "\"cpu_s\": ") > 0.1 &&
 			      json_num_after(r6, "\"wall_s\": ") > 0.1,
 			  "%s", out);
-		cr_expect(!strstr(r, "{\"run\": 7,") || strstr(r, "{\"run\": 7,") > strstr(r, "]}"));
+		cr_expect(!strstr(r, "{\"run\": 7,") ||
+			  strstr(r, "{\"run\": 7,") > strstr(r, "]}"));
 	}
 	const char *dj = strstr(out, "\n\"diff\": {\"mode\": \"per-run\"");
 	cr_assert(dj, "%s", out);
@@ -674,7 +676,8 @@ Test(diff, ab_interval_holds_the_truth)
 	cr_expect(strstr(err, "--vs") && strchr(err, '\n')[1] == 0, "%s", err);
 	free(out);
 	free(err);
-	cr_expect_eq(run(&out, &err, "ab", "--format", "xml", "--", "true", "--vs", "true", NULL), 2);
+	cr_expect_eq(run(&out, &err, "ab", "--format", "xml", "--", "true", "--vs", "true", NULL),
+		     2);
 	cr_expect(strstr(err, "--format") && strchr(err, '\n')[1] == 0, "%s", err);
 	free(out);
 	free(err);
