@@ -322,6 +322,23 @@ Test(diff, run_to_run_spread)
 	cr_expect(strstr(out, "\"runs\": 3"), "%s", out);
 	free(out);
 	free(err);
+	/* the differential graph judges its frames by the same spread: swing grey */
+	char *svg = h_path(dir, "spread.svg");
+	cr_assert_eq(
+	    run(&out, &err, "diff", "-o", svg, "--base", a1, a2, a3, "--new", b1, b2, b3, NULL), 0,
+	    "%s", err);
+	char *x = h_read_file(svg, NULL);
+	cr_assert(x);
+	cr_expect(strstr(x, "NEW 1300.0 samples: +300.0 samples (+15.00% of BASE&apos;s total), "
+			    "within noise"),
+		  "swing's frame is judged by sampling noise only");
+	cr_expect(strstr(x, "NEW 1500.0 samples: +500.0 samples (+25.00% of BASE&apos;s total), "
+			    "significant"),
+		  "firm's frame");
+	free(x);
+	free(svg);
+	free(out);
+	free(err);
 	/* one run per side: beyond sampling noise both grew, but a whole run may be up to
 	 * 30% slower: the common scale is swing's 1.3 (firm's 1.5 is beyond the
 	 * allowance), and firm is 200 samples above 1.3 x BASE */
