@@ -3,6 +3,7 @@
  * median ratio B/A with a 95% confidence interval, then the diff of the runs. */
 #include "cli.h"
 #include "render/diff.h"
+#include "render/render.h"
 #include "util/stats.h"
 
 #include <errno.h>
@@ -39,6 +40,13 @@ static const char usage_text[] =
     "      --by KEY          rows of the diff: function (default), line, module, thread\n"
     "      --top N           rows of the diff (default 25; 0: all)\n"
     "      --svg FILE        also write the differential flame graph\n"
+    "      --format FMT      text (default) or json: one JSON document on stdout (the\n"
+    "                        runs then go to stderr as they finish); --json is the same\n"
+    "\n"
+    "JSON: {\"runs\", \"hz\", \"time\": \"cpu\"|\"wall\", \"dir\", \"a\" and \"b\": {\"command\":\n"
+    "[ARG...], \"runs\": [{\"run\", \"file\", \"wall_s\", \"cpu_s\"}...]}, \"ratios\": [B/A of\n"
+    "each pair], \"median_ratio\", \"ci95\": [LO, HI], \"ci_coverage\" (0: too few pairs,\n"
+    "ci95 is the range), \"diff\": the JSON of 'csampler diff --format json'}.\n"
     "\n"
     "examples:\n"
     "  csampler ab -- ./build-main/app input --vs ./build-branch/app input\n"
@@ -125,7 +133,7 @@ static void put_cmd(FILE *out, char **argv)
 
 int cmd_ab(int argc, char **argv)
 {
-	enum { O_WALL = 256, O_FAIL, O_BY, O_TOP, O_SVG };
+	enum { O_WALL = 256, O_FAIL, O_BY, O_TOP, O_SVG, O_FORMAT, O_JSON };
 	static const struct option longopts[] = {
 	    {"runs", required_argument, 0, 'n'},
 	    {"output", required_argument, 0, 'o'},
@@ -135,13 +143,15 @@ int cmd_ab(int argc, char **argv)
 	    {"by", required_argument, 0, O_BY},
 	    {"top", required_argument, 0, O_TOP},
 	    {"svg", required_argument, 0, O_SVG},
+	    {"format", required_argument, 0, O_FORMAT},
+	    {"json", no_argument, 0, O_JSON},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
 	static const char *const bys[] = {"function", "line", "module", "thread"};
 	struct cs_diff_opts o = {CS_BY_FUNCTION, 0, 0.05, 0, -1, 0};
 	const char *dir = "csampler-ab", *hz = "999", *svg = NULL;
-	int wall = 0, top = 25, c;
+	int wall = 0, top = 25, c, json = 0;
 	uint64_t runs = 10, u;
 	double v;
 
@@ -202,6 +212,15 @@ int cmd_ab(int argc, char **argv)
 		case O_SVG:
 			svg = optarg;
 			break;
+		case O_FORMAT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+				return cs_usage_error("ab", "--format is text or json, not '%s'",
+						      optarg);
+			json = !strcmp(optarg, "json");
+			break;
+		case O_JSON:
+			json = 1;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -241,18 +260,23 @@ int cmd_ab(int argc, char **argv)
 	struct run *rb = cs_xcalloc(runs, sizeof(struct run));
 	char **paths = cs_xcalloc(2 * runs, sizeof(char *));
 	int ret = 1;
+	double *ratio = NULL, *sorted = NULL, med = 0, lo = 0, hi = 0, cover = 0;
+	size_t nr = 0;
 	struct cs_diff d;
 	cs_diff_init(&d, &o);
 
-	printf("# csampler ab: %llu runs each of A and B, alternately, at %s Hz; recordings in ",
-	       (unsigned long long)runs, hz);
-	cs_text_put(stdout, dir);
-	printf("\n#   A:");
-	put_cmd(stdout, cmd_a);
-	printf("\n#   B:");
-	put_cmd(stdout, cmd_b);
-	printf("\n\n  run     A wall      A CPU     B wall      B CPU   B/A (%s)\n",
-	       wall ? "wall" : "CPU");
+	/* the runs as they finish: on stdout, or on stderr when stdout is JSON */
+	FILE *log = json ? stderr : stdout;
+	fprintf(log,
+		"# csampler ab: %llu runs each of A and B, alternately, at %s Hz; recordings in ",
+		(unsigned long long)runs, hz);
+	cs_text_put(log, dir);
+	fprintf(log, "\n#   A:");
+	put_cmd(log, cmd_a);
+	fprintf(log, "\n#   B:");
+	put_cmd(log, cmd_b);
+	fprintf(log, "\n\n  run     A wall      A CPU     B wall      B CPU   B/A (%s)\n",
+		wall ? "wall" : "CPU");
 	for (size_t i = 0; i < runs; i++) {
 		/* A B, then B A: a machine that speeds up or slows down hits both */
 		for (int k = 0; k < 2; k++) {
@@ -267,32 +291,33 @@ int cmd_ab(int argc, char **argv)
 				goto done;
 		}
 		double x = wall ? ra[i].wall : ra[i].cpu, y = wall ? rb[i].wall : rb[i].cpu;
-		printf("  %3zu  %8.3f s  %8.3f s  %8.3f s  %8.3f s   %.3f\n", i + 1, ra[i].wall,
-		       ra[i].cpu, rb[i].wall, rb[i].cpu, x > 0 ? y / x : 0.0);
-		fflush(stdout);
+		fprintf(log, "  %3zu  %8.3f s  %8.3f s  %8.3f s  %8.3f s   %.3f\n", i + 1,
+			ra[i].wall, ra[i].cpu, rb[i].wall, rb[i].cpu, x > 0 ? y / x : 0.0);
+		fflush(log);
 	}
 
-	double *ratio = cs_xmalloc(runs * sizeof(double));
-	size_t nr = 0;
+	ratio = cs_xmalloc(runs * sizeof(double));
+	sorted = cs_xmalloc(runs * sizeof(double));
 	for (size_t i = 0; i < runs; i++) {
 		double x = wall ? ra[i].wall : ra[i].cpu, y = wall ? rb[i].wall : rb[i].cpu;
 		if (x > 0)
 			ratio[nr++] = y / x;
 	}
 	if (nr) {
-		double med = cs_median(ratio, nr), lo, hi;
-		double cover = cs_median_ci(ratio, nr, 0.95, &lo, &hi);
-		printf("\nmedian B/A (%s time): %.3f, 95%% CI [%.3f, %.3f]", wall ? "wall" : "CPU",
-		       med, lo, hi);
+		memcpy(sorted, ratio, nr * sizeof(double));
+		med = cs_median(sorted, nr);
+		cover = cs_median_ci(sorted, nr, 0.95, &lo, &hi);
+		fprintf(log, "\nmedian B/A (%s time): %.3f, 95%% CI [%.3f, %.3f]",
+			wall ? "wall" : "CPU", med, lo, hi);
 		if (cover > 0)
-			printf(" (order statistics of %zu pairs: %.1f%% coverage)\n", nr,
-			       100 * cover);
+			fprintf(log, " (order statistics of %zu pairs: %.1f%% coverage)\n", nr,
+				100 * cover);
 		else
-			printf(" is only the range: %zu pairs are too few for 95%% (6 or more)\n",
-			       nr);
+			fprintf(log,
+				" is only the range: %zu pairs are too few for 95%% (6 or more)\n",
+				nr);
 	}
-	free(ratio);
-	printf("\n");
+	fprintf(log, "\n");
 
 	for (size_t i = 0; i < 2 * runs; i++) {
 		struct cs_profile p;
@@ -319,10 +344,50 @@ int cmd_ab(int argc, char **argv)
 		if (cs_out_commit(&so) < 0)
 			goto done;
 	}
-	cs_render_diff(&d, CS_FMT_TEXT, top, stdout);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cs_error("cannot write to standard output: %s", strerror(errno));
-		goto done;
+	if (json) {
+		struct cs_out out;
+		if (cs_out_open(&out, "-") < 0)
+			goto done;
+		FILE *f = out.f;
+		fprintf(f, "{\"runs\": %llu, \"hz\": %s, \"time\": \"%s\", \"dir\": ",
+			(unsigned long long)runs, hz, wall ? "wall" : "cpu");
+		cs_json_str(f, dir, strlen(dir));
+		for (int side = 0; side < 2; side++) {
+			char **cmd = side ? cmd_b : cmd_a;
+			const struct run *r = side ? rb : ra;
+			fprintf(f, ",\n\"%s\": {\"command\": [", side ? "b" : "a");
+			for (size_t i = 0; cmd[i]; i++) {
+				if (i)
+					fputs(", ", f);
+				cs_json_str(f, cmd[i], strlen(cmd[i]));
+			}
+			fputs("], \"runs\": [", f);
+			for (size_t i = 0; i < runs; i++) {
+				const char *pth = paths[2 * i + (size_t)side];
+				fprintf(f, "%s{\"run\": %zu, \"file\": ", i ? ", " : "", i + 1);
+				cs_json_str(f, pth, strlen(pth));
+				fprintf(f, ", \"wall_s\": %.9g, \"cpu_s\": %.9g}", r[i].wall,
+					r[i].cpu);
+			}
+			fputs("]}", f);
+		}
+		fputs(",\n\"ratios\": [", f);
+		for (size_t i = 0; i < nr; i++)
+			fprintf(f, "%s%.9g", i ? ", " : "", ratio[i]);
+		fprintf(f,
+			"], \"median_ratio\": %.9g, \"ci95\": [%.9g, %.9g], "
+			"\"ci_coverage\": %.9g,\n\"diff\": ",
+			med, lo, hi, cover);
+		cs_render_diff(&d, CS_FMT_JSON, top, f);
+		fputs("}\n", f);
+		if (cs_out_commit(&out) < 0)
+			goto done;
+	} else {
+		cs_render_diff(&d, CS_FMT_TEXT, top, stdout);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			cs_error("cannot write to standard output: %s", strerror(errno));
+			goto done;
+		}
 	}
 	ret = 0;
 	if (o.fail_above >= 0 && d.regressions) {
@@ -330,6 +395,8 @@ int cmd_ab(int argc, char **argv)
 		ret = 3;
 	}
 done:
+	free(ratio);
+	free(sorted);
 	cs_diff_release(&d);
 	for (size_t i = 0; i < 2 * runs; i++)
 		free(paths[i]);

@@ -20,10 +20,20 @@ static const char usage_text[] =
     "run for launched recordings and text inputs (each file is one run; several runs\n"
     "are averaged), per second of recording for attached ones (recordings of different\n"
     "lengths), or as shares with --normalize; the header says which. A row is marked '*'\n"
-    "when its change is significant: beyond sampling noise and, with two or more runs on\n"
-    "a side, beyond that side's run-to-run spread, at level --alpha for the whole table\n"
-    "(so two profiles of one unchanged program flag no row 19 times in 20). Functions\n"
-    "found on one side only are 'new' or 'gone'.\n"
+    "when its change is significant: beyond sampling noise and the noise of whole runs,\n"
+    "at level --alpha for the whole table (so two profiles of one unchanged program flag\n"
+    "no row 19 times in 20). Functions found on one side only are 'new' or 'gone'.\n"
+    "\n"
+    "The noise of whole runs: with two or more runs on a side, that side's run-to-run\n"
+    "spread (a side of one run borrows the other's). With one run per side, a whole run\n"
+    "of an unchanged program may be up to 30% slower or faster (a busy machine, a\n"
+    "hypervisor), which scales every function alike: diff estimates that common scale\n"
+    "NEW/BASE from the functions that agree on it (preferring no change on a tie) and\n"
+    "judges each function by its excess over scale x BASE (sampling noise, the scale's\n"
+    "uncertainty, 5% jitter); the total and kernel functions (where a hypervisor's\n"
+    "stolen time shows) count only beyond 30% of BASE's total. The header and the JSON\n"
+    "(\"noise_model\", \"scale\", \"excess_s\") say what was estimated. A slowdown of\n"
+    "the whole program under 30%, or of kernel code, needs several runs per side.\n"
     "\n"
     "  -o, --output OUT.svg   also write a differential flame graph: NEW's stacks, red\n"
     "                         where time grew, blue where it shrank, grey where the\n"
@@ -33,8 +43,9 @@ static const char usage_text[] =
     "      --top N            rows of the text table (default 25; 0: all)\n"
     "      --normalize        compare shares of each side's total, not time\n"
     "      --fail-above PCT   exit with status 3 when NEW's total, or any row, grew\n"
-    "                         significantly by more than PCT %% of BASE's total, and say\n"
-    "                         which (stderr)\n"
+    "                         significantly by more than PCT %% of BASE's total (with\n"
+    "                         one run per side: a row's excess over the common scale),\n"
+    "                         and say which (stderr)\n"
     "      --alpha P          significance level of the table (default 0.05)\n"
     "  -F, --freq HZ          sampling rate of text inputs, to compare them in seconds\n"
     "                         with recordings (else they count samples)\n"
@@ -287,9 +298,11 @@ int cmd_diff(int argc, char **argv)
 	if (cs_out_commit(&out) < 0)
 		goto done;
 	ret = 0;
-	if (o.fail_above >= 0 && (d.runs[0] < 2 || d.runs[1] < 2) && d.regressions)
-		cs_warn("with one run on a side the gate allows for sampling noise, not for "
-			"run-to-run variation: give several runs per side, or use 'csampler ab'");
+	if (o.fail_above >= 0 && d.noise == CS_NOISE_SINGLE && d.regressions)
+		cs_warn("with one run per side the gate judges each function against a common "
+			"scale NEW/BASE of %.3f and the total against a +-%.0f%% allowance for "
+			"run-to-run noise: give several runs per side, or use 'csampler ab'",
+			d.scale, 100 * CS_DIFF_ALLOWANCE);
 	if (o.fail_above >= 0 && d.regressions) {
 		cs_diff_print_regressions(&d, stderr);
 		ret = 3;

@@ -263,17 +263,10 @@ static int row_cmp(const void *a, const void *b, void *ctx)
 
 /* ---- significance ---- */
 
-struct side_est {
-	double value;
-	double pois;   /* variance of value from sampling noise */
-	double run_s2; /* variance of one run's figure between runs (n >= 2) */
-	size_t n;      /* runs */
-};
-
 /* A side's estimate of one row from its files' counts c[file]. */
-static struct side_est estimate(const struct cs_diff *d, int side, const uint64_t *c)
+static struct cs_diff_est estimate(const struct cs_diff *d, int side, const uint64_t *c)
 {
-	struct side_est e = {0, 0, 0, 0};
+	struct cs_diff_est e = {0, 0, 0, 0};
 	double sum = 0, sum2 = 0;
 	for (size_t i = 0; i < d->files.n; i++) {
 		const struct cs_diff_file *f = &d->files.v[i];
@@ -299,7 +292,7 @@ static struct side_est estimate(const struct cs_diff *d, int side, const uint64_
 /* The variance of a side's value and its degrees of freedom: the larger of sampling
  * noise and the spread between runs. A side of one run borrows the spread of the other
  * side's runs (the same program, the same machine): its own cannot be seen. */
-static double side_var(const struct side_est *e, const struct side_est *other, double *df)
+static double side_var(const struct cs_diff_est *e, const struct cs_diff_est *other, double *df)
 {
 	double s2 = e->run_s2, n_s2 = (double)e->n;
 	if (e->n < 2 && other->n >= 2) {
@@ -315,37 +308,150 @@ static double side_var(const struct side_est *e, const struct side_est *other, d
 	return e->pois;
 }
 
-static void judge(const struct cs_diff *d, struct cs_diff_row *r, const uint64_t *c, double thr_p)
+const char *cs_diff_noise_name(const struct cs_diff *d)
 {
-	struct side_est b = estimate(d, CS_BASE, c), n = estimate(d, CS_NEW, c);
-	double bdf, ndf;
-	double bv = side_var(&b, &n, &bdf), nv = side_var(&n, &b, &ndf);
-	r->base = b.value;
-	r->new_ = n.value;
-	r->delta = n.value - b.value;
-	r->delta_pct = d->value[CS_BASE] > 0 ? 100.0 * r->delta / d->value[CS_BASE] : 0;
-	r->status = b.value == 0 && n.value > 0	  ? CS_DIFF_NEW
-		    : n.value == 0 && b.value > 0 ? CS_DIFF_GONE
-						  : CS_DIFF_BOTH;
-	double v = bv + nv;
+	static const char *const names[] = {"run-to-run", "borrowed-spread", "single-run"};
+	return names[d->noise];
+}
+
+/* single-run model: the excess of NEW over scale x BASE, its variance, and what of it
+ * the allowance covers */
+static void judge_single(const struct cs_diff *d, struct cs_diff_row *r,
+			 const struct cs_diff_est *b, const struct cs_diff_est *n, int total,
+			 double *var, double *tol)
+{
+	double all = d->value[CS_BASE];
+	if (total) {
+		r->excess = n->value - b->value;
+		*var = b->pois + n->pois;
+		*tol = CS_DIFF_ALLOWANCE * all;
+		return;
+	}
+	double k = d->scale, jit = CS_DIFF_JITTER * k * b->value;
+	r->excess = n->value - k * b->value;
+	*var = n->pois + k * k * b->pois + jit * jit + b->value * b->value * d->scale_var;
+	*tol = r->kernel ? CS_DIFF_ALLOWANCE * all : 0;
+}
+
+void cs_diff_judge(const struct cs_diff *d, struct cs_diff_row *r, const struct cs_diff_est *b,
+		   const struct cs_diff_est *n, double thr_p, int total)
+{
+	double all = d->value[CS_BASE];
+	r->base = b->value;
+	r->new_ = n->value;
+	r->delta = n->value - b->value;
+	r->delta_pct = all > 0 ? 100.0 * r->delta / all : 0;
+	r->excess = r->delta;
+	r->status = b->value == 0 && n->value > 0   ? CS_DIFF_NEW
+		    : n->value == 0 && b->value > 0 ? CS_DIFF_GONE
+						    : CS_DIFF_BOTH;
 	r->df = INFINITY;
 	r->z = 0;
 	r->significant = 0;
-	if (v > 0) {
-		/* Welch-Satterthwaite; a side of sampling noise only has infinite df. A
-		 * borrowed spread counts its degrees of freedom once. */
-		double den = (isinf(bdf) ? 0 : bv * bv / bdf) + (isinf(ndf) ? 0 : nv * nv / ndf);
-		if (den > 0)
-			r->df = v * v / den;
-		if (b.n < 2 && !isinf(bdf))
-			r->df = CS_MIN(r->df, ndf);
-		if (n.n < 2 && !isinf(ndf))
-			r->df = CS_MIN(r->df, bdf);
-		r->z = r->delta / sqrt(v);
-		r->significant = fabs(r->z) > cs_t_quantile(1 - thr_p / 2, r->df);
+	if (d->noise == CS_NOISE_SINGLE) {
+		double v, tol;
+		judge_single(d, r, b, n, total, &v, &tol);
+		double m = fabs(r->excess) - tol;
+		if (v > 0 && m > 0) {
+			r->z = (r->excess > 0 ? m : -m) / sqrt(v);
+			r->significant = fabs(r->z) > cs_norm_quantile(1 - thr_p / 2);
+		}
+	} else {
+		double bdf, ndf;
+		double bv = side_var(b, n, &bdf), nv = side_var(n, b, &ndf);
+		double v = bv + nv;
+		if (v > 0) {
+			/* Welch-Satterthwaite; a side of sampling noise only has infinite
+			 * df. A borrowed spread counts its degrees of freedom once. */
+			double den =
+			    (isinf(bdf) ? 0 : bv * bv / bdf) + (isinf(ndf) ? 0 : nv * nv / ndf);
+			if (den > 0)
+				r->df = v * v / den;
+			if (b->n < 2 && !isinf(bdf))
+				r->df = CS_MIN(r->df, ndf);
+			if (n->n < 2 && !isinf(ndf))
+				r->df = CS_MIN(r->df, bdf);
+			r->z = r->delta / sqrt(v);
+			r->significant = fabs(r->z) > cs_t_quantile(1 - thr_p / 2, r->df);
+		}
 	}
-	r->regression = r->significant && r->delta > 0 &&
-			(d->o.fail_above < 0 || r->delta_pct > d->o.fail_above);
+	r->excess_pct = all > 0 ? 100.0 * r->excess / all : 0;
+	r->regression = r->significant && r->excess > 0 &&
+			(d->o.fail_above < 0 || r->excess_pct > d->o.fail_above);
+}
+
+/* single-run model: is row i's NEW figure within noise of k x its BASE figure? */
+static int agrees(const struct cs_diff_est *b, const struct cs_diff_est *n, double k)
+{
+	double sd = sqrt(n->pois + k * k * b->pois);
+	return fabs(n->value - k * b->value) <= 2 * sd + CS_DIFF_JITTER * k * b->value;
+}
+
+/* The common scale NEW/BASE of one run per side. Rows seen on both sides with enough
+ * samples, kernel rows left out, vote: each candidate scale (1, and every row's own
+ * ratio within the allowance) gets the BASE time of the rows that agree with it,
+ * discounted by up to half towards the ends of the allowance (no change is the likelier
+ * reading of a tie: a function that doubled next to one that stayed is a change, not a
+ * slow machine). The winner's agreeing rows give the scale as their ratio of totals. */
+static void estimate_scale(struct cs_diff *d, const struct cs_diff_row *rows,
+			   const struct cs_diff_est *est, size_t nrows)
+{
+	double lim = log1p(CS_DIFF_ALLOWANCE);
+	double best = 0, bestk = 1;
+	d->scale = 1;
+	d->scale_var = 0;
+	d->scale_share = 0;
+	d->scale_rows = 0;
+	for (size_t j = 0; j <= nrows; j++) {
+		double k = 1;
+		if (j < nrows) {
+			const struct cs_diff_est *b = &est[2 * j], *n = &est[2 * j + 1];
+			if (rows[j].kernel || rows[j].base_samples < 10 ||
+			    rows[j].new_samples < 10 || !(b->value > 0))
+				continue;
+			k = n->value / b->value;
+			if (!(fabs(log(k)) <= lim))
+				continue;
+		}
+		double support = 0;
+		for (size_t i = 0; i < nrows; i++) {
+			const struct cs_diff_est *b = &est[2 * i], *n = &est[2 * i + 1];
+			if (rows[i].kernel || rows[i].base_samples < 10 || rows[i].new_samples < 10)
+				continue;
+			if (agrees(b, n, k))
+				support += b->value;
+		}
+		double score = support * (1 - 0.5 * fabs(log(k)) / lim);
+		if (score > best) {
+			best = score;
+			bestk = k;
+		}
+	}
+	if (!(best > 0))
+		return;
+	double sb = 0, sn = 0, vb = 0, vn = 0;
+	for (size_t i = 0; i < nrows; i++) {
+		const struct cs_diff_est *b = &est[2 * i], *n = &est[2 * i + 1];
+		if (rows[i].kernel || rows[i].base_samples < 10 || rows[i].new_samples < 10 ||
+		    !agrees(b, n, bestk))
+			continue;
+		sb += b->value;
+		sn += n->value;
+		vb += b->pois;
+		vn += n->pois;
+		d->scale_rows++;
+	}
+	if (!(sb > 0 && sn > 0))
+		return;
+	double k = sn / sb;
+	if (k > 1 + CS_DIFF_ALLOWANCE)
+		k = 1 + CS_DIFF_ALLOWANCE;
+	if (k < 1 / (1 + CS_DIFF_ALLOWANCE))
+		k = 1 / (1 + CS_DIFF_ALLOWANCE);
+	d->scale = k;
+	/* delta method on sn / sb */
+	d->scale_var = k * k * (vn / (sn * sn) + vb / (sb * sb));
+	d->scale_share = d->value[CS_BASE] > 0 ? sb / d->value[CS_BASE] : 0;
 }
 
 /* ---- computing ---- */
@@ -493,8 +599,11 @@ int cs_diff_compute(struct cs_diff *d)
 			row = row_of(&k, cs_profile_cstr(p, "[no stack]"), 0, 0, 0, 0);
 		} else {
 			uint32_t f = p->nodes.v[s->stack].frame;
-			if (frame_row[f] == CS_NONE)
+			if (frame_row[f] == CS_NONE) {
 				frame_row[f] = frame_key(&k, f);
+				if (p->frames.v[f].flags & CS_FRAME_KERNEL)
+					k.v.v[frame_row[f]].kernel = 1;
+			}
 			row = frame_row[f];
 		}
 		size_t need = (k.v.n) * nf;
@@ -523,20 +632,35 @@ int cs_diff_compute(struct cs_diff *d)
 	d->tested = tested_rows(d, k.v.v, k.v.n);
 	double thr_p = d->o.alpha / (double)d->tested;
 
+	d->noise = d->runs[CS_BASE] >= 2 && d->runs[CS_NEW] >= 2   ? CS_NOISE_RUNS
+		   : d->runs[CS_BASE] >= 2 || d->runs[CS_NEW] >= 2 ? CS_NOISE_BORROWED
+								   : CS_NOISE_SINGLE;
+	struct cs_diff_est *est = cs_xmalloc((2 * k.v.n + 1) * sizeof(*est));
+	for (size_t r = 0; r < k.v.n; r++) {
+		est[2 * r] = estimate(d, CS_BASE, c.v + r * nf);
+		est[2 * r + 1] = estimate(d, CS_NEW, c.v + r * nf);
+	}
+	d->scale = 1;
+	d->scale_var = 0;
+	if (d->noise == CS_NOISE_SINGLE)
+		estimate_scale(d, k.v.v, est, k.v.n);
+
 	uint64_t *tot = cs_xcalloc(nf + 1, sizeof(uint64_t));
 	for (size_t i = 0; i < nf; i++)
 		tot[i] = d->files.v[i].total;
 	memset(&d->total, 0, sizeof(d->total));
 	d->total.label = cs_profile_cstr(p, "[total]");
-	judge(d, &d->total, tot, thr_p);
+	struct cs_diff_est tb = estimate(d, CS_BASE, tot), tn = estimate(d, CS_NEW, tot);
+	cs_diff_judge(d, &d->total, &tb, &tn, thr_p, 1);
 	d->total.base_samples = d->samples[CS_BASE];
 	d->total.new_samples = d->samples[CS_NEW];
 	free(tot);
 	d->regressions = d->total.regression;
 	for (size_t r = 0; r < k.v.n; r++) {
-		judge(d, &k.v.v[r], c.v + r * nf, thr_p);
+		cs_diff_judge(d, &k.v.v[r], &est[2 * r], &est[2 * r + 1], thr_p, 0);
 		d->regressions += (size_t)k.v.v[r].regression;
 	}
+	free(est);
 	qsort_r(k.v.v, k.v.n, sizeof(struct cs_diff_row), row_cmp, d);
 	d->rows.v = k.v.v;
 	d->rows.n = k.v.n;

@@ -104,16 +104,20 @@ static void render_text(const struct cs_diff *d, int top, FILE *out)
 					  : "not significant");
 	fprintf(out,
 		"# '*': significant at alpha %g for the whole table (%zu rows with samples enough "
-		"to test): beyond "
-		"sampling noise",
+		"to test): beyond sampling noise",
 		d->o.alpha, d->tested);
-	if (d->runs[0] >= 2 && d->runs[1] >= 2)
+	if (d->noise == CS_NOISE_RUNS)
 		fprintf(out, " and the run-to-run spread of each side\n");
-	else if (d->runs[0] >= 2 || d->runs[1] >= 2)
+	else if (d->noise == CS_NOISE_BORROWED)
 		fprintf(out, ", and the run-to-run spread of the side with several runs\n");
 	else
-		fprintf(out, "; one run per side cannot show run-to-run variation: give several "
-			     "runs per side, or use 'csampler ab'\n");
+		fprintf(out,
+			" and the noise of single runs (one run per side):\n#   NEW/BASE common "
+			"scale %.3f from %zu rows (%.0f%% of BASE's time); a row's excess over "
+			"scale x BASE counts (+-%.0f%% jitter), the total's and kernel rows' only "
+			"beyond +-%.0f%% of BASE's total\n",
+			d->scale, d->scale_rows, 100 * d->scale_share, 100 * CS_DIFF_JITTER,
+			100 * CS_DIFF_ALLOWANCE);
 	if (d->o.fail_above >= 0)
 		fprintf(out, "# gate: --fail-above %g%% of BASE's total: %zu %s\n", d->o.fail_above,
 			d->regressions, d->regressions == 1 ? "regression" : "regressions");
@@ -189,6 +193,12 @@ static void json_row(const struct cs_diff *d, FILE *out, const struct cs_diff_ro
 	fprintf(out, ", \"significant\": %s, \"status\": \"%s\", \"z\": ",
 		r->significant ? "true" : "false", r->status ? status_name(r->status) : "both");
 	json_num(out, r->z);
+	if (d->noise == CS_NOISE_SINGLE) {
+		fputs(", \"excess_s\": ", out);
+		json_num(out, r->excess);
+		fputs(", \"excess_pct\": ", out);
+		json_num(out, r->excess_pct);
+	}
 	fprintf(out, ", \"base_samples\": %llu, \"new_samples\": %llu}",
 		(unsigned long long)r->base_samples, (unsigned long long)r->new_samples);
 }
@@ -200,7 +210,18 @@ static void render_json(const struct cs_diff *d, FILE *out)
 		"\"alpha\": ",
 		mode_names[d->mode], d->seconds ? "s" : "samples", by_names[d->o.by]);
 	json_num(out, d->o.alpha);
-	fprintf(out, ", \"tested\": %zu,\n\"base\": ", d->tested);
+	fprintf(out, ", \"tested\": %zu, \"noise_model\": \"%s\", \"scale\": ", d->tested,
+		cs_diff_noise_name(d));
+	json_num(out, d->scale);
+	if (d->noise == CS_NOISE_SINGLE) {
+		fprintf(out, ", \"scale_rows\": %zu, \"scale_share\": ", d->scale_rows);
+		json_num(out, d->scale_share);
+		fputs(", \"allowance_pct\": ", out);
+		json_num(out, 100 * CS_DIFF_ALLOWANCE);
+		fputs(", \"jitter_pct\": ", out);
+		json_num(out, 100 * CS_DIFF_JITTER);
+	}
+	fputs(",\n\"base\": ", out);
 	json_side(d, out, CS_BASE);
 	fputs(",\n\"new\": ", out);
 	json_side(d, out, CS_NEW);
@@ -283,10 +304,14 @@ void cs_diff_print_regressions(const struct cs_diff *d, FILE *out)
 			continue;
 		fprintf(out,
 			"csampler diff: regression: %s %s %.2f%% of BASE's total "
-			"(%+.4g%s), above --fail-above %g%%\n",
+			"(%+.4g%s%s), above --fail-above %g%%\n",
 			cs_text_str(&b, cs_str(&d->p, r->label)),
-			r->status == CS_DIFF_NEW ? "is new: it takes" : "grew by", r->delta_pct,
-			r->delta, u, d->o.fail_above);
+			r->status == CS_DIFF_NEW ? "is new: it takes" : "grew by", r->excess_pct,
+			r->excess, u,
+			d->noise == CS_NOISE_SINGLE && r->status != CS_DIFF_NEW
+			    ? " beyond the common scale"
+			    : "",
+			d->o.fail_above);
 	}
 	cs_buf_release(&b);
 }

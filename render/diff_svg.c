@@ -15,7 +15,9 @@ struct dnode {
 	uint32_t parent, qframe;
 	double base, new_;	  /* self, then (after sum_up) total */
 	double base_var, new_var; /* sampling noise of the same */
-	uint64_t samples;	  /* self, then total */
+	double excess;		  /* the table's judgment (diff.c) of the total */
+	int sig;
+	uint64_t samples; /* self, then total */
 	char *note;
 };
 
@@ -25,8 +27,9 @@ struct dtree {
 	struct cs_map64 kids; /* (parent << 32 | frame key) -> node */
 	uint32_t *key_of;     /* q frame -> key of (name, flags) */
 	uint32_t *of_flame;   /* flame node -> dnode (paint, memo) */
+	uint32_t *of_model;   /* model node -> dnode */
 	size_t of_flame_n;
-	double zthr, maxdelta;
+	double maxdelta;
 	int seconds;
 };
 
@@ -117,10 +120,16 @@ static void make_note(struct dtree *t, struct dnode *n)
 			 n->new_ - n->base);
 		cs_buf_put(&b, s, strlen(s));
 	}
-	double z = fabs(n->new_ - n->base) / sqrt(n->base_var + n->new_var + 1e-300);
+	if (t->d->noise == CS_NOISE_SINGLE && n->new_ > 0 && n->base > 0) {
+		snprintf(s, sizeof(s),
+			 t->seconds ? ", %+.3f s beyond scale x BASE"
+				    : ", %+.1f samples beyond scale x BASE",
+			 n->excess);
+		cs_buf_put(&b, s, strlen(s));
+	}
 	snprintf(s, sizeof(s), " (%+.2f%% of BASE's total), %s",
 		 all > 0 ? 100 * (n->new_ - n->base) / all : 0.0,
-		 z > t->zthr ? "significant" : "within sampling noise");
+		 n->sig ? "significant" : "within noise");
 	cs_buf_put(&b, s, strlen(s) + 1);
 	n->note = (char *)b.p;
 }
@@ -129,14 +138,82 @@ static uint32_t fill_of(const struct dtree *t, const struct dnode *n)
 {
 	if (n->new_ == 0)
 		return CS_FLAME_FILL_GONE;
-	double delta = n->new_ - n->base;
-	double z = fabs(delta) / sqrt(n->base_var + n->new_var + 1e-300);
-	if (z <= t->zthr || delta == 0)
+	double delta = n->excess;
+	if (!n->sig || delta == 0)
 		return 0xcfcfcf;
 	double s = t->maxdelta > 0 ? fabs(delta) / t->maxdelta : 1;
 	s = 0.2 + 0.8 * (s > 1 ? 1 : s); /* saturation by size; a significant change shows */
 	uint32_t lo = (uint32_t)lround(225 - 190 * s), hi = 238;
 	return delta > 0 ? (hi << 16 | lo << 8 | lo) : (lo << 16 | lo << 8 | hi);
+}
+
+/* Each frame's total judged as the table judges a row (cs_diff_judge): by the same
+ * noise model, at the level of the whole graph shared by the frames with samples. With
+ * several runs on a side, each frame's total per run gives the run-to-run spread. */
+static void judge_nodes(struct dtree *t, const struct cs_profile *q)
+{
+	const struct cs_diff *d = t->d;
+	const struct cs_profile *p = &d->p;
+	size_t nn = t->n.n, nf = d->files.n;
+	struct cs_diff_est *est = cs_xcalloc(2 * nn + 1, sizeof(*est));
+	for (size_t i = 0; i < nn; i++) {
+		const struct dnode *n = &t->n.v[i];
+		est[2 * i].value = n->base;
+		est[2 * i].pois = n->base_var;
+		est[2 * i + 1].value = n->new_;
+		est[2 * i + 1].pois = n->new_var;
+	}
+	for (size_t s = 0; s < 2; s++)
+		for (size_t i = 0; i < nn; i++)
+			est[2 * i + s].n = d->runs[s];
+	if (d->noise != CS_NOISE_SINGLE) {
+		/* one file at a time: its total per frame, summed up the tree (parents
+		 * are numbered before their children), into sums per side */
+		double *x = cs_xmalloc((nn + 1) * sizeof(double));
+		double *sum = cs_xcalloc(2 * nn + 1, sizeof(double));
+		double *sum2 = cs_xcalloc(2 * nn + 1, sizeof(double));
+		for (size_t f = 0; f < nf; f++) {
+			const struct cs_diff_file *df = &d->files.v[f];
+			memset(x, 0, (nn + 1) * sizeof(double));
+			for (size_t i = 0; i < p->samples.n; i++) {
+				const struct cs_sample *sm = &p->samples.v[i];
+				if (p->threads.v[sm->thread].tid != f)
+					continue;
+				x[t->of_model[sm->stack]] += (double)sm->count * df->xscale;
+			}
+			for (size_t i = nn; i-- > 1;)
+				x[t->n.v[i].parent] += x[i];
+			for (size_t i = 0; i < nn; i++) {
+				sum[2 * i + (size_t)df->side] += x[i];
+				sum2[2 * i + (size_t)df->side] += x[i] * x[i];
+			}
+		}
+		for (size_t j = 0; j < 2 * nn; j++) {
+			double k = (double)est[j].n;
+			if (k >= 2) {
+				double m = sum[j] / k;
+				double v = (sum2[j] - k * m * m) / (k - 1);
+				est[j].run_s2 = v > 0 ? v : 0;
+			}
+		}
+		free(sum2);
+		free(sum);
+		free(x);
+	}
+	size_t tested = 0;
+	for (size_t i = 1; i < nn; i++)
+		tested += t->n.v[i].samples > 0;
+	double thr_p = d->o.alpha / (double)(tested ? tested : 1);
+	for (size_t i = 0; i < nn; i++) {
+		struct dnode *n = &t->n.v[i];
+		struct cs_diff_row r;
+		memset(&r, 0, sizeof(r));
+		r.kernel = i > 0 && (q->frames.v[n->qframe].flags & CS_FRAME_KERNEL);
+		cs_diff_judge(d, &r, &est[2 * i], &est[2 * i + 1], thr_p, i == 0);
+		n->excess = r.excess;
+		n->sig = r.significant;
+	}
+	free(est);
 }
 
 static uint32_t paint(void *ctx, const struct cs_flame_tree *ft, uint32_t node, const char **note)
@@ -193,6 +270,7 @@ int cs_render_diff_flame(const struct cs_diff *d, const struct cs_flame_opts *o,
 
 	/* model node -> tree node: parents are numbered before their children */
 	uint32_t *of_model = cs_xmalloc((p->nodes.n + 1) * sizeof(uint32_t));
+	t.of_model = of_model;
 	of_model[0] = 0;
 	for (size_t i = 1; i < p->nodes.n; i++)
 		of_model[i] =
@@ -211,7 +289,6 @@ int cs_render_diff_flame(const struct cs_diff *d, const struct cs_flame_opts *o,
 		}
 		dn->samples += (uint64_t)llround(c / f->weight);
 	}
-	free(of_model);
 	free(qframe);
 
 	/* what is drawn of each: NEW's own time, or BASE's where NEW has none below */
@@ -230,16 +307,13 @@ int cs_render_diff_flame(const struct cs_diff *d, const struct cs_flame_opts *o,
 		pa->new_var += n->new_var;
 		pa->samples += n->samples;
 	}
-	size_t tested = 0;
-	for (size_t i = 1; i < nn; i++)
-		tested += t.n.v[i].samples > 0;
-	t.zthr = cs_norm_quantile(1 - d->o.alpha / (2.0 * (double)(tested ? tested : 1)));
+	judge_nodes(&t, &q);
+	free(of_model);
+	t.of_model = NULL;
 	for (size_t i = 1; i < nn; i++) {
 		const struct dnode *n = &t.n.v[i];
-		double delta = fabs(n->new_ - n->base);
-		if (n->new_ > 0 && delta / sqrt(n->base_var + n->new_var + 1e-300) > t.zthr &&
-		    delta > t.maxdelta)
-			t.maxdelta = delta;
+		if (n->new_ > 0 && n->sig && fabs(n->excess) > t.maxdelta)
+			t.maxdelta = fabs(n->excess);
 	}
 
 	/* integer weights for the drawing: microseconds, or thousandths of samples */
@@ -273,11 +347,14 @@ int cs_render_diff_flame(const struct cs_diff *d, const struct cs_flame_opts *o,
 		fo.title = "Differential Flame Graph";
 	char *sub = NULL;
 	if (!fo.subtitle) {
+		char scale[64] = "";
+		if (d->noise == CS_NOISE_SINGLE)
+			snprintf(scale, sizeof(scale), ", common scale %.3f", d->scale);
 		static const char *const how[] = {"time per run", "time per second of recording",
 						  "shares of each side's total"};
 		sub = cs_xasprintf("NEW's stacks against BASE, %s: red grew, blue shrank, grey "
-				   "within sampling noise; hatched: only in BASE",
-				   how[d->mode]);
+				   "within noise (%s model%s); hatched: only in BASE",
+				   how[d->mode], cs_diff_noise_name(d), scale);
 		fo.subtitle = sub;
 	}
 	if (!fo.countname)

@@ -207,6 +207,99 @@ Test(diff, same_program_false_alarms)
 	cr_expect_leq(alarms, tries / 20 + 1, "%d of %d pairs flagged", alarms, tries);
 }
 
+/* One run of a program of ten functions of weights 1..10 plus a little kernel time,
+ * sampled n times; each function's share multiplied by grow[f] (1: unchanged), and
+ * extra_k samples more in the kernel's pvm_irq_enable (a hypervisor's stolen time). */
+static char *machine_run(const char *name, unsigned long long *seed, int n, const double *grow,
+			 int extra_k)
+{
+	double w[11], sum = 0;
+	for (int f = 0; f < 10; f++)
+		sum += w[f] = (f + 1) * (grow ? grow[f] : 1);
+	sum += w[10] = 0.5; /* the kernel's own share */
+	int c[11] = {0};
+	for (int i = 0; i < n; i++) {
+		*seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		double u = (double)(*seed >> 11) / 9007199254740992.0 * sum;
+		int f = 0;
+		while (f < 10 && u >= w[f])
+			u -= w[f++];
+		c[f]++;
+	}
+	char text[4096];
+	size_t len = 0;
+	for (int f = 0; f < 10; f++)
+		len +=
+		    (size_t)snprintf(text + len, sizeof(text) - len, "main;fn%02d %d\n", f, c[f]);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "main;fn00;pvm_irq_enable_[k] %d\n",
+				c[10] + extra_k);
+	return put(name, text);
+}
+
+/* One run per side of one unchanged program on a machine whose whole runs are up to
+ * 28% slower or faster (every function alike), or whose hypervisor takes 20% more in
+ * the kernel: the gate at 2% and the '*' marks stay off in at least 19 pairs of 20.
+ * Judged against sampling noise alone, nearly every such pair would trip. */
+Test(diff, single_runs_machine_noise)
+{
+	static const double scale[] = {0.8, 0.87, 0.93, 1.07, 1.15, 1.22, 1.28, 1.0};
+	unsigned long long seed = 7;
+	int alarms = 0, tries = 40;
+	for (int t = 0; t < tries; t++) {
+		double s = scale[t % 8];
+		int extra = t % 8 == 7 ? 4000 : 0;
+		char *a = machine_run("m1.folded", &seed, 20000, NULL, 0);
+		char *b = machine_run("m2.folded", &seed, (int)(20000 * s), NULL, extra);
+		char *out = NULL, *err = NULL;
+		int st =
+		    run(&out, &err, "diff", "--fail-above", "2", "--format", "json", a, b, NULL);
+		cr_assert(st == 0 || st == 3, "%s", err);
+		if (st == 3 || count_significant(out) > 0) {
+			alarms++;
+			cr_log_info("pair %d (scale %.2f, kernel +%d): %s", t, s, extra, err);
+		}
+		cr_expect(strstr(out, "\"noise_model\": \"single-run\""), "%s", out);
+		if (!extra) {
+			const char *k = strstr(out, "\"scale\": ");
+			double got = k ? strtod(k + 9, NULL) : 0;
+			cr_expect(fabs(got - s) < 0.05 * s, "scale %.3f estimated as %.3f", s, got);
+		}
+		free(out);
+		free(err);
+		free(a);
+		free(b);
+	}
+	cr_expect_leq(alarms, tries / 20, "%d of %d pairs of one program flagged", alarms, tries);
+}
+
+/* The same machine noise, and NEW's largest function (18% of the time) 50% slower: the
+ * gate trips on it in every pair, whatever the scale of the run. */
+Test(diff, single_runs_real_regression)
+{
+	static const double scale[] = {0.8, 0.9, 1.0, 1.1, 1.2, 1.28};
+	double grow[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1.5};
+	unsigned long long seed = 11;
+	for (int t = 0; t < 12; t++) {
+		double s = scale[t % 6];
+		char *a = machine_run("r1.folded", &seed, 20000, NULL, 0);
+		/* the other functions' time is unchanged: NEW has more samples in all */
+		char *b =
+		    machine_run("r2.folded", &seed, (int)(20000 * s * (55.5 + 5) / 55.5), grow, 0);
+		char *out = NULL, *err = NULL;
+		int st =
+		    run(&out, &err, "diff", "--fail-above", "5", "--format", "json", a, b, NULL);
+		cr_expect_eq(st, 3, "scale %.2f: the regression was missed: %s", s, out);
+		cr_expect(err && strstr(err, "fn09 grew by"), "%s", err);
+		cr_expect(!strstr(err, "fn08") && !strstr(err, "pvm_irq_enable"), "%s", err);
+		struct row r = json_row(out, "functions", "fn09");
+		cr_expect(r.significant, "%s", out);
+		free(out);
+		free(err);
+		free(a);
+		free(b);
+	}
+}
+
 /* With several runs per side, a function whose time swings from run to run is not
  * flagged for a difference of means that sampling noise alone would call real; a
  * steady growth is. */
@@ -229,10 +322,32 @@ Test(diff, run_to_run_spread)
 	cr_expect(strstr(out, "\"runs\": 3"), "%s", out);
 	free(out);
 	free(err);
-	/* one run per side: the same swing is beyond sampling noise */
+	/* the differential graph judges its frames by the same spread: swing grey */
+	char *svg = h_path(dir, "spread.svg");
+	cr_assert_eq(
+	    run(&out, &err, "diff", "-o", svg, "--base", a1, a2, a3, "--new", b1, b2, b3, NULL), 0,
+	    "%s", err);
+	char *x = h_read_file(svg, NULL);
+	cr_assert(x);
+	cr_expect(strstr(x, "NEW 1300.0 samples: +300.0 samples (+15.00% of BASE&apos;s total), "
+			    "within noise"),
+		  "swing's frame is judged by sampling noise only");
+	cr_expect(strstr(x, "NEW 1500.0 samples: +500.0 samples (+25.00% of BASE&apos;s total), "
+			    "significant"),
+		  "firm's frame");
+	free(x);
+	free(svg);
+	free(out);
+	free(err);
+	/* one run per side: beyond sampling noise both grew, but a whole run may be up to
+	 * 30% slower: the common scale is swing's 1.3 (firm's 1.5 is beyond the
+	 * allowance), and firm is 200 samples above 1.3 x BASE */
 	cr_assert_eq(run(&out, &err, "diff", "--format", "json", a1, b1, NULL), 0, "%s", err);
+	cr_expect(strstr(out, "\"noise_model\": \"single-run\", \"scale\": 1.3,"), "%s", out);
 	s = json_row(out, "functions", "swing");
-	cr_expect(s.found && s.significant, "%s", out);
+	cr_expect(s.found && !s.significant, "%s", out);
+	const char *fx = strstr(out, "{\"function\": \"firm\"");
+	cr_expect(fx && strstr(fx, "\"excess_s\": 200,"), "%s", out);
 	free(out);
 	free(err);
 	free(a1), free(a2), free(a3), free(b1), free(b2), free(b3);
@@ -387,6 +502,40 @@ Test(diff, two_builds)
 	free(out);
 	free(err);
 
+	/* one run per side: each run of B against one of A trips the gate, on grow (the
+	 * common scale comes from steady; a run of B on a slow minute may leave grow's
+	 * excess within noise once in four) */
+	int grow_named = 0;
+	for (int i = 0; i < NB; i++) {
+		cr_expect_eq(
+		    run(&out, &err, "diff", "--fail-above", "10", data[i], data[NA + i], NULL), 3,
+		    "A%d against B%d: %s\n%s", i, i, err, out);
+		grow_named += err && strstr(err, "grow grew by") != NULL;
+		cr_expect(!strstr(err, "steady"), "%s", err);
+		free(out);
+		free(err);
+	}
+	cr_expect_geq(grow_named, NB - 1, "grow named in %d of %d single pairs", grow_named, NB);
+	/* one run per side of one program (A against A, B against B, 8 pairs): the gate at
+	 * 10% stays shut (1 in 20 allowed: 1 of 8) */
+	int alarms = 0, pairs = 0;
+	for (int i = 0; i + 1 < NA + NB; i++) {
+		if (i + 1 == NA)
+			continue;
+		int st = run(&out, &err, "diff", "--fail-above", "10", data[i], data[i + 1], NULL);
+		cr_expect(st == 0 || st == 3, "%s", err);
+		pairs++;
+		if (st == 3) {
+			alarms++;
+			cr_log_info("false alarm, %s against %s: %s\n%s", data[i], data[i + 1], err,
+				    out);
+		}
+		free(out);
+		free(err);
+	}
+	cr_expect_leq(alarms, 1, "%d of %d single pairs of one program tripped the gate", alarms,
+		      pairs);
+
 	/* three runs of A against three other runs of A, both ways: the gate stays shut */
 	for (int k = 0; k < 2; k++) {
 		int x = k ? 3 : 0, y = k ? 0 : 3;
@@ -453,24 +602,75 @@ Test(diff, svg_wellformed_escaped_stable)
 
 /* ---- ab ---- */
 
+static double json_num_after(const char *s, const char *key)
+{
+	const char *k = strstr(s, key);
+	cr_assert(k, "no %s in %s", key, s);
+	return strtod(k + strlen(key), NULL);
+}
+
 /* B does 1.5 times A's work (tests/targets/abver.c): the interval of the median ratio
- * holds 1.5, the diff names grow and added, the gate trips, the recordings stay. */
+ * holds 1.5, the diff names grow and added, the gate trips, the recordings stay. With
+ * --json the runs, the ratios, the interval and the diff are one JSON document on
+ * stdout, and the table of runs goes to stderr. */
 Test(diff, ab_interval_holds_the_truth)
 {
 	h_require_perf();
 	char *abdir = h_path(dir, "runs");
 	char *out = NULL, *err = NULL;
-	int st = run(&out, &err, "ab", "-n", "6", "-o", abdir, "--fail-above", "10", "--",
+	int st = run(&out, &err, "ab", "-n", "6", "-o", abdir, "--fail-above", "10", "--json", "--",
 		     TARGET("cs_t_abver_a"), "200", "--vs", TARGET("cs_t_abver_b"), "200", NULL);
 	cr_assert_eq(st, 3, "status %d: %s\n%s", st, err, out);
-	const char *m = strstr(out, "median B/A (CPU time): ");
-	cr_assert(m, "%s", out);
+	const char *m = strstr(err, "median B/A (CPU time): ");
+	cr_assert(m, "%s", err);
 	double med, lo, hi;
 	cr_assert_eq(sscanf(m, "median B/A (CPU time): %lf, 95%% CI [%lf, %lf]", &med, &lo, &hi), 3,
 		     "%s", m);
 	cr_expect(lo <= 1.5 && 1.5 <= hi, "[%.3f, %.3f] misses 1.5", lo, hi);
 	cr_expect(lo < hi && lo <= med && med <= hi);
-	cr_expect(strstr(err, "grow") && strstr(err, "added") && !strstr(err, "steady"), "%s", err);
+	cr_expect(strstr(err, "regression: grow") && strstr(err, "regression: added") &&
+		      !strstr(err, "steady"),
+		  "%s", err);
+	/* the JSON: the same figures, six runs a side, the diff inside */
+	cr_expect(out[0] == '{' && !strstr(out, "# csampler ab"), "%s", out);
+	cr_expect(fabs(json_num_after(out, "\"median_ratio\": ") - med) < 0.0005, "%s", out);
+	const char *ci = strstr(out, "\"ci95\": [");
+	cr_assert(ci, "%s", out);
+	double jlo, jhi;
+	cr_expect(sscanf(ci, "\"ci95\": [%lf, %lf]", &jlo, &jhi) == 2 && fabs(jlo - lo) < 0.0005 &&
+		      fabs(jhi - hi) < 0.0005,
+		  "%s", ci);
+	cr_expect(json_num_after(out, "\"ci_coverage\": ") >= 0.95, "%s", out);
+	for (int side = 0; side < 2; side++) {
+		const char *r =
+		    strstr(out, side ? "\n\"b\": {\"command\": [" : "\n\"a\": {\"command\": [");
+		cr_assert(r, "%s", out);
+		char key[32];
+		snprintf(key, sizeof(key), "{\"run\": 6, \"file\": ");
+		const char *r6 = strstr(r, key);
+		cr_expect(r6 && json_num_after(r6, "\"cpu_s\": ") > 0.1 &&
+			      json_num_after(r6, "\"wall_s\": ") > 0.1,
+			  "%s", out);
+		cr_expect(!strstr(r, "{\"run\": 7,") ||
+			  strstr(r, "{\"run\": 7,") > strstr(r, "]}"));
+	}
+	const char *dj = strstr(out, "\n\"diff\": {\"mode\": \"per-run\"");
+	cr_assert(dj, "%s", out);
+	cr_expect(strstr(dj, "\"noise_model\": \"run-to-run\""), "%s", dj);
+	cr_expect(json_row(dj, "regressions", "grow").found, "%s", dj);
+	cr_expect(!json_row(dj, "regressions", "steady").found, "%s", dj);
+	size_t ol = strlen(out);
+	cr_expect(ol > 5 && !strcmp(out + ol - 5, "]}\n}\n"), "the document is cut: %s", out);
+	if (system("command -v python3 >/dev/null 2>&1") == 0) {
+		char *jf = h_path(dir, "ab.json"), cmd[1024];
+		FILE *f = fopen(jf, "w");
+		cr_assert(f);
+		fputs(out, f);
+		cr_assert_eq(fclose(f), 0);
+		snprintf(cmd, sizeof(cmd), "python3 -m json.tool '%s' >/dev/null", jf);
+		cr_expect_eq(system(cmd), 0, "not valid JSON: %s", out);
+		free(jf);
+	}
 	for (int i = 1; i <= 6; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "runs/%c-%d.data", 'A' + (i % 2), i);
@@ -480,9 +680,22 @@ Test(diff, ab_interval_holds_the_truth)
 	}
 	free(out);
 	free(err);
-	/* a usage error is one line */
+	/* text: one run each, the table and the diff on stdout, judged by the single-run
+	 * model */
+	st = run(&out, &err, "ab", "-n", "1", "-o", abdir, "--", TARGET("cs_t_abver_a"), "50",
+		 "--vs", TARGET("cs_t_abver_b"), "50", NULL);
+	cr_expect_eq(st, 0, "%s", err);
+	cr_expect(strstr(out, "median B/A (CPU time): ") && strstr(out, "common scale"), "%s", out);
+	free(out);
+	free(err);
+	/* usage errors are one line */
 	cr_expect_eq(run(&out, &err, "ab", "--", TARGET("cs_t_abver_a"), NULL), 2);
 	cr_expect(strstr(err, "--vs") && strchr(err, '\n')[1] == 0, "%s", err);
+	free(out);
+	free(err);
+	cr_expect_eq(run(&out, &err, "ab", "--format", "xml", "--", "true", "--vs", "true", NULL),
+		     2);
+	cr_expect(strstr(err, "--format") && strchr(err, '\n')[1] == 0, "%s", err);
 	free(out);
 	free(err);
 	free(abdir);
