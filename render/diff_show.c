@@ -206,9 +206,9 @@ static void json_row(const struct cs_diff *d, FILE *out, const struct cs_diff_ro
 static void render_json(const struct cs_diff *d, FILE *out)
 {
 	fprintf(out,
-		"{\"mode\": \"%s\", \"time\": \"cpu\", \"unit\": \"%s\", \"by\": \"%s\", "
+		"{\"mode\": \"%s\", \"time\": \"%s\", \"unit\": \"%s\", \"by\": \"%s\", "
 		"\"alpha\": ",
-		mode_names[d->mode], d->seconds ? "s" : "samples", by_names[d->o.by]);
+		mode_names[d->mode], d->o.time ? cs_time_name(d->o.time) : "cpu", d->seconds ? "s" : "samples", by_names[d->o.by]);
 	json_num(out, d->o.alpha);
 	fprintf(out, ", \"tested\": %zu, \"noise_model\": \"%s\", \"scale\": ", d->tested,
 		cs_diff_noise_name(d));

@@ -465,6 +465,12 @@ Test(wall, export_and_diff_show_the_selected_time)
 	cr_expect(strstr(dout, "off-CPU self time"), "%.400s", dout);
 	free(dout);
 	free(err);
+	/* the JSON names the time it compared */
+	char *dj[] = {CS_EXE, "diff", "--time", "off", "--format", "json", data, data, NULL};
+	cr_assert_eq(h_run(dj, 60, &dout, &err), 0, "diff --format json failed: %s", err);
+	cr_expect(strstr(dout, "\"time\": \"off\""), "%.400s", dout);
+	free(dout);
+	free(err);
 	/* a CPU selection of the same recording is still samples */
 	char *dc[] = {CS_EXE, "export", "-f", "callgrind", "--time", "cpu", "-i", data, "-o",
 		      h_path(dir, "cpu.callgrind"), NULL};
