@@ -36,6 +36,8 @@ static const char usage_text[] =
 	"\n"
 	"Recording ends on Ctrl-C or SIGTERM, after -d, or when the target exits. A\n"
 	"launched COMMAND's exit status becomes csampler's (128 + N when signal N ended it).\n"
+	"csampler never ends a program it profiles: after -d a launched COMMAND runs on\n"
+	"(Ctrl-C in a terminal reaches it too; 'timeout' bounds the command itself).\n"
 	"\n"
 	"  -p, --pid PID          attach to this running process\n"
 	"  -F, --freq HZ          samples per second of CPU time per thread (default 99)\n"
