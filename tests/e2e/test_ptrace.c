@@ -354,3 +354,82 @@ Test(ptrace, leaks_beside_the_ptrace_sampler_in_a_container)
 	unsetenv("CS_NOPERF_CAPS");
 	free(data);
 }
+
+/* A container's separate debug info, seen from the host: two stripped programs in a
+ * mount and PID namespace of their own, one with its debug file under the container's
+ * /usr/lib/debug/.build-id, one with its .gnu_debuglink file next to it (both paths
+ * exist only inside). record --pid from the host names their functions and file:line
+ * (looked up through the namespace's root). */
+Test(ptrace, container_separate_debug_info_from_host)
+{
+	char *check[] = {"/usr/bin/unshare", "--mount", "--pid", "--fork", "--mount-proc", "true",
+			 NULL};
+	if (h_run(check, 10, NULL, NULL) != 0)
+		cr_skip_test("cannot create mount and PID namespaces here (unshare refused)");
+	if (access("/usr/lib/debug", F_OK))
+		cr_skip_test("no /usr/lib/debug to mount the container's own over");
+	const char *sv = CS_BINARY_DIR "/tests/targets/symvariants";
+	char script[2048];
+	snprintf(script, sizeof(script),
+		 "mount -t tmpfs none /mnt && mkdir /mnt/priv && cp %s/symbols-buildid "
+		 "/mnt/priv/symns && cp %s/debuglink/symbols-debuglink "
+		 "%s/debuglink/symbols-debuglink.debug /mnt/priv/ && "
+		 "mount -t tmpfs none /usr/lib/debug && cp -r %s/buildid-root/.build-id "
+		 "/usr/lib/debug/ || exit 77\n"
+		 "/mnt/priv/symbols-debuglink &\n"
+		 "exec /mnt/priv/symns\n",
+		 sv, sv, sv, sv);
+	struct h_proc t;
+	char *argv[] = {"/usr/bin/unshare", "--mount", "--pid", "--fork", "--mount-proc",
+			"/bin/sh", "-c", script, NULL};
+	h_start(&t, argv);
+	char path[96];
+	pid_t pids[2] = {0, 0};
+	const char *exes[2] = {"/mnt/priv/symns", "/mnt/priv/symbols-debuglink"};
+	for (int i = 0; i < 200 && !pids[1]; i++) {
+		/* unshare's child runs symns; its child, symbols-debuglink */
+		pid_t p = t.pid;
+		for (int k = 0; k < 2 && p > 0; k++) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)p, (int)p);
+			char *kids = h_read_file(path, NULL);
+			p = kids ? atoi(kids) : 0;
+			free(kids);
+			char exe[256] = "", link[64];
+			snprintf(link, sizeof(link), "/proc/%d/exe", (int)p);
+			ssize_t n = p > 0 ? readlink(link, exe, sizeof(exe) - 1) : -1;
+			exe[n > 0 ? n : 0] = 0;
+			pids[k] = !strcmp(exe, exes[k]) ? p : 0;
+		}
+		if (!pids[1])
+			usleep(20000);
+	}
+	cr_assert(pids[0] > 0 && pids[1] > 0, "the two programs never ran in the namespace");
+	cr_assert_neq(access("/mnt/priv/symns", F_OK), 0, "the path exists on the host too");
+	for (int k = 0; k < 2; k++) {
+		char pidbuf[16];
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pids[k]);
+		char *data = h_path(dir, k ? "dl.data" : "bid.data");
+		char *rec[] = {CS_EXE, "record", "-q", "-p", pidbuf, "-F", "199", "-d", "1.5", "-o",
+			       data, NULL};
+		char *err;
+		cr_assert_eq(h_run(rec, 60, NULL, &err), 0, "%s: %s", exes[k], err);
+		free(err);
+		struct h_folded f;
+		h_fold(data, NULL, &f);
+		uint64_t named = h_with_seq(&f, "main;secret_outer;secret_inner");
+		cr_expect_geq(share(named, f.total), 0.9, "%s: named in %.3f of %llu", exes[k],
+			      share(named, f.total), (unsigned long long)f.total);
+		h_folded_free(&f);
+		char *rep[] = {CS_EXE, "report", "-i", data, "--format", "csv", "--top", "0", NULL};
+		char *out;
+		cr_assert_eq(h_run(rep, 30, &out, NULL), 0);
+		cr_expect(strstr(out, "symbols.c,"), "%s: file:line from its debug file: %s",
+			  exes[k], out);
+		free(out);
+		free(data);
+	}
+	kill(t.pid, SIGKILL); /* unshare; its namespace's init and the rest go with it */
+	kill(pids[0], SIGKILL);
+	kill(pids[1], SIGKILL);
+	h_stop(&t, SIGKILL, 5000);
+}
