@@ -411,9 +411,10 @@ Test(leaks_hostile, target_in_its_own_pid_net_and_mount_namespaces)
 
 /* A container seen from the host: the target is PID 1 of its own PID namespace (with
  * its own /proc), runs a binary that exists only in its mount namespace, has a /tmp of
- * its own and cannot see the agent's directory. csampler copies the agent into that
- * /tmp, meets it across the PID namespace, names the functions and file:line from the
- * host, and leaves nothing behind in the container. */
+ * its own, cannot see the agent's directory and has no libunwind (the agent needs it).
+ * csampler copies the agent and libunwind into that /tmp, meets the agent across the
+ * PID namespace, names the functions and file:line from the host, and leaves nothing
+ * behind in the container. */
 Test(leaks_hostile, container_binary_and_tmp_only_inside)
 {
 	require_root();
@@ -422,13 +423,18 @@ Test(leaks_hostile, container_binary_and_tmp_only_inside)
 	char *check[] = {UNSHARE, "--mount", "--pid", "--fork", "--mount-proc", "true", NULL};
 	if (h_run(check, 10, NULL, NULL) != 0)
 		cr_skip_test("cannot create mount and PID namespaces here (unshare refused)");
+	char *unwind = realpath("/usr/lib/x86_64-linux-gnu/libunwind.so.8", NULL);
+	if (!unwind)
+		unwind = realpath("/lib/x86_64-linux-gnu/libunwind.so.8", NULL);
+	cr_assert(unwind, "where is the agent's libunwind.so.8?");
 	char script[1024];
 	snprintf(script, sizeof(script),
 		 "mount -t tmpfs cs-test /mnt && mkdir /mnt/priv && "
 		 "cp '%s' /mnt/priv/leakyns && mount -t tmpfs cs-test /tmp && "
-		 "mount -t tmpfs cs-test '%s/agent' || exit 77\n"
+		 "mount -t tmpfs cs-test '%s/agent' && mount --bind /dev/null '%s' || exit 77\n"
 		 "exec /mnt/priv/leakyns busy\n",
-		 LEAKY, CS_BINARY_DIR);
+		 LEAKY, CS_BINARY_DIR, unwind);
+	free(unwind);
 	char *argv[] = {UNSHARE, "--mount", "--pid", "--fork", "--mount-proc", "--kill-child",
 			"/bin/sh", "-c", script, NULL};
 	struct h_proc u;
@@ -457,8 +463,16 @@ Test(leaks_hostile, container_binary_and_tmp_only_inside)
 	cr_assert(h_wait_agent(t, 20000, 300), "the agent never started");
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t);
 	char *maps = h_read_file(path, NULL);
-	cr_expect(maps && strstr(maps, "/tmp/csampler-"),
-		  "the agent was loaded from a copy in the container's /tmp: %s", maps);
+	cr_expect(maps && strstr(maps, "/tmp/csampler-") &&
+		      strstr(maps, "/libcsampler_agent.so") && strstr(maps, "/libunwind.so.8"),
+		  "the agent and libunwind were loaded from copies in the container's /tmp: %s",
+		  maps);
+	if (maps) {
+		const char *u = strstr(maps, "/libunwind.so.8");
+		while (u > maps && u[-1] != ' ')
+			u--;
+		cr_expect(!strncmp(u, "/tmp/csampler-", 14), "libunwind from the copy: %.80s", u);
+	}
 	free(maps);
 	kill(t, SIGUSR1);
 	char *err;
