@@ -15,6 +15,7 @@
 #include "inject.h"
 #include "profile/profile.h"
 #include "util/proc.h"
+#include "util/ptrace.h"
 #include "util/util.h"
 
 #include <cpuid.h>
@@ -24,10 +25,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ptrace.h>
-#include <sys/uio.h>
 #include <sys/user.h>
-#include <sys/wait.h>
 #include <syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,51 +77,36 @@ static int wait_interrupt_stop(pid_t tid)
 {
 	for (;;) {
 		int status;
-		pid_t w = waitpid(tid, &status, __WALL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
+		if (cs_pt_wait(tid, &status, 0) < 0)
 			return -1;
-		}
-		if (WIFEXITED(status) || WIFSIGNALED(status))
+		switch (cs_pt_decode(status, NULL, NULL)) {
+		case CS_PT_GONE:
 			return -1;
-		if (!WIFSTOPPED(status))
+		case CS_PT_NONE:
 			continue;
-		int event = status >> 16;
-		int sig = WSTOPSIG(status);
-		if (event == PTRACE_EVENT_STOP && sig == SIGTRAP)
+		case CS_PT_INTERRUPT:
 			return 1;
-		/* A signal is being delivered, or the process is in a group stop: give the
-		 * signal back and let the thread go; we try again later. */
-		ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)(event ? 0 : sig));
-		return 0;
+		default:
+			/* A signal is being delivered, or the process is in a group stop: give
+			 * the signal back and let the thread go; we try again later. */
+			cs_pt_detach(tid, cs_pt_signal_to_give(status));
+			return 0;
+		}
 	}
 }
 
+_Static_assert(CS_DWARF_NREGS == CS_PT_NREGS, "one register order");
+
 /* Is the stopped thread at a point where it may call dlopen? */
 static int safe_point(struct cs_symbolizer *sym, pid_t pid, pid_t tid,
-		      const struct user_regs_struct *r, char *why, size_t whylen)
+		      const struct user_regs_struct *r, const uint8_t *stack, size_t got,
+		      char *why, size_t whylen)
 {
-	static uint8_t stack[STACK_READ];
-	struct iovec local = {stack, sizeof(stack)}, remote = {(void *)(uintptr_t)r->rsp, sizeof(stack)};
-	ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	if (got <= 0) {
-		/* the stack may end before STACK_READ: read what there is page by page */
-		got = 0;
-		while ((size_t)got < sizeof(stack)) {
-			size_t chunk = 4096 - ((r->rsp + (uint64_t)got) & 4095);
-			struct iovec l = {stack + got, chunk}, rm = {(void *)(uintptr_t)(r->rsp + (uint64_t)got), chunk};
-			if (process_vm_readv(pid, &l, 1, &rm, 1, 0) != (ssize_t)chunk)
-				break;
-			got += (ssize_t)chunk;
-		}
-	}
-	uint64_t regs[CS_DWARF_NREGS] = {r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi,
-					 r->rbp, r->rsp, r->r8,	 r->r9,	 r->r10, r->r11,
-					 r->r12, r->r13, r->r14, r->r15, r->rip};
+	uint64_t regs[CS_DWARF_NREGS];
+	cs_pt_regs_dwarf(r, regs);
 	struct cs_uframe fr[256];
 	size_t n;
-	int complete = cs_sym_unwind(sym, pid, tid, regs, stack, (size_t)got, fr, 256, &n);
+	int complete = cs_sym_unwind(sym, pid, tid, regs, stack, got, fr, 256, &n);
 	if (complete != CS_UNWIND_COMPLETE) {
 		snprintf(why, whylen, "its stack could not be unwound");
 		return 0;
@@ -145,6 +128,9 @@ static int safe_point(struct cs_symbolizer *sym, pid_t pid, pid_t tid,
 	}
 	return 1;
 }
+
+/* The stack read at each stop (one injection at a time). */
+static uint8_t stack[STACK_READ];
 
 static int write_mem(int fd, uint64_t addr, const void *buf, size_t n)
 {
@@ -222,17 +208,18 @@ int cs_inject_dlopen(struct cs_symbolizer *sym, pid_t pid, const char *path,
 		}
 		/* Mostly the main thread (tids[0] is the lowest id), others now and then. */
 		pid_t tid = tids[(attempt % 4 == 3) ? (size_t)attempt / 4 % ntids : 0];
-		if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
-			if (errno == ESRCH)
+		int e = cs_pt_seize(tid, 0);
+		if (e < 0) {
+			if (e == -ESRCH)
 				continue;
-			if (errno == EPERM)
+			if (e == -EPERM)
 				cs_error("cannot attach to PID %d with ptrace: permission denied (is a "
 					 "debugger attached? otherwise run as root, or set sysctl "
 					 "kernel.yama.ptrace_scope to 0)",
 					 (int)pid);
 			else
 				cs_error("cannot attach to PID %d with ptrace: %s", (int)pid,
-					 strerror(errno));
+					 strerror(-e));
 			goto out;
 		}
 		/* While the thread is stopped, run at real-time priority (when permitted) so
@@ -241,10 +228,10 @@ int cs_inject_dlopen(struct cs_symbolizer *sym, pid_t pid, const char *path,
 		int boosted = sched_setscheduler(0, SCHED_FIFO, &rt) == 0;
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		if (cs_pt_interrupt(tid) < 0) {
 			if (boosted)
 				sched_setscheduler(0, SCHED_OTHER, &normal);
-			ptrace(PTRACE_DETACH, tid, 0, 0);
+			cs_pt_detach(tid, 0);
 			continue;
 		}
 		int w = wait_interrupt_stop(tid);
@@ -256,8 +243,9 @@ int cs_inject_dlopen(struct cs_symbolizer *sym, pid_t pid, const char *path,
 		}
 		st->stops++;
 		struct user_regs_struct r;
-		int ok = ptrace(PTRACE_GETREGS, tid, 0, &r) == 0 &&
-			 safe_point(sym, pid, tid, &r, why, sizeof(why));
+		size_t got;
+		int ok = cs_pt_snapshot(tid, &r, stack, sizeof(stack), &got) == 0 &&
+			 safe_point(sym, pid, tid, &r, stack, got, why, sizeof(why));
 		if (ok) {
 			struct tramp_data d;
 			memset(&d, 0, sizeof(d));
@@ -298,18 +286,18 @@ int cs_inject_dlopen(struct cs_symbolizer *sym, pid_t pid, const char *path,
 			nr.rip = cave;
 			nr.rsp = (r.rsp - 256) & ~15ull;
 			nr.orig_rax = (unsigned long long)-1; /* no syscall restart for this */
-			if (write_mem(memfd, cave + code, &d, sizeof(d)) < 0 ||
-			    ptrace(PTRACE_SETREGS, tid, 0, &nr) < 0) {
-				int e = errno;
-				ptrace(PTRACE_SETREGS, tid, 0, &r);
-				ptrace(PTRACE_DETACH, tid, 0, 0);
+			e = write_mem(memfd, cave + code, &d, sizeof(d)) < 0 ? -errno
+									       : cs_pt_set_regs(tid, &nr);
+			if (e < 0) {
+				cs_pt_set_regs(tid, &r);
+				cs_pt_detach(tid, 0);
 				if (boosted)
 					sched_setscheduler(0, SCHED_OTHER, &normal);
-				cs_error("cannot load the agent into PID %d: %s", (int)pid, strerror(e));
+				cs_error("cannot load the agent into PID %d: %s", (int)pid, strerror(-e));
 				goto out;
 			}
 		}
-		ptrace(PTRACE_DETACH, tid, 0, 0);
+		cs_pt_detach(tid, 0);
 		double stop = ms_since(&t0);
 		if (boosted)
 			sched_setscheduler(0, SCHED_OTHER, &normal);

@@ -4,6 +4,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <gelf.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -28,6 +29,11 @@ void cs_rendezvous_drop_copy(struct cs_rendezvous *r)
 {
 	if (r->copy)
 		unlink(r->copy);
+	for (size_t i = 0; i < r->ndeps; i++) {
+		unlink(r->deps[i]);
+		free(r->deps[i]);
+	}
+	r->ndeps = 0;
 	if (r->copy_dir)
 		rmdir(r->copy_dir);
 	free(r->copy);
@@ -131,6 +137,81 @@ int cs_rendezvous_take(int ctl, int *fd, pid_t *pid)
 	}
 }
 
+/* The directories where a program's loader finds libraries without a path of its
+ * own, on Debian and most other distributions. */
+static const char *const lib_dirs[] = {
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib",
+	"/usr/lib", "/usr/local/lib",
+};
+
+/* A library (soname) under one of lib_dirs below root ("" for ours), as a regular
+ * file: its path, or NULL. */
+static char *find_lib(const char *root, const char *soname)
+{
+	for (size_t i = 0; i < CS_ARRAY_SIZE(lib_dirs); i++) {
+		char *p = cs_xasprintf("%s%s/%s", root, lib_dirs[i], soname);
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/* Next to the copy of the agent, a copy of each library the agent needs (DT_NEEDED)
+ * that pid's mount namespace lacks: a container image rarely holds libunwind. The
+ * agent finds them there through its DT_RUNPATH $ORIGIN. The C library and the
+ * loader are never copied: the agent runs on the target's. Best effort: a library
+ * that cannot be copied leaves dlopen to fail, and csampler then says which. */
+static void copy_needed(struct cs_rendezvous *r, pid_t pid, const char *agent)
+{
+	int fd = cs_open_regular(agent);
+	if (fd < 0)
+		return;
+	elf_version(EV_CURRENT);
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	char *root = cs_xasprintf("/proc/%d/root", (int)pid);
+	for (Elf_Scn *scn = NULL; e && (scn = elf_nextscn(e, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / (sh.sh_entsize ? sh.sh_entsize : 1); i++) {
+			GElf_Dyn dyn;
+			if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag != DT_NEEDED)
+				continue;
+			const char *name = elf_strptr(e, sh.sh_link, dyn.d_un.d_val);
+			if (!name || strchr(name, '/') || !strncmp(name, "libc.so", 7) ||
+			    !strncmp(name, "ld-linux", 8) || !strncmp(name, "libm.so", 7) ||
+			    !strncmp(name, "libpthread.so", 13) || !strncmp(name, "libdl.so", 8))
+				continue;
+			char *there = find_lib(root, name);
+			char *here = there ? NULL : find_lib("", name);
+			if (here && r->ndeps < CS_ARRAY_SIZE(r->deps)) {
+				char *dst = cs_xasprintf("%s/%s", r->copy_dir, name);
+				int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+					       0644);
+				int ok = out >= 0 && cs_copy_file_to(here, out) == 0;
+				if (out >= 0 && close(out) < 0)
+					ok = 0;
+				if (ok) {
+					r->deps[r->ndeps++] = dst; /* removed with the copy */
+				} else {
+					if (out >= 0)
+						unlink(dst);
+					free(dst);
+				}
+			}
+			free(there);
+			free(here);
+		}
+	}
+	free(root);
+	if (e)
+		elf_end(e);
+	close(fd);
+}
+
 /* Put a copy of the agent where pid can load it: a fresh directory in its /tmp,
  * reached through /proc/PID/root (its mount namespace may differ from ours). */
 static int copy_into_target(struct cs_rendezvous *r, pid_t pid, const char *agent)
@@ -154,6 +235,7 @@ static int copy_into_target(struct cs_rendezvous *r, pid_t pid, const char *agen
 	}
 	if (ret < 0)
 		return -(e ? e : EIO);
+	copy_needed(r, pid, agent);
 	const char *in_target = strstr(r->copy, "/root/tmp/") + 5;
 	r->load_path = cs_xstrdup(in_target);
 	return 0;

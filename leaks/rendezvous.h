@@ -2,7 +2,8 @@
  * either end's place (see agent/protocol.h): an inherited control socket for a
  * launched command and the processes it starts; for a running process a listening socket with a random abstract name in the
  * target's network namespace, two random keys, and the agent's path as the target
- * sees it (a copy in the target's /tmp when the library is not visible to it).
+ * sees it (a copy in the target's /tmp when the library is not visible to it, with
+ * copies of the libraries it needs that the target's mount namespace lacks).
  * Internal to leaks/. */
 #ifndef CS_LEAK_RENDEZVOUS_H
 #define CS_LEAK_RENDEZVOUS_H
@@ -16,6 +17,8 @@ struct cs_rendezvous {
 	int child_fd;  /* launch: the command's end of the control socket until it started */
 	int pidfd;     /* attach: the target, so that a recycled PID cannot pass; or -1 */
 	char *copy_dir, *copy; /* a copy of the agent, as csampler reaches it, or NULL */
+	char *deps[8];	       /* copies of libraries it needs that the target lacks */
+	size_t ndeps;
 	char *load_path;       /* the agent's path as the target sees it */
 	struct cs_agent_rendezvous rv;
 };

@@ -1144,21 +1144,35 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 		cs_proc_maps(pid, scan_one, r);
 		cs_jitsyms_poll(r->jit, pid);
 	}
+	/* Attach mode: the agent is loaded before the sampler opens. Its injection seizes
+	 * a thread with ptrace and detaches; once the ptrace sampler holds every thread
+	 * that would be refused (a thread has one tracer). A launched command loads it
+	 * without ptrace (LD_PRELOAD). */
+	int leaks_first = r->lc && !o->argv;
+	if (leaks_first) {
+		r->start_ns = cs_now_ns();
+		if (cs_leak_collect_attach(r->lc, pid, &res->inject) < 0 ||
+		    cs_leak_collect_start(r->lc, pid, r->start_ns, 10000) < 0)
+			goto out;
+		res->agent_ready_ms = (double)(cs_now_ns() - r->start_ns) / 1e6;
+	}
 	if (!o->no_cpu) {
 		smp = cs_sampler_open(pid, &so);
 		if (!smp)
 			goto out;
 		cs_sampler_info(smp, &res->sampler);
 		r->kernel = res->sampler.kernel;
-		if (r->lc && !strcmp(res->sampler.name, "ptrace")) {
-			/* The agent is loaded (attach) or started (launch) with ptrace stops
-			 * of its own, and a process has one tracer. */
-			cs_error("allocation tracking cannot run beside the ptrace sampler (a "
-				 "process has one tracer): record CPU and leaks in two runs");
+		if (r->lc && o->argv && !strcmp(res->sampler.name, "ptrace")) {
+			/* The agent's handshake blocks while the command's exec and thread
+			 * creation wait in ptrace stops that only the sampler's poll ends. */
+			cs_error("allocation tracking of a launched command cannot run beside the "
+				 "ptrace sampler: start the command, then 'csampler record --leaks "
+				 "--pid PID', or record CPU and leaks in two runs");
 			goto out;
 		}
 	}
-	r->start_ns = cs_now_ns();
+	if (!leaks_first)
+		r->start_ns = cs_now_ns();
 	r->win_start = r->start_ns;
 	if (!o->argv)
 		proc_get(r, (uint32_t)pid);
@@ -1185,12 +1199,6 @@ int cs_record(const struct cs_record_opts *o, struct cs_profile *p, struct cs_re
 			wait_command = 1; /* not orphaned: it runs on untracked, we wait */
 			goto out;
 		}
-	} else if (r->lc) {
-		uint64_t t0 = cs_now_ns();
-		if (cs_leak_collect_attach(r->lc, pid, &res->inject) < 0 ||
-		    cs_leak_collect_start(r->lc, pid, r->start_ns, 10000) < 0)
-			goto out;
-		res->agent_ready_ms = (double)(cs_now_ns() - t0) / 1e6;
 	}
 	res->leaks = r->lc != NULL;
 

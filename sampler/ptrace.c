@@ -17,6 +17,7 @@
  */
 #include "backend.h"
 #include "util/proc.h"
+#include "util/ptrace.h"
 #include "util/util.h"
 
 #include <elf.h>
@@ -35,6 +36,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+_Static_assert(CS_SAMPLE_NREGS == CS_PT_NREGS, "one register order");
 
 #define PT_OPTIONS                                                                                 \
 	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC)
@@ -278,11 +281,6 @@ static int in_known_map(const struct tproc *p, uint64_t ip)
 
 /* ---- stops ---- */
 
-static int is_stop_signal(int sig)
-{
-	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
-}
-
 static void check_comm(struct ptrace_sampler *s, struct tthread *t, uint64_t now)
 {
 	char name[16];
@@ -306,18 +304,10 @@ static void sample_stopped(struct ptrace_sampler *s, struct tthread *t, uint64_t
 			   uint64_t weight)
 {
 	struct user_regs_struct r;
-	struct iovec iov = {&r, sizeof(r)};
-	int ok = ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_PRSTATUS, &iov) == 0;
-	ssize_t got = 0;
-	if (ok) {
-		struct iovec local = {s->stack, s->o.stack_size};
-		struct iovec remote = {(void *)(uintptr_t)r.rsp, s->o.stack_size};
-		got = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
-		if (got < 0)
-			got = 0;
-	}
+	size_t got;
+	int ok = cs_pt_snapshot(t->tid, &r, s->stack, s->o.stack_size, &got) == 0;
 	uint64_t now = cs_now_ns();
-	ptrace(PTRACE_CONT, t->tid, 0, 0);
+	cs_pt_resume(t->tid, 0);
 	uint64_t end = cs_now_ns(), held = end - t0, trip = end - s->interrupted;
 	CS_VEC_PUSH(s->stop_ns, (uint32_t)(held > UINT32_MAX ? UINT32_MAX : held));
 	CS_VEC_PUSH(s->trip_ns, (uint32_t)(trip > UINT32_MAX ? UINT32_MAX : trip));
@@ -337,12 +327,9 @@ static void sample_stopped(struct ptrace_sampler *s, struct tthread *t, uint64_t
 	sr.weight = weight;
 	sr.ip = r.rip;
 	sr.user_regs = 1;
-	const uint64_t dw[CS_SAMPLE_NREGS] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi,
-					      r.rbp, r.rsp, r.r8,  r.r9,  r.r10, r.r11,
-					      r.r12, r.r13, r.r14, r.r15, r.rip};
-	memcpy(sr.regs, dw, sizeof(dw));
+	cs_pt_regs_dwarf(&r, sr.regs);
 	sr.stack = s->stack;
-	sr.stack_len = (size_t)got;
+	sr.stack_len = got;
 	if (s->ops && s->ops->sample) {
 		s->ops->sample(s->ctx, &sr);
 		s->delivered++;
@@ -414,7 +401,9 @@ static void on_exec(struct ptrace_sampler *s, struct tthread *t)
 static void on_status(struct ptrace_sampler *s, pid_t tid, int status, uint64_t t0,
 		      uint64_t want_sample)
 {
-	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+	int sig, event;
+	enum cs_pt_stop kind = cs_pt_decode(status, &sig, &event);
+	if (kind == CS_PT_GONE) {
 		if (s->o.enable_on_exec && tid == s->pid) {
 			s->reaped_pid = tid;
 			s->reaped_status = status;
@@ -422,7 +411,7 @@ static void on_status(struct ptrace_sampler *s, pid_t tid, int status, uint64_t 
 		thread_gone(s, tid);
 		return;
 	}
-	if (!WIFSTOPPED(status))
+	if (kind == CS_PT_NONE)
 		return;
 	struct tthread *t = thread_find(s, tid);
 	if (!t) {
@@ -430,42 +419,40 @@ static void on_status(struct ptrace_sampler *s, pid_t tid, int status, uint64_t 
 		pid_t tg = tgid_of(tid);
 		t = thread_add(s, tg ? tg : tid, tid, 0);
 	}
-	int sig = WSTOPSIG(status), event = status >> 16;
-	switch (event) {
-	case 0:
+	switch (kind) {
+	case CS_PT_SIGNAL:
 		/* signal-delivery-stop: the target's own signal, delivered as it resumes */
 		t->state = T_RUN;
-		ptrace(PTRACE_CONT, tid, 0, (void *)(uintptr_t)sig);
+		cs_pt_resume(tid, sig);
 		return;
-	case PTRACE_EVENT_STOP:
-		if (is_stop_signal(sig)) {
-			/* group-stop: the process stays stopped as it would untraced, and
-			 * PTRACE_LISTEN lets us hear of its SIGCONT */
-			t->state = T_GSTOP;
-			ptrace(PTRACE_LISTEN, tid, 0, 0);
-			return;
-		}
+	case CS_PT_GROUP_STOP:
+		/* group-stop: the process stays stopped as it would untraced, and
+		 * PTRACE_LISTEN lets us hear of its SIGCONT */
+		t->state = T_GSTOP;
+		ptrace(PTRACE_LISTEN, tid, 0, 0);
+		return;
+	case CS_PT_INTERRUPT:
 		t->state = T_RUN;
 		if (want_sample) {
 			sample_stopped(s, t, t0, want_sample);
 			return;
 		}
 		break;
-	case PTRACE_EVENT_CLONE:
-	case PTRACE_EVENT_FORK:
-	case PTRACE_EVENT_VFORK:
-		on_new_task(s, t, event);
-		t = thread_find(s, tid); /* the vector may have moved */
-		break;
-	case PTRACE_EVENT_EXEC:
-		on_exec(s, t);
+	case CS_PT_EVENT:
+		if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
+		    event == PTRACE_EVENT_VFORK) {
+			on_new_task(s, t, event);
+			t = thread_find(s, tid); /* the vector may have moved */
+		} else if (event == PTRACE_EVENT_EXEC) {
+			on_exec(s, t);
+		}
 		break;
 	default:
 		break;
 	}
 	if (t)
 		t->state = T_RUN;
-	ptrace(PTRACE_CONT, tid, 0, 0);
+	cs_pt_resume(tid, 0);
 }
 
 /* Take every status already waiting, thread by thread (never waitpid(-1): csampler's
@@ -475,11 +462,11 @@ static void reap(struct ptrace_sampler *s)
 	for (size_t i = 0; i < s->threads.n; i++) {
 		pid_t tid = s->threads.v[i].tid;
 		int status;
-		pid_t w = waitpid(tid, &status, __WALL | WNOHANG);
+		pid_t w = cs_pt_wait(tid, &status, 1);
 		if (w == tid) {
 			on_status(s, tid, status, 0, 0);
 			i = (size_t)-1; /* the list may have changed: start over */
-		} else if (w < 0 && errno == ECHILD) {
+		} else if (w == -ECHILD) {
 			thread_gone(s, tid); /* no longer ours */
 			i = (size_t)-1;
 		}
@@ -517,7 +504,7 @@ static void interrupt_and_sample(struct ptrace_sampler *s, struct due *d, size_t
 	size_t left = 0;
 	for (size_t i = 0; i < n; i++) {
 		d[i].interrupted = cs_now_ns();
-		d[i].done = ptrace(PTRACE_INTERRUPT, d[i].tid, 0, 0) < 0;
+		d[i].done = cs_pt_interrupt(d[i].tid) < 0;
 		left += !d[i].done;
 	}
 	/* A thread in uninterruptible sleep stops only when it wakes: after a second,
@@ -529,11 +516,11 @@ static void interrupt_and_sample(struct ptrace_sampler *s, struct due *d, size_t
 			if (d[i].done)
 				continue;
 			int status;
-			pid_t w = waitpid(d[i].tid, &status, __WALL | WNOHANG);
+			pid_t w = cs_pt_wait(d[i].tid, &status, 1);
 			if (w == d[i].tid) {
 				s->interrupted = d[i].interrupted;
 				on_status(s, d[i].tid, status, cs_now_ns(), d[i].weight);
-			} else if (w < 0 && errno != EINTR) {
+			} else if (w < 0) {
 				thread_gone(s, d[i].tid);
 			} else {
 				continue;
@@ -592,16 +579,16 @@ static void ptrace_close(void *b);
 
 static int seize(struct ptrace_sampler *s, pid_t tid)
 {
-	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(uintptr_t)PT_OPTIONS) == 0) {
+	int e = -cs_pt_seize(tid, PT_OPTIONS);
+	if (!e) {
 		s->attached++;
 		return 0;
 	}
-	if (errno == ESRCH)
+	if (e == ESRCH)
 		return 1;
-	if (errno == EPERM && thread_find(s, tid))
+	if (e == EPERM && thread_find(s, tid))
 		return 1; /* already ours (followed from its creator) */
 	char advice[512];
-	int e = errno;
 	cs_ptrace_refusal_advice(e, s->pid, advice, sizeof(advice));
 	return cs_error("cannot attach to PID %d with ptrace (%s): %s", (int)s->pid, strerror(e),
 			advice);
@@ -729,7 +716,7 @@ static void detach_all(struct ptrace_sampler *s)
 	size_t left = 0;
 	for (size_t i = 0; i < s->threads.n; i++) {
 		struct tthread *t = &s->threads.v[i];
-		t->owed = ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0; /* owed: "pending" */
+		t->owed = cs_pt_interrupt(t->tid) == 0; /* owed: "pending" */
 		left += t->owed;
 	}
 	uint64_t give_up = cs_now_ns() + 2000000000ull;
@@ -740,11 +727,13 @@ static void detach_all(struct ptrace_sampler *s)
 			if (!t->owed)
 				continue;
 			int status;
-			pid_t w = waitpid(t->tid, &status, __WALL | WNOHANG);
-			if (w == 0 || (w < 0 && errno == EINTR))
+			pid_t w = cs_pt_wait(t->tid, &status, 1);
+			if (w == 0)
 				continue;
-			if (w == t->tid && WIFSTOPPED(status)) {
-				int event = status >> 16, sig = WSTOPSIG(status);
+			int event;
+			enum cs_pt_stop kind =
+			    w == t->tid ? cs_pt_decode(status, NULL, &event) : CS_PT_NONE;
+			if (kind != CS_PT_NONE && kind != CS_PT_GONE) {
 				if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
 				    event == PTRACE_EVENT_VFORK) {
 					/* The new task is ours too: let it go in its turn. */
@@ -758,8 +747,8 @@ static void detach_all(struct ptrace_sampler *s)
 						t = thread_find(s, tid);
 					}
 				}
-				ptrace(PTRACE_DETACH, t->tid, 0, (void *)(uintptr_t)(event ? 0 : sig));
-			} else if (w == t->tid && s->o.enable_on_exec && t->tid == s->pid) {
+				cs_pt_detach(t->tid, cs_pt_signal_to_give(status));
+			} else if (kind == CS_PT_GONE && s->o.enable_on_exec && t->tid == s->pid) {
 				s->reaped_pid = t->tid; /* exited: keep the launched child's status */
 				s->reaped_status = status;
 			}

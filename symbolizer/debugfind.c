@@ -17,6 +17,11 @@
  * has one, else its CRC the .gnu_debuglink CRC (unless the path says '-'). The dwz
  * "alt" file of a Dwarf is looked up the same way, by the build-id and name in the
  * .gnu_debugaltlink of the file the Dwarf came from (also in a .dwz subdirectory).
+ *
+ * A module of a process in another mount namespace (a container seen from the host)
+ * comes named under an open root of that namespace (CS_ROOT_PREFIX "N/usr/bin/x",
+ * modules.c): its absolute debug directories are searched under that root (the
+ * container's own /usr/lib/debug), then by build-id in ours.
  */
 #include "internal.h"
 
@@ -110,7 +115,8 @@ static int try_in(const char *dir, const char *sub, const char *name, const stru
 	return try_file(path, w, check, found);
 }
 
-static int by_build_id(const char *path, const struct want *w, char **found)
+/* With a root (another mount namespace's), absolute directories are under it. */
+static int by_build_id(const char *path, const char *root, const struct want *w, char **found)
 {
 	char hex[2 * 64 + 1];
 	if (!w->id || w->id_len < 2 || w->id_len > 64)
@@ -125,16 +131,18 @@ static int by_build_id(const char *path, const struct want *w, char **found)
 			continue;
 		char name[2 * 64 + 32];
 		snprintf(name, sizeof(name), ".build-id/%.2s/%s.debug", hex, hex + 2);
-		fd = try_in(p, NULL, name, w, 0, found);
+		fd = try_in(root, p + !!root, name, w, 0, found);
 	}
 	free(dirs);
 	return fd;
 }
 
 /* Search the path by name for the file of file_name whose link name is link
- * (invented: FILE.debug was made up, so FILE itself is tried too). */
-static int by_name(const char *path, const char *file_name, const char *link, int invented, int alt,
-		   const struct want *w, char **found)
+ * (invented: FILE.debug was made up, so FILE itself is tried too). With a root (the
+ * first rootlen bytes of file_name: another mount namespace's), absolute entries are
+ * under it, as is the file's directory they are joined with. */
+static int by_name(const char *path, const char *file_name, size_t rootlen, const char *link,
+		   int invented, int alt, const struct want *w, char **found)
 {
 	const char *slash = strrchr(file_name, '/');
 	const char *base = slash ? slash + 1 : file_name;
@@ -142,6 +150,9 @@ static int by_name(const char *path, const char *file_name, const char *link, in
 	char *dir =
 	    slash ? cs_xstrndup(file_name, slash == file_name ? 1 : (size_t)(slash - file_name))
 		  : NULL;
+	/* the directory as the namespace names it: past the root */
+	const char *ndir = dir && strlen(dir) > rootlen ? dir + rootlen : dir ? "/" : NULL;
+	char *root = rootlen ? cs_xstrndup(file_name, rootlen) : NULL;
 	char *entries = cs_xstrdup(path), *e = entries;
 	int defcheck = 1, fd = -1;
 	if (*e == '-' || *e == '+')
@@ -155,24 +166,32 @@ static int by_name(const char *path, const char *file_name, const char *link, in
 			fd = try_in(dir, NULL, link, w, check, found);
 			if (fd < 0 && alt)
 				fd = try_in(dir, ".dwz", lbase, w, check, found);
-		} else if (*p == '/' && alt) {
-			fd = try_in(p, NULL, lbase, w, check, found);
-			if (fd < 0)
-				fd = try_in(p, ".dwz", lbase, w, check, found);
 		} else if (*p == '/') {
-			if (!dir || dir[0] != '/')
+			char *entry = root ? cs_xasprintf("%s%s", root, p) : cs_xstrdup(p);
+			if (alt) {
+				fd = try_in(entry, NULL, lbase, w, check, found);
+				if (fd < 0)
+					fd = try_in(entry, ".dwz", lbase, w, check, found);
+				free(entry);
 				continue;
+			}
+			if (!ndir || ndir[0] != '/') {
+				free(entry);
+				continue;
+			}
 			/* ENTRY/a/b/c/NAME, then ENTRY/b/c/NAME, ENTRY/c/NAME, ENTRY/NAME */
-			const char *sub = dir + 1;
+			const char *sub = ndir + 1;
 			while (fd < 0) {
-				fd = try_in(p, *sub ? sub : NULL, link, w, check, found);
+				fd = try_in(entry, *sub ? sub : NULL, link, w, check, found);
 				if (fd < 0 && invented)
-					fd = try_in(p, *sub ? sub : NULL, base, w, check, found);
+					fd =
+					    try_in(entry, *sub ? sub : NULL, base, w, check, found);
 				if (!*sub)
 					break;
 				const char *next = strchr(sub, '/');
 				sub = next ? next + 1 : "";
 			}
+			free(entry);
 		} else {
 			fd = try_in(dir, p, link, w, check, found);
 			if (fd < 0 && invented)
@@ -181,7 +200,17 @@ static int by_name(const char *path, const char *file_name, const char *link, in
 	}
 	free(entries);
 	free(dir);
+	free(root);
 	return fd;
+}
+
+size_t cs_root_len(const char *file_name)
+{
+	size_t n = sizeof(CS_ROOT_PREFIX) - 1;
+	if (!file_name || strncmp(file_name, CS_ROOT_PREFIX, n))
+		return 0;
+	size_t d = strspn(file_name + n, "0123456789");
+	return d && file_name[n + d] == '/' ? n + d : 0;
 }
 
 /* The build-id in the .gnu_debugaltlink of file (a Dwarf's dwz alt file), copied into
@@ -249,7 +278,12 @@ int cs_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GE
 		w.crc = debuglink_crc;
 		w.can_check = debuglink_crc != 0;
 	}
-	int fd = by_build_id(path, &w, debuginfo_file_name);
+	size_t rootlen = cs_root_len(file_name);
+	char *root = rootlen ? cs_xstrndup(file_name, rootlen) : NULL;
+	int fd = root ? by_build_id(path, root, &w, debuginfo_file_name) : -1;
+	free(root);
+	if (fd < 0)
+		fd = by_build_id(path, NULL, &w, debuginfo_file_name);
 	if (fd >= 0 || !file_name)
 		return fd;
 	char *invented = NULL;
@@ -259,11 +293,12 @@ int cs_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GE
 		link = invented = cs_xasprintf("%s.debug", slash ? slash + 1 : file_name);
 		w.can_check = 0;
 	}
-	fd = by_name(path, file_name, link, invented != NULL, alt, &w, debuginfo_file_name);
-	if (fd < 0) {
+	fd =
+	    by_name(path, file_name, rootlen, link, invented != NULL, alt, &w, debuginfo_file_name);
+	if (fd < 0 && !rootlen) { /* (a canonical name would be ours, not the root's) */
 		char *canon = realpath(file_name, NULL); /* reads links, opens nothing */
 		if (canon && strcmp(canon, file_name))
-			fd = by_name(path, canon, link, invented != NULL, alt, &w,
+			fd = by_name(path, canon, 0, link, invented != NULL, alt, &w,
 				     debuginfo_file_name);
 		free(canon);
 	}

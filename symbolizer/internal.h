@@ -22,7 +22,11 @@ struct sym {
 /* One distinct mapped file (or the vDSO image). */
 struct symmod {
 	char *path;	 /* as the target mapped it */
-	char *file_name; /* path given to libdwfl to find separate debug info */
+	char *file_name; /* path as the target names it, without " (deleted)" */
+	/* The path given to libdwfl to find separate debug info: file_name, or for a
+	 * process in another mount namespace, file_name under an open root of it,
+	 * CS_ROOT_PREFIX "N" file_name (see debugfind.c). */
+	char *dwfl_name;
 	int fd;		 /* kept open for the whole recording; -1 if unreadable */
 	int open_errno;	 /* why fd is -1 (0: not ELF, or no file) */
 	uint64_t unopened; /* addresses resolved here while fd < 0 */
@@ -84,6 +88,15 @@ struct aspace {
 	struct unwind_pass *pass;
 };
 
+struct nsroot {
+	uint64_t ino;
+	int fd;
+};
+
+/* A module path under the root of another mount namespace, open as descriptor N:
+ * CS_ROOT_PREFIX "N/usr/lib/x.so". */
+#define CS_ROOT_PREFIX "/proc/self/fd/"
+
 struct cs_symbolizer {
 	struct cs_symbolizer_opts o;
 	int check_unwind;     /* CSAMPLER_UNWIND_CHECK: compare the fast path with libdw */
@@ -95,6 +108,10 @@ struct cs_symbolizer {
 	Dwfl_Callbacks offline_cb;
 	CS_VEC(struct symmod *) mods;
 	struct cs_map64 mod_ix; /* key hash -> index; collisions resolved by scanning */
+	/* The root directory of each mount namespace other than ours that a module came
+	 * from, kept open (O_PATH) so its debug files stay reachable after the process
+	 * ends: {namespace inode, fd}. */
+	CS_VEC(struct nsroot) roots;
 	CS_VEC(struct aspace *) spaces;
 	struct cs_map64 space_ix; /* pid -> index into spaces */
 	/* kernel symbols, loaded on first use */
@@ -182,6 +199,9 @@ void cs_debugcache_prepare(struct cs_symbolizer *s, struct symmod *m);
 /* debugfind.c: libdwfl's find_debuginfo callback, searching as
  * dwfl_standard_find_debuginfo does but never blocking on a FIFO nor opening a device
  * (see there), in the debuginfo path last given to cs_debugfind_use_path. */
+/* The length of the root prefix of a module named under another mount namespace's
+ * root (CS_ROOT_PREFIX "N/..."), or 0. */
+size_t cs_root_len(const char *name);
 int cs_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
 		      const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
 		      char **debuginfo_file_name);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -98,6 +99,32 @@ static void open_module(struct symmod *mod, pid_t pid, const struct cs_mapping *
 	}
 }
 
+/* The name libdwfl searches debug info by for file_name of process pid: through the
+ * root of pid's mount namespace when it is not ours (a container seen from the
+ * host: its /usr/lib/debug and the files next to its binaries are its own). */
+static char *dwfl_name(struct cs_symbolizer *s, pid_t pid, const char *file_name)
+{
+	struct stat self, there;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (file_name[0] != '/' || pid <= 0 || stat("/proc/self/ns/mnt", &self) < 0 ||
+	    stat(path, &there) < 0 || (self.st_ino == there.st_ino && self.st_dev == there.st_dev))
+		return cs_xstrdup(file_name);
+	int fd = -1;
+	for (size_t i = 0; i < s->roots.n && fd < 0; i++)
+		if (s->roots.v[i].ino == (uint64_t)there.st_ino)
+			fd = s->roots.v[i].fd;
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+		fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return cs_xstrdup(file_name);
+		struct nsroot r = {(uint64_t)there.st_ino, fd};
+		CS_VEC_PUSH(s->roots, r);
+	}
+	return cs_xasprintf(CS_ROOT_PREFIX "%d%s", fd, file_name);
+}
+
 uint32_t cs_symmod_get(struct cs_symbolizer *s, pid_t pid, const struct cs_mapping *m)
 {
 	int by_path;
@@ -113,6 +140,7 @@ uint32_t cs_symmod_get(struct cs_symbolizer *s, pid_t pid, const struct cs_mappi
 	struct symmod *mod = cs_xcalloc(1, sizeof(*mod));
 	mod->path = cs_xstrdup(m->path);
 	mod->file_name = strip_deleted(m->path);
+	mod->dwfl_name = dwfl_name(s, pid, mod->file_name);
 	mod->maj = by_path ? 0 : m->maj;
 	mod->min = by_path ? 0 : m->min;
 	mod->ino = by_path ? 0 : m->ino;
@@ -193,6 +221,7 @@ void cs_symmod_free(struct symmod *m)
 	free(m->syms);
 	free(m->path);
 	free(m->file_name);
+	free(m->dwfl_name);
 	free(m);
 }
 

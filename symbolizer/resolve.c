@@ -132,7 +132,7 @@ static void res_init(struct cs_symbolizer *s, struct symmod *m)
 	if (fd < 0)
 		return;
 	dwfl_report_begin(m->sdwfl);
-	m->smod = dwfl_report_offline(m->sdwfl, m->path, m->file_name, fd);
+	m->smod = dwfl_report_offline(m->sdwfl, m->path, m->dwfl_name, fd);
 	dwfl_report_end(m->sdwfl, NULL, NULL);
 	if (!m->smod) {
 		close(fd);

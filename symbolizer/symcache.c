@@ -55,12 +55,14 @@ struct symcache {
 	struct cs_profile names; /* interns the strings of new entries */
 };
 
-static void stat_into(uint64_t *h, const char *path)
+/* Hash in the size and time of path, named by path + skip. */
+static void stat_into(uint64_t *h, const char *path, size_t skip)
 {
 	struct stat st;
 	if (stat(path, &st) == 0)
-		*h = cs_hash_u64(*h ^ cs_hash_bytes(path, strlen(path), (uint64_t)st.st_size) ^
-				 (uint64_t)st.st_mtime);
+		*h = cs_hash_u64(
+		    *h ^ cs_hash_bytes(path + skip, strlen(path + skip), (uint64_t)st.st_size) ^
+		    (uint64_t)st.st_mtime);
 }
 
 /* Bump when resolution itself changes (names, inline chains, lines): an answer cached
@@ -90,16 +92,25 @@ static uint64_t debug_signature(struct cs_symbolizer *s, struct symmod *m)
 			}
 		}
 	}
-	/* by build-id under every absolute directory of the debuginfo path */
+	/* by build-id under every absolute directory of the debuginfo path, and for a
+	 * module of another mount namespace under its root too (debugfind.c); a path under
+	 * a root is hashed as that namespace names it (the descriptor differs per run) */
 	char hex[2 * sizeof(m->build_id) + 1];
 	cs_symmod_build_id_hex(m, hex);
+	size_t rootlen = cs_root_len(m->dwfl_name);
 	char *dirs = cs_xstrdup(s->debuginfo_path);
 	for (char *tok = strtok(dirs, ":"); tok; tok = strtok(NULL, ":")) {
 		if (tok[0] != '/' || (s->debug_cache && !strcmp(tok, s->debug_cache)))
 			continue; /* our uncompressed copy holds what the original holds */
 		char *p = cs_xasprintf("%s/.build-id/%.2s/%s.debug", tok, hex, hex + 2);
-		stat_into(&h, p);
+		stat_into(&h, p, 0);
 		free(p);
+		if (rootlen) {
+			p = cs_xasprintf("%.*s%s/.build-id/%.2s/%s.debug", (int)rootlen,
+					 m->dwfl_name, tok, hex, hex + 2);
+			stat_into(&h, p, rootlen);
+			free(p);
+		}
 	}
 	free(dirs);
 	/* by .gnu_debuglink: next to the file, in .debug/, under /usr/lib/debug */
@@ -111,15 +122,20 @@ static uint64_t debug_signature(struct cs_symbolizer *s, struct symmod *m)
 		const char *fmts[] = {"%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s"};
 		for (size_t i = 0; i < CS_ARRAY_SIZE(fmts); i++) {
 			char *p = cs_xasprintf(fmts[i], dir, link);
-			stat_into(&h, p);
+			stat_into(&h, p, 0);
+			if (rootlen) {
+				char *q = cs_xasprintf("%.*s%s", (int)rootlen, m->dwfl_name, p);
+				stat_into(&h, q, rootlen);
+				free(q);
+			}
 			free(p);
 		}
 		for (size_t i = 0; i < s->o.n_debug_dirs; i++) {
 			char *p = cs_xasprintf("%s%s/%s", s->o.debug_dirs[i], dir, link);
-			stat_into(&h, p);
+			stat_into(&h, p, 0);
 			free(p);
 			p = cs_xasprintf("%s/%s", s->o.debug_dirs[i], link);
-			stat_into(&h, p);
+			stat_into(&h, p, 0);
 			free(p);
 		}
 		free(dir);

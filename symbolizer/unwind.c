@@ -122,7 +122,7 @@ static int report_modules(struct cs_symbolizer *s, struct aspace *a)
 		if (fd < 0)
 			continue;
 		/* add_p_vaddr: base is the load bias. The fd is consumed. */
-		if (dwfl_report_elf(a->dwfl, mod->path, mod->file_name, fd, m->bias, true))
+		if (dwfl_report_elf(a->dwfl, mod->path, mod->dwfl_name, fd, m->bias, true))
 			m->in_dwfl = 1;
 		else
 			close(fd);
@@ -590,6 +590,9 @@ void cs_symbolizer_free(struct cs_symbolizer *s)
 	for (size_t i = 0; i < s->spaces.n; i++)
 		cs_space_free(s->spaces.v[i]);
 	cs_symmods_free(s);
+	for (size_t i = 0; i < s->roots.n; i++)
+		close(s->roots.v[i].fd);
+	CS_VEC_FREE(s->roots);
 	CS_VEC_FREE(s->spaces);
 	cs_map64_release(&s->mod_ix);
 	cs_map64_release(&s->space_ix);

@@ -409,6 +409,95 @@ Test(leaks_hostile, target_in_its_own_pid_net_and_mount_namespaces)
 	free(data);
 }
 
+/* A container seen from the host: the target is PID 1 of its own PID namespace (with
+ * its own /proc), runs a binary that exists only in its mount namespace, has a /tmp of
+ * its own, cannot see the agent's directory and has no libunwind (the agent needs it).
+ * csampler copies the agent and libunwind into that /tmp, meets the agent across the
+ * PID namespace, names the functions and file:line from the host, and leaves nothing
+ * behind in the container. */
+Test(leaks_hostile, container_binary_and_tmp_only_inside)
+{
+	require_root();
+	if (access(UNSHARE, X_OK))
+		cr_skip_test(UNSHARE " is missing");
+	char *check[] = {UNSHARE, "--mount", "--pid", "--fork", "--mount-proc", "true", NULL};
+	if (h_run(check, 10, NULL, NULL) != 0)
+		cr_skip_test("cannot create mount and PID namespaces here (unshare refused)");
+	char *unwind = realpath("/usr/lib/x86_64-linux-gnu/libunwind.so.8", NULL);
+	if (!unwind)
+		unwind = realpath("/lib/x86_64-linux-gnu/libunwind.so.8", NULL);
+	cr_assert(unwind, "where is the agent's libunwind.so.8?");
+	char script[1024];
+	snprintf(script, sizeof(script),
+		 "mount -t tmpfs cs-test /mnt && mkdir /mnt/priv && "
+		 "cp '%s' /mnt/priv/leakyns && mount -t tmpfs cs-test /tmp && "
+		 "mount -t tmpfs cs-test '%s/agent' && mount --bind /dev/null '%s' || exit 77\n"
+		 "exec /mnt/priv/leakyns busy\n",
+		 LEAKY, CS_BINARY_DIR, unwind);
+	free(unwind);
+	char *argv[] = {UNSHARE, "--mount", "--pid", "--fork", "--mount-proc", "--kill-child",
+			"/bin/sh", "-c", script, NULL};
+	struct h_proc u;
+	h_start(&u, argv);
+	pid_t t = -1;
+	char exe[256] = "";
+	for (int i = 0; i < 200; i++) {
+		/* the child of unshare, once it exec'd the copy */
+		t = child_of(u.pid);
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/%d/exe", (int)t);
+		ssize_t n = t > 0 ? readlink(link, exe, sizeof(exe) - 1) : -1;
+		exe[n > 0 ? n : 0] = 0;
+		if (!strcmp(exe, "/mnt/priv/leakyns"))
+			break;
+		usleep(20000);
+	}
+	cr_assert_str_eq(exe, "/mnt/priv/leakyns", "the target never ran its private copy");
+	cr_assert_neq(access("/mnt/priv/leakyns", F_OK), 0, "the path exists on the host too");
+	char *data = h_path(dir, "ns.data"), pid[16], path[96];
+	snprintf(pid, sizeof(pid), "%d", (int)t);
+	char *rec[] = {CS_EXE, "leaks", "-q", "-p", pid, "--interval", "0.5", "-d", "4", "-o",
+		       data, NULL};
+	int err_fd;
+	pid_t r = h_spawn(rec, &err_fd);
+	cr_assert(h_wait_agent(t, 20000, 300), "the agent never started");
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t);
+	char *maps = h_read_file(path, NULL);
+	cr_expect(maps && strstr(maps, "/tmp/csampler-") &&
+		      strstr(maps, "/libcsampler_agent.so") && strstr(maps, "/libunwind.so.8"),
+		  "the agent and libunwind were loaded from copies in the container's /tmp: %s",
+		  maps);
+	if (maps) {
+		const char *u = strstr(maps, "/libunwind.so.8");
+		while (u > maps && u[-1] != ' ')
+			u--;
+		cr_expect(!strncmp(u, "/tmp/csampler-", 14), "libunwind from the copy: %.80s", u);
+	}
+	free(maps);
+	kill(t, SIGUSR1);
+	char *err;
+	int st = h_collect(r, err_fd, 60, &err);
+	cr_expect(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "csampler failed: %s", err);
+	free(err);
+	/* Nothing left in the container's /tmp. */
+	snprintf(path, sizeof(path), "/proc/%d/root/tmp", (int)t);
+	char *ls[] = {"/bin/ls", "-A", path, NULL}, *out;
+	cr_expect_eq(h_run(ls, 10, &out, NULL), 0);
+	cr_expect_str_empty(out, "left in the container's /tmp: %s", out);
+	free(out);
+	kill(t, SIGTERM);
+	cr_expect_eq(h_stop(&u, 0, 5000), 0, "the target ended normally");
+	expect_leaky_sites(data, "--min-age=0.2");
+	char *rep[] = {CS_EXE, "report", "--leaks", "-i", data, "--top", "3", NULL};
+	cr_assert_eq(h_run(rep, 30, &out, &err), 0, "report failed: %s", err);
+	cr_expect(strstr(out, "/mnt/priv/leakyns busy"), "the command line: %s", out);
+	cr_expect(strstr(out, "leak_calloc  ") && strstr(out, "tests/targets/leaky.c:"),
+		  "functions and file:line from the host: %s", out);
+	free(out);
+	free(err);
+	free(data);
+}
+
 /* ---- installing ---- */
 
 Test(leaks_hostile, installed_csampler_finds_its_agent)

@@ -277,3 +277,159 @@ Test(ptrace, container_from_host)
 	kill(pid, SIGKILL);
 	h_stop(&t, SIGKILL, 5000);
 }
+
+/* Leak sites of leaky's leak_all in a recording's last snapshot (text report). */
+static void expect_leak_sites(const char *data)
+{
+	char *rep[] = {CS_EXE, "report", "--leaks", "-i", (char *)data, "--top", "0", NULL};
+	char *out, *err;
+	cr_assert_eq(h_run(rep, 30, &out, &err), 0, "report --leaks failed: %s", err);
+	cr_expect(strstr(out, "40960 bytes in 10 blocks") && strstr(out, "leak_calloc"),
+		  "leak_calloc's 10 blocks: %s", out);
+	cr_expect(strstr(out, "6400 bytes in 100 blocks") && strstr(out, "leak_malloc"),
+		  "leak_malloc's 100 blocks: %s", out);
+	free(out);
+	free(err);
+}
+
+/* Inside a container: perf events refused by seccomp, only the runtime's default
+ * capabilities plus CAP_SYS_PTRACE (tests/helpers/noperf.c, CS_NOPERF_CAPS). CPU
+ * samples through the ptrace sampler and allocation tracking work together on a
+ * running process (the agent is loaded before the sampler seizes the threads), and
+ * leaks alone works on a running and on a launched process; the target is left
+ * untraced. */
+Test(ptrace, leaks_beside_the_ptrace_sampler_in_a_container)
+{
+	setenv("CS_NOPERF_CAPS", "container", 1);
+	struct h_proc t;
+	char *targv[] = {TARGET("cs_t_leaky"), "busy", NULL};
+	h_start(&t, targv);
+	char pidbuf[16];
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)t.pid);
+	char *data = h_path(dir, "rl.data");
+	char *rec[] = {CS_NOPERF_EXE, "record", "--leaks", "-p", pidbuf, "--interval", "0.5",
+		       "-d", "4", "-o", data, NULL};
+	int err_fd;
+	pid_t r = h_spawn(rec, &err_fd);
+	cr_assert(h_wait_agent(t.pid, 20000, 300), "the agent never started");
+	kill(t.pid, SIGUSR1);
+	char *err;
+	int st = h_collect(r, err_fd, 60, &err);
+	cr_expect(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "csampler failed: %s", err);
+	cr_expect(strstr(err, "by a seccomp filter") && strstr(err, "ptrace sampler"),
+		  "sampled with ptrace: %s", err);
+	free(err);
+	int tracer;
+	char s = state_of(t.pid, &tracer);
+	cr_expect_eq(tracer, 0, "left untraced");
+	cr_expect(s == 'R' || s == 'S', "running, state %c", s);
+	struct h_folded f;
+	h_fold(data, NULL, &f);
+	/* (Where: leaky busy runs in bursts of a few microseconds between naps of 2 ms, and
+	 * a thread that is runnable having just woken is sampled in its nanosleep.) */
+	cr_expect_gt(h_with_frame(&f, "main"), 0, "CPU samples of the target");
+	h_folded_free(&f);
+	expect_leak_sites(data);
+
+	/* leaks alone, attached */
+	char *lk[] = {CS_NOPERF_EXE, "leaks", "-q", "-p", pidbuf, "-d", "1", "-o", data, NULL};
+	cr_expect_eq(h_run(lk, 60, NULL, &err), 0, "leaks --pid failed: %s", err);
+	free(err);
+	cr_expect_eq(h_stop(&t, SIGTERM, 5000), 0, "the target ended normally");
+
+	/* leaks alone, launched */
+	char *ll[] = {CS_NOPERF_EXE, "leaks", "-q", "-o", data, "--", TARGET("cs_t_leaky"), "basic",
+		      NULL};
+	cr_expect_eq(h_run(ll, 60, NULL, &err), 0, "leaks -- command failed: %s", err);
+	free(err);
+	expect_leak_sites(data);
+
+	/* record --leaks of a launched command: refused in one line, nothing left running */
+	char *rl[] = {CS_NOPERF_EXE, "record", "--leaks", "-o", data, "--", TARGET("cs_t_leaky"),
+		      "basic", NULL};
+	cr_expect_neq(h_run(rl, 60, NULL, &err), 0);
+	cr_expect_eq(lines_with(err, "csampler: "), 2, "the fallback and the refusal: %s", err);
+	cr_expect(strstr(err, "--leaks --pid PID"), "the way round: %s", err);
+	free(err);
+	unsetenv("CS_NOPERF_CAPS");
+	free(data);
+}
+
+/* A container's separate debug info, seen from the host: two stripped programs in a
+ * mount and PID namespace of their own, one with its debug file under the container's
+ * /usr/lib/debug/.build-id, one with its .gnu_debuglink file next to it (both paths
+ * exist only inside). record --pid from the host names their functions and file:line
+ * (looked up through the namespace's root). */
+Test(ptrace, container_separate_debug_info_from_host)
+{
+	char *check[] = {"/usr/bin/unshare", "--mount", "--pid", "--fork", "--mount-proc", "true",
+			 NULL};
+	if (h_run(check, 10, NULL, NULL) != 0)
+		cr_skip_test("cannot create mount and PID namespaces here (unshare refused)");
+	if (access("/usr/lib/debug", F_OK))
+		cr_skip_test("no /usr/lib/debug to mount the container's own over");
+	const char *sv = CS_BINARY_DIR "/tests/targets/symvariants";
+	char script[2048];
+	snprintf(script, sizeof(script),
+		 "mount -t tmpfs none /mnt && mkdir /mnt/priv && cp %s/symbols-buildid "
+		 "/mnt/priv/symns && cp %s/debuglink/symbols-debuglink "
+		 "%s/debuglink/symbols-debuglink.debug /mnt/priv/ && "
+		 "mount -t tmpfs none /usr/lib/debug && cp -r %s/buildid-root/.build-id "
+		 "/usr/lib/debug/ || exit 77\n"
+		 "/mnt/priv/symbols-debuglink &\n"
+		 "exec /mnt/priv/symns\n",
+		 sv, sv, sv, sv);
+	struct h_proc t;
+	char *argv[] = {"/usr/bin/unshare", "--mount", "--pid", "--fork", "--mount-proc",
+			"/bin/sh", "-c", script, NULL};
+	h_start(&t, argv);
+	char path[96];
+	pid_t pids[2] = {0, 0};
+	const char *exes[2] = {"/mnt/priv/symns", "/mnt/priv/symbols-debuglink"};
+	for (int i = 0; i < 200 && !pids[1]; i++) {
+		/* unshare's child runs symns; its child, symbols-debuglink */
+		pid_t p = t.pid;
+		for (int k = 0; k < 2 && p > 0; k++) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)p, (int)p);
+			char *kids = h_read_file(path, NULL);
+			p = kids ? atoi(kids) : 0;
+			free(kids);
+			char exe[256] = "", link[64];
+			snprintf(link, sizeof(link), "/proc/%d/exe", (int)p);
+			ssize_t n = p > 0 ? readlink(link, exe, sizeof(exe) - 1) : -1;
+			exe[n > 0 ? n : 0] = 0;
+			pids[k] = !strcmp(exe, exes[k]) ? p : 0;
+		}
+		if (!pids[1])
+			usleep(20000);
+	}
+	cr_assert(pids[0] > 0 && pids[1] > 0, "the two programs never ran in the namespace");
+	cr_assert_neq(access("/mnt/priv/symns", F_OK), 0, "the path exists on the host too");
+	for (int k = 0; k < 2; k++) {
+		char pidbuf[16];
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pids[k]);
+		char *data = h_path(dir, k ? "dl.data" : "bid.data");
+		char *rec[] = {CS_EXE, "record", "-q", "-p", pidbuf, "-F", "199", "-d", "1.5", "-o",
+			       data, NULL};
+		char *err;
+		cr_assert_eq(h_run(rec, 60, NULL, &err), 0, "%s: %s", exes[k], err);
+		free(err);
+		struct h_folded f;
+		h_fold(data, NULL, &f);
+		uint64_t named = h_with_seq(&f, "main;secret_outer;secret_inner");
+		cr_expect_geq(share(named, f.total), 0.9, "%s: named in %.3f of %llu", exes[k],
+			      share(named, f.total), (unsigned long long)f.total);
+		h_folded_free(&f);
+		char *rep[] = {CS_EXE, "report", "-i", data, "--format", "csv", "--top", "0", NULL};
+		char *out;
+		cr_assert_eq(h_run(rep, 30, &out, NULL), 0);
+		cr_expect(strstr(out, "symbols.c,"), "%s: file:line from its debug file: %s",
+			  exes[k], out);
+		free(out);
+		free(data);
+	}
+	kill(t.pid, SIGKILL); /* unshare; its namespace's init and the rest go with it */
+	kill(pids[0], SIGKILL);
+	kill(pids[1], SIGKILL);
+	h_stop(&t, SIGKILL, 5000);
+}
